@@ -1,0 +1,300 @@
+//! Command-line interface: `serve` and `agent add`.
+
+use crate::config;
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use store::{NewAgent, SqliteStore, Store};
+
+#[derive(Parser)]
+#[command(
+    name = "frontdesk",
+    version,
+    about = "Self-hosted customer support: widget, live chat, agent console."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server: widget loader, demo page, agent console, WebSocket endpoints.
+    Serve(ServeArgs),
+    /// Manage agents.
+    Agent {
+        #[command(subcommand)]
+        command: AgentCommand,
+    },
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port) [default: 127.0.0.1:8080]
+    #[arg(long, env = "FRONTDESK_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// Folder for the SQLite database [default: ./data]
+    #[arg(long, env = "FRONTDESK_DATA")]
+    data: Option<PathBuf>,
+    /// TOML config file (a `[server]` table with listen, data, public_url, session_days)
+    #[arg(long, env = "FRONTDESK_CONFIG")]
+    config: Option<PathBuf>,
+    /// Public origin when behind a reverse proxy, e.g. https://support.example.com
+    #[arg(long, env = "FRONTDESK_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// On first start, create a demo agent and print its login
+    #[arg(long)]
+    demo: bool,
+}
+
+#[derive(Subcommand)]
+enum AgentCommand {
+    /// Create an agent; the password is read from standard input.
+    Add(AgentAddArgs),
+}
+
+#[derive(Args)]
+struct AgentAddArgs {
+    #[arg(long, env = "FRONTDESK_DATA", default_value = "data")]
+    data: PathBuf,
+    #[arg(long)]
+    email: String,
+    /// Read the password from standard input (required: passwords never go on the command line)
+    #[arg(long, required = true)]
+    password_stdin: bool,
+    #[arg(long)]
+    name: Option<String>,
+    #[arg(long)]
+    admin: bool,
+}
+
+pub fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    match cli.command {
+        Command::Serve(args) => runtime.block_on(serve(args)),
+        Command::Agent {
+            command: AgentCommand::Add(args),
+        } => runtime.block_on(agent_add(args)),
+    }
+}
+
+async fn open_store(data: &Path) -> anyhow::Result<SqliteStore> {
+    std::fs::create_dir_all(data)
+        .with_context(|| format!("cannot create the data folder {}", data.display()))?;
+    Ok(SqliteStore::open(&data.join("frontdesk.db")).await?)
+}
+
+fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn valid_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && email.len() <= 254
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+async fn create_agent(
+    store: &dyn Store,
+    email: &str,
+    name: &str,
+    password: &str,
+    admin: bool,
+) -> anyhow::Result<store::Agent> {
+    if !valid_email(email) {
+        bail!("{email:?} is not a valid email address");
+    }
+    if name.trim().is_empty() || name.chars().count() > 100 {
+        bail!("the name must be 1 to 100 characters");
+    }
+    let password_hash = server::hash_password(password)?;
+    let agent = store
+        .create_agent(
+            NewAgent {
+                email: email.to_owned(),
+                name: name.trim().to_owned(),
+                password_hash,
+                admin,
+            },
+            now_millis(),
+        )
+        .await
+        .map_err(|e| match e {
+            store::StoreError::Conflict { .. } => {
+                anyhow::anyhow!("an agent with the email {email} already exists")
+            }
+            e => e.into(),
+        })?;
+    Ok(agent)
+}
+
+async fn agent_add(args: AgentAddArgs) -> anyhow::Result<()> {
+    let mut password = String::new();
+    std::io::stdin()
+        .take(4096)
+        .read_to_string(&mut password)
+        .context("cannot read the password from standard input")?;
+    let password = password.trim_end_matches(['\n', '\r']);
+    let store = open_store(&args.data).await?;
+    let name = args
+        .name
+        .unwrap_or_else(|| args.email.split('@').next().unwrap_or_default().to_owned());
+    let agent = create_agent(&store, args.email.trim(), &name, password, args.admin).await?;
+    store.close().await;
+    println!(
+        "created {} {} <{}> (id {})",
+        if agent.admin { "admin" } else { "agent" },
+        agent.name,
+        agent.email,
+        agent.id
+    );
+    Ok(())
+}
+
+/// The demo agent's login, created on the first `serve --demo` and kept in the data folder so
+/// later starts print the same one.
+async fn demo_login(store: &dyn Store, data: &Path) -> anyhow::Result<(String, String)> {
+    const EMAIL: &str = "demo@frontdesk.test";
+    let file = data.join("demo-login.txt");
+    if let Ok(text) = std::fs::read_to_string(&file)
+        && let Some((email, password)) = text.trim().split_once(' ')
+    {
+        return Ok((email.to_owned(), password.to_owned()));
+    }
+    if store.agent_credentials(EMAIL).await?.is_some() {
+        bail!(
+            "the demo agent exists but {} is missing; create another agent with `frontdesk agent add`",
+            file.display()
+        );
+    }
+    use rand::Rng;
+    let password: String = rand::thread_rng()
+        .sample_iter(&rand::distributions::Alphanumeric)
+        .take(16)
+        .map(char::from)
+        .collect();
+    create_agent(store, EMAIL, "Demo Agent", &password, true).await?;
+    std::fs::write(&file, format!("{EMAIL} {password}\n"))
+        .with_context(|| format!("cannot write {}", file.display()))?;
+    Ok((EMAIL.to_owned(), password))
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("FRONTDESK_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let file = match &args.config {
+        Some(path) => config::load(path)?,
+        None => config::FileConfig::default(),
+    };
+    let listen = args
+        .listen
+        .or(file.listen)
+        .unwrap_or_else(|| "127.0.0.1:8080".parse().expect("valid default"));
+    let data = args
+        .data
+        .or(file.data)
+        .unwrap_or_else(|| PathBuf::from("data"));
+    let public_url = args.public_url.or(file.public_url);
+    let settings = server::Settings {
+        public_url: public_url.clone(),
+        session_days: file.session_days.unwrap_or(30),
+    };
+
+    let store = open_store(&data).await?;
+    let demo = if args.demo {
+        Some(demo_login(&store, &data).await?)
+    } else {
+        None
+    };
+    let listener = bind(listen)?;
+    let addr = listener.local_addr()?;
+    let base = public_url.unwrap_or_else(|| format!("http://{addr}"));
+    // The first line is machine-readable: tests and scripts read the port from it.
+    println!("listening on http://{addr}");
+    println!("  demo page:     {base}/demo");
+    println!("  agent console: {base}/console");
+    if let Some((email, password)) = demo {
+        println!("  demo login:    {email} / {password}");
+    }
+    println!("  data:          {}", data.display());
+    if !assets_built() {
+        println!("  warning: web assets are not built into this binary; run `cargo xtask build`");
+    }
+    let state = server::AppState::new(Arc::new(store.clone()), settings);
+    server::serve(listener, state, shutdown_signal()).await?;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn assets_built() -> bool {
+    // The server crate answers 503 for pages when assets are missing; mirror that here.
+    server::assets_built()
+}
+
+fn bind(addr: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket
+        .bind(addr)
+        .with_context(|| format!("cannot listen on {addr} (is another server running there?)"))?;
+    // A deep backlog: bursts of reconnecting widgets overflow 1024 (design.md).
+    Ok(socket.listen(4096)?)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        assert!(valid_email("ana@example.com"));
+        assert!(!valid_email("ana"));
+        assert!(!valid_email("ana@localhost"));
+        assert!(!valid_email("a na@example.com"));
+    }
+}

@@ -1,0 +1,11 @@
+//! The `frontdesk` binary: parses the command line and hands off to the library crates.
+
+mod cli;
+mod config;
+
+fn main() {
+    if let Err(e) = cli::run() {
+        eprintln!("error: {e:#}");
+        std::process::exit(2);
+    }
+}

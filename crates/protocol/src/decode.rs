@@ -1,0 +1,283 @@
+//! Decoding and validation of client frames, with a stable error code for every rejection.
+
+use crate::{
+    AgentFrame, ErrorCode, MAX_BODY_CHARS, MAX_CLIENT_ID_LEN, MAX_CONTEXT_LEN, MAX_FRAME_BYTES,
+    MAX_SITE_LEN, MAX_TOKEN_LEN, VisitorFrame,
+};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+/// Why a client frame was rejected: a stable code and a human-readable reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameError {
+    pub code: ErrorCode,
+    pub message: String,
+    /// The client message id, when the frame had a readable one.
+    pub id: Option<String>,
+}
+
+impl FrameError {
+    fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        FrameError {
+            code,
+            message: message.into(),
+            id: None,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Probe {
+    #[serde(rename = "type")]
+    ty: String,
+    #[serde(default)]
+    id: Option<serde_json::Value>,
+}
+
+fn decode<T: DeserializeOwned>(text: &str, known: &[&str]) -> Result<T, FrameError> {
+    if text.len() > MAX_FRAME_BYTES {
+        return Err(FrameError::new(
+            ErrorCode::TooLarge,
+            format!(
+                "frame is {} bytes; the limit is {MAX_FRAME_BYTES}",
+                text.len()
+            ),
+        ));
+    }
+    let probe: Probe = serde_json::from_str(text).map_err(|e| {
+        FrameError::new(
+            ErrorCode::BadFrame,
+            format!("expected a JSON object with a string \"type\": {e}"),
+        )
+    })?;
+    let id = match probe.id {
+        Some(serde_json::Value::String(s)) if s.len() <= MAX_CLIENT_ID_LEN => Some(s),
+        _ => None,
+    };
+    if !known.contains(&probe.ty.as_str()) {
+        let mut ty = probe.ty;
+        ty.truncate(40);
+        return Err(FrameError {
+            code: ErrorCode::UnknownType,
+            message: format!("unknown frame type {ty:?}; expected one of {known:?}"),
+            id,
+        });
+    }
+    serde_json::from_str(text).map_err(|e| FrameError {
+        code: ErrorCode::InvalidField,
+        message: format!("invalid {} frame: {e}", probe.ty),
+        id,
+    })
+}
+
+fn check_len(field: &str, value: &str, max: usize, id: Option<&str>) -> Result<(), FrameError> {
+    if value.len() > max {
+        return Err(FrameError {
+            code: ErrorCode::TooLarge,
+            message: format!("{field} is {} bytes; the limit is {max}", value.len()),
+            id: id.map(str::to_owned),
+        });
+    }
+    Ok(())
+}
+
+fn check_id(id: &str) -> Result<(), FrameError> {
+    let ok = !id.is_empty()
+        && id.len() <= MAX_CLIENT_ID_LEN
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(FrameError::new(
+            ErrorCode::InvalidField,
+            format!("id must be 1 to {MAX_CLIENT_ID_LEN} characters of [A-Za-z0-9_-]"),
+        ))
+    }
+}
+
+fn check_body(id: &str, body: &str) -> Result<(), FrameError> {
+    let fail = |code, message: String| FrameError {
+        code,
+        message,
+        id: Some(id.to_owned()),
+    };
+    if body.trim().is_empty() {
+        return Err(fail(ErrorCode::InvalidField, "body is empty".into()));
+    }
+    let chars = body.chars().count();
+    if chars > MAX_BODY_CHARS {
+        return Err(fail(
+            ErrorCode::TooLarge,
+            format!("body is {chars} characters; the limit is {MAX_BODY_CHARS}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Decodes and validates a frame from a visitor's widget.
+pub fn decode_visitor(text: &str) -> Result<VisitorFrame, FrameError> {
+    let frame: VisitorFrame = decode(text, &["hello", "send", "typing"])?;
+    match &frame {
+        VisitorFrame::Hello {
+            site,
+            token,
+            locale,
+            page_url,
+            ..
+        } => {
+            let site_ok = !site.is_empty()
+                && site.len() <= MAX_SITE_LEN
+                && site
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !site_ok {
+                return Err(FrameError::new(
+                    ErrorCode::InvalidField,
+                    format!("site must be 1 to {MAX_SITE_LEN} characters of [A-Za-z0-9_-]"),
+                ));
+            }
+            if let Some(token) = token {
+                check_len("token", token, MAX_TOKEN_LEN, None)?;
+            }
+            if let Some(locale) = locale {
+                check_len("locale", locale, 35, None)?;
+            }
+            if let Some(url) = page_url {
+                check_len("page_url", url, MAX_CONTEXT_LEN, None)?;
+            }
+        }
+        VisitorFrame::Send { id, body } => {
+            check_id(id)?;
+            check_body(id, body)?;
+        }
+        VisitorFrame::Typing { .. } => {}
+    }
+    Ok(frame)
+}
+
+/// Decodes and validates a frame from an agent's console.
+pub fn decode_agent(text: &str) -> Result<AgentFrame, FrameError> {
+    let frame: AgentFrame = decode(text, &["hello", "open", "send", "typing"])?;
+    if let AgentFrame::Send { id, body, .. } = &frame {
+        check_id(id)?;
+        check_body(id, body)?;
+    }
+    Ok(frame)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use expect_test::{Expect, expect};
+
+    fn check(input: &str, expect: Expect) {
+        let actual = match decode_visitor(input) {
+            Ok(frame) => format!("ok {frame:?}"),
+            Err(e) => format!("{:?} id={:?}: {}", e.code, e.id, e.message),
+        };
+        expect.assert_eq(&actual);
+    }
+
+    #[test]
+    fn visitor_frames() {
+        check(
+            r#"{"type":"hello","v":1,"site":"demo"}"#,
+            expect![[
+                r#"ok Hello { v: 1, site: "demo", token: None, last_seq: 0, locale: None, page_url: None }"#
+            ]],
+        );
+        check(
+            r#"{"type":"send","id":"a1","body":"Olá, preciso de ajuda"}"#,
+            expect![[r#"ok Send { id: "a1", body: "Olá, preciso de ajuda" }"#]],
+        );
+        check(
+            "not json",
+            expect![[
+                r#"BadFrame id=None: expected a JSON object with a string "type": expected ident at line 1 column 2"#
+            ]],
+        );
+        check(
+            "[1,2]",
+            expect![[
+                r#"BadFrame id=None: expected a JSON object with a string "type": invalid type: integer `1`, expected a string at line 1 column 2"#
+            ]],
+        );
+        check(
+            r#"{"type":"launch_missiles","id":"x"}"#,
+            expect![[
+                r#"UnknownType id=Some("x"): unknown frame type "launch_missiles"; expected one of ["hello", "send", "typing"]"#
+            ]],
+        );
+        check(
+            r#"{"type":"send","id":"a1"}"#,
+            expect![[r#"InvalidField id=Some("a1"): invalid send frame: missing field `body`"#]],
+        );
+        check(
+            r#"{"type":"send","id":"a b","body":"hi"}"#,
+            expect![[r#"InvalidField id=None: id must be 1 to 64 characters of [A-Za-z0-9_-]"#]],
+        );
+        check(
+            r#"{"type":"send","id":"a1","body":"   "}"#,
+            expect![[r#"InvalidField id=Some("a1"): body is empty"#]],
+        );
+        check(
+            r#"{"type":"hello","v":1,"site":"../etc"}"#,
+            expect![[r#"InvalidField id=None: site must be 1 to 64 characters of [A-Za-z0-9_-]"#]],
+        );
+    }
+
+    #[test]
+    fn oversized_frames_and_bodies_are_too_large() {
+        let body = "é".repeat(MAX_BODY_CHARS + 1);
+        let frame = format!(r#"{{"type":"send","id":"a1","body":"{body}"}}"#);
+        assert_eq!(
+            decode_visitor(&frame).unwrap_err().code,
+            ErrorCode::TooLarge
+        );
+        let huge = format!(
+            r#"{{"type":"send","id":"a1","body":"{}"}}"#,
+            "x".repeat(MAX_FRAME_BYTES)
+        );
+        assert_eq!(decode_visitor(&huge).unwrap_err().code, ErrorCode::TooLarge);
+    }
+
+    #[test]
+    fn agent_frames() {
+        assert_eq!(
+            decode_agent(r#"{"type":"open","conversation":7}"#).unwrap(),
+            AgentFrame::Open {
+                conversation: 7,
+                after_seq: 0
+            }
+        );
+        assert_eq!(
+            decode_agent(r#"{"type":"send","id":"z","conversation":"7","body":"x"}"#)
+                .unwrap_err()
+                .code,
+            ErrorCode::InvalidField
+        );
+    }
+
+    #[test]
+    fn server_frames_roundtrip() {
+        let frame = crate::ServerFrame::Message(crate::Message {
+            conversation: 3,
+            seq: 2,
+            id: "c1".into(),
+            author: crate::Author::Agent {
+                id: 1,
+                name: "Ana".into(),
+            },
+            body: "Oi!".into(),
+            at: 1,
+        });
+        let json = frame.to_json();
+        expect![[
+            r#"{"type":"message","conversation":3,"seq":2,"id":"c1","author":{"kind":"agent","id":1,"name":"Ana"},"body":"Oi!","at":1}"#
+        ]]
+        .assert_eq(&json);
+        assert_eq!(crate::decode_server(&json).unwrap(), frame);
+    }
+}

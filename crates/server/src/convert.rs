@@ -1,0 +1,44 @@
+//! Maps storage records to wire types (the only place the two meet).
+
+use protocol::{Author, ConversationStatus, ConversationSummary, Message};
+use store::{Conversation, MessageAuthor, Status, StoredMessage};
+
+pub fn message(m: StoredMessage) -> Message {
+    Message {
+        conversation: m.conversation_id,
+        seq: m.seq,
+        id: m.client_id,
+        author: match m.author {
+            MessageAuthor::Visitor => Author::Visitor,
+            MessageAuthor::Agent { id, name } => Author::Agent { id, name },
+        },
+        body: m.body,
+        at: m.at,
+    }
+}
+
+pub fn summary(c: Conversation) -> ConversationSummary {
+    ConversationSummary {
+        id: c.id,
+        site: c.site,
+        status: match c.status {
+            Status::Open => ConversationStatus::Open,
+            Status::Resolved => ConversationStatus::Resolved,
+        },
+        last_seq: c.last_seq,
+        created_at: c.created_at,
+        updated_at: c.updated_at,
+        preview: c.preview,
+        page_url: c.page_url,
+        locale: c.locale,
+    }
+}
+
+pub fn agent(a: &store::Agent) -> protocol::AgentInfo {
+    protocol::AgentInfo {
+        id: a.id,
+        name: a.name.clone(),
+        email: a.email.clone(),
+        admin: a.admin,
+    }
+}

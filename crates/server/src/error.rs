@@ -1,0 +1,42 @@
+//! The one error type of HTTP handlers: user errors explained, internal errors logged, not shown.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("email or password is wrong")]
+    InvalidCredentials,
+    #[error("not signed in")]
+    Unauthenticated,
+    #[error("this request's origin is not allowed")]
+    ForbiddenOrigin,
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<store::StoreError> for AppError {
+    fn from(e: store::StoreError) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, code) = match &self {
+            AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            AppError::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
+            AppError::Unauthenticated => (StatusCode::UNAUTHORIZED, "not_authenticated"),
+            AppError::ForbiddenOrigin => (StatusCode::FORBIDDEN, "forbidden_origin"),
+            AppError::Internal(e) => {
+                tracing::error!(error = format!("{e:#}"), "internal error");
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+            }
+        };
+        let body = serde_json::json!({ "error": code, "message": self.to_string() });
+        (status, Json(body)).into_response()
+    }
+}

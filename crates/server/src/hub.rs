@@ -1,0 +1,41 @@
+//! In-process fan-out of "something changed" signals between connections.
+//!
+//! Events carry no message bodies: a session that hears "conversation 7 changed" reads what it
+//! has not delivered yet from the store, so a lagging receiver can never skip or repeat a message.
+
+use protocol::{Author, ConversationSummary};
+use tokio::sync::broadcast;
+
+#[derive(Debug, Clone)]
+pub enum HubEvent {
+    /// New messages were committed in this conversation.
+    Message { conversation: i64, visitor: i64 },
+    /// A conversation was created or its summary changed.
+    Conversation(ConversationSummary),
+    Typing {
+        conversation: i64,
+        from: Author,
+        on: bool,
+    },
+}
+
+#[derive(Clone)]
+pub struct Hub {
+    tx: broadcast::Sender<HubEvent>,
+}
+
+impl Hub {
+    pub fn new() -> Self {
+        let (tx, _) = broadcast::channel(1024);
+        Hub { tx }
+    }
+
+    pub fn publish(&self, event: HubEvent) {
+        // No receivers is fine: nobody is connected.
+        let _ = self.tx.send(event);
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<HubEvent> {
+        self.tx.subscribe()
+    }
+}

@@ -1,0 +1,316 @@
+//! An agent's session: the open conversations, live summaries, and for each conversation the
+//! agent opened, gap-free replay and live messages; replies acked after commit.
+
+use super::session::{
+    CLOSE_POLICY, CLOSE_TOO_BIG, HELLO_TIMEOUT, Inbound, Out, Outbound, frame_limit,
+};
+use crate::hub::HubEvent;
+use crate::{AppState, convert, now_millis};
+use futures_util::{Sink, Stream, StreamExt};
+use protocol::{AgentFrame, Author, ErrorCode, PROTOCOL_VERSION, ServerFrame, decode_agent};
+use std::collections::HashMap;
+use store::NewMessage;
+use tokio::sync::broadcast::error::RecvError;
+
+const REPLAY_PAGE: u32 = 200;
+const INBOX_LIMIT: u32 = 500;
+/// Conversations one connection may follow at once.
+const MAX_OPEN: usize = 200;
+
+struct Session<O> {
+    state: AppState,
+    out: Out<O>,
+    agent: store::Agent,
+    /// Conversation → highest sequence number delivered to this connection.
+    following: HashMap<i64, u64>,
+}
+
+impl<O: Sink<Outbound> + Unpin> Session<O> {
+    async fn catch_up(&mut self, conversation: i64) {
+        let Some(mut delivered) = self.following.get(&conversation).copied() else {
+            return;
+        };
+        loop {
+            let page = match self
+                .state
+                .store
+                .messages_after(conversation, delivered, REPLAY_PAGE)
+                .await
+            {
+                Ok(page) => page,
+                Err(e) => {
+                    tracing::error!(error = %e, "replay failed");
+                    self.out
+                        .error(ErrorCode::Internal, "could not load messages")
+                        .await;
+                    break;
+                }
+            };
+            let full = page.len() as u32 == REPLAY_PAGE;
+            for message in page {
+                delivered = message.seq;
+                self.out
+                    .send(ServerFrame::Message(convert::message(message)))
+                    .await;
+            }
+            if !full {
+                break;
+            }
+        }
+        self.following.insert(conversation, delivered);
+    }
+
+    async fn open(&mut self, conversation: i64, after_seq: u64) {
+        match self.state.store.conversation(conversation).await {
+            Ok(Some(c)) => {
+                if !self.following.contains_key(&conversation) && self.following.len() >= MAX_OPEN {
+                    // Forget the oldest-numbered one; the console re-opens what it shows.
+                    if let Some(&oldest) = self.following.keys().min() {
+                        self.following.remove(&oldest);
+                    }
+                }
+                self.following
+                    .insert(conversation, after_seq.min(c.last_seq));
+                self.out
+                    .send(ServerFrame::Conversation(convert::summary(c)))
+                    .await;
+                self.catch_up(conversation).await;
+            }
+            Ok(None) => {
+                self.out
+                    .error(
+                        ErrorCode::NotFound,
+                        format!("conversation {conversation} does not exist"),
+                    )
+                    .await
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "loading a conversation failed");
+                self.out
+                    .error(ErrorCode::Internal, "could not load the conversation")
+                    .await;
+            }
+        }
+    }
+
+    async fn send(&mut self, id: String, conversation: i64, body: String) {
+        let store = self.state.store.clone();
+        let visitor = match store.conversation(conversation).await {
+            Ok(Some(c)) => c.visitor_id,
+            Ok(None) => {
+                return self
+                    .out
+                    .send(ServerFrame::Error {
+                        code: ErrorCode::NotFound,
+                        message: format!("conversation {conversation} does not exist"),
+                        id: Some(id),
+                    })
+                    .await;
+            }
+            Err(e) => return self.internal(id, e).await,
+        };
+        let appended = match store
+            .append_message(NewMessage {
+                conversation_id: conversation,
+                client_id: &id,
+                agent_id: Some(self.agent.id),
+                body: &body,
+                at: now_millis(),
+            })
+            .await
+        {
+            Ok(a) => a,
+            Err(e) => return self.internal(id, e).await,
+        };
+        self.out
+            .send(ServerFrame::Ack {
+                id,
+                conversation,
+                seq: appended.message.seq,
+                at: appended.message.at,
+            })
+            .await;
+        if !appended.duplicate {
+            self.state.hub.publish(HubEvent::Message {
+                conversation,
+                visitor,
+            });
+            if let Ok(Some(c)) = store.conversation(conversation).await {
+                self.state
+                    .hub
+                    .publish(HubEvent::Conversation(convert::summary(c)));
+            }
+        }
+        self.following.entry(conversation).or_insert(0);
+        self.catch_up(conversation).await;
+    }
+
+    async fn internal(&mut self, id: String, e: store::StoreError) {
+        tracing::error!(error = %e, "storing an agent message failed");
+        self.out
+            .send(ServerFrame::Error {
+                code: ErrorCode::Internal,
+                message: "the message was not stored; retry".into(),
+                id: Some(id),
+            })
+            .await;
+    }
+
+    async fn on_event(&mut self, event: HubEvent) {
+        match event {
+            HubEvent::Message { conversation, .. } => {
+                if self.following.contains_key(&conversation) {
+                    self.catch_up(conversation).await;
+                }
+            }
+            HubEvent::Conversation(summary) => {
+                self.out.send(ServerFrame::Conversation(summary)).await
+            }
+            HubEvent::Typing {
+                conversation,
+                from,
+                on,
+            } => {
+                let mine = matches!(&from, Author::Agent { id, .. } if *id == self.agent.id);
+                if !mine && self.following.contains_key(&conversation) {
+                    self.out
+                        .send(ServerFrame::Typing {
+                            conversation,
+                            from,
+                            on,
+                        })
+                        .await;
+                }
+            }
+        }
+    }
+
+    async fn resync(&mut self) {
+        let ids: Vec<i64> = self.following.keys().copied().collect();
+        for id in ids {
+            self.catch_up(id).await;
+        }
+    }
+}
+
+pub async fn run<I, O>(state: AppState, agent: store::Agent, mut inbound: I, sink: O)
+where
+    I: Stream<Item = Inbound> + Unpin + Send,
+    O: Sink<Outbound> + Unpin + Send,
+{
+    let mut out = Out::new(sink);
+    let mut limit = frame_limit();
+    loop {
+        let item = match tokio::time::timeout(HELLO_TIMEOUT, inbound.next()).await {
+            Ok(item) => item,
+            Err(_) => {
+                out.error(ErrorCode::HelloRequired, "no hello within 15 seconds")
+                    .await;
+                return out.close(&mut inbound, CLOSE_POLICY, "hello timeout").await;
+            }
+        };
+        match item {
+            None | Some(Inbound::Closed) => return,
+            Some(Inbound::TooLarge) => {
+                out.error(ErrorCode::TooLarge, "frame too large").await;
+                return out
+                    .close(&mut inbound, CLOSE_TOO_BIG, "frame too large")
+                    .await;
+            }
+            Some(Inbound::Binary) => {
+                out.error(ErrorCode::BinaryNotSupported, "send JSON text frames")
+                    .await
+            }
+            Some(Inbound::Text(text)) => match decode_agent(&text) {
+                Ok(AgentFrame::Hello { v }) if v == PROTOCOL_VERSION => break,
+                Ok(AgentFrame::Hello { v }) => {
+                    out.error(
+                        ErrorCode::UnsupportedVersion,
+                        format!("protocol version {v} is not supported; this server speaks {PROTOCOL_VERSION}"),
+                    )
+                    .await;
+                    return out
+                        .close(&mut inbound, CLOSE_POLICY, "unsupported version")
+                        .await;
+                }
+                Ok(_) => {
+                    out.error(ErrorCode::HelloRequired, "the first frame must be hello")
+                        .await
+                }
+                Err(e) => out.frame_error(e).await,
+            },
+        }
+        if !limit.allow() {
+            out.error(ErrorCode::RateLimited, "too many frames").await;
+            return out.close(&mut inbound, CLOSE_POLICY, "rate limited").await;
+        }
+    }
+
+    let mut events = state.hub.subscribe();
+    let conversations = match state.store.list_open_conversations(INBOX_LIMIT).await {
+        Ok(list) => list.into_iter().map(convert::summary).collect(),
+        Err(e) => {
+            tracing::error!(error = %e, "listing conversations failed");
+            out.error(ErrorCode::Internal, "could not load the inbox")
+                .await;
+            return out.close(&mut inbound, 1011, "internal error").await;
+        }
+    };
+    out.send(ServerFrame::AgentWelcome {
+        v: PROTOCOL_VERSION,
+        agent: convert::agent(&agent),
+        conversations,
+    })
+    .await;
+    let mut session = Session {
+        state,
+        out,
+        agent,
+        following: HashMap::new(),
+    };
+
+    loop {
+        if !session.out.open {
+            return;
+        }
+        tokio::select! {
+            item = inbound.next() => {
+                let Some(item) = item else { return };
+                if !limit.allow() {
+                    session.out.error(ErrorCode::RateLimited, "too many frames; slow down").await;
+                    continue;
+                }
+                match item {
+                    Inbound::Closed => return session.out.close(&mut inbound, 1000, "bye").await,
+                    Inbound::TooLarge => {
+                        session.out.error(ErrorCode::TooLarge, "frame too large").await;
+                        return session.out.close(&mut inbound, CLOSE_TOO_BIG, "frame too large").await;
+                    }
+                    Inbound::Binary => {
+                        session.out.error(ErrorCode::BinaryNotSupported, "send JSON text frames").await;
+                    }
+                    Inbound::Text(text) => match decode_agent(&text) {
+                        Ok(AgentFrame::Open { conversation, after_seq }) => session.open(conversation, after_seq).await,
+                        Ok(AgentFrame::Send { id, conversation, body }) => session.send(id, conversation, body).await,
+                        Ok(AgentFrame::Typing { conversation, on }) => {
+                            session.state.hub.publish(HubEvent::Typing {
+                                conversation,
+                                from: Author::Agent { id: session.agent.id, name: session.agent.name.clone() },
+                                on,
+                            });
+                        }
+                        Ok(AgentFrame::Hello { .. }) => {
+                            session.out.error(ErrorCode::InvalidField, "hello was already received").await;
+                        }
+                        Err(e) => session.out.frame_error(e).await,
+                    },
+                }
+            }
+            event = events.recv() => match event {
+                Ok(event) => session.on_event(event).await,
+                Err(RecvError::Lagged(_)) => session.resync().await,
+                Err(RecvError::Closed) => return,
+            }
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! WebSocket endpoints. The session logic works over any `Stream<Inbound>` + `Sink<Outbound>`,
+//! so ordering, resume and dedupe do not depend on axum; this module adapts axum's socket.
+
+mod agent;
+mod session;
+mod visitor;
+
+pub use session::{Inbound, Outbound};
+
+use crate::auth::{check_origin, session_agent};
+use crate::{AppError, AppState};
+use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use futures_util::{SinkExt, StreamExt};
+
+/// Frames between `protocol::MAX_FRAME_BYTES` and this size are read whole and answered with a
+/// `too_large` error; the connection stays usable. Past it, tungstenite stops reading mid-frame,
+/// so the server sends `too_large` and Close 1009 and drops the connection: the unread rest of
+/// the frame makes the kernel end it with a reset, which the peer may see before the Close.
+const HARD_FRAME_LIMIT: usize = 1024 * 1024;
+
+fn configure(ws: WebSocketUpgrade) -> WebSocketUpgrade {
+    // Small buffers: an idle connection costs ~6 KB instead of ~133 KB (design.md).
+    ws.read_buffer_size(4 * 1024)
+        .write_buffer_size(4 * 1024)
+        .max_message_size(HARD_FRAME_LIMIT)
+        .max_frame_size(HARD_FRAME_LIMIT)
+}
+
+fn inbound(result: Result<Message, axum::Error>) -> Option<Inbound> {
+    match result {
+        Ok(Message::Text(text)) => Some(Inbound::Text(text.to_string())),
+        Ok(Message::Binary(_)) => Some(Inbound::Binary),
+        Ok(Message::Close(_)) => Some(Inbound::Closed),
+        Ok(Message::Ping(_) | Message::Pong(_)) => None,
+        Err(e) => {
+            let text = e.to_string();
+            if text.contains("Space limit exceeded") || text.contains("too long") {
+                Some(Inbound::TooLarge)
+            } else {
+                tracing::debug!(error = %text, "websocket read failed");
+                Some(Inbound::Closed)
+            }
+        }
+    }
+}
+
+fn outbound(out: Outbound) -> Message {
+    match out {
+        Outbound::Frame(frame) => Message::Text(frame.to_json().into()),
+        Outbound::Close(code, reason) => Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        })),
+    }
+}
+
+fn split(
+    socket: WebSocket,
+) -> (
+    impl futures_util::Stream<Item = Inbound> + Unpin + Send,
+    impl futures_util::Sink<Outbound, Error = axum::Error> + Unpin + Send,
+) {
+    let (sink, stream) = socket.split();
+    let stream = stream.filter_map(|r| std::future::ready(inbound(r)));
+    let sink = sink.with(|o| std::future::ready(Ok::<_, axum::Error>(outbound(o))));
+    (stream, sink)
+}
+
+pub async fn visitor_upgrade(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if let Err(e) = check_origin(&state, &headers) {
+        return e.into_response();
+    }
+    configure(ws).on_upgrade(move |socket| async move {
+        let (stream, sink) = split(socket);
+        visitor::run(state, stream, sink).await;
+    })
+}
+
+pub async fn agent_upgrade(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if let Err(e) = check_origin(&state, &headers) {
+        return e.into_response();
+    }
+    let agent = match session_agent(&state, &headers).await {
+        Ok(Some(agent)) => agent,
+        Ok(None) => return AppError::Unauthenticated.into_response(),
+        Err(e) => return e.into_response(),
+    };
+    configure(ws).on_upgrade(move |socket| async move {
+        let (stream, sink) = split(socket);
+        agent::run(state, agent, stream, sink).await;
+    })
+}

@@ -1,0 +1,452 @@
+//! End-to-end tests of the WebSocket protocol against a real server on 127.0.0.1:0 with a real
+//! SQLite file: send/ack/replay/dedupe, the agent side, and hostile input.
+
+use futures_util::{SinkExt, StreamExt};
+use protocol::{Author, ErrorCode, ServerFrame};
+use std::sync::Arc;
+use std::time::Duration;
+use store::{NewAgent, SqliteStore, Store};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+struct TestServer {
+    addr: std::net::SocketAddr,
+    _dir: tempfile::TempDir,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+async fn start() -> TestServer {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("frontdesk.db"))
+        .await
+        .unwrap();
+    let hash = server::hash_password("agent-password").unwrap();
+    store
+        .create_agent(
+            NewAgent {
+                email: "ana@example.com".into(),
+                name: "Ana".into(),
+                password_hash: hash,
+                admin: false,
+            },
+            1,
+        )
+        .await
+        .unwrap();
+    let state = server::AppState::new(Arc::new(store), server::Settings::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(server::serve(listener, state, async {
+        let _ = rx.await;
+    }));
+    TestServer {
+        addr,
+        _dir: dir,
+        _shutdown: tx,
+    }
+}
+
+async fn connect(server: &TestServer, path: &str, cookie: Option<&str>) -> Ws {
+    let mut req = format!("ws://{}{path}", server.addr)
+        .into_client_request()
+        .unwrap();
+    let origin = format!("http://{}", server.addr);
+    req.headers_mut()
+        .insert("origin", HeaderValue::from_str(&origin).unwrap());
+    if let Some(cookie) = cookie {
+        req.headers_mut()
+            .insert("cookie", HeaderValue::from_str(cookie).unwrap());
+    }
+    tokio_tungstenite::connect_async(req).await.unwrap().0
+}
+
+async fn send(ws: &mut Ws, text: &str) {
+    ws.send(Message::text(text)).await.unwrap();
+}
+
+async fn recv(ws: &mut Ws) -> ServerFrame {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("a frame within 10 s")
+            .expect("connection open")
+            .expect("no protocol error");
+        match msg {
+            Message::Text(t) => return protocol::decode_server(&t).unwrap(),
+            Message::Ping(_) | Message::Pong(_) => continue,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+async fn recv_error(ws: &mut Ws) -> ErrorCode {
+    match recv(ws).await {
+        ServerFrame::Error { code, .. } => code,
+        other => panic!("expected an error frame, got {other:?}"),
+    }
+}
+
+/// Says hello and returns (token, welcome's last_seq).
+async fn hello(ws: &mut Ws, token: Option<&str>, last_seq: u64) -> (Option<String>, u64) {
+    let token_json = token
+        .map(|t| format!(r#","token":"{t}""#))
+        .unwrap_or_default();
+    send(
+        ws,
+        &format!(r#"{{"type":"hello","v":1,"site":"demo","last_seq":{last_seq}{token_json}}}"#),
+    )
+    .await;
+    match recv(ws).await {
+        ServerFrame::Welcome {
+            token, last_seq, ..
+        } => (token, last_seq),
+        other => panic!("expected welcome, got {other:?}"),
+    }
+}
+
+async fn login(server: &TestServer) -> String {
+    let client = reqwest::Client::new();
+    let response = client
+        .post(format!("http://{}/api/login", server.addr))
+        .header("origin", format!("http://{}", server.addr))
+        .json(&serde_json::json!({"email": "ana@example.com", "password": "agent-password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    cookie.split(';').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn visitor_message_reaches_agent_and_reply_comes_back() {
+    let server = start().await;
+    let mut visitor = connect(&server, "/ws/visitor", None).await;
+    let (token, last) = hello(&mut visitor, None, 0).await;
+    let token = token.expect("a new visitor gets a token");
+    assert_eq!(last, 0);
+
+    send(
+        &mut visitor,
+        r#"{"type":"send","id":"v1","body":"Where is my invoice?"}"#,
+    )
+    .await;
+    let conversation = match recv(&mut visitor).await {
+        ServerFrame::Ack {
+            id,
+            seq,
+            conversation,
+            ..
+        } => {
+            assert_eq!((id.as_str(), seq), ("v1", 1));
+            conversation
+        }
+        other => panic!("expected ack, got {other:?}"),
+    };
+    assert!(
+        matches!(recv(&mut visitor).await, ServerFrame::Message(m) if m.seq == 1 && m.author == Author::Visitor)
+    );
+
+    let cookie = login(&server).await;
+    let mut agent = connect(&server, "/ws/agent", Some(&cookie)).await;
+    send(&mut agent, r#"{"type":"hello","v":1}"#).await;
+    match recv(&mut agent).await {
+        ServerFrame::AgentWelcome {
+            agent,
+            conversations,
+            ..
+        } => {
+            assert_eq!(agent.name, "Ana");
+            assert_eq!(conversations.len(), 1);
+            assert_eq!(
+                conversations[0].preview.as_deref(),
+                Some("Where is my invoice?")
+            );
+        }
+        other => panic!("expected agent welcome, got {other:?}"),
+    }
+    send(
+        &mut agent,
+        &format!(r#"{{"type":"open","conversation":{conversation}}}"#),
+    )
+    .await;
+    assert!(matches!(recv(&mut agent).await, ServerFrame::Conversation(c) if c.id == conversation));
+    assert!(
+        matches!(recv(&mut agent).await, ServerFrame::Message(m) if m.body == "Where is my invoice?")
+    );
+
+    send(
+        &mut agent,
+        &format!(
+            r#"{{"type":"send","id":"a1","conversation":{conversation},"body":"Under Billing."}}"#
+        ),
+    )
+    .await;
+    assert!(matches!(
+        recv(&mut agent).await,
+        ServerFrame::Ack { seq: 2, .. }
+    ));
+    match recv(&mut visitor).await {
+        ServerFrame::Message(m) => {
+            assert_eq!(m.seq, 2);
+            assert_eq!(m.body, "Under Billing.");
+            assert!(matches!(m.author, Author::Agent { ref name, .. } if name == "Ana"));
+        }
+        other => panic!("expected the reply, got {other:?}"),
+    }
+
+    // A second tab (or a reload) with the same token resumes after its last seen sequence.
+    let mut tab = connect(&server, "/ws/visitor", None).await;
+    let (new_token, last) = hello(&mut tab, Some(&token), 1).await;
+    assert_eq!(new_token, None, "a known token is kept");
+    assert_eq!(last, 2);
+    assert!(
+        matches!(recv(&mut tab).await, ServerFrame::Message(m) if m.seq == 2),
+        "only the missing message is replayed"
+    );
+
+    // A resend after a lost ack is deduplicated: same seq, no new message.
+    send(
+        &mut tab,
+        r#"{"type":"send","id":"v1","body":"Where is my invoice?"}"#,
+    )
+    .await;
+    assert!(matches!(
+        recv(&mut tab).await,
+        ServerFrame::Ack { seq: 1, .. }
+    ));
+    send(&mut tab, r#"{"type":"send","id":"v2","body":"Thanks!"}"#).await;
+    assert!(matches!(
+        recv(&mut tab).await,
+        ServerFrame::Ack { seq: 3, .. }
+    ));
+    // Both tabs and the agent see seq 3 exactly once, and nothing in between.
+    assert!(matches!(recv(&mut tab).await, ServerFrame::Message(m) if m.seq == 3));
+    assert!(matches!(recv(&mut visitor).await, ServerFrame::Message(m) if m.seq == 3));
+}
+
+#[tokio::test]
+async fn bad_frames_get_error_codes_and_the_connection_stays_usable() {
+    let server = start().await;
+    let mut ws = connect(&server, "/ws/visitor", None).await;
+    send(&mut ws, r#"{"type":"send","id":"x","body":"before hello"}"#).await;
+    assert_eq!(recv_error(&mut ws).await, ErrorCode::HelloRequired);
+    send(&mut ws, r#"{"type":"hello","v":99,"site":"demo"}"#).await;
+    assert_eq!(recv_error(&mut ws).await, ErrorCode::UnsupportedVersion);
+    // Unsupported version closes cleanly.
+    let close = tokio::time::timeout(Duration::from_secs(5), ws.next())
+        .await
+        .unwrap();
+    assert!(matches!(close, Some(Ok(Message::Close(Some(f)))) if u16::from(f.code) == 1008));
+
+    let mut ws = connect(&server, "/ws/visitor", None).await;
+    hello(&mut ws, None, 0).await;
+    for (input, code) in [
+        ("not json", ErrorCode::BadFrame),
+        ("[]", ErrorCode::BadFrame),
+        ("{}", ErrorCode::BadFrame),
+        (r#"{"type":"explode"}"#, ErrorCode::UnknownType),
+        (r#"{"type":"send","id":"x"}"#, ErrorCode::InvalidField),
+        (
+            r#"{"type":"send","id":"x","body":42}"#,
+            ErrorCode::InvalidField,
+        ),
+        (
+            r#"{"type":"send","id":"","body":"hi"}"#,
+            ErrorCode::InvalidField,
+        ),
+        (
+            r#"{"type":"send","id":"x","body":"  "}"#,
+            ErrorCode::InvalidField,
+        ),
+    ] {
+        send(&mut ws, input).await;
+        assert_eq!(recv_error(&mut ws).await, code, "input {input}");
+    }
+    ws.send(Message::binary(vec![0u8, 159, 146, 150]))
+        .await
+        .unwrap();
+    assert_eq!(recv_error(&mut ws).await, ErrorCode::BinaryNotSupported);
+    let oversized = format!(
+        r#"{{"type":"send","id":"x","body":"{}"}}"#,
+        "a".repeat(20_000)
+    );
+    send(&mut ws, &oversized).await;
+    assert_eq!(recv_error(&mut ws).await, ErrorCode::TooLarge);
+    // Still usable after all of that.
+    send(
+        &mut ws,
+        r#"{"type":"send","id":"ok1","body":"still works"}"#,
+    )
+    .await;
+    assert!(matches!(
+        recv(&mut ws).await,
+        ServerFrame::Ack { seq: 1, .. }
+    ));
+}
+
+#[tokio::test]
+async fn a_200_kb_frame_gets_too_large_and_the_connection_stays_usable() {
+    let server = start().await;
+    let mut ws = connect(&server, "/ws/visitor", None).await;
+    hello(&mut ws, None, 0).await;
+    send(&mut ws, &"x".repeat(200_000)).await;
+    assert_eq!(recv_error(&mut ws).await, ErrorCode::TooLarge);
+    send(
+        &mut ws,
+        r#"{"type":"send","id":"after","body":"still here"}"#,
+    )
+    .await;
+    assert!(matches!(
+        recv(&mut ws).await,
+        ServerFrame::Ack { seq: 1, .. }
+    ));
+}
+
+#[tokio::test]
+async fn a_frame_past_the_hard_limit_ends_the_connection_not_the_server() {
+    let server = start().await;
+    let mut ws = connect(&server, "/ws/visitor", None).await;
+    hello(&mut ws, None, 0).await;
+    let _ = ws.send(Message::text("x".repeat(3 * 1024 * 1024))).await;
+    let mut ended = false;
+    while let Ok(next) = tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
+        match next {
+            Some(Ok(Message::Close(frame))) => {
+                assert_eq!(frame.map(|f| u16::from(f.code)), Some(1009));
+            }
+            Some(Ok(Message::Text(t))) => {
+                assert!(matches!(
+                    protocol::decode_server(&t),
+                    Ok(ServerFrame::Error {
+                        code: ErrorCode::TooLarge,
+                        ..
+                    })
+                ));
+            }
+            Some(Ok(_)) => {}
+            // A reset is the documented outcome past the hard limit (see HARD_FRAME_LIMIT).
+            None | Some(Err(_)) => {
+                ended = true;
+                break;
+            }
+        }
+    }
+    assert!(ended, "the connection ends within 10 s");
+    let mut again = connect(&server, "/ws/visitor", None).await;
+    hello(&mut again, None, 0).await;
+}
+
+#[tokio::test]
+async fn random_garbage_never_takes_the_server_down() {
+    let server = start().await;
+    let mut ws = connect(&server, "/ws/visitor", None).await;
+    hello(&mut ws, None, 0).await;
+    // Deterministic pseudo-random frames: JSON fragments, control characters, deep nesting.
+    let pieces = [
+        "{",
+        "}",
+        "[",
+        "]",
+        "\"type\"",
+        ":",
+        "\"send\"",
+        ",",
+        "\"id\"",
+        "\"body\"",
+        "null",
+        "1e999",
+        "\\u0000",
+        "\u{202e}",
+        "\"hello\"",
+        "true",
+        "-0",
+        "\"\\ud800\"",
+    ];
+    let mut seed: u64 = 0x5eed;
+    for _ in 0..30 {
+        let mut frame = String::new();
+        for _ in 0..20 {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            frame.push_str(pieces[(seed >> 33) as usize % pieces.len()]);
+        }
+        send(&mut ws, &frame).await;
+        assert!(matches!(
+            recv(&mut ws).await,
+            ServerFrame::Error { .. } | ServerFrame::Ack { .. }
+        ));
+    }
+    send(
+        &mut ws,
+        &format!("{}{}", "[".repeat(5000), "]".repeat(5000)),
+    )
+    .await;
+    assert_eq!(recv_error(&mut ws).await, ErrorCode::BadFrame);
+    send(&mut ws, r#"{"type":"send","id":"fine","body":"alive"}"#).await;
+    assert!(matches!(recv(&mut ws).await, ServerFrame::Ack { .. }));
+}
+
+#[tokio::test]
+async fn cross_origin_upgrades_and_anonymous_agents_are_refused() {
+    let server = start().await;
+    let url = format!("ws://{}/ws/visitor", server.addr);
+    let mut req = url.clone().into_client_request().unwrap();
+    req.headers_mut()
+        .insert("origin", HeaderValue::from_static("https://evil.example"));
+    let err = tokio_tungstenite::connect_async(req).await.unwrap_err();
+    assert!(err.to_string().contains("403"), "{err}");
+
+    let req = format!("ws://{}/ws/agent", server.addr)
+        .into_client_request()
+        .unwrap();
+    let err = tokio_tungstenite::connect_async(req).await.unwrap_err();
+    assert!(err.to_string().contains("401"), "{err}");
+
+    let client = reqwest::Client::new();
+    let wrong = client
+        .post(format!("http://{}/api/login", server.addr))
+        .json(&serde_json::json!({"email": "ana@example.com", "password": "nope-nope"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let cross = client
+        .post(format!("http://{}/api/login", server.addr))
+        .header("origin", "https://evil.example")
+        .json(&serde_json::json!({"email": "ana@example.com", "password": "agent-password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross.status(), 403);
+}
+
+#[tokio::test]
+async fn unbuilt_or_missing_assets_are_explained() {
+    let server = start().await;
+    let response = reqwest::get(format!("http://{}/assets/nope-123.js", server.addr))
+        .await
+        .unwrap();
+    assert!(matches!(response.status().as_u16(), 404 | 503));
+    let traversal = reqwest::get(format!(
+        "http://{}/assets/..%2f..%2fetc%2fpasswd",
+        server.addr
+    ))
+    .await
+    .unwrap();
+    assert!(matches!(traversal.status().as_u16(), 404 | 503));
+}

@@ -1,0 +1,249 @@
+//! The conformance suite every `Store` backend passes: call `run_all` from a backend's tests
+//! with a fresh, empty store.
+
+use crate::{ConversationContext, MessageAuthor, NewAgent, NewMessage, Status, Store, StoreError};
+use std::sync::Arc;
+
+/// Runs every story against `store`, which must be empty. Panics with the failing story's name.
+pub async fn run_all(store: Arc<dyn Store>) {
+    agents_and_sessions(&*store).await;
+    visitors_and_conversations(&*store).await;
+    messages_are_sequenced_and_deduplicated(&*store).await;
+    concurrent_appends_are_gap_free(store.clone()).await;
+    concurrent_first_messages_share_one_conversation(store).await;
+}
+
+fn new_agent(email: &str) -> NewAgent {
+    NewAgent {
+        email: email.into(),
+        name: "Ana Lima".into(),
+        password_hash: "$argon2id$fake".into(),
+        admin: false,
+    }
+}
+
+async fn agents_and_sessions(store: &dyn Store) {
+    assert_eq!(
+        store.agent_count().await.unwrap(),
+        0,
+        "store must start empty"
+    );
+    let agent = store
+        .create_agent(new_agent("ana@example.com"), 1)
+        .await
+        .unwrap();
+    assert_eq!(agent.email, "ana@example.com");
+    assert!(!agent.admin && !agent.disabled);
+    let dup = store.create_agent(new_agent("ANA@example.com"), 2).await;
+    assert!(
+        matches!(dup, Err(StoreError::Conflict { .. })),
+        "emails are unique, case-insensitively: {dup:?}"
+    );
+    let creds = store
+        .agent_credentials("ana@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(creds.agent, agent);
+    assert_eq!(creds.password_hash, "$argon2id$fake");
+    assert!(
+        store
+            .agent_credentials("nobody@example.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(store.agent(agent.id).await.unwrap(), Some(agent.clone()));
+
+    store.create_session("h1", agent.id, 10, 100).await.unwrap();
+    assert_eq!(
+        store.session_agent("h1", 50).await.unwrap(),
+        Some(agent.clone())
+    );
+    assert_eq!(
+        store.session_agent("h1", 100).await.unwrap(),
+        None,
+        "expired"
+    );
+    assert_eq!(store.session_agent("nope", 50).await.unwrap(), None);
+    store.delete_session("h1").await.unwrap();
+    assert_eq!(
+        store.session_agent("h1", 50).await.unwrap(),
+        None,
+        "logged out"
+    );
+}
+
+async fn visitors_and_conversations(store: &dyn Store) {
+    let visitor = store.create_visitor("vt1", "demo", 5).await.unwrap();
+    assert_eq!(store.visitor("vt1").await.unwrap(), Some(visitor.clone()));
+    assert_eq!(store.visitor("vt2").await.unwrap(), None);
+    assert_eq!(store.open_conversation(visitor.id).await.unwrap(), None);
+    let context = ConversationContext {
+        page_url: Some("https://shop.example/pricing".into()),
+        locale: Some("pt-BR".into()),
+    };
+    let conv = store
+        .open_or_create_conversation(&visitor, &context, 7)
+        .await
+        .unwrap();
+    assert_eq!(conv.status, Status::Open);
+    assert_eq!(conv.last_seq, 0);
+    assert_eq!(conv.site, "demo");
+    assert_eq!(
+        conv.page_url.as_deref(),
+        Some("https://shop.example/pricing")
+    );
+    let again = store
+        .open_or_create_conversation(&visitor, &ConversationContext::default(), 8)
+        .await
+        .unwrap();
+    assert_eq!(again.id, conv.id, "one open conversation per visitor");
+    assert_eq!(
+        store.conversation(conv.id).await.unwrap(),
+        Some(conv.clone())
+    );
+    assert_eq!(store.conversation(conv.id + 1000).await.unwrap(), None);
+    let open = store.list_open_conversations(10).await.unwrap();
+    assert!(open.iter().any(|c| c.id == conv.id));
+}
+
+async fn messages_are_sequenced_and_deduplicated(store: &dyn Store) {
+    let agent = store
+        .create_agent(new_agent("bo@example.com"), 1)
+        .await
+        .unwrap();
+    let visitor = store.create_visitor("vt-msg", "demo", 1).await.unwrap();
+    let conv = store
+        .open_or_create_conversation(&visitor, &ConversationContext::default(), 1)
+        .await
+        .unwrap();
+    let send =
+        |client_id: &'static str, agent_id: Option<i64>, body: &'static str, at| NewMessage {
+            conversation_id: conv.id,
+            client_id,
+            agent_id,
+            body,
+            at,
+        };
+    let first = store
+        .append_message(send("c1", None, "Hello", 10))
+        .await
+        .unwrap();
+    assert_eq!((first.message.seq, first.duplicate), (1, false));
+    assert_eq!(first.message.author, MessageAuthor::Visitor);
+    let reply = store
+        .append_message(send("c1", Some(agent.id), "Hi, how can I help?", 11))
+        .await
+        .unwrap();
+    assert_eq!(
+        (reply.message.seq, reply.duplicate),
+        (2, false),
+        "the same client id from another author is another message"
+    );
+    assert_eq!(
+        reply.message.author,
+        MessageAuthor::Agent {
+            id: agent.id,
+            name: "Ana Lima".into()
+        }
+    );
+    let resent = store
+        .append_message(send("c1", None, "Hello", 12))
+        .await
+        .unwrap();
+    assert!(resent.duplicate);
+    assert_eq!(
+        resent.message, first.message,
+        "a resend returns the stored message"
+    );
+    let third = store
+        .append_message(send("c2", None, "Olá 👋", 13))
+        .await
+        .unwrap();
+    assert_eq!(third.message.seq, 3, "no gap after a duplicate");
+
+    let all = store.messages_after(conv.id, 0, 100).await.unwrap();
+    let seqs: Vec<u64> = all.iter().map(|m| m.seq).collect();
+    assert_eq!(seqs, [1, 2, 3]);
+    assert_eq!(all[2].body, "Olá 👋");
+    let tail = store.messages_after(conv.id, 2, 100).await.unwrap();
+    assert_eq!(tail.len(), 1);
+    assert_eq!(store.messages_after(conv.id, 0, 2).await.unwrap().len(), 2);
+    let updated = store.conversation(conv.id).await.unwrap().unwrap();
+    assert_eq!(updated.last_seq, 3);
+    assert_eq!(updated.preview.as_deref(), Some("Olá 👋"));
+
+    let missing = store
+        .append_message(NewMessage {
+            conversation_id: conv.id + 1000,
+            client_id: "x",
+            agent_id: None,
+            body: "lost?",
+            at: 1,
+        })
+        .await;
+    assert!(matches!(missing, Err(StoreError::NotFound { .. })));
+}
+
+async fn concurrent_appends_are_gap_free(store: Arc<dyn Store>) {
+    let visitor = store.create_visitor("vt-conc", "demo", 1).await.unwrap();
+    let conv = store
+        .open_or_create_conversation(&visitor, &ConversationContext::default(), 1)
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let id = format!("m{}", i % 20); // every id sent twice, concurrently
+            store
+                .append_message(NewMessage {
+                    conversation_id: conv.id,
+                    client_id: &id,
+                    agent_id: None,
+                    body: "concurrent",
+                    at: 2,
+                })
+                .await
+                .unwrap()
+        }));
+    }
+    let mut fresh = 0;
+    for task in tasks {
+        if !task.await.unwrap().duplicate {
+            fresh += 1;
+        }
+    }
+    assert_eq!(fresh, 20, "each client id stored once");
+    let seqs: Vec<u64> = store
+        .messages_after(conv.id, 0, 1000)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.seq)
+        .collect();
+    assert_eq!(seqs, (1..=20).collect::<Vec<u64>>(), "gap-free sequence");
+}
+
+async fn concurrent_first_messages_share_one_conversation(store: Arc<dyn Store>) {
+    let visitor = store.create_visitor("vt-tabs", "demo", 1).await.unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let store = store.clone();
+        let visitor = visitor.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .open_or_create_conversation(&visitor, &ConversationContext::default(), 3)
+                .await
+                .unwrap()
+                .id
+        }));
+    }
+    let mut ids = Vec::new();
+    for task in tasks {
+        ids.push(task.await.unwrap());
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "two tabs, one conversation: {ids:?}");
+}

@@ -1,0 +1,173 @@
+//! Frontdesk storage: the `Store` trait, its SQLite implementation, and the conformance suite.
+//!
+//! *Architecture invariant*: nothing backend-specific leaks above the trait. The server only sees
+//! `dyn Store`; every backend passes `conformance::run_all`.
+//! *Architecture invariant*: a message is acknowledged only after `append_message` returned,
+//! i.e. after its transaction committed; sequence numbers are allocated inside that transaction,
+//! so they are gap-free per conversation.
+
+pub mod conformance;
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+use async_trait::async_trait;
+
+/// Milliseconds since the Unix epoch.
+pub type Millis = i64;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{what} already exists")]
+    Conflict { what: &'static str },
+    #[error("{what} not found")]
+    NotFound { what: &'static str },
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot open the database at {path}: {source}")]
+    Open {
+        path: String,
+        #[source]
+        source: sqlx::Error,
+    },
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Agent {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub admin: bool,
+    pub disabled: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct AgentCredentials {
+    pub agent: Agent,
+    pub password_hash: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAgent {
+    pub email: String,
+    pub name: String,
+    pub password_hash: String,
+    pub admin: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Visitor {
+    pub id: i64,
+    pub site: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Open,
+    Resolved,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conversation {
+    pub id: i64,
+    pub visitor_id: i64,
+    pub site: String,
+    pub status: Status,
+    pub last_seq: u64,
+    pub preview: Option<String>,
+    pub page_url: Option<String>,
+    pub locale: Option<String>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+/// Where the visitor was when the conversation started.
+#[derive(Debug, Clone, Default)]
+pub struct ConversationContext {
+    pub page_url: Option<String>,
+    pub locale: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessageAuthor {
+    Visitor,
+    Agent { id: i64, name: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMessage {
+    pub conversation_id: i64,
+    pub seq: u64,
+    pub client_id: String,
+    pub author: MessageAuthor,
+    pub body: String,
+    pub at: Millis,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewMessage<'a> {
+    pub conversation_id: i64,
+    pub client_id: &'a str,
+    /// `None` for the visitor, `Some(agent_id)` for an agent.
+    pub agent_id: Option<i64>,
+    pub body: &'a str,
+    pub at: Millis,
+}
+
+/// Result of an append: the stored message, and whether it was already stored under the same
+/// client id (a resend after a lost ack), in which case nothing new was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    pub message: StoredMessage,
+    pub duplicate: bool,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    async fn create_agent(&self, agent: NewAgent, now: Millis) -> Result<Agent>;
+    async fn agent_credentials(&self, email: &str) -> Result<Option<AgentCredentials>>;
+    async fn agent(&self, id: i64) -> Result<Option<Agent>>;
+    async fn agent_count(&self) -> Result<u64>;
+
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        agent_id: i64,
+        now: Millis,
+        expires_at: Millis,
+    ) -> Result<()>;
+    /// The agent behind a live session; expired sessions and disabled agents yield `None`.
+    async fn session_agent(&self, token_hash: &str, now: Millis) -> Result<Option<Agent>>;
+    async fn delete_session(&self, token_hash: &str) -> Result<()>;
+
+    async fn create_visitor(&self, token_hash: &str, site: &str, now: Millis) -> Result<Visitor>;
+    async fn visitor(&self, token_hash: &str) -> Result<Option<Visitor>>;
+
+    async fn open_conversation(&self, visitor_id: i64) -> Result<Option<Conversation>>;
+    /// Returns the visitor's open conversation, creating it if there is none (atomically: two
+    /// concurrent calls return the same conversation).
+    async fn open_or_create_conversation(
+        &self,
+        visitor: &Visitor,
+        context: &ConversationContext,
+        now: Millis,
+    ) -> Result<Conversation>;
+    async fn conversation(&self, id: i64) -> Result<Option<Conversation>>;
+    /// Open conversations, most recently updated first.
+    async fn list_open_conversations(&self, limit: u32) -> Result<Vec<Conversation>>;
+
+    /// Durably appends a message with the next sequence number of its conversation, or returns
+    /// the already-stored message when the same author already sent this client id.
+    async fn append_message(&self, message: NewMessage<'_>) -> Result<Appended>;
+    /// Messages with `seq > after_seq`, in order, at most `limit`.
+    async fn messages_after(
+        &self,
+        conversation_id: i64,
+        after_seq: u64,
+        limit: u32,
+    ) -> Result<Vec<StoredMessage>>;
+}

@@ -1,0 +1,374 @@
+//! The SQLite backend: one WAL-mode file, `synchronous = FULL`, migrations run at open.
+
+use crate::{
+    Agent, AgentCredentials, Appended, Conversation, ConversationContext, MessageAuthor, Millis,
+    NewAgent, NewMessage, Result, Status, Store, StoreError, StoredMessage, Visitor,
+};
+use async_trait::async_trait;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{Row, Sqlite, Transaction};
+use std::path::Path;
+use std::time::Duration;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// Longest preview kept for the inbox list, in characters.
+const PREVIEW_CHARS: usize = 140;
+
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and brings its schema up to date.
+    pub async fn open(path: &Path) -> Result<Self> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .map_err(|source| StoreError::Open {
+                path: path.display().to_string(),
+                source,
+            })?;
+        MIGRATOR.run(&pool).await?;
+        Ok(SqliteStore { pool })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn agent_from_row(row: &SqliteRow) -> Agent {
+    Agent {
+        id: row.get("id"),
+        email: row.get("email"),
+        name: row.get("name"),
+        admin: row.get::<i64, _>("is_admin") != 0,
+        disabled: row.get::<i64, _>("disabled") != 0,
+    }
+}
+
+fn conversation_from_row(row: &SqliteRow) -> Conversation {
+    Conversation {
+        id: row.get("id"),
+        visitor_id: row.get("visitor_id"),
+        site: row.get("site"),
+        status: if row.get::<String, _>("status") == "open" {
+            Status::Open
+        } else {
+            Status::Resolved
+        },
+        last_seq: row.get::<i64, _>("last_seq") as u64,
+        preview: row.get("preview"),
+        page_url: row.get("page_url"),
+        locale: row.get("locale"),
+        created_at: row.get("created_at"),
+        updated_at: row.get("updated_at"),
+    }
+}
+
+fn message_from_row(row: &SqliteRow) -> StoredMessage {
+    let author = match row.get::<Option<i64>, _>("agent_id") {
+        None => MessageAuthor::Visitor,
+        Some(id) => MessageAuthor::Agent {
+            id,
+            name: row
+                .get::<Option<String>, _>("agent_name")
+                .unwrap_or_default(),
+        },
+    };
+    StoredMessage {
+        conversation_id: row.get("conversation_id"),
+        seq: row.get::<i64, _>("seq") as u64,
+        client_id: row.get("client_id"),
+        author,
+        body: row.get("body"),
+        at: row.get("created_at"),
+    }
+}
+
+const MESSAGE_COLUMNS: &str = "m.conversation_id, m.seq, m.client_id, m.agent_id, m.body, \
+     m.created_at, a.name AS agent_name FROM messages m LEFT JOIN agents a ON a.id = m.agent_id";
+
+fn preview(body: &str) -> String {
+    let flat: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    match flat.char_indices().nth(PREVIEW_CHARS) {
+        Some((cut, _)) => format!("{}…", &flat[..cut]),
+        None => flat,
+    }
+}
+
+async fn existing_message(
+    tx: &mut Transaction<'_, Sqlite>,
+    conversation_id: i64,
+    kind: &str,
+    client_id: &str,
+) -> Result<Option<StoredMessage>> {
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS} WHERE m.conversation_id = ? AND m.author_kind = ? AND m.client_id = ?"
+    );
+    let row = sqlx::query(&sql)
+        .bind(conversation_id)
+        .bind(kind)
+        .bind(client_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(row.as_ref().map(message_from_row))
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_agent(&self, agent: NewAgent, now: Millis) -> Result<Agent> {
+        let result = sqlx::query(
+            "INSERT INTO agents (email, name, password_hash, is_admin, created_at) \
+             VALUES (?, ?, ?, ?, ?) RETURNING id, email, name, is_admin, disabled",
+        )
+        .bind(&agent.email)
+        .bind(&agent.name)
+        .bind(&agent.password_hash)
+        .bind(agent.admin as i64)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await;
+        match result {
+            Ok(row) => Ok(agent_from_row(&row)),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Err(StoreError::Conflict { what: "agent" })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn agent_credentials(&self, email: &str) -> Result<Option<AgentCredentials>> {
+        let row = sqlx::query(
+            "SELECT id, email, name, is_admin, disabled, password_hash FROM agents WHERE email = ?",
+        )
+        .bind(email)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|row| AgentCredentials {
+            agent: agent_from_row(&row),
+            password_hash: row.get("password_hash"),
+        }))
+    }
+
+    async fn agent(&self, id: i64) -> Result<Option<Agent>> {
+        let row =
+            sqlx::query("SELECT id, email, name, is_admin, disabled FROM agents WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.as_ref().map(agent_from_row))
+    }
+
+    async fn agent_count(&self) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM agents")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n as u64)
+    }
+
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        agent_id: i64,
+        now: Millis,
+        expires_at: Millis,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO agent_sessions (token_hash, agent_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(token_hash)
+        .bind(agent_id)
+        .bind(now)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn session_agent(&self, token_hash: &str, now: Millis) -> Result<Option<Agent>> {
+        let row = sqlx::query(
+            "SELECT a.id, a.email, a.name, a.is_admin, a.disabled FROM agent_sessions s \
+             JOIN agents a ON a.id = s.agent_id \
+             WHERE s.token_hash = ? AND s.expires_at > ? AND a.disabled = 0",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(agent_from_row))
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        sqlx::query("DELETE FROM agent_sessions WHERE token_hash = ?")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn create_visitor(&self, token_hash: &str, site: &str, now: Millis) -> Result<Visitor> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO visitors (token_hash, site, created_at) VALUES (?, ?, ?) RETURNING id",
+        )
+        .bind(token_hash)
+        .bind(site)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Visitor {
+            id,
+            site: site.to_owned(),
+        })
+    }
+
+    async fn visitor(&self, token_hash: &str) -> Result<Option<Visitor>> {
+        let row = sqlx::query("SELECT id, site FROM visitors WHERE token_hash = ?")
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|row| Visitor {
+            id: row.get("id"),
+            site: row.get("site"),
+        }))
+    }
+
+    async fn open_conversation(&self, visitor_id: i64) -> Result<Option<Conversation>> {
+        let row =
+            sqlx::query("SELECT * FROM conversations WHERE visitor_id = ? AND status = 'open'")
+                .bind(visitor_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.as_ref().map(conversation_from_row))
+    }
+
+    async fn open_or_create_conversation(
+        &self,
+        visitor: &Visitor,
+        context: &ConversationContext,
+        now: Millis,
+    ) -> Result<Conversation> {
+        // The partial unique index makes this atomic: a concurrent creator's insert is ignored.
+        sqlx::query(
+            "INSERT INTO conversations (visitor_id, site, page_url, locale, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(visitor.id)
+        .bind(&visitor.site)
+        .bind(&context.page_url)
+        .bind(&context.locale)
+        .bind(now)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        self.open_conversation(visitor.id)
+            .await?
+            .ok_or(StoreError::NotFound {
+                what: "open conversation",
+            })
+    }
+
+    async fn conversation(&self, id: i64) -> Result<Option<Conversation>> {
+        let row = sqlx::query("SELECT * FROM conversations WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(conversation_from_row))
+    }
+
+    async fn list_open_conversations(&self, limit: u32) -> Result<Vec<Conversation>> {
+        let rows = sqlx::query(
+            "SELECT * FROM conversations WHERE status = 'open' ORDER BY updated_at DESC, id DESC LIMIT ?",
+        )
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(conversation_from_row).collect())
+    }
+
+    async fn append_message(&self, message: NewMessage<'_>) -> Result<Appended> {
+        let kind = if message.agent_id.is_some() {
+            "agent"
+        } else {
+            "visitor"
+        };
+        let mut tx = self.pool.begin().await?;
+        // Write first, so this transaction holds SQLite's write lock from its first statement
+        // and the busy timeout (not a snapshot conflict) governs concurrent writers.
+        let seq: Option<i64> = sqlx::query_scalar(
+            "UPDATE conversations SET last_seq = last_seq + 1, updated_at = ?, preview = ? \
+             WHERE id = ? RETURNING last_seq",
+        )
+        .bind(message.at)
+        .bind(preview(message.body))
+        .bind(message.conversation_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(seq) = seq else {
+            return Err(StoreError::NotFound {
+                what: "conversation",
+            });
+        };
+        if let Some(existing) =
+            existing_message(&mut tx, message.conversation_id, kind, message.client_id).await?
+        {
+            tx.rollback().await?;
+            return Ok(Appended {
+                message: existing,
+                duplicate: true,
+            });
+        }
+        sqlx::query(
+            "INSERT INTO messages (conversation_id, seq, client_id, author_kind, agent_id, body, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(message.conversation_id)
+        .bind(seq)
+        .bind(message.client_id)
+        .bind(kind)
+        .bind(message.agent_id)
+        .bind(message.body)
+        .bind(message.at)
+        .execute(&mut *tx)
+        .await?;
+        let stored = existing_message(&mut tx, message.conversation_id, kind, message.client_id)
+            .await?
+            .ok_or(StoreError::NotFound { what: "message" })?;
+        tx.commit().await?;
+        Ok(Appended {
+            message: stored,
+            duplicate: false,
+        })
+    }
+
+    async fn messages_after(
+        &self,
+        conversation_id: i64,
+        after_seq: u64,
+        limit: u32,
+    ) -> Result<Vec<StoredMessage>> {
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} WHERE m.conversation_id = ? AND m.seq > ? ORDER BY m.seq LIMIT ?"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(conversation_id)
+            .bind(after_seq as i64)
+            .bind(limit as i64)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(message_from_row).collect())
+    }
+}
