@@ -234,6 +234,15 @@ impl AgentFrame {
     }
 }
 
+/// How long a client waits before reconnecting after `attempts` failures in a row: 0.5 s, 1 s,
+/// 2 s … capped at 30 s, spread ±25 % by `jitter` in [0, 1) so clients do not reconnect in step.
+/// Part of the protocol's contract so every client backs off the same way.
+pub fn reconnect_delay_ms(attempts: u32, jitter: f64) -> u32 {
+    let base = 500f64 * 2f64.powi(attempts.saturating_sub(1).min(6) as i32);
+    let capped = base.min(30_000.0);
+    (capped * (0.75 + 0.5 * jitter.clamp(0.0, 1.0))) as u32
+}
+
 /// Decodes a server frame (used by the browser apps).
 pub fn decode_server(text: &str) -> Result<ServerFrame, serde_json::Error> {
     serde_json::from_str(text)

@@ -1,0 +1,403 @@
+//! The console's state as a pure reducer: inbox list, per-conversation threads (applied once, in
+//! sequence order), replies queued while offline and resent with the same ids.
+
+use protocol::{
+    AgentFrame, AgentInfo, Author, ConversationSummary, PROTOCOL_VERSION, ServerFrame,
+    reconnect_delay_ms,
+};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Connection {
+    SignedOut,
+    Connecting,
+    Online,
+    Offline,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub id: String,
+    pub seq: Option<u64>,
+    pub author: Author,
+    pub body: String,
+    pub at: Option<i64>,
+}
+
+impl Line {
+    pub fn pending(&self) -> bool {
+        self.seq.is_none()
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Thread {
+    pub last_seq: u64,
+    pub lines: Vec<Line>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleState {
+    pub agent: Option<AgentInfo>,
+    pub connection: Connection,
+    pub attempts: u32,
+    /// Open conversations, most recently updated first.
+    pub conversations: Vec<ConversationSummary>,
+    pub selected: Option<i64>,
+    pub threads: BTreeMap<i64, Thread>,
+    pub visitor_typing: BTreeMap<i64, bool>,
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    SignedIn(AgentInfo),
+    SignedOut,
+    Opened,
+    Frame(ServerFrame),
+    Closed { jitter: f64 },
+    Select(i64),
+    Reply { id: String, body: String },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Connect,
+    Send(AgentFrame),
+    ReconnectAfter { ms: u32 },
+}
+
+impl Default for ConsoleState {
+    fn default() -> Self {
+        ConsoleState {
+            agent: None,
+            connection: Connection::SignedOut,
+            attempts: 0,
+            conversations: Vec::new(),
+            selected: None,
+            threads: BTreeMap::new(),
+            visitor_typing: BTreeMap::new(),
+            last_error: None,
+        }
+    }
+}
+
+impl ConsoleState {
+    pub fn thread(&self, id: i64) -> Option<&Thread> {
+        self.threads.get(&id)
+    }
+
+    fn upsert(&mut self, summary: ConversationSummary) {
+        self.conversations.retain(|c| c.id != summary.id);
+        self.conversations.push(summary);
+        self.conversations
+            .sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(b.id.cmp(&a.id)));
+    }
+
+    pub fn apply(&mut self, action: Action) -> Vec<Effect> {
+        match action {
+            Action::SignedIn(agent) => {
+                self.agent = Some(agent);
+                self.connection = Connection::Connecting;
+                vec![Effect::Connect]
+            }
+            Action::SignedOut => {
+                *self = ConsoleState::default();
+                Vec::new()
+            }
+            Action::Opened => vec![Effect::Send(AgentFrame::Hello {
+                v: PROTOCOL_VERSION,
+            })],
+            Action::Closed { jitter } => {
+                if self.connection == Connection::SignedOut {
+                    return Vec::new();
+                }
+                self.connection = Connection::Offline;
+                self.attempts += 1;
+                vec![Effect::ReconnectAfter {
+                    ms: reconnect_delay_ms(self.attempts, jitter),
+                }]
+            }
+            Action::Select(id) => {
+                self.selected = Some(id);
+                let after_seq = self.threads.entry(id).or_default().last_seq;
+                if self.connection == Connection::Online {
+                    vec![Effect::Send(AgentFrame::Open {
+                        conversation: id,
+                        after_seq,
+                    })]
+                } else {
+                    Vec::new()
+                }
+            }
+            Action::Reply { id, body } => {
+                let body = body.trim().to_owned();
+                let (Some(conversation), Some(agent)) = (self.selected, &self.agent) else {
+                    return Vec::new();
+                };
+                if body.is_empty() {
+                    return Vec::new();
+                }
+                let author = Author::Agent {
+                    id: agent.id,
+                    name: agent.name.clone(),
+                };
+                self.threads
+                    .entry(conversation)
+                    .or_default()
+                    .lines
+                    .push(Line {
+                        id: id.clone(),
+                        seq: None,
+                        author,
+                        body: body.clone(),
+                        at: None,
+                    });
+                if self.connection == Connection::Online {
+                    vec![Effect::Send(AgentFrame::Send {
+                        id,
+                        conversation,
+                        body,
+                    })]
+                } else {
+                    Vec::new()
+                }
+            }
+            Action::Frame(frame) => self.on_frame(frame),
+        }
+    }
+
+    fn on_frame(&mut self, frame: ServerFrame) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        match frame {
+            ServerFrame::AgentWelcome {
+                agent,
+                conversations,
+                ..
+            } => {
+                self.agent = Some(agent);
+                self.connection = Connection::Online;
+                self.attempts = 0;
+                self.conversations.clear();
+                for c in conversations {
+                    self.upsert(c);
+                }
+                if let Some(id) = self.selected {
+                    let after_seq = self.threads.get(&id).map_or(0, |t| t.last_seq);
+                    effects.push(Effect::Send(AgentFrame::Open {
+                        conversation: id,
+                        after_seq,
+                    }));
+                }
+                for (&conversation, thread) in &self.threads {
+                    for line in thread.lines.iter().filter(|l| l.pending()) {
+                        effects.push(Effect::Send(AgentFrame::Send {
+                            id: line.id.clone(),
+                            conversation,
+                            body: line.body.clone(),
+                        }));
+                    }
+                }
+            }
+            ServerFrame::Conversation(summary) => self.upsert(summary),
+            ServerFrame::Message(m) => {
+                let thread = self.threads.entry(m.conversation).or_default();
+                if m.seq <= thread.last_seq {
+                    return effects;
+                }
+                thread.last_seq = m.seq;
+                if m.author == Author::Visitor {
+                    self.visitor_typing.remove(&m.conversation);
+                }
+                // Our own reply may already be acked (Ack precedes the Message echo): match by
+                // author and client id whatever its state, or it would show twice.
+                match thread
+                    .lines
+                    .iter_mut()
+                    .find(|l| l.id == m.id && l.author == m.author)
+                {
+                    Some(line) => {
+                        line.seq = Some(m.seq);
+                        line.at = Some(m.at);
+                    }
+                    None => thread.lines.push(Line {
+                        id: m.id,
+                        seq: Some(m.seq),
+                        author: m.author,
+                        body: m.body,
+                        at: Some(m.at),
+                    }),
+                }
+                thread.lines.sort_by_key(|l| l.seq.unwrap_or(u64::MAX));
+            }
+            ServerFrame::Ack {
+                id,
+                conversation,
+                seq,
+                at,
+            } => {
+                if let Some(thread) = self.threads.get_mut(&conversation) {
+                    if let Some(line) = thread.lines.iter_mut().find(|l| l.pending() && l.id == id)
+                    {
+                        line.seq = Some(seq);
+                        line.at = Some(at);
+                    }
+                    thread.lines.sort_by_key(|l| l.seq.unwrap_or(u64::MAX));
+                }
+            }
+            ServerFrame::Typing {
+                conversation,
+                from: Author::Visitor,
+                on,
+            } => {
+                self.visitor_typing.insert(conversation, on);
+            }
+            ServerFrame::Error { message, .. } => self.last_error = Some(message),
+            _ => {}
+        }
+        effects
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protocol::{ConversationStatus, Message};
+
+    fn agent() -> AgentInfo {
+        AgentInfo {
+            id: 1,
+            name: "Ana".into(),
+            email: "ana@example.com".into(),
+            admin: false,
+        }
+    }
+
+    fn summary(id: i64, updated_at: i64) -> ConversationSummary {
+        ConversationSummary {
+            id,
+            site: "demo".into(),
+            status: ConversationStatus::Open,
+            last_seq: 0,
+            created_at: 0,
+            updated_at,
+            preview: None,
+            page_url: None,
+            locale: None,
+        }
+    }
+
+    fn online(state: &mut ConsoleState, conversations: Vec<ConversationSummary>) -> Vec<Effect> {
+        state.apply(Action::Frame(ServerFrame::AgentWelcome {
+            v: 1,
+            agent: agent(),
+            conversations,
+        }))
+    }
+
+    #[test]
+    fn inbox_is_sorted_by_latest_activity_and_updates_live() {
+        let mut s = ConsoleState::default();
+        assert_eq!(s.apply(Action::SignedIn(agent())), vec![Effect::Connect]);
+        online(&mut s, vec![summary(1, 10), summary(2, 30)]);
+        let ids: Vec<_> = s.conversations.iter().map(|c| c.id).collect();
+        assert_eq!(ids, [2, 1]);
+        s.apply(Action::Frame(ServerFrame::Conversation(summary(1, 40))));
+        s.apply(Action::Frame(ServerFrame::Conversation(summary(3, 20))));
+        let ids: Vec<_> = s.conversations.iter().map(|c| c.id).collect();
+        assert_eq!(ids, [1, 2, 3]);
+    }
+
+    #[test]
+    fn selecting_replays_from_the_last_seen_sequence_after_reconnect() {
+        let mut s = ConsoleState::default();
+        s.apply(Action::SignedIn(agent()));
+        online(&mut s, vec![summary(7, 1)]);
+        assert_eq!(
+            s.apply(Action::Select(7)),
+            vec![Effect::Send(AgentFrame::Open {
+                conversation: 7,
+                after_seq: 0
+            })]
+        );
+        s.apply(Action::Frame(ServerFrame::Message(Message {
+            conversation: 7,
+            seq: 1,
+            id: "v".into(),
+            author: Author::Visitor,
+            body: "help".into(),
+            at: 1,
+        })));
+        s.apply(Action::Closed { jitter: 0.0 });
+        s.apply(Action::Reply {
+            id: "r1".into(),
+            body: "On it".into(),
+        });
+        let effects = online(&mut s, vec![summary(7, 2)]);
+        assert_eq!(
+            effects,
+            vec![
+                Effect::Send(AgentFrame::Open {
+                    conversation: 7,
+                    after_seq: 1
+                }),
+                Effect::Send(AgentFrame::Send {
+                    id: "r1".into(),
+                    conversation: 7,
+                    body: "On it".into()
+                }),
+            ]
+        );
+        s.apply(Action::Frame(ServerFrame::Ack {
+            id: "r1".into(),
+            conversation: 7,
+            seq: 2,
+            at: 3,
+        }));
+        let thread = s.thread(7).unwrap();
+        assert_eq!(
+            thread.lines.iter().map(|l| l.seq).collect::<Vec<_>>(),
+            [Some(1), Some(2)]
+        );
+    }
+
+    #[test]
+    fn a_reply_acked_before_its_echo_shows_once() {
+        let mut s = ConsoleState::default();
+        s.apply(Action::SignedIn(agent()));
+        online(&mut s, vec![summary(7, 1)]);
+        s.apply(Action::Select(7));
+        s.apply(Action::Reply {
+            id: "r1".into(),
+            body: "Hello".into(),
+        });
+        s.apply(Action::Frame(ServerFrame::Ack {
+            id: "r1".into(),
+            conversation: 7,
+            seq: 1,
+            at: 3,
+        }));
+        s.apply(Action::Frame(ServerFrame::Message(Message {
+            conversation: 7,
+            seq: 1,
+            id: "r1".into(),
+            author: Author::Agent {
+                id: 1,
+                name: "Ana".into(),
+            },
+            body: "Hello".into(),
+            at: 3,
+        })));
+        assert_eq!(s.thread(7).unwrap().lines.len(), 1);
+    }
+
+    #[test]
+    fn signing_out_forgets_everything() {
+        let mut s = ConsoleState::default();
+        s.apply(Action::SignedIn(agent()));
+        online(&mut s, vec![summary(1, 1)]);
+        s.apply(Action::SignedOut);
+        assert_eq!(s, ConsoleState::default());
+        assert_eq!(s.apply(Action::Closed { jitter: 0.1 }), vec![]);
+    }
+}

@@ -1,0 +1,81 @@
+//! `cargo xtask`: the project's multi-step jobs (build the web assets, run the demo, run every test).
+
+mod build;
+mod util;
+
+use anyhow::bail;
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  build            build the widget and console to wasm, write dist/, print sizes, check budgets
+  demo [ARGS..]    build everything and start the demo server (extra ARGS go to `frontdesk serve`)
+  test             install what tests need, then run every test (Rust, end-to-end in Chromium)
+";
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("xtask: error: {e:#}");
+        std::process::exit(2);
+    }
+}
+
+fn run() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("build") => build::build(),
+        Some("demo") => demo(&args[1..]),
+        Some("test") => test(),
+        Some("help" | "--help" | "-h") | None => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => bail!("unknown command {other:?}\n\n{USAGE}"),
+    }
+}
+
+fn demo(extra: &[String]) -> anyhow::Result<()> {
+    build::build()?;
+    let root = util::root();
+    let mut args: Vec<String> = ["run", "--quiet", "-p", "frontdesk", "--", "serve", "--demo"]
+        .map(String::from)
+        .to_vec();
+    if !extra.iter().any(|a| a.starts_with("--data")) {
+        args.extend(["--data".into(), root.join("data").display().to_string()]);
+    }
+    args.extend(extra.iter().cloned());
+    util::run(util::cargo().args(&args).current_dir(&root))
+}
+
+fn test() -> anyhow::Result<()> {
+    let root = util::root();
+    util::ensure_chromium()?;
+    util::ensure_npm_packages(&root.join("tests/e2e"))?;
+    build::build()?;
+    util::step("cargo test --workspace");
+    util::run(
+        util::cargo()
+            .args(["test", "--workspace"])
+            .current_dir(&root),
+    )?;
+    util::step("cargo build -p frontdesk");
+    util::run(
+        util::cargo()
+            .args(["build", "-p", "frontdesk"])
+            .current_dir(&root),
+    )?;
+    let bin = util::target_dir()?.join("debug/frontdesk");
+    util::step("browser end-to-end tests (node --test, headless Chromium)");
+    util::run(
+        std::process::Command::new("node")
+            .args([
+                "--test",
+                "--test-concurrency=1",
+                "--test-reporter=spec",
+                "tests/e2e/",
+            ])
+            .env("FRONTDESK_BIN", &bin)
+            .env("CHROMIUM", util::CHROMIUM)
+            .current_dir(&root),
+    )
+}
