@@ -58,6 +58,18 @@ fn test() -> anyhow::Result<()> {
             .args(["test", "--workspace"])
             .current_dir(&root),
     )?;
+    util::ensure_wasm_test_runner()?;
+    util::step("wasm tests (wasm32-unknown-unknown, wasm-bindgen-test-runner in Node)");
+    util::run(
+        util::cargo()
+            .args(["test", "--target", "wasm32-unknown-unknown", "--lib"])
+            .args(["-p", "protocol", "-p", "widget", "-p", "console"])
+            .env(
+                "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+                "wasm-bindgen-test-runner",
+            )
+            .current_dir(&root),
+    )?;
     util::step("cargo build -p frontdesk");
     util::run(
         util::cargo()

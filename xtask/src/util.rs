@@ -123,3 +123,34 @@ pub fn ensure_npm_packages(dir: &Path) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// The wasm-bindgen version pinned in the workspace Cargo.toml (`wasm-bindgen = "=x.y.z"`).
+pub fn pinned_wasm_bindgen() -> anyhow::Result<String> {
+    let manifest = std::fs::read_to_string(root().join("Cargo.toml"))?;
+    manifest
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("wasm-bindgen = \"="))
+        .and_then(|rest| rest.split('"').next())
+        .map(str::to_owned)
+        .context("Cargo.toml must pin wasm-bindgen as `wasm-bindgen = \"=x.y.z\"`")
+}
+
+/// `wasm-bindgen-test-runner` at the pinned version, installed with cargo when missing.
+/// (It is the one tool Cargo.lock cannot pin for us; `--locked` does not build, see design.md.)
+pub fn ensure_wasm_test_runner() -> anyhow::Result<()> {
+    let version = pinned_wasm_bindgen()?;
+    let current =
+        output(Command::new("wasm-bindgen-test-runner").arg("--version")).unwrap_or_default();
+    if !current.contains(&version) {
+        step(&format!(
+            "cargo install wasm-bindgen-cli --version ={version} (once per machine)"
+        ));
+        run(cargo().args([
+            "install",
+            "wasm-bindgen-cli",
+            "--version",
+            &format!("={version}"),
+        ]))?;
+    }
+    Ok(())
+}

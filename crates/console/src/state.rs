@@ -261,8 +261,10 @@ impl ConsoleState {
 
 #[cfg(test)]
 mod tests {
+    //! Run natively by `cargo test` and as wasm by `cargo xtask test` (wasm-bindgen-test-runner).
     use super::*;
     use protocol::{ConversationStatus, Message};
+    use wasm_bindgen_test::wasm_bindgen_test;
 
     fn agent() -> AgentInfo {
         AgentInfo {
@@ -295,7 +297,7 @@ mod tests {
         }))
     }
 
-    #[test]
+    #[wasm_bindgen_test(unsupported = test)]
     fn inbox_is_sorted_by_latest_activity_and_updates_live() {
         let mut s = ConsoleState::default();
         assert_eq!(s.apply(Action::SignedIn(agent())), vec![Effect::Connect]);
@@ -308,7 +310,7 @@ mod tests {
         assert_eq!(ids, [1, 2, 3]);
     }
 
-    #[test]
+    #[wasm_bindgen_test(unsupported = test)]
     fn selecting_replays_from_the_last_seen_sequence_after_reconnect() {
         let mut s = ConsoleState::default();
         s.apply(Action::SignedIn(agent()));
@@ -361,7 +363,7 @@ mod tests {
         );
     }
 
-    #[test]
+    #[wasm_bindgen_test(unsupported = test)]
     fn a_reply_acked_before_its_echo_shows_once() {
         let mut s = ConsoleState::default();
         s.apply(Action::SignedIn(agent()));
@@ -391,7 +393,7 @@ mod tests {
         assert_eq!(s.thread(7).unwrap().lines.len(), 1);
     }
 
-    #[test]
+    #[wasm_bindgen_test(unsupported = test)]
     fn signing_out_forgets_everything() {
         let mut s = ConsoleState::default();
         s.apply(Action::SignedIn(agent()));

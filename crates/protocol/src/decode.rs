@@ -169,8 +169,10 @@ pub fn decode_agent(text: &str) -> Result<AgentFrame, FrameError> {
 
 #[cfg(test)]
 mod tests {
+    //! Run natively by `cargo test` and as wasm by `cargo xtask test` (wasm-bindgen-test-runner).
     use super::*;
     use expect_test::{Expect, expect};
+    use wasm_bindgen_test::wasm_bindgen_test;
 
     fn check(input: &str, expect: Expect) {
         let actual = match decode_visitor(input) {
@@ -180,7 +182,7 @@ mod tests {
         expect.assert_eq(&actual);
     }
 
-    #[test]
+    #[wasm_bindgen_test(unsupported = test)]
     fn visitor_frames() {
         check(
             r#"{"type":"hello","v":1,"site":"demo"}"#,
@@ -228,7 +230,7 @@ mod tests {
         );
     }
 
-    #[test]
+    #[wasm_bindgen_test(unsupported = test)]
     fn oversized_frames_and_bodies_are_too_large() {
         let body = "é".repeat(MAX_BODY_CHARS + 1);
         let frame = format!(r#"{{"type":"send","id":"a1","body":"{body}"}}"#);
@@ -243,7 +245,7 @@ mod tests {
         assert_eq!(decode_visitor(&huge).unwrap_err().code, ErrorCode::TooLarge);
     }
 
-    #[test]
+    #[wasm_bindgen_test(unsupported = test)]
     fn agent_frames() {
         assert_eq!(
             decode_agent(r#"{"type":"open","conversation":7}"#).unwrap(),
@@ -260,7 +262,7 @@ mod tests {
         );
     }
 
-    #[test]
+    #[wasm_bindgen_test(unsupported = test)]
     fn server_frames_roundtrip() {
         let frame = crate::ServerFrame::Message(crate::Message {
             conversation: 3,

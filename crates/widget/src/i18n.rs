@@ -108,9 +108,11 @@ pub fn is_rtl(locale: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    //! Run natively by `cargo test` and as wasm by `cargo xtask test` (wasm-bindgen-test-runner).
     use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
 
-    #[test]
+    #[wasm_bindgen_test(unsupported = test)]
     fn picks_by_primary_language() {
         assert_eq!(strings("pt-BR").send, "Enviar");
         assert_eq!(strings("TR").send, "Gönder");

@@ -232,8 +232,10 @@ impl ChatState {
 
 #[cfg(test)]
 mod tests {
+    //! Run natively by `cargo test` and as wasm by `cargo xtask test` (wasm-bindgen-test-runner).
     use super::*;
     use protocol::Message;
+    use wasm_bindgen_test::wasm_bindgen_test;
 
     fn state() -> ChatState {
         ChatState::new("demo".into(), None, Some("en".into()), None)
@@ -266,7 +268,7 @@ mod tests {
         }
     }
 
-    #[test]
+    #[wasm_bindgen_test(unsupported = test)]
     fn first_connection_stores_the_token() {
         let mut s = state();
         assert!(matches!(
@@ -284,7 +286,7 @@ mod tests {
         assert_eq!(s.connection, Connection::Online);
     }
 
-    #[test]
+    #[wasm_bindgen_test(unsupported = test)]
     fn offline_messages_are_queued_and_resent_once_online() {
         let mut s = state();
         assert_eq!(
@@ -316,7 +318,7 @@ mod tests {
         assert_eq!(s.apply(welcome(None)), vec![]);
     }
 
-    #[test]
+    #[wasm_bindgen_test(unsupported = test)]
     fn replayed_and_echoed_messages_apply_once_in_order() {
         let mut s = state();
         s.apply(welcome(Some("t")));
@@ -339,7 +341,7 @@ mod tests {
         assert_eq!(s.last_seq, 2);
     }
 
-    #[test]
+    #[wasm_bindgen_test(unsupported = test)]
     fn another_tabs_message_appears() {
         let mut s = state();
         s.apply(welcome(None));
@@ -348,7 +350,7 @@ mod tests {
         assert_eq!(s.lines[0].delivery, Delivery::Sent);
     }
 
-    #[test]
+    #[wasm_bindgen_test(unsupported = test)]
     fn backoff_grows_is_capped_and_jittered() {
         assert_eq!(backoff_ms(1, 0.5), 500);
         assert_eq!(backoff_ms(2, 0.5), 1000);
@@ -363,7 +365,7 @@ mod tests {
         assert_eq!(s.connection, Connection::Offline);
     }
 
-    #[test]
+    #[wasm_bindgen_test(unsupported = test)]
     fn errors_become_visible_notices() {
         let mut s = state();
         s.apply(Action::Frame(ServerFrame::error(
@@ -373,7 +375,7 @@ mod tests {
         assert_eq!(s.notice, Some(Notice::RateLimited));
     }
 
-    #[test]
+    #[wasm_bindgen_test(unsupported = test)]
     fn typing_indicator_clears_on_the_agents_message() {
         let mut s = state();
         s.apply(Action::Frame(ServerFrame::Typing {
