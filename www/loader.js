@@ -23,7 +23,8 @@
   var labels = { pt: "Abrir o chat de suporte", tr: "Destek sohbetini aç", ru: "Открыть чат поддержки" };
   var label = labels[lang.slice(0, 2).toLowerCase()] || "Open support chat";
 
-  var host, launcher, panel, frame, isOpen = false;
+  var host, launcher, panel, frame, badge, isOpen = false, frameReady = false;
+  var listeners = {}, unread = 0, baseTitle = d.title;
   var side = left ? "left:20px;" : "right:20px;";
 
   function css(el, text) { el.style.cssText = text; return el; }
@@ -59,6 +60,13 @@
       "border-radius:50%;background:" + color + ";cursor:pointer;display:flex;align-items:center;" +
       "justify-content:center;box-shadow:0 4px 14px rgba(0,0,0,.25);z-index:2147483001;");
     launcher.appendChild(icon(false));
+    badge = d.createElement("span");
+    badge.className = "fd-badge";
+    badge.setAttribute("aria-hidden", "true");
+    css(badge, "all:initial;position:absolute;top:-4px;" + (left ? "left" : "right") + ":-4px;min-width:20px;height:20px;" +
+      "border-radius:10px;background:#c4001d;color:#fff;font:bold 12px/20px system-ui,sans-serif;text-align:center;" +
+      "padding:0 5px;box-sizing:border-box;display:none;");
+    launcher.appendChild(badge);
     launcher.addEventListener("click", function () { toggle(); });
     launcher.addEventListener("pointerenter", preload);
     launcher.addEventListener("focus", preload);
@@ -93,6 +101,13 @@
     frame.title = "Frontdesk chat";
     frame.src = origin + "/frame/widget?site=" + encodeURIComponent(site) + "&lang=" + encodeURIComponent(lang);
     css(frame, "all:initial;width:100%;height:100%;border:0;display:block;");
+    frame.addEventListener("load", function () {
+      frameReady = true;
+      frame.contentWindow.postMessage({ frontdesk: "init", page: location.href, lang: lang }, origin);
+      var queued = outbox; outbox = [];
+      for (var i = 0; i < queued.length; i++) frame.contentWindow.postMessage(queued[i], origin);
+      post({ frontdesk: "visible", open: isOpen && !d.hidden });
+    });
     panel.appendChild(frame);
   }
 
@@ -102,15 +117,51 @@
     panel.style.display = open ? "block" : "none";
     launcher.setAttribute("aria-expanded", String(open));
     launcher.replaceChild(icon(open), launcher.firstChild);
-    if (open) frame.focus();
+    post({ frontdesk: "visible", open: open && !d.hidden });
+    if (open) { frame.focus(); setUnread(0); }
+    emit(open ? "open" : "close", {});
+  }
+
+  // Messages to the frame always name the Frontdesk origin explicitly.
+  var outbox = [];
+  function post(msg) {
+    if (frame && frameReady) frame.contentWindow.postMessage(msg, origin);
+    else outbox.push(msg);
+  }
+
+  function setUnread(n) {
+    unread = n;
+    if (!badge) return;
+    badge.textContent = n > 9 ? "9+" : String(n);
+    badge.style.display = n > 0 ? "block" : "none";
+    launcher.setAttribute("aria-label", n > 0 ? label + " (" + n + ")" : label);
+    d.title = n > 0 && (d.hidden || !isOpen) ? "(" + n + ") " + baseTitle : baseTitle;
+  }
+
+  function emit(name, data) {
+    var fns = listeners[name] || [];
+    for (var i = 0; i < fns.length; i++) { try { fns[i](data); } catch (e) { setTimeout(function () { throw e; }); } }
   }
 
   function toggle() { setOpen(!isOpen); }
 
-  function api(cmd) {
+  function api(cmd, arg) {
     if (cmd === "open") setOpen(true);
     else if (cmd === "close") setOpen(false);
     else if (cmd === "toggle") toggle();
+    else if (cmd === "setLocale" && typeof arg === "string" && /^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$/.test(arg)) {
+      lang = arg; post({ frontdesk: "locale", lang: arg });
+    } else if (cmd === "refresh") {
+      baseTitle = d.title.replace(/^\(\d+\+?\) /, "");
+      post({ frontdesk: "page", page: location.href });
+    } else if (cmd === "on" && typeof arg === "string" && typeof arguments[2] === "function") {
+      (listeners[arg] = listeners[arg] || []).push(arguments[2]);
+    } else if (cmd === "off" && typeof arg === "string") {
+      var fn = arguments[2];
+      listeners[arg] = (listeners[arg] || []).filter(function (f) { return f !== fn; });
+    } else if (cmd === "identify" && arg && typeof arg === "object") {
+      post({ frontdesk: "identify", user: JSON.parse(JSON.stringify(arg)) });
+    }
   }
   api.loaded = true;
   api.version = 1;
@@ -118,8 +169,17 @@
 
   // Only messages from the Frontdesk frame, with an explicit target origin in replies.
   w.addEventListener("message", function (e) {
-    if (e.origin !== origin || !frame || e.source !== frame.contentWindow) return;
-    if (e.data && e.data.frontdesk === "close") setOpen(false);
+    if (e.origin !== origin || !frame || e.source !== frame.contentWindow || !e.data) return;
+    var m = e.data;
+    if (m.frontdesk === "close") setOpen(false);
+    else if (m.frontdesk === "unread" && typeof m.count === "number") {
+      setUnread(isOpen && !d.hidden ? 0 : m.count);
+      if (m.count > 0) emit("message", { unread: m.count });
+    }
+  });
+  d.addEventListener("visibilitychange", function () {
+    if (frame) post({ frontdesk: "visible", open: isOpen && !d.hidden });
+    if (!d.hidden && isOpen) setUnread(0);
   });
 
   var start = function () {

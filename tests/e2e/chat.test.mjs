@@ -29,6 +29,10 @@ async function openWidget(page) {
   await page.locator("button.fd-launcher").click();
   const chat = page.frameLocator('iframe[title="Frontdesk chat"]');
   await chat.locator(".fd-conn.online").waitFor({ timeout: 15000 });
+  // A new visitor lands on the home screen; one with an open conversation goes straight to it.
+  const start = chat.locator("button.fd-start");
+  if (await start.isVisible()) await start.click();
+  await chat.locator('textarea[name="message"]').waitFor();
   return chat;
 }
 

@@ -11,6 +11,8 @@ commands:
   build            build the widget and console to wasm, write dist/, print sizes, check budgets
   demo [ARGS..]    build everything and start the demo server (extra ARGS go to `frontdesk serve`)
   test             install what tests need, then run every test (Rust, end-to-end in Chromium)
+  bench search     relevance, size and native latency of the FAQ search on ../shared/corpus,
+                   beside the peers' figures (extra ARGS go to search-bench)
 ";
 
 fn main() {
@@ -26,6 +28,9 @@ fn run() -> anyhow::Result<()> {
         Some("build") => build::build(),
         Some("demo") => demo(&args[1..]),
         Some("test") => test(),
+        Some("bench") if args.get(1).map(String::as_str) == Some("search") => {
+            bench_search(&args[2..])
+        }
         Some("help" | "--help" | "-h") | None => {
             print!("{USAGE}");
             Ok(())
@@ -43,6 +48,29 @@ fn demo(extra: &[String]) -> anyhow::Result<()> {
     if !extra.iter().any(|a| a.starts_with("--data")) {
         args.extend(["--data".into(), root.join("data").display().to_string()]);
     }
+    args.extend(extra.iter().cloned());
+    util::run(util::cargo().args(&args).current_dir(&root))
+}
+
+/// The search benchmark in browser mode (no query-time stemmer, as the widget runs it).
+fn bench_search(extra: &[String]) -> anyhow::Result<()> {
+    let root = util::root();
+    let corpus = root.join("../shared/corpus");
+    if !corpus.join("queries.jsonl").exists() {
+        bail!(
+            "{} has no queries.jsonl: the benchmark needs the shared corpus",
+            corpus.display()
+        );
+    }
+    let mut args: Vec<String> = ["run", "--release", "--quiet", "-p", "search-bench", "--"]
+        .map(String::from)
+        .to_vec();
+    args.extend([
+        "--corpus".into(),
+        corpus.display().to_string(),
+        "--typos".into(),
+        "--browser".into(),
+    ]);
     args.extend(extra.iter().cloned());
     util::run(util::cargo().args(&args).current_dir(&root))
 }

@@ -215,7 +215,7 @@ impl App {
             Connection::Connecting | Connection::SignedOut => ("connecting", "Connecting…"),
         };
         let selected = self.state.selected;
-        let list = self.state.conversations.iter().map(|c| {
+        let list = self.state.conversations.iter().filter(|c| c.status == protocol::ConversationStatus::Open || selected == Some(c.id)).map(|c| {
             let id = c.id;
             let onclick = ctx.link().callback(move |_| Msg::Act(Action::Select(id)));
             html! {
@@ -244,6 +244,45 @@ impl App {
                     <ul>{ for list }</ul>
                 </nav>
                 <main class="thread">{ self.view_thread(ctx) }</main>
+            </div>
+        }
+    }
+
+    fn view_context(&self, ctx: &Context<Self>, c: &protocol::ConversationSummary) -> Html {
+        let id = c.id;
+        let resolved = c.status == protocol::ConversationStatus::Resolved;
+        let toggle = ctx.link().callback(move |_| {
+            Msg::Act(if resolved {
+                Action::Reopen(id)
+            } else {
+                Action::Resolve(id)
+            })
+        });
+        let refs = |list: &[protocol::ArticleRef]| {
+            list.iter()
+                .map(|a| a.title.clone())
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        html! {
+            <div class="context">
+                <button class="resolve" onclick={toggle}>{ if resolved { "Reopen" } else { "Resolve" } }</button>
+                <dl>
+                    if let Some(u) = &c.page_url { <dt>{ "Page" }</dt><dd>{ u.clone() }</dd> }
+                    if let Some(l) = &c.locale { <dt>{ "Language" }</dt><dd>{ l.clone() }</dd> }
+                    if let Some(n) = &c.contact_name { <dt>{ "Name" }</dt><dd>{ n.clone() }</dd> }
+                    if let Some(e) = &c.contact_email { <dt>{ "Email" }</dt><dd>{ e.clone() }</dd> }
+                    if let Some(h) = &c.context {
+                        if let Some(q) = &h.query { <dt>{ "Searched" }</dt><dd class="ctx-query">{ q.clone() }</dd> }
+                        if !h.shown.is_empty() { <dt>{ "Suggested" }</dt><dd class="ctx-shown">{ refs(&h.shown) }</dd> }
+                        if !h.opened.is_empty() { <dt>{ "Read" }</dt><dd class="ctx-opened">{ refs(&h.opened) }</dd> }
+                        if let Some(ua) = &h.user_agent { <dt>{ "Browser" }</dt><dd>{ ua.clone() }</dd> }
+                    }
+                    if let Some(r) = c.rating {
+                        <dt>{ "Rating" }</dt>
+                        <dd class="ctx-rating">{ format!("{r}/5 {}", c.rating_comment.clone().unwrap_or_default()) }</dd>
+                    }
+                </dl>
             </div>
         }
     }
@@ -278,10 +317,7 @@ impl App {
                 <header class="thread-head">
                     <h2>{ format!("Conversation #{id}") }</h2>
                     if let Some(c) = summary {
-                        <p class="context">
-                            { c.page_url.clone().map(|u| format!("Page: {u}")).unwrap_or_default() }
-                            { c.locale.clone().map(|l| format!(" · Language: {l}")).unwrap_or_default() }
-                        </p>
+                        { self.view_context(ctx, c) }
                     }
                 </header>
                 <ol class="messages" role="log" aria-live="polite" ref={self.thread.clone()}>

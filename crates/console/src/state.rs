@@ -49,6 +49,8 @@ pub struct ConsoleState {
     pub last_error: Option<String>,
 }
 
+// Actions are applied one at a time; boxing the frame would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     SignedIn(AgentInfo),
@@ -58,6 +60,8 @@ pub enum Action {
     Closed { jitter: f64 },
     Select(i64),
     Reply { id: String, body: String },
+    Resolve(i64),
+    Reopen(i64),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -130,6 +134,10 @@ impl ConsoleState {
                     Vec::new()
                 }
             }
+            Action::Resolve(conversation) => {
+                vec![Effect::Send(AgentFrame::Resolve { conversation })]
+            }
+            Action::Reopen(conversation) => vec![Effect::Send(AgentFrame::Reopen { conversation })],
             Action::Reply { id, body } => {
                 let body = body.trim().to_owned();
                 let (Some(conversation), Some(agent)) = (self.selected, &self.agent) else {
@@ -229,6 +237,12 @@ impl ConsoleState {
                     }),
                 }
                 thread.lines.sort_by_key(|l| l.seq.unwrap_or(u64::MAX));
+                if self.selected == Some(m.conversation) && self.connection == Connection::Online {
+                    effects.push(Effect::Send(AgentFrame::Read {
+                        conversation: m.conversation,
+                        seq: m.seq,
+                    }));
+                }
             }
             ServerFrame::Ack {
                 id,
@@ -286,6 +300,12 @@ mod tests {
             preview: None,
             page_url: None,
             locale: None,
+            context: None,
+            contact_name: None,
+            contact_email: None,
+            rating: None,
+            rating_comment: None,
+            visitor_read: 0,
         }
     }
 

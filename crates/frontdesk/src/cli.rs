@@ -29,6 +29,11 @@ enum Command {
         #[command(subcommand)]
         command: AgentCommand,
     },
+    /// Build, check and query the knowledge-base index.
+    Index {
+        #[command(subcommand)]
+        command: crate::index_cmd::IndexCommand,
+    },
 }
 
 #[derive(Args)]
@@ -45,6 +50,9 @@ struct ServeArgs {
     /// Public origin when behind a reverse proxy, e.g. https://support.example.com
     #[arg(long, env = "FRONTDESK_PUBLIC_URL")]
     public_url: Option<String>,
+    /// Folder of Markdown articles to serve as the knowledge base [default: ./index if present]
+    #[arg(long, env = "FRONTDESK_KB")]
+    kb: Option<PathBuf>,
     /// On first start, create a demo agent and print its login
     #[arg(long)]
     demo: bool,
@@ -73,6 +81,9 @@ struct AgentAddArgs {
 
 pub fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Command::Index { command } = cli.command {
+        return crate::index_cmd::run(command);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -82,6 +93,7 @@ pub fn run() -> anyhow::Result<()> {
         Command::Agent {
             command: AgentCommand::Add(args),
         } => runtime.block_on(agent_add(args)),
+        Command::Index { .. } => unreachable!("handled above"),
     }
 }
 
@@ -216,9 +228,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .or(file.data)
         .unwrap_or_else(|| PathBuf::from("data"));
     let public_url = args.public_url.or(file.public_url);
+    let knowledge_base = args
+        .kb
+        .or(file.knowledge_base)
+        .or_else(|| Some(PathBuf::from("index")).filter(|p| p.is_dir()));
+    let mut sites = server::Settings::default().sites;
+    sites.extend(file.sites);
     let settings = server::Settings {
         public_url: public_url.clone(),
         session_days: file.session_days.unwrap_or(30),
+        sites,
+        knowledge_base: knowledge_base.clone(),
     };
 
     let store = open_store(&data).await?;
@@ -241,7 +261,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if !assets_built() {
         println!("  warning: web assets are not built into this binary; run `cargo xtask build`");
     }
+    match &knowledge_base {
+        Some(kb) => println!("  knowledge base: {}", kb.display()),
+        None => println!("  knowledge base: none (pass --kb DIR)"),
+    }
     let state = server::AppState::new(Arc::new(store.clone()), settings);
+    state.start_knowledge_base();
     server::serve(listener, state, shutdown_signal()).await?;
     store.close().await;
     tracing::info!("stopped");

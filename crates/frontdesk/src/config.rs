@@ -3,6 +3,7 @@
 
 use anyhow::{Context, bail};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -14,6 +15,10 @@ pub struct FileConfig {
     pub data: Option<PathBuf>,
     pub public_url: Option<String>,
     pub session_days: Option<u32>,
+    /// Folder of Markdown articles (the knowledge base).
+    pub knowledge_base: Option<PathBuf>,
+    #[serde(skip)]
+    pub sites: BTreeMap<String, server::Site>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -21,6 +26,110 @@ pub struct FileConfig {
 struct Root {
     #[serde(default)]
     server: FileConfig,
+    #[serde(default)]
+    sites: BTreeMap<String, SiteToml>,
+}
+
+/// `[sites.KEY]`: what a site owner configures.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SiteToml {
+    name: String,
+    #[serde(default)]
+    color: Option<String>,
+    #[serde(default)]
+    position: Option<String>,
+    #[serde(default)]
+    greeting: BTreeMap<String, String>,
+    #[serde(default)]
+    languages: Vec<String>,
+    #[serde(default)]
+    allowed_origins: Vec<String>,
+    #[serde(default)]
+    prechat_name: bool,
+    #[serde(default)]
+    prechat_email: bool,
+    #[serde(default)]
+    office_hours: Option<HoursToml>,
+}
+
+/// Unknown keys are caught by `OfficeHours::parse` (they must be day names), so no
+/// `deny_unknown_fields` here: serde does not support it together with `flatten`.
+#[derive(Debug, Deserialize)]
+struct HoursToml {
+    utc_offset: String,
+    #[serde(flatten)]
+    days: BTreeMap<String, String>,
+}
+
+fn valid_origin(origin: &str) -> bool {
+    let rest = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"));
+    rest.is_some_and(|host| {
+        !host.is_empty()
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
+    })
+}
+
+fn site(key: &str, t: SiteToml) -> anyhow::Result<server::Site> {
+    let key_ok = !key.is_empty()
+        && key.len() <= 64
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !key_ok {
+        bail!("site key {key:?} must be 1 to 64 characters of [A-Za-z0-9_-]");
+    }
+    let color = t.color.unwrap_or_else(|| "#2f5bea".into());
+    let hex_ok = color.len() == 7
+        && color.starts_with('#')
+        && color[1..].bytes().all(|b| b.is_ascii_hexdigit());
+    if !hex_ok {
+        bail!("sites.{key}.color must be #rrggbb, got {color:?}");
+    }
+    let position = t.position.unwrap_or_else(|| "right".into());
+    if position != "right" && position != "left" {
+        bail!("sites.{key}.position must be \"right\" or \"left\"");
+    }
+    for origin in &t.allowed_origins {
+        if !valid_origin(origin) {
+            bail!(
+                "sites.{key}.allowed_origins: {origin:?} is not an origin like https://shop.example"
+            );
+        }
+    }
+    let office_hours = match t.office_hours {
+        Some(h) => Some(
+            server::OfficeHours::parse(
+                &h.utc_offset,
+                h.days.iter().map(|(d, r)| (d.as_str(), r.as_str())),
+            )
+            .map_err(|e| anyhow::anyhow!("sites.{key}.office_hours: {e}"))?,
+        ),
+        None => None,
+    };
+    let languages = if t.languages.is_empty() {
+        vec!["en".to_owned()]
+    } else {
+        t.languages
+    };
+    Ok(server::Site {
+        config: protocol::SiteConfig {
+            site: key.to_owned(),
+            name: t.name,
+            color,
+            position,
+            greeting: t.greeting,
+            languages,
+            prechat_name: t.prechat_name,
+            prechat_email: t.prechat_email,
+        },
+        allowed_origins: t.allowed_origins,
+        office_hours,
+    })
 }
 
 pub fn load(path: &Path) -> anyhow::Result<FileConfig> {
@@ -30,7 +139,11 @@ pub fn load(path: &Path) -> anyhow::Result<FileConfig> {
 }
 
 fn parse(text: &str) -> anyhow::Result<FileConfig> {
-    let root: Root = toml::from_str(text)?;
+    let mut root: Root = toml::from_str(text)?;
+    for (key, t) in std::mem::take(&mut root.sites) {
+        let site = site(&key, t)?;
+        root.server.sites.insert(key, site);
+    }
     if let Some(url) = &root.server.public_url
         && !(url.starts_with("http://") || url.starts_with("https://"))
     {
@@ -59,5 +172,34 @@ mod tests {
         );
         assert!(parse("[server]\npublic_url = \"ftp://x\"\n").is_err());
         assert!(parse("").unwrap().listen.is_none());
+    }
+
+    #[test]
+    fn sites_with_office_hours_and_origins() {
+        let c = parse(
+            r##"
+[sites.shop]
+name = "Shop"
+color = "#112233"
+allowed_origins = ["https://shop.example"]
+prechat_email = true
+greeting = { en = "Hi", pt = "Oi" }
+[sites.shop.office_hours]
+utc_offset = "-03:00"
+mon = "09:00-18:00"
+"##,
+        )
+        .unwrap();
+        let shop = &c.sites["shop"];
+        assert_eq!(shop.config.greeting["pt"], "Oi");
+        assert!(shop.config.prechat_email);
+        assert!(shop.office_hours.as_ref().unwrap().days[0].is_some());
+        let bad = |t: &str| parse(t).unwrap_err().to_string();
+        assert!(bad("[sites.x]\nname = \"X\"\ncolor = \"red\"\n").contains("#rrggbb"));
+        assert!(
+            bad("[sites.x]\nname = \"X\"\nallowed_origins = [\"https://a.example/path\"]\n")
+                .contains("not an origin")
+        );
+        assert!(bad("[sites.x]\nname = \"X\"\n[sites.x.office_hours]\nutc_offset = \"+01:00\"\nfunday = \"09:00-10:00\"\n").contains("funday"));
     }
 }

@@ -2,6 +2,7 @@
 
 mod cli;
 mod config;
+mod index_cmd;
 
 fn main() {
     if let Err(e) = cli::run() {

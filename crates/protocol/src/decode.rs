@@ -118,7 +118,19 @@ fn check_body(id: &str, body: &str) -> Result<(), FrameError> {
 
 /// Decodes and validates a frame from a visitor's widget.
 pub fn decode_visitor(text: &str) -> Result<VisitorFrame, FrameError> {
-    let frame: VisitorFrame = decode(text, &["hello", "send", "typing"])?;
+    let frame: VisitorFrame = decode(
+        text,
+        &[
+            "hello",
+            "send",
+            "typing",
+            "read",
+            "resolve",
+            "rate",
+            "deflected",
+            "contact",
+        ],
+    )?;
     match &frame {
         VisitorFrame::Hello {
             site,
@@ -148,18 +160,89 @@ pub fn decode_visitor(text: &str) -> Result<VisitorFrame, FrameError> {
                 check_len("page_url", url, MAX_CONTEXT_LEN, None)?;
             }
         }
-        VisitorFrame::Send { id, body } => {
+        VisitorFrame::Send { id, body, context } => {
             check_id(id)?;
             check_body(id, body)?;
+            if let Some(c) = context {
+                check_handoff(c)?;
+            }
         }
-        VisitorFrame::Typing { .. } => {}
+        VisitorFrame::Rate { score, comment } => {
+            if !(1..=5).contains(score) {
+                return Err(FrameError::new(
+                    ErrorCode::InvalidField,
+                    "score must be 1 to 5",
+                ));
+            }
+            if let Some(comment) = comment {
+                check_len("comment", comment, MAX_BODY_CHARS * 4, None)?;
+            }
+        }
+        VisitorFrame::Deflected { query, article } => {
+            check_len("query", query, 512, None)?;
+            check_len("article", article, 256, None)?;
+        }
+        VisitorFrame::Contact { name, email } => {
+            if let Some(name) = name {
+                check_len("name", name, 200, None)?;
+            }
+            if let Some(email) = email {
+                check_len("email", email, 254, None)?;
+                if !valid_email(email) {
+                    return Err(FrameError::new(
+                        ErrorCode::InvalidField,
+                        "email is not a valid address",
+                    ));
+                }
+            }
+        }
+        VisitorFrame::Typing { .. } | VisitorFrame::Read { .. } | VisitorFrame::Resolve => {}
     }
     Ok(frame)
 }
 
+/// A pragmatic email check: one `@`, a dotted domain, no spaces or control characters.
+pub fn valid_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.contains('@')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && email.len() <= 254
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+fn check_handoff(c: &crate::Handoff) -> Result<(), FrameError> {
+    if let Some(q) = &c.query {
+        check_len("context.query", q, 512, None)?;
+    }
+    if let Some(ua) = &c.user_agent {
+        check_len("context.user_agent", ua, 512, None)?;
+    }
+    if c.shown.len() > 20 || c.opened.len() > 20 {
+        return Err(FrameError::new(
+            ErrorCode::TooLarge,
+            "at most 20 articles per list",
+        ));
+    }
+    for a in c.shown.iter().chain(&c.opened) {
+        check_len("article id", &a.id, 256, None)?;
+        check_len("article title", &a.title, 512, None)?;
+    }
+    Ok(())
+}
+
 /// Decodes and validates a frame from an agent's console.
 pub fn decode_agent(text: &str) -> Result<AgentFrame, FrameError> {
-    let frame: AgentFrame = decode(text, &["hello", "open", "send", "typing"])?;
+    let frame: AgentFrame = decode(
+        text,
+        &[
+            "hello", "open", "send", "typing", "read", "resolve", "reopen",
+        ],
+    )?;
     if let AgentFrame::Send { id, body, .. } = &frame {
         check_id(id)?;
         check_body(id, body)?;
@@ -192,7 +275,7 @@ mod tests {
         );
         check(
             r#"{"type":"send","id":"a1","body":"Olá, preciso de ajuda"}"#,
-            expect![[r#"ok Send { id: "a1", body: "Olá, preciso de ajuda" }"#]],
+            expect![[r#"ok Send { id: "a1", body: "Olá, preciso de ajuda", context: None }"#]],
         );
         check(
             "not json",
@@ -209,7 +292,7 @@ mod tests {
         check(
             r#"{"type":"launch_missiles","id":"x"}"#,
             expect![[
-                r#"UnknownType id=Some("x"): unknown frame type "launch_missiles"; expected one of ["hello", "send", "typing"]"#
+                r#"UnknownType id=Some("x"): unknown frame type "launch_missiles"; expected one of ["hello", "send", "typing", "read", "resolve", "rate", "deflected", "contact"]"#
             ]],
         );
         check(
@@ -223,6 +306,18 @@ mod tests {
         check(
             r#"{"type":"send","id":"a1","body":"   "}"#,
             expect![[r#"InvalidField id=Some("a1"): body is empty"#]],
+        );
+        check(
+            r#"{"type":"rate","score":6}"#,
+            expect![[r#"InvalidField id=None: score must be 1 to 5"#]],
+        );
+        check(
+            r#"{"type":"contact","email":"not-an-email"}"#,
+            expect![[r#"InvalidField id=None: email is not a valid address"#]],
+        );
+        check(
+            r#"{"type":"rate","score":5,"comment":"Quick and kind"}"#,
+            expect![[r#"ok Rate { score: 5, comment: Some("Quick and kind") }"#]],
         );
         check(
             r#"{"type":"hello","v":1,"site":"../etc"}"#,

@@ -31,6 +31,15 @@ pub fn summary(c: Conversation) -> ConversationSummary {
         preview: c.preview,
         page_url: c.page_url,
         locale: c.locale,
+        context: c
+            .context
+            .as_deref()
+            .and_then(|j| serde_json::from_str(j).ok()),
+        contact_name: c.contact_name,
+        contact_email: c.contact_email,
+        rating: c.rating,
+        rating_comment: c.rating_comment,
+        visitor_read: c.visitor_read,
     }
 }
 

@@ -10,6 +10,8 @@ pub enum AppError {
     BadRequest(String),
     #[error("email or password is wrong")]
     InvalidCredentials,
+    #[error("{0}")]
+    NotFound(String),
     #[error("not signed in")]
     Unauthenticated,
     #[error("this request's origin is not allowed")]
@@ -28,6 +30,7 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, code) = match &self {
             AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             AppError::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
             AppError::Unauthenticated => (StatusCode::UNAUTHORIZED, "not_authenticated"),
             AppError::ForbiddenOrigin => (StatusCode::FORBIDDEN, "forbidden_origin"),

@@ -3,20 +3,35 @@
 //! Events carry no message bodies: a session that hears "conversation 7 changed" reads what it
 //! has not delivered yet from the store, so a lagging receiver can never skip or repeat a message.
 
-use protocol::{Author, ConversationSummary};
+use protocol::{Author, ConversationStatus, ConversationSummary, Reader};
 use tokio::sync::broadcast;
 
 #[derive(Debug, Clone)]
 pub enum HubEvent {
     /// New messages were committed in this conversation.
     Message { conversation: i64, visitor: i64 },
-    /// A conversation was created or its summary changed.
-    Conversation(ConversationSummary),
+    /// A conversation was created or its summary changed. Boxed: the broadcast ring keeps 1024
+    /// events, and the other variants are small.
+    Conversation(Box<ConversationSummary>),
     Typing {
         conversation: i64,
         from: Author,
         on: bool,
     },
+    Read {
+        conversation: i64,
+        by: Reader,
+        seq: u64,
+    },
+    Status {
+        conversation: i64,
+        visitor: i64,
+        status: ConversationStatus,
+    },
+    /// The number of connected agents went from zero to some or back.
+    Presence,
+    /// The knowledge-base index was rebuilt.
+    IndexChanged { version: String },
 }
 
 #[derive(Clone)]

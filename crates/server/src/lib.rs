@@ -9,17 +9,22 @@ mod auth;
 mod convert;
 mod error;
 mod hub;
+mod kb;
+mod sites;
 mod static_files;
 mod ws;
 
 pub use auth::{PasswordError, hash_password};
 pub use error::AppError;
+pub use sites::{HoursError, OfficeHours, Site, demo_site};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use store::Store;
 use tokio::net::TcpListener;
 
@@ -31,6 +36,10 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// How long an agent session lasts.
     pub session_days: u32,
+    /// The sites this server serves, by site key.
+    pub sites: BTreeMap<String, Site>,
+    /// Folder of Markdown articles, built into the index at start and rebuilt on change.
+    pub knowledge_base: Option<std::path::PathBuf>,
 }
 
 impl Default for Settings {
@@ -38,6 +47,8 @@ impl Default for Settings {
         Settings {
             public_url: None,
             session_days: 30,
+            sites: BTreeMap::from([("demo".to_owned(), demo_site())]),
+            knowledge_base: None,
         }
     }
 }
@@ -48,6 +59,9 @@ pub struct AppState {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) hub: hub::Hub,
     pub(crate) settings: Arc<Settings>,
+    /// Connected agent sessions (drives the widget's availability).
+    pub(crate) agents_online: Arc<AtomicUsize>,
+    pub(crate) kb: kb::KnowledgeBase,
 }
 
 impl AppState {
@@ -56,6 +70,36 @@ impl AppState {
             store,
             hub: hub::Hub::new(),
             settings: Arc::new(settings),
+            agents_online: Arc::new(AtomicUsize::new(0)),
+            kb: kb::KnowledgeBase::default(),
+        }
+    }
+
+    /// Builds the knowledge base (if one is configured) and keeps it fresh. Call once, inside
+    /// the runtime, before serving.
+    pub fn start_knowledge_base(&self) {
+        if let Some(source) = self.settings.knowledge_base.clone() {
+            self.kb.build(&source);
+            kb::watch(self.clone(), source);
+        }
+    }
+
+    pub(crate) fn site(&self, key: &str) -> Option<&Site> {
+        self.settings.sites.get(key)
+    }
+
+    /// Whether a human can answer on `site` now.
+    pub(crate) fn availability(&self, site: &Site) -> protocol::Availability {
+        let now = now_millis();
+        let open_now = site.office_hours.as_ref().is_none_or(|h| h.is_open(now));
+        protocol::Availability {
+            agents_online: self.agents_online.load(Ordering::SeqCst) > 0,
+            open_now,
+            next_open: if open_now {
+                None
+            } else {
+                site.office_hours.as_ref().and_then(|h| h.next_open(now))
+            },
         }
     }
 }
@@ -66,6 +110,7 @@ pub fn router(state: AppState) -> Router {
         .route("/login", post(auth::login))
         .route("/logout", post(auth::logout))
         .route("/me", get(auth::me))
+        .route("/sites/{site}", get(site_config))
         .layer(DefaultBodyLimit::max(16 * 1024));
     Router::new()
         .route("/", get(static_files::root))
@@ -75,11 +120,23 @@ pub fn router(state: AppState) -> Router {
         .route("/console", get(static_files::console))
         .route("/frame/widget", get(static_files::widget_frame))
         .route("/assets/{*name}", get(static_files::hashed_asset))
+        .route("/index/manifest.json", get(kb::manifest))
+        .route("/index/{*name}", get(kb::file))
         .route("/ws/visitor", get(ws::visitor_upgrade))
         .route("/ws/agent", get(ws::agent_upgrade))
         .nest("/api", api)
         .fallback(static_files::not_found)
         .with_state(state)
+}
+
+async fn site_config(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    axum::extract::Path(site): axum::extract::Path<String>,
+) -> Result<axum::Json<protocol::SiteConfig>, AppError> {
+    state
+        .site(&site)
+        .map(|s| axum::Json(s.config.clone()))
+        .ok_or_else(|| AppError::NotFound(format!("no site {site:?} on this server")))
 }
 
 /// Serves `router(state)` on `listener` until `shutdown` resolves, then drains connections.

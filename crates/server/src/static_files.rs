@@ -1,7 +1,8 @@
 //! Serves the embedded web assets with the right MIME type, cache policy and security headers:
 //! content-hashed files are immutable, the loader and pages are short-lived.
 
-use axum::extract::Path;
+use crate::AppState;
+use axum::extract::{Path, Query, State};
 use axum::http::header::{
     ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_SECURITY_POLICY, CONTENT_TYPE,
     REFERRER_POLICY, VARY, X_CONTENT_TYPE_OPTIONS,
@@ -17,7 +18,7 @@ const NO_CACHE: &str = "no-cache";
 /// configuration); the console may not be framed at all.
 const WIDGET_CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; \
     style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; \
-    form-action 'none'; frame-ancestors *";
+    form-action 'none'; frame-ancestors";
 const CONSOLE_CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; \
     style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; \
     form-action 'none'; frame-ancestors 'none'";
@@ -50,12 +51,7 @@ fn accepts_brotli(headers: &HeaderMap) -> bool {
         })
 }
 
-fn serve(
-    name: &str,
-    headers: &HeaderMap,
-    cache: &'static str,
-    csp: Option<&'static str>,
-) -> Response {
+fn serve(name: &str, headers: &HeaderMap, cache: &'static str, csp: Option<&str>) -> Response {
     let Some(asset) = assets::get(name) else {
         if !assets::built() {
             return (
@@ -85,8 +81,8 @@ fn serve(
     if encoded {
         h.insert(CONTENT_ENCODING, HeaderValue::from_static("br"));
     }
-    if let Some(csp) = csp {
-        h.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
+    if let Some(csp) = csp.and_then(|c| HeaderValue::from_str(c).ok()) {
+        h.insert(CONTENT_SECURITY_POLICY, csp);
     }
     response
 }
@@ -111,8 +107,37 @@ pub async fn console(headers: HeaderMap) -> Response {
     serve("console.html", &headers, NO_CACHE, Some(CONSOLE_CSP))
 }
 
-pub async fn widget_frame(headers: HeaderMap) -> Response {
-    serve("widget.html", &headers, NO_CACHE, Some(WIDGET_CSP))
+#[derive(serde::Deserialize)]
+pub struct FrameQuery {
+    site: Option<String>,
+}
+
+/// The widget frame; a site with allowed origins may only be embedded by those origins.
+pub async fn widget_frame(
+    State(state): State<AppState>,
+    Query(query): Query<FrameQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let site = query.site.as_deref().and_then(|s| state.site(s));
+    let Some(site) = site else {
+        return (StatusCode::NOT_FOUND, "unknown site\n").into_response();
+    };
+    let ancestors = if site.allowed_origins.is_empty() {
+        "*".to_owned()
+    } else {
+        // Origins were validated at config load; anything else is dropped here too.
+        site.allowed_origins
+            .iter()
+            .filter(|o| {
+                o.bytes()
+                    .all(|b| b.is_ascii_graphic() && b != b';' && b != b',')
+            })
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let csp = format!("{WIDGET_CSP} {ancestors}");
+    serve("widget.html", &headers, NO_CACHE, Some(&csp))
 }
 
 pub async fn hashed_asset(Path(name): Path<String>, headers: HeaderMap) -> Response {

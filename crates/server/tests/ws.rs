@@ -70,7 +70,17 @@ async fn send(ws: &mut Ws, text: &str) {
     ws.send(Message::text(text)).await.unwrap();
 }
 
+/// The next frame, skipping availability updates (asserted by `recv_any` where they matter).
 async fn recv(ws: &mut Ws) -> ServerFrame {
+    loop {
+        match recv_any(ws).await {
+            ServerFrame::Availability(_) => continue,
+            frame => return frame,
+        }
+    }
+}
+
+async fn recv_any(ws: &mut Ws) -> ServerFrame {
     loop {
         let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
             .await
@@ -449,4 +459,208 @@ async fn unbuilt_or_missing_assets_are_explained() {
     .await
     .unwrap();
     assert!(matches!(traversal.status().as_u16(), 404 | 503));
+}
+
+async fn agent_socket(server: &TestServer) -> Ws {
+    let cookie = login(server).await;
+    let mut agent = connect(server, "/ws/agent", Some(&cookie)).await;
+    send(&mut agent, r#"{"type":"hello","v":1}"#).await;
+    assert!(matches!(
+        recv(&mut agent).await,
+        ServerFrame::AgentWelcome { .. }
+    ));
+    agent
+}
+
+#[tokio::test]
+async fn handoff_context_read_receipts_resolution_and_csat() {
+    let server = start().await;
+    let mut visitor = connect(&server, "/ws/visitor", None).await;
+    send(&mut visitor, r#"{"type":"hello","v":1,"site":"demo"}"#).await;
+    match recv_any(&mut visitor).await {
+        ServerFrame::Welcome {
+            availability,
+            rate_pending,
+            ..
+        } => {
+            assert!(!availability.agents_online, "no agent connected yet");
+            assert!(!rate_pending);
+        }
+        other => panic!("expected welcome, got {other:?}"),
+    }
+    let mut agent = agent_socket(&server).await;
+    match recv_any(&mut visitor).await {
+        ServerFrame::Availability(a) => assert!(a.agents_online && a.can_chat()),
+        other => panic!("expected availability, got {other:?}"),
+    }
+
+    send(
+        &mut visitor,
+        r#"{"type":"send","id":"q1","body":"How do I refund a card payment?","context":{"query":"refund card","shown":[{"id":"en/refund-a-payment","title":"How do I refund a payment?"}],"opened":[{"id":"en/refund-a-payment","title":"How do I refund a payment?"}],"user_agent":"TestBrowser/1.0"}}"#,
+    )
+    .await;
+    let conversation = match recv(&mut visitor).await {
+        ServerFrame::Ack { conversation, .. } => conversation,
+        other => panic!("expected ack, got {other:?}"),
+    };
+    // The agent sees the conversation appear with its context.
+    let summary = loop {
+        if let ServerFrame::Conversation(c) = recv(&mut agent).await {
+            break c;
+        }
+    };
+    let context = summary.context.expect("handoff context stored");
+    assert_eq!(context.query.as_deref(), Some("refund card"));
+    assert_eq!(context.opened[0].id, "en/refund-a-payment");
+    assert_eq!(context.user_agent.as_deref(), Some("TestBrowser/1.0"));
+
+    send(
+        &mut visitor,
+        r#"{"type":"contact","name":"Rita","email":"rita@example.com"}"#,
+    )
+    .await;
+    loop {
+        match recv(&mut visitor).await {
+            ServerFrame::Saved {
+                what: protocol::Saved::Contact,
+            } => break,
+            ServerFrame::Message(_) => continue,
+            other => panic!("expected saved, got {other:?}"),
+        }
+    }
+
+    send(
+        &mut agent,
+        &format!(r#"{{"type":"open","conversation":{conversation}}}"#),
+    )
+    .await;
+    send(
+        &mut agent,
+        &format!(r#"{{"type":"read","conversation":{conversation},"seq":1}}"#),
+    )
+    .await;
+    loop {
+        match recv(&mut visitor).await {
+            ServerFrame::Read {
+                seq: 1,
+                by: protocol::Reader::Agent,
+                ..
+            } => break,
+            ServerFrame::Message(_) => continue,
+            other => panic!("expected a read receipt, got {other:?}"),
+        }
+    }
+
+    send(
+        &mut agent,
+        &format!(r#"{{"type":"resolve","conversation":{conversation}}}"#),
+    )
+    .await;
+    loop {
+        match recv(&mut visitor).await {
+            ServerFrame::Status {
+                status: protocol::ConversationStatus::Resolved,
+                ..
+            } => break,
+            ServerFrame::Message(_) => continue,
+            other => panic!("expected the resolution, got {other:?}"),
+        }
+    }
+    send(
+        &mut visitor,
+        r#"{"type":"rate","score":5,"comment":"Fast and kind"}"#,
+    )
+    .await;
+    assert!(matches!(
+        recv(&mut visitor).await,
+        ServerFrame::Saved {
+            what: protocol::Saved::Rating
+        }
+    ));
+    let rated = loop {
+        if let ServerFrame::Conversation(c) = recv(&mut agent).await
+            && c.rating.is_some()
+        {
+            break c;
+        }
+    };
+    assert_eq!(rated.rating, Some(5));
+    assert_eq!(rated.contact_email.as_deref(), Some("rita@example.com"));
+    assert_eq!(rated.status, protocol::ConversationStatus::Resolved);
+
+    send(
+        &mut visitor,
+        r#"{"type":"deflected","query":"vat","article":"en/configure-taxes-vat"}"#,
+    )
+    .await;
+    assert!(matches!(
+        recv(&mut visitor).await,
+        ServerFrame::Saved {
+            what: protocol::Saved::Deflection
+        }
+    ));
+
+    // The agent leaves: visitors learn no one is available.
+    drop(agent);
+    loop {
+        if let ServerFrame::Availability(a) = recv_any(&mut visitor).await {
+            assert!(!a.agents_online);
+            break;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_resolved_conversation_asks_for_a_rating_after_reload() {
+    let server = start().await;
+    let mut visitor = connect(&server, "/ws/visitor", None).await;
+    let (token, _) = hello(&mut visitor, None, 0).await;
+    send(&mut visitor, r#"{"type":"send","id":"m1","body":"hi"}"#).await;
+    assert!(matches!(recv(&mut visitor).await, ServerFrame::Ack { .. }));
+    send(&mut visitor, r#"{"type":"resolve"}"#).await;
+    loop {
+        if let ServerFrame::Status { .. } = recv(&mut visitor).await {
+            break;
+        }
+    }
+    let mut again = connect(&server, "/ws/visitor", None).await;
+    send(
+        &mut again,
+        &format!(
+            r#"{{"type":"hello","v":1,"site":"demo","token":"{}"}}"#,
+            token.unwrap()
+        ),
+    )
+    .await;
+    assert!(matches!(
+        recv(&mut again).await,
+        ServerFrame::Welcome {
+            rate_pending: true,
+            conversation: None,
+            ..
+        }
+    ));
+    send(&mut again, r#"{"type":"rate","score":9}"#).await;
+    assert_eq!(recv_error(&mut again).await, ErrorCode::InvalidField);
+}
+
+#[tokio::test]
+async fn unknown_sites_are_refused_and_site_config_is_served() {
+    let server = start().await;
+    let mut ws = connect(&server, "/ws/visitor", None).await;
+    send(&mut ws, r#"{"type":"hello","v":1,"site":"nosuchsite"}"#).await;
+    assert_eq!(recv_error(&mut ws).await, ErrorCode::UnknownSite);
+    let config: protocol::SiteConfig =
+        reqwest::get(format!("http://{}/api/sites/demo", server.addr))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(config.site, "demo");
+    assert!(config.greeting.contains_key("pt"));
+    let missing = reqwest::get(format!("http://{}/api/sites/nope", server.addr))
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
 }

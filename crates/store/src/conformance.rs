@@ -1,7 +1,9 @@
 //! The conformance suite every `Store` backend passes: call `run_all` from a backend's tests
 //! with a fresh, empty store.
 
-use crate::{ConversationContext, MessageAuthor, NewAgent, NewMessage, Status, Store, StoreError};
+use crate::{
+    ConversationContext, MessageAuthor, NewAgent, NewMessage, ReadBy, Status, Store, StoreError,
+};
 use std::sync::Arc;
 
 /// Runs every story against `store`, which must be empty. Panics with the failing story's name.
@@ -10,7 +12,94 @@ pub async fn run_all(store: Arc<dyn Store>) {
     visitors_and_conversations(&*store).await;
     messages_are_sequenced_and_deduplicated(&*store).await;
     concurrent_appends_are_gap_free(store.clone()).await;
-    concurrent_first_messages_share_one_conversation(store).await;
+    concurrent_first_messages_share_one_conversation(store.clone()).await;
+    resolution_rating_and_read_marks(&*store).await;
+}
+
+async fn resolution_rating_and_read_marks(store: &dyn Store) {
+    let visitor = store.create_visitor("vt-csat", "demo", 1).await.unwrap();
+    let conv = store
+        .open_or_create_conversation(&visitor, &ConversationContext::default(), 1)
+        .await
+        .unwrap();
+    for (i, id) in ["a", "b"].into_iter().enumerate() {
+        store
+            .append_message(NewMessage {
+                conversation_id: conv.id,
+                client_id: id,
+                agent_id: None,
+                body: "hi",
+                at: 2 + i as i64,
+            })
+            .await
+            .unwrap();
+    }
+    store
+        .set_context(conv.id, r#"{"query":"refund"}"#)
+        .await
+        .unwrap();
+    store
+        .set_context(conv.id, r#"{"query":"overwritten?"}"#)
+        .await
+        .unwrap();
+    store.mark_read(conv.id, ReadBy::Agent, 1).await.unwrap();
+    store.mark_read(conv.id, ReadBy::Agent, 0).await.unwrap();
+    store.mark_read(conv.id, ReadBy::Visitor, 99).await.unwrap();
+    store
+        .set_contact(conv.id, Some("Rita"), None)
+        .await
+        .unwrap();
+    store
+        .set_contact(conv.id, None, Some("rita@example.com"))
+        .await
+        .unwrap();
+    let resolved = store
+        .set_status(conv.id, Status::Resolved, 10)
+        .await
+        .unwrap();
+    assert_eq!(resolved.status, Status::Resolved);
+    assert_eq!(resolved.resolved_at, Some(10));
+    assert_eq!(
+        resolved.context.as_deref(),
+        Some(r#"{"query":"refund"}"#),
+        "first context kept"
+    );
+    assert_eq!(resolved.agent_read, 1, "read marks never go down");
+    assert_eq!(resolved.visitor_read, 2, "nor past the last message");
+    assert_eq!(resolved.contact_name.as_deref(), Some("Rita"));
+    assert_eq!(resolved.contact_email.as_deref(), Some("rita@example.com"));
+    assert_eq!(store.open_conversation(visitor.id).await.unwrap(), None);
+    store.rate(conv.id, 4, Some("Quick")).await.unwrap();
+    let latest = store
+        .latest_conversation(visitor.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((latest.id, latest.rating), (conv.id, Some(4)));
+    assert_eq!(latest.rating_comment.as_deref(), Some("Quick"));
+
+    // A new message after resolution opens a new conversation; the old one cannot be reopened
+    // while the new one is open.
+    let next = store
+        .open_or_create_conversation(&visitor, &ConversationContext::default(), 11)
+        .await
+        .unwrap();
+    assert_ne!(next.id, conv.id);
+    assert!(matches!(
+        store.set_status(conv.id, Status::Open, 12).await,
+        Err(StoreError::Conflict { .. })
+    ));
+    assert!(matches!(
+        store.set_status(next.id + 1000, Status::Resolved, 12).await,
+        Err(StoreError::NotFound { .. })
+    ));
+
+    store
+        .record_deflection("demo", visitor.id, "refund", "en/refunds", 3)
+        .await
+        .unwrap();
+    assert_eq!(store.deflection_count("demo").await.unwrap(), 1);
+    assert_eq!(store.deflection_count("other").await.unwrap(), 0);
 }
 
 fn new_agent(email: &str) -> NewAgent {

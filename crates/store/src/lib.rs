@@ -83,6 +83,22 @@ pub struct Conversation {
     pub locale: Option<String>,
     pub created_at: Millis,
     pub updated_at: Millis,
+    /// The handoff context as the server serialized it (opaque to the store).
+    pub context: Option<String>,
+    pub contact_name: Option<String>,
+    pub contact_email: Option<String>,
+    pub rating: Option<u8>,
+    pub rating_comment: Option<String>,
+    pub resolved_at: Option<Millis>,
+    pub visitor_read: u64,
+    pub agent_read: u64,
+}
+
+/// Who read a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadBy {
+    Visitor,
+    Agent,
 }
 
 /// Where the visitor was when the conversation started.
@@ -159,6 +175,37 @@ pub trait Store: Send + Sync + 'static {
     async fn conversation(&self, id: i64) -> Result<Option<Conversation>>;
     /// Open conversations, most recently updated first.
     async fn list_open_conversations(&self, limit: u32) -> Result<Vec<Conversation>>;
+
+    /// The visitor's most recent conversation, open or not.
+    async fn latest_conversation(&self, visitor_id: i64) -> Result<Option<Conversation>>;
+    /// Stores the handoff context, unless the conversation already has one.
+    async fn set_context(&self, conversation_id: i64, context: &str) -> Result<()>;
+    /// Resolves or reopens. Reopening fails with `Conflict` when the visitor already has
+    /// another open conversation.
+    async fn set_status(
+        &self,
+        conversation_id: i64,
+        status: Status,
+        now: Millis,
+    ) -> Result<Conversation>;
+    async fn rate(&self, conversation_id: i64, score: u8, comment: Option<&str>) -> Result<()>;
+    async fn set_contact(
+        &self,
+        conversation_id: i64,
+        name: Option<&str>,
+        email: Option<&str>,
+    ) -> Result<()>;
+    /// Raises the read mark (never lowers it, never past the last message).
+    async fn mark_read(&self, conversation_id: i64, by: ReadBy, seq: u64) -> Result<()>;
+    async fn record_deflection(
+        &self,
+        site: &str,
+        visitor_id: i64,
+        query: &str,
+        article: &str,
+        now: Millis,
+    ) -> Result<()>;
+    async fn deflection_count(&self, site: &str) -> Result<u64>;
 
     /// Durably appends a message with the next sequence number of its conversation, or returns
     /// the already-stored message when the same author already sent this client id.

@@ -2,7 +2,7 @@
 
 use crate::{
     Agent, AgentCredentials, Appended, Conversation, ConversationContext, MessageAuthor, Millis,
-    NewAgent, NewMessage, Result, Status, Store, StoreError, StoredMessage, Visitor,
+    NewAgent, NewMessage, ReadBy, Result, Status, Store, StoreError, StoredMessage, Visitor,
 };
 use async_trait::async_trait;
 use sqlx::sqlite::{
@@ -76,6 +76,14 @@ fn conversation_from_row(row: &SqliteRow) -> Conversation {
         locale: row.get("locale"),
         created_at: row.get("created_at"),
         updated_at: row.get("updated_at"),
+        context: row.get("context"),
+        contact_name: row.get("contact_name"),
+        contact_email: row.get("contact_email"),
+        rating: row.get::<Option<i64>, _>("rating").map(|r| r as u8),
+        rating_comment: row.get("rating_comment"),
+        resolved_at: row.get("resolved_at"),
+        visitor_read: row.get::<i64, _>("visitor_read") as u64,
+        agent_read: row.get::<i64, _>("agent_read") as u64,
     }
 }
 
@@ -297,6 +305,139 @@ impl Store for SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.iter().map(conversation_from_row).collect())
+    }
+
+    async fn latest_conversation(&self, visitor_id: i64) -> Result<Option<Conversation>> {
+        let row = sqlx::query(
+            "SELECT * FROM conversations WHERE visitor_id = ? ORDER BY id DESC LIMIT 1",
+        )
+        .bind(visitor_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(conversation_from_row))
+    }
+
+    async fn set_context(&self, conversation_id: i64, context: &str) -> Result<()> {
+        sqlx::query("UPDATE conversations SET context = ? WHERE id = ? AND context IS NULL")
+            .bind(context)
+            .bind(conversation_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn set_status(
+        &self,
+        conversation_id: i64,
+        status: Status,
+        now: Millis,
+    ) -> Result<Conversation> {
+        let (status_text, resolved_at) = match status {
+            Status::Open => ("open", None),
+            Status::Resolved => ("resolved", Some(now)),
+        };
+        let result = sqlx::query(
+            "UPDATE conversations SET status = ?, resolved_at = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(status_text)
+        .bind(resolved_at)
+        .bind(now)
+        .bind(conversation_id)
+        .execute(&self.pool)
+        .await;
+        match result {
+            Ok(r) if r.rows_affected() == 0 => Err(StoreError::NotFound {
+                what: "conversation",
+            }),
+            Ok(_) => self
+                .conversation(conversation_id)
+                .await?
+                .ok_or(StoreError::NotFound {
+                    what: "conversation",
+                }),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::Conflict {
+                what: "an open conversation for this visitor",
+            }),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn rate(&self, conversation_id: i64, score: u8, comment: Option<&str>) -> Result<()> {
+        let r = sqlx::query("UPDATE conversations SET rating = ?, rating_comment = ? WHERE id = ?")
+            .bind(i64::from(score))
+            .bind(comment)
+            .bind(conversation_id)
+            .execute(&self.pool)
+            .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound {
+                what: "conversation",
+            });
+        }
+        Ok(())
+    }
+
+    async fn set_contact(
+        &self,
+        conversation_id: i64,
+        name: Option<&str>,
+        email: Option<&str>,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE conversations SET contact_name = coalesce(?, contact_name), \
+             contact_email = coalesce(?, contact_email) WHERE id = ?",
+        )
+        .bind(name)
+        .bind(email)
+        .bind(conversation_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn mark_read(&self, conversation_id: i64, by: ReadBy, seq: u64) -> Result<()> {
+        let column = match by {
+            ReadBy::Visitor => "visitor_read",
+            ReadBy::Agent => "agent_read",
+        };
+        let sql = format!(
+            "UPDATE conversations SET {column} = min(max({column}, ?), last_seq) WHERE id = ?"
+        );
+        sqlx::query(&sql)
+            .bind(seq as i64)
+            .bind(conversation_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn record_deflection(
+        &self,
+        site: &str,
+        visitor_id: i64,
+        query: &str,
+        article: &str,
+        now: Millis,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO deflections (site, visitor_id, query, article, created_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(site)
+        .bind(visitor_id)
+        .bind(query)
+        .bind(article)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn deflection_count(&self, site: &str) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM deflections WHERE site = ?")
+            .bind(site)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n as u64)
     }
 
     async fn append_message(&self, message: NewMessage<'_>) -> Result<Appended> {

@@ -1,11 +1,13 @@
-//! The widget's shell: renders `ChatState`, owns the WebSocket, performs the reducer's effects.
+//! The widget's shell: renders `ChatState`, owns the WebSocket and the search index, talks to the
+//! host page's loader by `postMessage`, and performs the effects the reducer asks for.
 
 use crate::i18n::{self, Strings};
-use crate::state::{Action, ChatState, Connection, Delivery, Effect, Notice};
-use protocol::{Author, decode_server};
+use crate::search::Search;
+use crate::state::{Action, ChatState, Connection, Delivery, Effect, Line, Notice, Screen};
+use protocol::{Author, ServerFrame, SiteConfig};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
-use web_sys::{CloseEvent, HtmlTextAreaElement, MessageEvent, WebSocket};
+use web_sys::{CloseEvent, HtmlInputElement, HtmlTextAreaElement, MessageEvent, WebSocket};
 use yew::prelude::*;
 
 pub fn mount() {
@@ -17,12 +19,22 @@ pub fn mount() {
 }
 
 pub enum Msg {
+    Act(Action),
     Connect,
     Opened(u32),
     Text(u32, String),
     Closed(u32),
     Draft(String),
     Submit,
+    /// A message from the host page's loader.
+    Host(String, JsValue),
+    IndexReady,
+    RateScore(u8),
+    RateComment(String),
+    SubmitRating,
+    ContactEmail(String),
+    ContactName(String),
+    SubmitContact,
 }
 
 struct Socket {
@@ -48,18 +60,31 @@ pub struct App {
     generation: u32,
     strings: &'static Strings,
     rtl: bool,
+    search: Search,
+    /// The host page's origin, learned from the loader's `init` message.
+    host_origin: Option<String>,
+    score: u8,
+    comment: String,
+    email: String,
+    name: String,
     log: NodeRef,
+    article: NodeRef,
+    search_box: NodeRef,
+}
+
+fn window() -> web_sys::Window {
+    web_sys::window().expect("a window")
 }
 
 fn query_param(name: &str) -> Option<String> {
-    let search = web_sys::window()?.location().search().ok()?;
+    let search = window().location().search().ok()?;
     web_sys::UrlSearchParams::new_with_str(&search)
         .ok()?
         .get(name)
 }
 
 fn storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok().flatten()
+    window().local_storage().ok().flatten()
 }
 
 fn token_key(site: &str) -> String {
@@ -69,20 +94,66 @@ fn token_key(site: &str) -> String {
 /// 128 random bits, hex: the client-generated message id.
 fn new_id() -> String {
     let mut bytes = [0u8; 16];
-    if let Some(crypto) = web_sys::window().and_then(|w| w.crypto().ok()) {
+    if let Ok(crypto) = window().crypto() {
         let _ = crypto.get_random_values_with_u8_array(&mut bytes);
     }
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn socket_url() -> Option<String> {
-    let location = web_sys::window()?.location();
+    let location = window().location();
     let scheme = if location.protocol().ok()? == "https:" {
         "wss"
     } else {
         "ws"
     };
     Some(format!("{scheme}://{}/ws/visitor", location.host().ok()?))
+}
+
+fn time_of(ms: i64) -> String {
+    let date = js_sys::Date::new(&JsValue::from_f64(ms as f64));
+    format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
+}
+
+fn date_time_of(ms: i64) -> String {
+    let date = js_sys::Date::new(&JsValue::from_f64(ms as f64));
+    String::from(date.to_locale_string("default", &JsValue::UNDEFINED))
+}
+
+/// A short two-tone chime through Web Audio (no asset to download).
+fn chime() {
+    let Ok(ctx) = web_sys::AudioContext::new() else {
+        return;
+    };
+    let now = ctx.current_time();
+    for (i, freq) in [880.0f32, 1320.0].into_iter().enumerate() {
+        let (Ok(osc), Ok(gain)) = (ctx.create_oscillator(), ctx.create_gain()) else {
+            return;
+        };
+        osc.frequency().set_value(freq);
+        gain.gain().set_value(0.08);
+        let start = now + i as f64 * 0.12;
+        let _ = osc.connect_with_audio_node(&gain);
+        let _ = gain.connect_with_audio_node(&ctx.destination());
+        let _ = osc.start_with_when(start);
+        let _ = osc.stop_with_when(start + 0.1);
+    }
+}
+
+/// Fetches a same-origin URL as text.
+async fn fetch_text(url: String) -> Option<String> {
+    let response: web_sys::Response =
+        wasm_bindgen_futures::JsFuture::from(window().fetch_with_str(&url))
+            .await
+            .ok()?
+            .unchecked_into();
+    if !response.ok() {
+        return None;
+    }
+    wasm_bindgen_futures::JsFuture::from(response.text().ok()?)
+        .await
+        .ok()?
+        .as_string()
 }
 
 impl App {
@@ -120,12 +191,21 @@ impl App {
         });
     }
 
+    /// Posts to the loader, with the host's origin as the explicit target.
+    fn post_host(&self, message: &JsValue) {
+        if let (Some(origin), Ok(Some(parent))) = (&self.host_origin, window().parent()) {
+            let _ = parent.post_message(message, origin);
+        }
+    }
+
     fn apply(&mut self, ctx: &Context<Self>, action: Action) {
         for effect in self.state.apply(action) {
             match effect {
                 Effect::Send(frame) => {
-                    if let Some(socket) = &self.socket {
-                        let _ = socket.ws.send_with_str(&frame.to_json());
+                    if let Some(socket) = &self.socket
+                        && let Some(json) = crate::to_json(&frame)
+                    {
+                        let _ = socket.ws.send_with_str(&json);
                     }
                 }
                 Effect::StoreToken(token) => {
@@ -136,39 +216,330 @@ impl App {
                 Effect::ReconnectAfter { ms } => {
                     let link = ctx.link().clone();
                     let callback = Closure::once_into_js(move || link.send_message(Msg::Connect));
-                    if let Some(window) = web_sys::window() {
-                        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
-                            callback.unchecked_ref(),
-                            ms as i32,
-                        );
-                    }
+                    let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(
+                        callback.unchecked_ref(),
+                        ms as i32,
+                    );
                 }
+                Effect::Search(query) => {
+                    let hits = self.search.run(&query);
+                    ctx.link()
+                        .send_message(Msg::Act(Action::Suggestions { query, hits }));
+                }
+                Effect::FetchArticle(id) => {
+                    let search = self.search.clone();
+                    let link = ctx.link().clone();
+                    wasm_bindgen_futures::spawn_local(async move {
+                        let html = search.article(&id).await;
+                        link.send_message(Msg::Act(Action::ArticleLoaded { id, html }));
+                    });
+                }
+                Effect::Unread(count) => {
+                    let message = js_sys::Object::new();
+                    let _ = js_sys::Reflect::set(&message, &"frontdesk".into(), &"unread".into());
+                    let _ = js_sys::Reflect::set(&message, &"count".into(), &count.into());
+                    self.post_host(&message);
+                }
+                Effect::Chime => chime(),
             }
         }
     }
 
-    fn view_line(&self, line: &crate::state::Line) -> Html {
+    fn set_locale(&mut self, ctx: &Context<Self>, locale: String) {
+        self.strings = i18n::strings(&locale);
+        self.rtl = i18n::is_rtl(&locale);
+        self.search.set_language(
+            &i18n::search_language(&locale),
+            ctx.link().callback(|_| Msg::IndexReady),
+        );
+        self.state.locale = Some(locale);
+    }
+
+    fn view_line(&self, line: &Line, last_read: bool) -> Html {
+        let s = self.strings;
         let (who, author) = match &line.author {
-            Author::Visitor => (self.strings.you.to_owned(), "visitor"),
+            Author::Visitor => (s.you.to_owned(), "visitor"),
             Author::Agent { name, .. } => (name.clone(), "agent"),
         };
         let (state, meta) = match line.delivery {
-            Delivery::Pending => ("pending", self.strings.sending),
-            Delivery::Sent => (
-                "sent",
-                if author == "visitor" {
-                    self.strings.sent
-                } else {
-                    ""
-                },
-            ),
+            Delivery::Pending => ("pending", s.sending.to_owned()),
+            Delivery::Sent if author == "visitor" => {
+                let status = if last_read { s.read } else { s.sent };
+                (
+                    "sent",
+                    line.at
+                        .map(|t| format!("{} · {status}", time_of(t)))
+                        .unwrap_or(status.into()),
+                )
+            }
+            Delivery::Sent => ("sent", line.at.map(time_of).unwrap_or_default()),
         };
         html! {
-            <div class={classes!("fd-msg", format!("fd-{author}"))} data-author={author} data-state={state} key={line.id.clone()}>
+            <li class={classes!("fd-msg", format!("fd-{author}"))} data-author={author} data-state={state} key={format!("{author}-{}", line.id)}>
                 <span class="fd-who">{ who }</span>
                 <p class="fd-body">{ line.body.clone() }</p>
-                if !meta.is_empty() { <span class="fd-meta">{ meta }</span> }
+                <span class="fd-meta">{ meta }</span>
+            </li>
+        }
+    }
+
+    fn view_home(&self, ctx: &Context<Self>) -> Html {
+        let s = self.strings;
+        let on_input = ctx.link().callback(|e: InputEvent| {
+            let input: HtmlInputElement = e.target_unchecked_into();
+            Msg::Act(Action::Query(input.value()))
+        });
+        let on_key = ctx
+            .link()
+            .batch_callback(|e: KeyboardEvent| match e.key().as_str() {
+                "ArrowDown" => {
+                    e.prevent_default();
+                    Some(Msg::Act(Action::Move(1)))
+                }
+                "ArrowUp" => {
+                    e.prevent_default();
+                    Some(Msg::Act(Action::Move(-1)))
+                }
+                "Enter" => {
+                    e.prevent_default();
+                    Some(Msg::Act(Action::OpenSuggestion(None)))
+                }
+                _ => None,
+            });
+        let greeting = self
+            .state
+            .config
+            .as_ref()
+            .and_then(|c| {
+                let lang = i18n::search_language(self.state.locale.as_deref().unwrap_or("en"));
+                c.greeting
+                    .get(&lang)
+                    .or_else(|| c.greeting.get("en"))
+                    .cloned()
+            })
+            .unwrap_or_else(|| s.greeting.to_owned());
+        let expanded = !self.state.suggestions.is_empty();
+        let active = self.state.highlighted.map(|i| format!("fd-sug-{i}"));
+        let items = self.state.suggestions.iter().enumerate().map(|(i, hit)| {
+            let selected = self.state.highlighted == Some(i);
+            let onclick = ctx.link().callback(move |_| Msg::Act(Action::OpenSuggestion(Some(i))));
+            html! {
+                <li id={format!("fd-sug-{i}")} role="option" aria-selected={selected.to_string()}
+                    class={classes!("fd-sug", selected.then_some("active"))} key={hit.id.clone()} {onclick}>
+                    <span class="fd-sug-title">{ hit.title.clone() }</span>
+                    <span class="fd-sug-snippet">
+                        { for hit.snippet.iter().map(|(text, mark)| if *mark {
+                            html! { <mark>{ text.clone() }</mark> }
+                        } else {
+                            html! { <>{ text.clone() }</> }
+                        }) }
+                    </span>
+                </li>
+            }
+        });
+        let start_chat = ctx.link().callback(|_| Msg::Act(Action::StartChat));
+        let no_results = !self.state.query.trim().is_empty()
+            && self.state.suggestions.is_empty()
+            && self.search.ready();
+        html! {
+            <div class="fd-home">
+                <p class="fd-greet">{ greeting }</p>
+                if Search::ENABLED {
+                <div class="fd-search">
+                    <label class="fd-sr" for="fd-q">{ s.search_label }</label>
+                    <input id="fd-q" ref={self.search_box.clone()} type="search" name="q" autocomplete="off"
+                        maxlength="200" placeholder={s.search_placeholder} value={self.state.query.clone()}
+                        role="combobox" aria-autocomplete="list" aria-controls="fd-suggestions"
+                        aria-expanded={expanded.to_string()} aria-activedescendant={active}
+                        oninput={on_input} onkeydown={on_key} />
+                </div>
+                if expanded {
+                    <h2 class="fd-h2" id="fd-sug-label">{ s.suggestions }</h2>
+                }
+                <ul id="fd-suggestions" class="fd-suggestions" role="listbox" aria-labelledby="fd-sug-label">
+                    { for items }
+                </ul>
+                if no_results { <p class="fd-muted" role="status">{ s.no_results }</p> }
+                }
+                <button type="button" class="fd-primary fd-start" onclick={start_chat}>
+                    { s.chat_with_us }
+                </button>
             </div>
+        }
+    }
+
+    fn view_article(&self, ctx: &Context<Self>) -> Html {
+        let s = self.strings;
+        let Some(article) = &self.state.article else {
+            return Html::default();
+        };
+        let back = ctx.link().callback(|_| Msg::Act(Action::Back));
+        let yes = ctx.link().callback(|_| Msg::Act(Action::Answered(true)));
+        let no = ctx.link().callback(|_| Msg::Act(Action::Answered(false)));
+        html! {
+            <div class="fd-article-view">
+                <button type="button" class="fd-back" onclick={back}>{ format!("← {}", s.back) }</button>
+                <article class="fd-article" aria-labelledby="fd-article-title">
+                    <h2 id="fd-article-title">{ article.title.clone() }</h2>
+                    if article.failed {
+                        <p class="fd-muted">{ s.load_failed }</p>
+                    } else if article.html.is_none() {
+                        <p class="fd-muted">{ s.loading }</p>
+                    }
+                    <div class="fd-article-body" ref={self.article.clone()}></div>
+                </article>
+                <div class="fd-answered" role="group" aria-label={s.did_it_answer}>
+                    if article.answered == Some(true) {
+                        <p class="fd-glad" role="status">{ s.glad }</p>
+                    } else {
+                        <p>{ s.did_it_answer }</p>
+                        <button type="button" class="fd-yes" onclick={yes}>{ s.yes }</button>
+                        <button type="button" class="fd-no" onclick={no}>{ s.no_talk }</button>
+                    }
+                </div>
+            </div>
+        }
+    }
+
+    fn view_chat(&self, ctx: &Context<Self>) -> Html {
+        let s = self.strings;
+        let on_input = ctx.link().callback(|e: InputEvent| {
+            let area: HtmlTextAreaElement = e.target_unchecked_into();
+            Msg::Draft(area.value())
+        });
+        let on_submit = ctx.link().callback(|e: SubmitEvent| {
+            e.prevent_default();
+            Msg::Submit
+        });
+        let on_key = ctx.link().batch_callback(|e: KeyboardEvent| {
+            (e.key() == "Enter" && !e.shift_key() && !e.is_composing()).then(|| {
+                e.prevent_default();
+                Msg::Submit
+            })
+        });
+        let notice = self.state.notice.as_ref().map(|n| match n {
+            Notice::RateLimited => s.rate_limited,
+            Notice::Error => s.error,
+        });
+        let last_visitor_read = self
+            .state
+            .lines
+            .iter()
+            .filter(|l| {
+                l.author == Author::Visitor && l.seq.is_some_and(|q| q <= self.state.agent_read)
+            })
+            .filter_map(|l| l.seq)
+            .max();
+        let back = ctx.link().callback(|_| Msg::Act(Action::Back));
+        let resolve = ctx.link().callback(|_| Msg::Act(Action::Resolve));
+        let away =
+            !self.state.availability.can_chat() && self.state.connection == Connection::Online;
+        let config = self.state.config.as_ref();
+        let ask_contact = (away && !self.state.contact_saved)
+            || (self.state.conversation.is_none()
+                && !self.state.contact_saved
+                && config.is_some_and(|c| c.prechat_email || c.prechat_name));
+        html! {
+            <div class="fd-chat">
+                <div class="fd-chat-bar">
+                    <button type="button" class="fd-back" onclick={back}>{ format!("← {}", s.back) }</button>
+                    if self.state.conversation.is_some() {
+                        <button type="button" class="fd-end" onclick={resolve}>{ s.end_chat }</button>
+                    }
+                </div>
+                <ol class="fd-log" role="log" aria-live="polite" aria-label={s.title} ref={self.log.clone()}>
+                    { for self.state.lines.iter().map(|l| self.view_line(l, l.seq.is_some() && l.seq == last_visitor_read)) }
+                </ol>
+                if let Some(name) = &self.state.agent_typing {
+                    <p class="fd-typing" aria-live="polite">{ format!("{name} {}", s.agent_typing) }</p>
+                }
+                if away {
+                    <p class="fd-away" role="status">
+                        { s.away }
+                        if let Some(at) = self.state.availability.next_open {
+                            { format!(" {}: {}.", s.away_until, date_time_of(at)) }
+                        }
+                    </p>
+                }
+                if ask_contact { { self.view_contact(ctx) } }
+                if self.state.contact_saved && away { <p class="fd-muted" role="status">{ s.saved_contact }</p> }
+                if let Some(text) = notice { <p class="fd-notice" role="alert">{ text }</p> }
+                <form class="fd-compose" onsubmit={on_submit}>
+                    <textarea name="message" rows="2" maxlength="4000" aria-label={s.placeholder}
+                        placeholder={s.placeholder} value={self.draft.clone()}
+                        oninput={on_input} onkeydown={on_key} />
+                    <button type="submit" class="fd-primary">{ s.send }</button>
+                </form>
+            </div>
+        }
+    }
+
+    fn view_contact(&self, ctx: &Context<Self>) -> Html {
+        let s = self.strings;
+        let ask_name = self.state.config.as_ref().is_some_and(|c| c.prechat_name);
+        let on_email = ctx.link().callback(|e: InputEvent| {
+            Msg::ContactEmail(e.target_unchecked_into::<HtmlInputElement>().value())
+        });
+        let on_name = ctx.link().callback(|e: InputEvent| {
+            Msg::ContactName(e.target_unchecked_into::<HtmlInputElement>().value())
+        });
+        let on_submit = ctx.link().callback(|e: SubmitEvent| {
+            e.prevent_default();
+            Msg::SubmitContact
+        });
+        html! {
+            <form class="fd-contact" onsubmit={on_submit}>
+                if ask_name {
+                    <label>{ s.name_label }
+                        <input type="text" name="name" autocomplete="name" maxlength="200" value={self.name.clone()} oninput={on_name} />
+                    </label>
+                }
+                <label>{ s.email_label }
+                    <input type="email" name="email" autocomplete="email" maxlength="254" required=true value={self.email.clone()} oninput={on_email} />
+                </label>
+                <button type="submit">{ s.save }</button>
+            </form>
+        }
+    }
+
+    fn view_rate(&self, ctx: &Context<Self>) -> Html {
+        let s = self.strings;
+        let restart = ctx.link().callback(|_| Msg::Act(Action::NewConversation));
+        if self.state.rated {
+            return html! {
+                <div class="fd-rate">
+                    <p class="fd-glad" role="status">{ s.thanks_rating }</p>
+                    <button type="button" class="fd-primary" onclick={restart}>{ s.new_conversation }</button>
+                </div>
+            };
+        }
+        let on_comment = ctx.link().callback(|e: InputEvent| {
+            Msg::RateComment(e.target_unchecked_into::<HtmlTextAreaElement>().value())
+        });
+        let on_submit = ctx.link().callback(|e: SubmitEvent| {
+            e.prevent_default();
+            Msg::SubmitRating
+        });
+        let stars = (1..=5u8).map(|n| {
+            let onclick = ctx.link().callback(move |_| Msg::RateScore(n));
+            let checked = self.score == n;
+            html! {
+                <button type="button" role="radio" aria-checked={checked.to_string()}
+                    aria-label={format!("{n} / 5")} class={classes!("fd-star", (self.score >= n).then_some("on"))} {onclick}>
+                    { "★" }
+                </button>
+            }
+        });
+        html! {
+            <form class="fd-rate" onsubmit={on_submit}>
+                <h2 class="fd-h2" id="fd-rate-title">{ s.rate_title }</h2>
+                <div class="fd-stars" role="radiogroup" aria-labelledby="fd-rate-title">{ for stars }</div>
+                <label>{ s.comment }
+                    <textarea name="comment" rows="3" maxlength="2000" value={self.comment.clone()} oninput={on_comment} />
+                </label>
+                <button type="submit" class="fd-primary" disabled={self.score == 0}>{ s.send_rating }</button>
+                <button type="button" class="fd-link" onclick={restart}>{ s.new_conversation }</button>
+            </form>
         }
     }
 }
@@ -180,47 +551,87 @@ impl Component for App {
     fn create(ctx: &Context<Self>) -> Self {
         let site = query_param("site").unwrap_or_else(|| "demo".into());
         let locale = query_param("lang")
-            .or_else(|| web_sys::window().and_then(|w| w.navigator().language()))
+            .or_else(|| window().navigator().language())
             .unwrap_or_else(|| "en".into());
         let token = storage().and_then(|s| s.get_item(&token_key(&site)).ok().flatten());
-        let page_url = web_sys::window()
-            .and_then(|w| w.document())
-            .map(|d| d.referrer())
-            .filter(|r| !r.is_empty());
+        let user_agent = window().navigator().user_agent().ok();
         let strings = i18n::strings(&locale);
         let rtl = i18n::is_rtl(&locale);
+        let w = window();
         // Reconnect at once when the browser says the network is back.
-        if let Some(window) = web_sys::window() {
-            let link = ctx.link().clone();
-            let online = Closure::<dyn FnMut()>::new(move || link.send_message(Msg::Connect));
-            let _ =
-                window.add_event_listener_with_callback("online", online.as_ref().unchecked_ref());
-            online.forget(); // lives as long as the page
-        }
+        let link = ctx.link().clone();
+        let online = Closure::<dyn FnMut()>::new(move || link.send_message(Msg::Connect));
+        let _ = w.add_event_listener_with_callback("online", online.as_ref().unchecked_ref());
+        online.forget(); // lives as long as the page
+        // Messages from the loader on the host page; only from our parent window.
+        let link = ctx.link().clone();
+        let on_host = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+            let from_parent = match (e.source(), window().parent()) {
+                (Some(source), Ok(Some(parent))) => js_sys::Object::is(&source, &parent),
+                _ => false,
+            };
+            if from_parent {
+                link.send_message(Msg::Host(e.origin(), e.data()));
+            }
+        });
+        let _ = w.add_event_listener_with_callback("message", on_host.as_ref().unchecked_ref());
+        on_host.forget();
+        // Site configuration (greeting, pre-chat fields).
+        let link = ctx.link().clone();
+        let config_url = format!("/api/sites/{site}");
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Some(config) = fetch_text(config_url)
+                .await
+                .and_then(|t| crate::from_json::<SiteConfig>(&t))
+            {
+                link.send_message(Msg::Act(Action::Config(config)));
+            }
+        });
+        let mut search = Search::new();
+        search.set_language(
+            &i18n::search_language(&locale),
+            ctx.link().callback(|_| Msg::IndexReady),
+        );
         ctx.link().send_message(Msg::Connect);
         App {
-            state: ChatState::new(site, token, Some(locale), page_url),
+            state: ChatState::new(site, token, Some(locale), None, user_agent),
             draft: String::new(),
             socket: None,
             generation: 0,
             strings,
             rtl,
+            search,
+            host_origin: None,
+            score: 0,
+            comment: String::new(),
+            email: String::new(),
+            name: String::new(),
             log: NodeRef::default(),
+            article: NodeRef::default(),
+            search_box: NodeRef::default(),
         }
     }
 
     fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
         match msg {
+            Msg::Act(action) => self.apply(ctx, action),
             Msg::Connect => {
                 if self.state.connection != Connection::Online {
                     self.connect(ctx);
                 }
             }
             Msg::Opened(g) if g == self.generation => self.apply(ctx, Action::Opened),
-            Msg::Text(g, text) if g == self.generation => match decode_server(&text) {
-                Ok(frame) => self.apply(ctx, Action::Frame(frame)),
-                Err(_) => return false,
-            },
+            Msg::Text(g, text) if g == self.generation => {
+                match crate::from_json::<ServerFrame>(&text).ok_or(()) {
+                    Ok(ServerFrame::IndexChanged { .. }) => {
+                        self.search
+                            .refresh(ctx.link().callback(|_| Msg::IndexReady));
+                        return false;
+                    }
+                    Ok(frame) => self.apply(ctx, Action::Frame(frame)),
+                    Err(_) => return false,
+                }
+            }
             Msg::Closed(g) if g == self.generation => {
                 self.socket = None;
                 self.apply(
@@ -242,6 +653,83 @@ impl Component for App {
                 }
                 self.apply(ctx, Action::Compose { id: new_id(), body });
             }
+            Msg::Host(origin, data) => {
+                let kind = js_sys::Reflect::get(&data, &"frontdesk".into())
+                    .ok()
+                    .and_then(|v| v.as_string());
+                let field = |name: &str| js_sys::Reflect::get(&data, &name.into()).ok();
+                match kind.as_deref() {
+                    Some("init") => {
+                        self.host_origin = Some(origin);
+                        self.state.page_url = field("page")
+                            .and_then(|v| v.as_string())
+                            .map(|p| p.chars().take(2048).collect());
+                        if let Some(lang) = field("lang").and_then(|v| v.as_string())
+                            && Some(&lang) != self.state.locale.as_ref()
+                        {
+                            self.set_locale(ctx, lang);
+                        }
+                    }
+                    _ if self.host_origin.as_deref() != Some(origin.as_str()) => return false,
+                    Some("visible") => {
+                        let open = field("open").and_then(|v| v.as_bool()).unwrap_or(false);
+                        self.apply(ctx, Action::Visible(open));
+                        if open && let Some(input) = self.search_box.cast::<HtmlInputElement>() {
+                            let _ = input.focus();
+                        }
+                    }
+                    Some("locale") => {
+                        if let Some(lang) = field("lang").and_then(|v| v.as_string()) {
+                            self.set_locale(ctx, lang);
+                        }
+                    }
+                    Some("page") => {
+                        self.state.page_url = field("page")
+                            .and_then(|v| v.as_string())
+                            .map(|p| p.chars().take(2048).collect());
+                    }
+                    _ => return false,
+                }
+            }
+            Msg::IndexReady => {
+                // Re-run the current query against the newly loaded index.
+                if !self.state.query.trim().is_empty() {
+                    let query = self.state.query.clone();
+                    self.apply(ctx, Action::Query(query));
+                }
+            }
+            Msg::RateScore(score) => self.score = score,
+            Msg::RateComment(comment) => {
+                self.comment = comment;
+                return false;
+            }
+            Msg::SubmitRating => {
+                if self.score > 0 {
+                    let comment = Some(std::mem::take(&mut self.comment));
+                    self.apply(
+                        ctx,
+                        Action::Rate {
+                            score: self.score,
+                            comment,
+                        },
+                    );
+                }
+            }
+            Msg::ContactEmail(email) => {
+                self.email = email;
+                return false;
+            }
+            Msg::ContactName(name) => {
+                self.name = name;
+                return false;
+            }
+            Msg::SubmitContact => {
+                let email = Some(self.email.trim().to_owned()).filter(|e| protocol::valid_email(e));
+                let name = Some(self.name.trim().to_owned()).filter(|n| !n.is_empty());
+                if email.is_some() || name.is_some() {
+                    self.apply(ctx, Action::SaveContact { name, email });
+                }
+            }
         }
         true
     }
@@ -249,6 +737,18 @@ impl Component for App {
     fn rendered(&mut self, _ctx: &Context<Self>, _first: bool) {
         if let Some(log) = self.log.cast::<web_sys::Element>() {
             log.set_scroll_top(log.scroll_height());
+        }
+        // Article HTML was rendered from Markdown and sanitized (ammonia) at index-build time.
+        if let (Some(el), Some(article)) =
+            (self.article.cast::<web_sys::Element>(), &self.state.article)
+        {
+            let html = article.html.as_deref().unwrap_or("");
+            if el.get_attribute("data-id").as_deref() != Some(article.id.as_str())
+                || el.inner_html().is_empty() != html.is_empty()
+            {
+                el.set_inner_html(html);
+                let _ = el.set_attribute("data-id", &article.id);
+            }
         }
     }
 
@@ -259,46 +759,30 @@ impl Component for App {
             Connection::Online => ("online", s.online),
             Connection::Offline => ("offline", s.offline),
         };
-        let on_input = ctx.link().callback(|e: InputEvent| {
-            let area: HtmlTextAreaElement = e.target_unchecked_into();
-            Msg::Draft(area.value())
-        });
-        let on_submit = ctx.link().callback(|e: SubmitEvent| {
-            e.prevent_default();
-            Msg::Submit
-        });
-        let on_key = ctx.link().batch_callback(|e: KeyboardEvent| {
-            if e.key() == "Enter" && !e.shift_key() && !e.is_composing() {
-                e.prevent_default();
-                Some(Msg::Submit)
-            } else {
-                None
-            }
-        });
-        let notice = self.state.notice.as_ref().map(|n| match n {
-            Notice::RateLimited => s.rate_limited,
-            Notice::Error => s.error,
-        });
+        let title = self
+            .state
+            .config
+            .as_ref()
+            .map(|c| c.name.clone())
+            .unwrap_or_else(|| s.title.to_owned());
+        let mute = ctx.link().callback(|_| Msg::Act(Action::ToggleMute));
+        let body = match self.state.screen {
+            Screen::Home => self.view_home(ctx),
+            Screen::Article => self.view_article(ctx),
+            Screen::Chat => self.view_chat(ctx),
+            Screen::Rate => self.view_rate(ctx),
+        };
         html! {
             <div class="fd" dir={if self.rtl { "rtl" } else { "ltr" }} lang={self.state.locale.clone()}>
                 <header class="fd-head">
-                    <h1>{ s.title }</h1>
+                    <h1>{ title }</h1>
                     <span class={classes!("fd-conn", conn_class)} role="status">{ conn_text }</span>
+                    <button type="button" class="fd-mute" aria-pressed={self.state.muted.to_string()} onclick={mute}
+                        aria-label={if self.state.muted { s.unmute } else { s.mute }}>
+                        { if self.state.muted { "🔕" } else { "🔔" } }
+                    </button>
                 </header>
-                <div class="fd-log" role="log" aria-live="polite" aria-label={s.title} ref={self.log.clone()}>
-                    <p class="fd-greet">{ s.greeting }</p>
-                    { for self.state.lines.iter().map(|l| self.view_line(l)) }
-                    if let Some(name) = &self.state.agent_typing {
-                        <p class="fd-typing">{ format!("{name} {}", s.agent_typing) }</p>
-                    }
-                </div>
-                if let Some(text) = notice { <p class="fd-notice" role="alert">{ text }</p> }
-                <form class="fd-compose" onsubmit={on_submit}>
-                    <textarea name="message" rows="2" maxlength="4000" aria-label={s.placeholder}
-                        placeholder={s.placeholder} value={self.draft.clone()}
-                        oninput={on_input} onkeydown={on_key} />
-                    <button type="submit">{ s.send }</button>
-                </form>
+                <main class="fd-main">{ body }</main>
             </div>
         }
     }

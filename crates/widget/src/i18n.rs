@@ -1,9 +1,22 @@
 //! User-interface strings of the widget, per language. Unknown languages fall back to English.
+//! pt-PT differs from pt-BR; ar and he are laid out right to left.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Strings {
     pub title: &'static str,
     pub greeting: &'static str,
+    pub search_label: &'static str,
+    pub search_placeholder: &'static str,
+    pub suggestions: &'static str,
+    pub no_results: &'static str,
+    pub chat_with_us: &'static str,
+    pub back: &'static str,
+    pub loading: &'static str,
+    pub load_failed: &'static str,
+    pub did_it_answer: &'static str,
+    pub yes: &'static str,
+    pub no_talk: &'static str,
+    pub glad: &'static str,
     pub placeholder: &'static str,
     pub send: &'static str,
     pub connecting: &'static str,
@@ -11,15 +24,43 @@ pub struct Strings {
     pub offline: &'static str,
     pub sending: &'static str,
     pub sent: &'static str,
+    pub read: &'static str,
     pub you: &'static str,
     pub agent_typing: &'static str,
     pub rate_limited: &'static str,
     pub error: &'static str,
+    pub away: &'static str,
+    pub away_until: &'static str,
+    pub email_label: &'static str,
+    pub name_label: &'static str,
+    pub save: &'static str,
+    pub saved_contact: &'static str,
+    pub end_chat: &'static str,
+    pub rate_title: &'static str,
+    pub comment: &'static str,
+    pub send_rating: &'static str,
+    pub thanks_rating: &'static str,
+    pub new_conversation: &'static str,
+    pub mute: &'static str,
+    pub unmute: &'static str,
+    pub close: &'static str,
 }
 
 const EN: Strings = Strings {
-    title: "Support",
-    greeting: "Hi! Ask us anything, we usually reply in a few minutes.",
+    title: "Help",
+    greeting: "Hi! Search our help center or chat with us.",
+    search_label: "Search the help center",
+    search_placeholder: "Type your question…",
+    suggestions: "Suggested articles",
+    no_results: "No article matches yet. You can ask us directly.",
+    chat_with_us: "Chat with us",
+    back: "Back",
+    loading: "Loading…",
+    load_failed: "This article could not be loaded.",
+    did_it_answer: "Did this answer your question?",
+    yes: "Yes",
+    no_talk: "No, talk to a person",
+    glad: "Great, glad it helped!",
     placeholder: "Type your message…",
     send: "Send",
     connecting: "Connecting…",
@@ -27,15 +68,43 @@ const EN: Strings = Strings {
     offline: "Offline: messages will be sent when the connection is back",
     sending: "Sending…",
     sent: "Sent",
+    read: "Read",
     you: "You",
     agent_typing: "is typing…",
     rate_limited: "You are sending messages too fast. Please wait a moment.",
     error: "Something went wrong. Your message will be retried.",
+    away: "We're away right now. Leave your email and we'll reply there.",
+    away_until: "We're back",
+    email_label: "Email",
+    name_label: "Name",
+    save: "Save",
+    saved_contact: "Thanks! We'll reply to your email.",
+    end_chat: "End chat",
+    rate_title: "How was this conversation?",
+    comment: "Comment (optional)",
+    send_rating: "Send rating",
+    thanks_rating: "Thanks for your feedback!",
+    new_conversation: "Start a new conversation",
+    mute: "Mute sounds",
+    unmute: "Unmute sounds",
+    close: "Close",
 };
 
-const PT: Strings = Strings {
-    title: "Suporte",
-    greeting: "Olá! Pergunte o que quiser, costumamos responder em poucos minutos.",
+const PT_BR: Strings = Strings {
+    title: "Ajuda",
+    greeting: "Olá! Pesquise na central de ajuda ou fale com a gente.",
+    search_label: "Pesquisar na central de ajuda",
+    search_placeholder: "Digite sua dúvida…",
+    suggestions: "Artigos sugeridos",
+    no_results: "Nenhum artigo encontrado ainda. Você pode perguntar diretamente.",
+    chat_with_us: "Falar com a gente",
+    back: "Voltar",
+    loading: "Carregando…",
+    load_failed: "Não foi possível carregar este artigo.",
+    did_it_answer: "Isso respondeu à sua dúvida?",
+    yes: "Sim",
+    no_talk: "Não, falar com uma pessoa",
+    glad: "Que bom que ajudou!",
     placeholder: "Digite sua mensagem…",
     send: "Enviar",
     connecting: "Conectando…",
@@ -43,15 +112,131 @@ const PT: Strings = Strings {
     offline: "Sem conexão: as mensagens serão enviadas quando a conexão voltar",
     sending: "Enviando…",
     sent: "Enviada",
+    read: "Lida",
     you: "Você",
     agent_typing: "está digitando…",
     rate_limited: "Você está enviando mensagens rápido demais. Aguarde um momento.",
     error: "Algo deu errado. Sua mensagem será reenviada.",
+    away: "Estamos fora agora. Deixe seu e-mail e responderemos por lá.",
+    away_until: "Voltamos",
+    email_label: "E-mail",
+    name_label: "Nome",
+    save: "Salvar",
+    saved_contact: "Obrigado! Responderemos no seu e-mail.",
+    end_chat: "Encerrar conversa",
+    rate_title: "Como foi esta conversa?",
+    comment: "Comentário (opcional)",
+    send_rating: "Enviar avaliação",
+    thanks_rating: "Obrigado pela avaliação!",
+    new_conversation: "Iniciar uma nova conversa",
+    mute: "Silenciar sons",
+    unmute: "Ativar sons",
+    close: "Fechar",
+};
+
+const PT_PT: Strings = Strings {
+    title: "Ajuda",
+    greeting: "Olá! Pesquise no centro de ajuda ou fale connosco.",
+    search_label: "Pesquisar no centro de ajuda",
+    search_placeholder: "Escreva a sua pergunta…",
+    suggestions: "Artigos sugeridos",
+    no_results: "Ainda nenhum artigo corresponde. Pode perguntar-nos diretamente.",
+    chat_with_us: "Falar connosco",
+    back: "Voltar",
+    loading: "A carregar…",
+    load_failed: "Não foi possível carregar este artigo.",
+    did_it_answer: "Isto respondeu à sua pergunta?",
+    yes: "Sim",
+    no_talk: "Não, falar com uma pessoa",
+    glad: "Ainda bem que ajudou!",
+    placeholder: "Escreva a sua mensagem…",
+    send: "Enviar",
+    connecting: "A ligar…",
+    online: "Ligado",
+    offline: "Sem ligação: as mensagens serão enviadas quando a ligação voltar",
+    sending: "A enviar…",
+    sent: "Enviada",
+    read: "Lida",
+    you: "Você",
+    agent_typing: "está a escrever…",
+    rate_limited: "Está a enviar mensagens demasiado depressa. Aguarde um momento.",
+    error: "Algo correu mal. A sua mensagem será reenviada.",
+    away: "Estamos ausentes. Deixe o seu e-mail e responderemos por lá.",
+    away_until: "Voltamos",
+    email_label: "E-mail",
+    name_label: "Nome",
+    save: "Guardar",
+    saved_contact: "Obrigado! Responderemos para o seu e-mail.",
+    end_chat: "Terminar conversa",
+    rate_title: "Como correu esta conversa?",
+    comment: "Comentário (opcional)",
+    send_rating: "Enviar avaliação",
+    thanks_rating: "Obrigado pela sua opinião!",
+    new_conversation: "Iniciar uma nova conversa",
+    mute: "Silenciar sons",
+    unmute: "Ativar sons",
+    close: "Fechar",
+};
+
+const ES: Strings = Strings {
+    title: "Ayuda",
+    greeting: "¡Hola! Busca en el centro de ayuda o escríbenos.",
+    search_label: "Buscar en el centro de ayuda",
+    search_placeholder: "Escribe tu pregunta…",
+    suggestions: "Artículos sugeridos",
+    no_results: "Aún no hay artículos que coincidan. Puedes preguntarnos directamente.",
+    chat_with_us: "Habla con nosotros",
+    back: "Volver",
+    loading: "Cargando…",
+    load_failed: "No se pudo cargar este artículo.",
+    did_it_answer: "¿Esto respondió a tu pregunta?",
+    yes: "Sí",
+    no_talk: "No, hablar con una persona",
+    glad: "¡Genial, nos alegra haber ayudado!",
+    placeholder: "Escribe tu mensaje…",
+    send: "Enviar",
+    connecting: "Conectando…",
+    online: "Conectado",
+    offline: "Sin conexión: los mensajes se enviarán cuando vuelva la conexión",
+    sending: "Enviando…",
+    sent: "Enviado",
+    read: "Leído",
+    you: "Tú",
+    agent_typing: "está escribiendo…",
+    rate_limited: "Estás enviando mensajes demasiado rápido. Espera un momento.",
+    error: "Algo salió mal. Tu mensaje se reintentará.",
+    away: "Ahora no estamos. Déjanos tu correo y te responderemos allí.",
+    away_until: "Volvemos",
+    email_label: "Correo electrónico",
+    name_label: "Nombre",
+    save: "Guardar",
+    saved_contact: "¡Gracias! Te responderemos por correo.",
+    end_chat: "Terminar chat",
+    rate_title: "¿Qué tal fue esta conversación?",
+    comment: "Comentario (opcional)",
+    send_rating: "Enviar valoración",
+    thanks_rating: "¡Gracias por tu opinión!",
+    new_conversation: "Iniciar una nueva conversación",
+    mute: "Silenciar sonidos",
+    unmute: "Activar sonidos",
+    close: "Cerrar",
 };
 
 const TR: Strings = Strings {
-    title: "Destek",
-    greeting: "Merhaba! Her şeyi sorabilirsiniz, genellikle birkaç dakika içinde yanıt veririz.",
+    title: "Yardım",
+    greeting: "Merhaba! Yardım merkezinde arayın veya bizimle yazışın.",
+    search_label: "Yardım merkezinde ara",
+    search_placeholder: "Sorunuzu yazın…",
+    suggestions: "Önerilen makaleler",
+    no_results: "Henüz eşleşen makale yok. Doğrudan bize sorabilirsiniz.",
+    chat_with_us: "Bizimle yazışın",
+    back: "Geri",
+    loading: "Yükleniyor…",
+    load_failed: "Bu makale yüklenemedi.",
+    did_it_answer: "Bu, sorunuzu yanıtladı mı?",
+    yes: "Evet",
+    no_talk: "Hayır, bir kişiyle konuşmak istiyorum",
+    glad: "Harika, yardımcı olabildiğimize sevindik!",
     placeholder: "Mesajınızı yazın…",
     send: "Gönder",
     connecting: "Bağlanıyor…",
@@ -59,15 +244,43 @@ const TR: Strings = Strings {
     offline: "Çevrimdışı: mesajlar bağlantı geri geldiğinde gönderilecek",
     sending: "Gönderiliyor…",
     sent: "Gönderildi",
+    read: "Okundu",
     you: "Siz",
     agent_typing: "yazıyor…",
     rate_limited: "Çok hızlı mesaj gönderiyorsunuz. Lütfen biraz bekleyin.",
     error: "Bir şeyler ters gitti. Mesajınız yeniden gönderilecek.",
+    away: "Şu anda ulaşılamıyoruz. E-postanızı bırakın, oradan yanıt verelim.",
+    away_until: "Geri dönüş",
+    email_label: "E-posta",
+    name_label: "Ad",
+    save: "Kaydet",
+    saved_contact: "Teşekkürler! E-postanıza yanıt vereceğiz.",
+    end_chat: "Sohbeti bitir",
+    rate_title: "Bu görüşme nasıldı?",
+    comment: "Yorum (isteğe bağlı)",
+    send_rating: "Puanı gönder",
+    thanks_rating: "Geri bildiriminiz için teşekkürler!",
+    new_conversation: "Yeni bir görüşme başlat",
+    mute: "Sesleri kapat",
+    unmute: "Sesleri aç",
+    close: "Kapat",
 };
 
 const RU: Strings = Strings {
-    title: "Поддержка",
-    greeting: "Здравствуйте! Задайте любой вопрос, мы обычно отвечаем за несколько минут.",
+    title: "Помощь",
+    greeting: "Здравствуйте! Найдите ответ в справке или напишите нам.",
+    search_label: "Поиск по справке",
+    search_placeholder: "Введите вопрос…",
+    suggestions: "Подходящие статьи",
+    no_results: "Подходящих статей пока нет. Можно спросить нас напрямую.",
+    chat_with_us: "Написать нам",
+    back: "Назад",
+    loading: "Загрузка…",
+    load_failed: "Не удалось загрузить статью.",
+    did_it_answer: "Это ответило на ваш вопрос?",
+    yes: "Да",
+    no_talk: "Нет, связаться с человеком",
+    glad: "Отлично, рады помочь!",
     placeholder: "Введите сообщение…",
     send: "Отправить",
     connecting: "Подключение…",
@@ -75,35 +288,151 @@ const RU: Strings = Strings {
     offline: "Нет соединения: сообщения будут отправлены, когда связь восстановится",
     sending: "Отправка…",
     sent: "Отправлено",
+    read: "Прочитано",
     you: "Вы",
     agent_typing: "печатает…",
     rate_limited: "Вы отправляете сообщения слишком быстро. Подождите немного.",
     error: "Что-то пошло не так. Сообщение будет отправлено повторно.",
+    away: "Сейчас мы не на связи. Оставьте email, и мы ответим туда.",
+    away_until: "Вернёмся",
+    email_label: "Email",
+    name_label: "Имя",
+    save: "Сохранить",
+    saved_contact: "Спасибо! Мы ответим вам на email.",
+    end_chat: "Завершить чат",
+    rate_title: "Как прошёл разговор?",
+    comment: "Комментарий (необязательно)",
+    send_rating: "Отправить оценку",
+    thanks_rating: "Спасибо за отзыв!",
+    new_conversation: "Начать новый разговор",
+    mute: "Выключить звук",
+    unmute: "Включить звук",
+    close: "Закрыть",
 };
 
-/// Strings for a BCP 47 tag such as `pt-BR`; the primary language decides.
-pub fn strings(locale: &str) -> &'static Strings {
-    let primary = locale
+const AR: Strings = Strings {
+    title: "المساعدة",
+    greeting: "مرحبًا! ابحث في مركز المساعدة أو تحدث معنا.",
+    search_label: "ابحث في مركز المساعدة",
+    search_placeholder: "اكتب سؤالك…",
+    suggestions: "مقالات مقترحة",
+    no_results: "لا توجد مقالات مطابقة بعد. يمكنك سؤالنا مباشرة.",
+    chat_with_us: "تحدث معنا",
+    back: "رجوع",
+    loading: "جارٍ التحميل…",
+    load_failed: "تعذر تحميل هذه المقالة.",
+    did_it_answer: "هل أجاب هذا عن سؤالك؟",
+    yes: "نعم",
+    no_talk: "لا، أريد التحدث إلى شخص",
+    glad: "رائع، يسعدنا أن ذلك ساعدك!",
+    placeholder: "اكتب رسالتك…",
+    send: "إرسال",
+    connecting: "جارٍ الاتصال…",
+    online: "متصل",
+    offline: "غير متصل: سيتم إرسال الرسائل عند عودة الاتصال",
+    sending: "جارٍ الإرسال…",
+    sent: "تم الإرسال",
+    read: "تمت القراءة",
+    you: "أنت",
+    agent_typing: "يكتب…",
+    rate_limited: "أنت ترسل الرسائل بسرعة كبيرة. يرجى الانتظار قليلًا.",
+    error: "حدث خطأ ما. ستتم إعادة محاولة إرسال رسالتك.",
+    away: "نحن غير متاحين الآن. اترك بريدك الإلكتروني وسنرد عليك هناك.",
+    away_until: "نعود",
+    email_label: "البريد الإلكتروني",
+    name_label: "الاسم",
+    save: "حفظ",
+    saved_contact: "شكرًا! سنرد على بريدك الإلكتروني.",
+    end_chat: "إنهاء المحادثة",
+    rate_title: "كيف كانت هذه المحادثة؟",
+    comment: "تعليق (اختياري)",
+    send_rating: "إرسال التقييم",
+    thanks_rating: "شكرًا على ملاحظاتك!",
+    new_conversation: "بدء محادثة جديدة",
+    mute: "كتم الأصوات",
+    unmute: "تشغيل الأصوات",
+    close: "إغلاق",
+};
+
+const HE: Strings = Strings {
+    title: "עזרה",
+    greeting: "שלום! חפשו במרכז העזרה או דברו איתנו.",
+    search_label: "חיפוש במרכז העזרה",
+    search_placeholder: "הקלידו את השאלה…",
+    suggestions: "מאמרים מוצעים",
+    no_results: "עדיין אין מאמר מתאים. אפשר לשאול אותנו ישירות.",
+    chat_with_us: "דברו איתנו",
+    back: "חזרה",
+    loading: "טוען…",
+    load_failed: "לא ניתן לטעון את המאמר.",
+    did_it_answer: "האם זה ענה על שאלתך?",
+    yes: "כן",
+    no_talk: "לא, לדבר עם נציג",
+    glad: "מצוין, שמחים שעזרנו!",
+    placeholder: "הקלידו הודעה…",
+    send: "שליחה",
+    connecting: "מתחבר…",
+    online: "מחובר",
+    offline: "לא מחובר: ההודעות יישלחו כשהחיבור יחזור",
+    sending: "שולח…",
+    sent: "נשלח",
+    read: "נקרא",
+    you: "את/ה",
+    agent_typing: "מקליד/ה…",
+    rate_limited: "את/ה שולח/ת הודעות מהר מדי. נא להמתין רגע.",
+    error: "משהו השתבש. ההודעה תישלח שוב.",
+    away: "איננו זמינים כרגע. השאירו כתובת אימייל ונענה שם.",
+    away_until: "נחזור",
+    email_label: "אימייל",
+    name_label: "שם",
+    save: "שמירה",
+    saved_contact: "תודה! נענה לאימייל שלך.",
+    end_chat: "סיום שיחה",
+    rate_title: "איך הייתה השיחה?",
+    comment: "הערה (לא חובה)",
+    send_rating: "שליחת דירוג",
+    thanks_rating: "תודה על המשוב!",
+    new_conversation: "התחלת שיחה חדשה",
+    mute: "השתקת צלילים",
+    unmute: "הפעלת צלילים",
+    close: "סגירה",
+};
+
+fn primary(locale: &str) -> String {
+    locale
         .split(['-', '_'])
         .next()
         .unwrap_or("")
-        .to_ascii_lowercase();
-    match primary.as_str() {
-        "pt" => &PT,
+        .to_ascii_lowercase()
+}
+
+/// Strings for a BCP 47 tag such as `pt-BR`; `pt-PT` gets European Portuguese.
+pub fn strings(locale: &str) -> &'static Strings {
+    let region = locale
+        .split(['-', '_'])
+        .nth(1)
+        .unwrap_or("")
+        .to_ascii_uppercase();
+    match primary(locale).as_str() {
+        "pt" if region == "PT" => &PT_PT,
+        "pt" => &PT_BR,
+        "es" => &ES,
         "tr" => &TR,
         "ru" => &RU,
+        "ar" => &AR,
+        "he" | "iw" => &HE,
         _ => &EN,
     }
 }
 
 /// Right-to-left scripts get `dir="rtl"`.
 pub fn is_rtl(locale: &str) -> bool {
-    let primary = locale
-        .split(['-', '_'])
-        .next()
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    matches!(primary.as_str(), "ar" | "he" | "fa" | "ur")
+    matches!(primary(locale).as_str(), "ar" | "he" | "iw" | "fa" | "ur")
+}
+
+/// The language used for search and articles: the primary subtag.
+pub fn search_language(locale: &str) -> String {
+    primary(locale)
 }
 
 #[cfg(test)]
@@ -113,11 +442,15 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test;
 
     #[wasm_bindgen_test(unsupported = test)]
-    fn picks_by_primary_language() {
+    fn picks_by_language_and_region() {
         assert_eq!(strings("pt-BR").send, "Enviar");
+        assert_eq!(strings("pt-PT").connecting, "A ligar…");
+        assert_eq!(strings("pt").connecting, "Conectando…");
         assert_eq!(strings("TR").send, "Gönder");
         assert_eq!(strings("ru_RU").send, "Отправить");
+        assert_eq!(strings("es-MX").send, "Enviar");
         assert_eq!(strings("xx").send, "Send");
         assert!(is_rtl("ar-EG") && is_rtl("he") && !is_rtl("en"));
+        assert_eq!(search_language("pt-BR"), "pt");
     }
 }

@@ -1,10 +1,19 @@
-//! The widget's chat state as a pure reducer: `apply(action)` changes the state and returns the
-//! effects the shell must perform (send a frame, store the token, reconnect later).
+//! The widget's state as a pure reducer: `apply(action)` changes the state and returns the effects
+//! the shell must perform (send a frame, search, fetch an article, store the token, notify…).
 //!
 //! Guarantees kept here: a message typed offline is queued and sent on reconnect with the same
-//! client id (the server dedupes); messages from the server are applied once, in sequence order.
+//! client id (the server dedupes); messages from the server are applied once, in sequence order;
+//! the first message of a conversation carries what the visitor searched, saw and opened.
 
-use protocol::{Author, ErrorCode, PROTOCOL_VERSION, ServerFrame, VisitorFrame};
+use protocol::{
+    ArticleRef, Author, Availability, ConversationStatus, ErrorCode, Handoff, PROTOCOL_VERSION,
+    Reader, Saved, ServerFrame, SiteConfig, VisitorFrame, reconnect_delay_ms as backoff_ms,
+};
+
+/// How many suggestions the widget shows.
+pub const MAX_SUGGESTIONS: usize = 5;
+/// How many article references a handoff carries per list.
+const MAX_REFS: usize = 20;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Delivery {
@@ -37,41 +46,146 @@ pub enum Notice {
     Error,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    /// Search box and suggestions.
+    Home,
+    Article,
+    Chat,
+    /// The conversation was resolved: rate it.
+    Rate,
+}
+
+/// One search suggestion: title, and a snippet split into plain and highlighted parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suggestion {
+    pub id: String,
+    pub title: String,
+    pub url: Option<String>,
+    pub snippet: Vec<(String, bool)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenArticle {
+    pub id: String,
+    pub title: String,
+    pub url: Option<String>,
+    /// Sanitized HTML rendered at index-build time; `None` while loading.
+    pub html: Option<String>,
+    pub failed: bool,
+    /// The visitor's answer to "Did this answer your question?".
+    pub answered: Option<bool>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChatState {
     pub site: String,
     pub token: Option<String>,
     pub locale: Option<String>,
     pub page_url: Option<String>,
+    pub user_agent: Option<String>,
+    pub config: Option<SiteConfig>,
+    pub screen: Screen,
+
+    pub query: String,
+    pub suggestions: Vec<Suggestion>,
+    /// Keyboard-highlighted suggestion.
+    pub highlighted: Option<usize>,
+    pub article: Option<OpenArticle>,
+    pub shown: Vec<ArticleRef>,
+    pub opened: Vec<ArticleRef>,
+    /// The query that started the chat (sent as context with the first message).
+    pub handoff_query: Option<String>,
+
+    pub conversation: Option<i64>,
     pub last_seq: u64,
     pub lines: Vec<Line>,
     pub connection: Connection,
     /// Failed connection attempts since the last success (drives the backoff).
     pub attempts: u32,
     pub agent_typing: Option<String>,
+    pub agent_read: u64,
+    pub availability: Availability,
     pub notice: Option<Notice>,
+
+    pub contact_saved: bool,
+    pub rated: bool,
+    /// Whether the widget is open and the tab visible: the visitor can see new messages.
+    pub visible: bool,
+    pub unread: u32,
+    pub muted: bool,
 }
 
+// Actions are applied one at a time; boxing the frame would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
+    Config(SiteConfig),
     /// The socket opened.
     Opened,
-    /// A frame arrived.
     Frame(ServerFrame),
     /// The socket closed or failed. `jitter` in [0, 1) spreads reconnects out.
-    Closed { jitter: f64 },
+    Closed {
+        jitter: f64,
+    },
+    /// The search box changed.
+    Query(String),
+    /// Results of the search the shell ran for `query`.
+    Suggestions {
+        query: String,
+        hits: Vec<Suggestion>,
+    },
+    /// Arrow keys in the search box: +1 down, -1 up.
+    Move(i32),
+    /// Open the highlighted suggestion (Enter), or the one clicked.
+    OpenSuggestion(Option<usize>),
+    ArticleLoaded {
+        id: String,
+        html: Option<String>,
+    },
+    Back,
+    /// "Did this answer your question?"
+    Answered(bool),
+    StartChat,
     /// The customer sent a message with a fresh client id.
-    Compose { id: String, body: String },
+    Compose {
+        id: String,
+        body: String,
+    },
+    SaveContact {
+        name: Option<String>,
+        email: Option<String>,
+    },
+    Resolve,
+    Rate {
+        score: u8,
+        comment: Option<String>,
+    },
+    NewConversation,
+    Visible(bool),
+    ToggleMute,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     Send(VisitorFrame),
     StoreToken(String),
-    ReconnectAfter { ms: u32 },
+    ReconnectAfter {
+        ms: u32,
+    },
+    Search(String),
+    FetchArticle(String),
+    /// Tell the host page how many messages are unread (launcher badge, title).
+    Unread(u32),
+    /// A new agent message arrived while the visitor was not looking.
+    Chime,
 }
 
-use protocol::reconnect_delay_ms as backoff_ms;
+fn push_ref(list: &mut Vec<ArticleRef>, r: ArticleRef) {
+    if list.len() < MAX_REFS && !list.iter().any(|a| a.id == r.id) {
+        list.push(r);
+    }
+}
 
 impl ChatState {
     pub fn new(
@@ -79,18 +193,37 @@ impl ChatState {
         token: Option<String>,
         locale: Option<String>,
         page_url: Option<String>,
+        user_agent: Option<String>,
     ) -> Self {
         ChatState {
             site,
             token,
             locale,
             page_url,
+            user_agent,
+            config: None,
+            screen: Screen::Home,
+            query: String::new(),
+            suggestions: Vec::new(),
+            highlighted: None,
+            article: None,
+            shown: Vec::new(),
+            opened: Vec::new(),
+            handoff_query: None,
+            conversation: None,
             last_seq: 0,
             lines: Vec::new(),
             connection: Connection::Connecting,
             attempts: 0,
             agent_typing: None,
+            agent_read: 0,
+            availability: Availability::default(),
             notice: None,
+            contact_saved: false,
+            rated: false,
+            visible: false,
+            unread: 0,
+            muted: false,
         }
     }
 
@@ -100,8 +233,59 @@ impl ChatState {
             .filter(|l| l.delivery == Delivery::Pending)
     }
 
+    /// The context sent with the message that starts a conversation.
+    fn handoff(&self) -> Handoff {
+        Handoff {
+            query: self.handoff_query.clone().filter(|q| !q.trim().is_empty()),
+            shown: self.shown.clone(),
+            opened: self.opened.clone(),
+            user_agent: self.user_agent.clone(),
+        }
+    }
+
+    fn send_frame(&self, line: &Line, first: bool) -> VisitorFrame {
+        VisitorFrame::Send {
+            id: line.id.clone(),
+            body: line.body.clone(),
+            context: first.then(|| self.handoff()),
+        }
+    }
+
+    /// Frames for every unacknowledged message; the first carries the handoff context when no
+    /// conversation exists yet.
+    fn resend_pending(&self) -> Vec<Effect> {
+        let mut first = self.conversation.is_none();
+        self.pending()
+            .map(|line| {
+                let frame = self.send_frame(line, first);
+                first = false;
+                Effect::Send(frame)
+            })
+            .collect()
+    }
+
+    fn read_receipt(&mut self) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        if self.unread > 0 {
+            self.unread = 0;
+            effects.push(Effect::Unread(0));
+        }
+        if self.visible
+            && self.screen == Screen::Chat
+            && self.connection == Connection::Online
+            && let Some(seq) = self.lines.iter().filter_map(|l| l.seq).max()
+        {
+            effects.push(Effect::Send(VisitorFrame::Read { seq }));
+        }
+        effects
+    }
+
     pub fn apply(&mut self, action: Action) -> Vec<Effect> {
         match action {
+            Action::Config(config) => {
+                self.config = Some(config);
+                Vec::new()
+            }
             Action::Opened => vec![Effect::Send(VisitorFrame::Hello {
                 v: PROTOCOL_VERSION,
                 site: self.site.clone(),
@@ -118,24 +302,160 @@ impl ChatState {
                     ms: backoff_ms(self.attempts, jitter),
                 }]
             }
+            Action::Query(query) => {
+                self.query = query.clone();
+                self.highlighted = None;
+                if query.trim().is_empty() {
+                    self.suggestions.clear();
+                    return Vec::new();
+                }
+                vec![Effect::Search(query)]
+            }
+            Action::Suggestions { query, mut hits } => {
+                if query != self.query {
+                    return Vec::new(); // a stale answer for an older keystroke
+                }
+                hits.truncate(MAX_SUGGESTIONS);
+                for hit in &hits {
+                    push_ref(
+                        &mut self.shown,
+                        ArticleRef {
+                            id: hit.id.clone(),
+                            title: hit.title.clone(),
+                        },
+                    );
+                }
+                self.suggestions = hits;
+                self.highlighted = None;
+                Vec::new()
+            }
+            Action::Move(delta) => {
+                let n = self.suggestions.len() as i32;
+                if n > 0 {
+                    let current = self.highlighted.map_or(-1, |h| h as i32);
+                    self.highlighted = Some((current + delta).rem_euclid(n) as usize);
+                }
+                Vec::new()
+            }
+            Action::OpenSuggestion(index) => {
+                let Some(hit) = index
+                    .or(self.highlighted)
+                    .and_then(|i| self.suggestions.get(i))
+                else {
+                    return Vec::new();
+                };
+                let hit = hit.clone();
+                push_ref(
+                    &mut self.opened,
+                    ArticleRef {
+                        id: hit.id.clone(),
+                        title: hit.title.clone(),
+                    },
+                );
+                self.article = Some(OpenArticle {
+                    id: hit.id.clone(),
+                    title: hit.title,
+                    url: hit.url,
+                    html: None,
+                    failed: false,
+                    answered: None,
+                });
+                self.screen = Screen::Article;
+                vec![Effect::FetchArticle(hit.id)]
+            }
+            Action::ArticleLoaded { id, html } => {
+                if let Some(article) = self.article.as_mut().filter(|a| a.id == id) {
+                    article.failed = html.is_none();
+                    article.html = html;
+                }
+                Vec::new()
+            }
+            Action::Back => {
+                self.screen = if self.screen == Screen::Article || self.conversation.is_none() {
+                    Screen::Home
+                } else {
+                    Screen::Chat
+                };
+                Vec::new()
+            }
+            Action::Answered(yes) => {
+                let Some(article) = self.article.as_mut() else {
+                    return Vec::new();
+                };
+                article.answered = Some(yes);
+                if yes {
+                    vec![Effect::Send(VisitorFrame::Deflected {
+                        query: self.query.chars().take(512).collect(),
+                        article: article.id.clone(),
+                    })]
+                } else {
+                    self.apply(Action::StartChat)
+                }
+            }
+            Action::StartChat => {
+                if self.handoff_query.is_none() && !self.query.trim().is_empty() {
+                    self.handoff_query = Some(self.query.trim().to_owned());
+                }
+                self.screen = Screen::Chat;
+                self.read_receipt()
+            }
             Action::Compose { id, body } => {
                 let body = body.trim().to_owned();
                 if body.is_empty() {
                     return Vec::new();
                 }
-                self.lines.push(Line {
-                    id: id.clone(),
+                let first = self.conversation.is_none() && self.pending().next().is_none();
+                let line = Line {
+                    id,
                     seq: None,
                     author: Author::Visitor,
-                    body: body.clone(),
+                    body,
                     at: None,
                     delivery: Delivery::Pending,
-                });
+                };
+                let frame = self.send_frame(&line, first);
+                self.lines.push(line);
+                self.screen = Screen::Chat;
                 if self.connection == Connection::Online {
-                    vec![Effect::Send(VisitorFrame::Send { id, body })]
+                    vec![Effect::Send(frame)]
                 } else {
                     Vec::new()
                 }
+            }
+            Action::SaveContact { name, email } => {
+                vec![Effect::Send(VisitorFrame::Contact { name, email })]
+            }
+            Action::Resolve => vec![Effect::Send(VisitorFrame::Resolve)],
+            Action::Rate { score, comment } => {
+                let comment = comment
+                    .map(|c| c.trim().to_owned())
+                    .filter(|c| !c.is_empty());
+                vec![Effect::Send(VisitorFrame::Rate { score, comment })]
+            }
+            Action::NewConversation => {
+                self.lines.retain(|l| l.delivery == Delivery::Pending);
+                self.last_seq = 0;
+                self.conversation = None;
+                self.rated = false;
+                self.handoff_query = None;
+                self.shown.clear();
+                self.opened.clear();
+                self.query.clear();
+                self.suggestions.clear();
+                self.screen = Screen::Home;
+                Vec::new()
+            }
+            Action::Visible(visible) => {
+                self.visible = visible;
+                if visible {
+                    self.read_receipt()
+                } else {
+                    Vec::new()
+                }
+            }
+            Action::ToggleMute => {
+                self.muted = !self.muted;
+                Vec::new()
             }
             Action::Frame(frame) => self.on_frame(frame),
         }
@@ -144,10 +464,17 @@ impl ChatState {
     fn on_frame(&mut self, frame: ServerFrame) -> Vec<Effect> {
         let mut effects = Vec::new();
         match frame {
-            ServerFrame::Welcome { token, .. } => {
+            ServerFrame::Welcome {
+                token,
+                conversation,
+                availability,
+                rate_pending,
+                ..
+            } => {
                 self.connection = Connection::Online;
                 self.attempts = 0;
                 self.notice = None;
+                self.availability = availability;
                 if let Some(token) = token {
                     // A new identity: whatever history we showed belonged to another one.
                     if self.token.is_some() {
@@ -157,15 +484,27 @@ impl ChatState {
                     self.token = Some(token.clone());
                     effects.push(Effect::StoreToken(token));
                 }
-                // Resend everything not yet acknowledged, in order, with the same ids.
-                for line in self.pending() {
-                    effects.push(Effect::Send(VisitorFrame::Send {
-                        id: line.id.clone(),
-                        body: line.body.clone(),
-                    }));
+                if conversation != self.conversation {
+                    self.lines.retain(|l| l.delivery == Delivery::Pending);
+                    self.last_seq = 0;
                 }
+                self.conversation = conversation;
+                if conversation.is_some() && self.screen == Screen::Home && self.query.is_empty() {
+                    self.screen = Screen::Chat; // continue the conversation after a reload
+                }
+                if rate_pending && conversation.is_none() && !self.rated {
+                    self.screen = Screen::Rate;
+                }
+                // Resend everything not yet acknowledged, in order, with the same ids.
+                effects.extend(self.resend_pending());
             }
-            ServerFrame::Ack { id, seq, at, .. } => {
+            ServerFrame::Ack {
+                id,
+                seq,
+                at,
+                conversation,
+            } => {
+                self.conversation = Some(conversation);
                 if let Some(line) = self
                     .lines
                     .iter_mut()
@@ -181,8 +520,10 @@ impl ChatState {
                 if m.seq <= self.last_seq {
                     return effects; // already applied (replay overlap)
                 }
+                self.conversation = Some(m.conversation);
                 self.last_seq = m.seq;
-                if m.author != Author::Visitor {
+                let from_agent = m.author != Author::Visitor;
+                if from_agent {
                     self.agent_typing = None;
                 }
                 let mine = self
@@ -205,6 +546,17 @@ impl ChatState {
                     }),
                 }
                 self.sort();
+                if from_agent {
+                    if self.visible && self.screen == Screen::Chat {
+                        effects.extend(self.read_receipt());
+                    } else {
+                        self.unread += 1;
+                        effects.push(Effect::Unread(self.unread));
+                        if !self.muted {
+                            effects.push(Effect::Chime);
+                        }
+                    }
+                }
             }
             ServerFrame::Typing {
                 from: Author::Agent { name, .. },
@@ -213,6 +565,35 @@ impl ChatState {
             } => {
                 self.agent_typing = on.then_some(name);
             }
+            ServerFrame::Read {
+                seq,
+                by: Reader::Agent,
+                ..
+            } => {
+                self.agent_read = self.agent_read.max(seq);
+            }
+            ServerFrame::Status {
+                conversation,
+                status,
+            } => match status {
+                ConversationStatus::Resolved if Some(conversation) == self.conversation => {
+                    self.conversation = None;
+                    self.agent_typing = None;
+                    self.rated = false;
+                    self.screen = Screen::Rate;
+                }
+                ConversationStatus::Open => {
+                    self.conversation = Some(conversation);
+                    self.screen = Screen::Chat;
+                }
+                ConversationStatus::Resolved => {}
+            },
+            ServerFrame::Availability(availability) => self.availability = availability,
+            ServerFrame::Saved { what } => match what {
+                Saved::Rating => self.rated = true,
+                Saved::Contact => self.contact_saved = true,
+                Saved::Deflection => {}
+            },
             ServerFrame::Error { code, .. } => {
                 self.notice = Some(match code {
                     ErrorCode::RateLimited => Notice::RateLimited,
@@ -238,15 +619,27 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test;
 
     fn state() -> ChatState {
-        ChatState::new("demo".into(), None, Some("en".into()), None)
+        ChatState::new(
+            "demo".into(),
+            None,
+            Some("en".into()),
+            None,
+            Some("UA".into()),
+        )
     }
 
-    fn welcome(token: Option<&str>) -> Action {
+    fn welcome(token: Option<&str>, conversation: Option<i64>) -> Action {
         Action::Frame(ServerFrame::Welcome {
             v: 1,
             token: token.map(str::to_owned),
-            conversation: None,
+            conversation,
             last_seq: 0,
+            availability: Availability {
+                agents_online: true,
+                open_now: true,
+                next_open: None,
+            },
+            rate_pending: false,
         })
     }
 
@@ -261,10 +654,28 @@ mod tests {
         }))
     }
 
+    fn ack(id: &str, seq: u64) -> Action {
+        Action::Frame(ServerFrame::Ack {
+            id: id.into(),
+            conversation: 1,
+            seq,
+            at: 5,
+        })
+    }
+
     fn agent() -> Author {
         Author::Agent {
             id: 1,
             name: "Ana".into(),
+        }
+    }
+
+    fn hit(id: &str) -> Suggestion {
+        Suggestion {
+            id: id.into(),
+            title: format!("Title of {id}"),
+            url: None,
+            snippet: vec![("text".into(), false)],
         }
     }
 
@@ -280,10 +691,99 @@ mod tests {
             })]
         ));
         assert_eq!(
-            s.apply(welcome(Some("t1"))),
+            s.apply(welcome(Some("t1"), None)),
             vec![Effect::StoreToken("t1".into())]
         );
         assert_eq!(s.connection, Connection::Online);
+        assert_eq!(s.screen, Screen::Home);
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn search_open_article_then_hand_off_with_context() {
+        let mut s = state();
+        s.apply(welcome(Some("t"), None));
+        assert_eq!(
+            s.apply(Action::Query("refund".into())),
+            vec![Effect::Search("refund".into())]
+        );
+        // An answer for an older keystroke is ignored.
+        s.apply(Action::Suggestions {
+            query: "ref".into(),
+            hits: vec![hit("old")],
+        });
+        assert!(s.suggestions.is_empty());
+        s.apply(Action::Suggestions {
+            query: "refund".into(),
+            hits: (0..7).map(|i| hit(&format!("a{i}"))).collect(),
+        });
+        assert_eq!(s.suggestions.len(), MAX_SUGGESTIONS);
+        s.apply(Action::Move(1));
+        s.apply(Action::Move(1));
+        s.apply(Action::Move(-1));
+        assert_eq!(s.highlighted, Some(0));
+        assert_eq!(
+            s.apply(Action::OpenSuggestion(None)),
+            vec![Effect::FetchArticle("a0".into())]
+        );
+        assert_eq!(s.screen, Screen::Article);
+        s.apply(Action::ArticleLoaded {
+            id: "a0".into(),
+            html: Some("<p>x</p>".into()),
+        });
+        assert_eq!(
+            s.article.as_ref().unwrap().html.as_deref(),
+            Some("<p>x</p>")
+        );
+        assert!(s.apply(Action::Answered(false)).is_empty());
+        assert_eq!(s.screen, Screen::Chat);
+        let effects = s.apply(Action::Compose {
+            id: "m1".into(),
+            body: "Still stuck".into(),
+        });
+        match &effects[..] {
+            [
+                Effect::Send(VisitorFrame::Send {
+                    context: Some(c), ..
+                }),
+            ] => {
+                assert_eq!(c.query.as_deref(), Some("refund"));
+                assert_eq!(c.shown.len(), 5);
+                assert_eq!(c.opened[0].id, "a0");
+                assert_eq!(c.user_agent.as_deref(), Some("UA"));
+            }
+            other => panic!("expected a send with context, got {other:?}"),
+        }
+        s.apply(ack("m1", 1));
+        let next = s.apply(Action::Compose {
+            id: "m2".into(),
+            body: "Hello?".into(),
+        });
+        assert!(matches!(
+            &next[..],
+            [Effect::Send(VisitorFrame::Send { context: None, .. })]
+        ));
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn yes_records_a_deflection() {
+        let mut s = state();
+        s.apply(welcome(None, None));
+        s.apply(Action::Query("vat".into()));
+        s.apply(Action::Suggestions {
+            query: "vat".into(),
+            hits: vec![hit("en/vat")],
+        });
+        s.apply(Action::OpenSuggestion(Some(0)));
+        assert_eq!(
+            s.apply(Action::Answered(true)),
+            vec![Effect::Send(VisitorFrame::Deflected {
+                query: "vat".into(),
+                article: "en/vat".into()
+            })]
+        );
+        assert_eq!(s.screen, Screen::Article);
+        s.apply(Action::Back);
+        assert_eq!(s.screen, Screen::Home);
     }
 
     #[wasm_bindgen_test(unsupported = test)]
@@ -298,30 +798,25 @@ mod tests {
         );
         assert_eq!(s.lines[0].delivery, Delivery::Pending);
         assert_eq!(s.lines[0].body, "hello");
-        let effects = s.apply(welcome(Some("t")));
-        assert_eq!(
-            effects[1],
-            Effect::Send(VisitorFrame::Send {
-                id: "a".into(),
-                body: "hello".into()
-            })
-        );
-        s.apply(Action::Frame(ServerFrame::Ack {
-            id: "a".into(),
-            conversation: 1,
-            seq: 1,
-            at: 5,
-        }));
+        let effects = s.apply(welcome(Some("t"), None));
+        assert!(matches!(
+            &effects[1],
+            Effect::Send(VisitorFrame::Send { id, context: Some(_), .. }) if id == "a"
+        ));
+        s.apply(ack("a", 1));
         assert_eq!(s.lines[0].delivery, Delivery::Sent);
-        // Disconnect and reconnect: nothing left to resend.
         s.apply(Action::Closed { jitter: 0.5 });
-        assert_eq!(s.apply(welcome(None)), vec![]);
+        assert_eq!(
+            s.apply(welcome(None, Some(1))),
+            vec![],
+            "nothing left to resend"
+        );
     }
 
     #[wasm_bindgen_test(unsupported = test)]
     fn replayed_and_echoed_messages_apply_once_in_order() {
         let mut s = state();
-        s.apply(welcome(Some("t")));
+        s.apply(welcome(Some("t"), None));
         s.apply(Action::Compose {
             id: "a".into(),
             body: "hi".into(),
@@ -330,24 +825,83 @@ mod tests {
         s.apply(message(2, "r", agent(), "hello!"));
         s.apply(message(2, "r", agent(), "hello!")); // replay overlap after a reconnect
         s.apply(message(1, "a", Author::Visitor, "hi"));
-        s.apply(Action::Frame(ServerFrame::Ack {
-            id: "a".into(),
-            conversation: 1,
-            seq: 1,
-            at: 5,
-        }));
+        s.apply(ack("a", 1));
         let seqs: Vec<_> = s.lines.iter().map(|l| (l.seq, l.body.as_str())).collect();
         assert_eq!(seqs, vec![(Some(1), "hi"), (Some(2), "hello!")]);
         assert_eq!(s.last_seq, 2);
     }
 
     #[wasm_bindgen_test(unsupported = test)]
-    fn another_tabs_message_appears() {
+    fn a_reload_continues_the_open_conversation() {
         let mut s = state();
-        s.apply(welcome(None));
+        s.apply(welcome(None, Some(1)));
+        assert_eq!(s.screen, Screen::Chat);
         s.apply(message(1, "other-tab", Author::Visitor, "from tab 2"));
         assert_eq!(s.lines.len(), 1);
         assert_eq!(s.lines[0].delivery, Delivery::Sent);
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn unread_count_chime_and_read_receipts() {
+        let mut s = state();
+        s.apply(welcome(None, Some(1)));
+        assert_eq!(
+            s.apply(message(1, "r1", agent(), "hi")),
+            vec![Effect::Unread(1), Effect::Chime]
+        );
+        s.apply(Action::ToggleMute);
+        assert_eq!(
+            s.apply(message(2, "r2", agent(), "there?")),
+            vec![Effect::Unread(2)]
+        );
+        assert_eq!(
+            s.apply(Action::Visible(true)),
+            vec![
+                Effect::Unread(0),
+                Effect::Send(VisitorFrame::Read { seq: 2 })
+            ]
+        );
+        assert_eq!(
+            s.apply(message(3, "r3", agent(), "ok")),
+            vec![Effect::Send(VisitorFrame::Read { seq: 3 })]
+        );
+        s.apply(Action::Frame(ServerFrame::Read {
+            conversation: 1,
+            seq: 3,
+            by: Reader::Agent,
+        }));
+        assert_eq!(s.agent_read, 3);
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn resolution_asks_for_a_rating_then_a_new_conversation_starts_fresh() {
+        let mut s = state();
+        s.apply(welcome(None, Some(1)));
+        s.apply(message(1, "m", Author::Visitor, "thanks"));
+        s.apply(Action::Frame(ServerFrame::Status {
+            conversation: 1,
+            status: ConversationStatus::Resolved,
+        }));
+        assert_eq!(s.screen, Screen::Rate);
+        assert_eq!(
+            s.apply(Action::Rate {
+                score: 5,
+                comment: Some("  ".into())
+            }),
+            vec![Effect::Send(VisitorFrame::Rate {
+                score: 5,
+                comment: None
+            })]
+        );
+        s.apply(Action::Frame(ServerFrame::Saved {
+            what: Saved::Rating,
+        }));
+        assert!(s.rated);
+        s.apply(Action::NewConversation);
+        assert_eq!(
+            (s.screen, s.lines.len(), s.conversation),
+            (Screen::Home, 0, None)
+        );
     }
 
     #[wasm_bindgen_test(unsupported = test)]

@@ -7,9 +7,13 @@ use super::session::{
 use crate::hub::HubEvent;
 use crate::{AppState, convert, now_millis};
 use futures_util::{Sink, Stream, StreamExt};
-use protocol::{AgentFrame, Author, ErrorCode, PROTOCOL_VERSION, ServerFrame, decode_agent};
+use protocol::{
+    AgentFrame, Author, ConversationStatus, ErrorCode, PROTOCOL_VERSION, Reader, ServerFrame,
+    decode_agent,
+};
 use std::collections::HashMap;
-use store::NewMessage;
+use std::sync::atomic::Ordering;
+use store::{NewMessage, ReadBy, Status};
 use tokio::sync::broadcast::error::RecvError;
 
 const REPLAY_PAGE: u32 = 200;
@@ -138,7 +142,7 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
             if let Ok(Some(c)) = store.conversation(conversation).await {
                 self.state
                     .hub
-                    .publish(HubEvent::Conversation(convert::summary(c)));
+                    .publish(HubEvent::Conversation(Box::new(convert::summary(c))));
             }
         }
         self.following.entry(conversation).or_insert(0);
@@ -164,8 +168,25 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
                 }
             }
             HubEvent::Conversation(summary) => {
-                self.out.send(ServerFrame::Conversation(summary)).await
+                self.out.send(ServerFrame::Conversation(*summary)).await
             }
+            HubEvent::Read {
+                conversation,
+                by: Reader::Visitor,
+                seq,
+            } if self.following.contains_key(&conversation) => {
+                self.out
+                    .send(ServerFrame::Read {
+                        conversation,
+                        seq,
+                        by: Reader::Visitor,
+                    })
+                    .await;
+            }
+            HubEvent::Read { .. }
+            | HubEvent::Status { .. }
+            | HubEvent::Presence
+            | HubEvent::IndexChanged { .. } => {}
             HubEvent::Typing {
                 conversation,
                 from,
@@ -185,10 +206,76 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
         }
     }
 
+    async fn set_status(&mut self, conversation: i64, status: Status) {
+        match self
+            .state
+            .store
+            .set_status(conversation, status, now_millis())
+            .await
+        {
+            Ok(c) => {
+                self.state.hub.publish(HubEvent::Status {
+                    conversation,
+                    visitor: c.visitor_id,
+                    status: match status {
+                        Status::Open => ConversationStatus::Open,
+                        Status::Resolved => ConversationStatus::Resolved,
+                    },
+                });
+                self.state
+                    .hub
+                    .publish(HubEvent::Conversation(Box::new(convert::summary(c))));
+            }
+            Err(store::StoreError::NotFound { .. }) => {
+                self.out
+                    .error(
+                        ErrorCode::NotFound,
+                        format!("conversation {conversation} does not exist"),
+                    )
+                    .await
+            }
+            Err(store::StoreError::Conflict { .. }) => {
+                self.out
+                    .error(
+                        ErrorCode::InvalidField,
+                        "the customer already has another open conversation",
+                    )
+                    .await
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "changing a conversation's status failed");
+                self.out
+                    .error(ErrorCode::Internal, "could not change the status")
+                    .await;
+            }
+        }
+    }
+
     async fn resync(&mut self) {
         let ids: Vec<i64> = self.following.keys().copied().collect();
         for id in ids {
             self.catch_up(id).await;
+        }
+    }
+}
+
+/// Counts this connection as an online agent while it lives; tells visitors when the count
+/// goes from zero to one or back.
+struct Presence(AppState);
+
+impl Presence {
+    fn enter(state: &AppState) -> Self {
+        if state.agents_online.fetch_add(1, Ordering::SeqCst) == 0 {
+            state.hub.publish(HubEvent::Presence);
+        }
+        Presence(state.clone())
+    }
+}
+
+impl Drop for Presence {
+    fn drop(&mut self) {
+        if self.0.agents_online.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.hub.publish(HubEvent::Presence);
         }
     }
 }
@@ -247,6 +334,7 @@ where
     }
 
     let mut events = state.hub.subscribe();
+    let _presence = Presence::enter(&state);
     let conversations = match state.store.list_open_conversations(INBOX_LIMIT).await {
         Ok(list) => list.into_iter().map(convert::summary).collect(),
         Err(e) => {
@@ -299,6 +387,14 @@ where
                                 on,
                             });
                         }
+                        Ok(AgentFrame::Read { conversation, seq }) => {
+                            match session.state.store.mark_read(conversation, ReadBy::Agent, seq).await {
+                                Ok(()) => session.state.hub.publish(HubEvent::Read { conversation, by: Reader::Agent, seq }),
+                                Err(e) => tracing::error!(error = %e, "marking as read failed"),
+                            }
+                        }
+                        Ok(AgentFrame::Resolve { conversation }) => session.set_status(conversation, Status::Resolved).await,
+                        Ok(AgentFrame::Reopen { conversation }) => session.set_status(conversation, Status::Open).await,
                         Ok(AgentFrame::Hello { .. }) => {
                             session.out.error(ErrorCode::InvalidField, "hello was already received").await;
                         }

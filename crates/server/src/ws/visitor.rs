@@ -8,8 +8,11 @@ use crate::auth::{new_token, token_hash};
 use crate::hub::HubEvent;
 use crate::{AppState, convert, now_millis};
 use futures_util::{Sink, Stream, StreamExt};
-use protocol::{Author, ErrorCode, PROTOCOL_VERSION, ServerFrame, VisitorFrame, decode_visitor};
-use store::{ConversationContext, NewMessage, Visitor};
+use protocol::{
+    Author, ConversationStatus, ErrorCode, Handoff, PROTOCOL_VERSION, Reader, Saved, ServerFrame,
+    VisitorFrame, decode_visitor,
+};
+use store::{ConversationContext, NewMessage, ReadBy, Status, Visitor};
 use tokio::sync::broadcast::error::RecvError;
 
 const REPLAY_PAGE: u32 = 200;
@@ -22,6 +25,9 @@ struct Session<O> {
     conversation: Option<i64>,
     /// Highest sequence number this client has (sent to it, or reported in `hello`).
     delivered: u64,
+    /// Contact details given before the conversation exists.
+    pending_contact: Option<(Option<String>, Option<String>)>,
+    site: crate::Site,
 }
 
 impl<O: Sink<Outbound> + Unpin> Session<O> {
@@ -62,23 +68,38 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
         }
     }
 
-    async fn send_message(&mut self, id: String, body: String) {
-        let store = &self.state.store;
-        let conversation = match self.conversation {
-            Some(c) => c,
-            None => {
-                match store
-                    .open_or_create_conversation(&self.visitor, &self.context, now_millis())
-                    .await
-                {
-                    Ok(c) => {
-                        self.conversation = Some(c.id);
-                        c.id
-                    }
-                    Err(e) => return self.internal(id, e).await,
-                }
-            }
+    /// The open conversation, created now if there is none.
+    async fn ensure_conversation(&mut self) -> Result<i64, store::StoreError> {
+        if let Some(c) = self.conversation {
+            return Ok(c);
+        }
+        let c = self
+            .state
+            .store
+            .open_or_create_conversation(&self.visitor, &self.context, now_millis())
+            .await?;
+        self.conversation = Some(c.id);
+        if let Some((name, email)) = self.pending_contact.take() {
+            self.state
+                .store
+                .set_contact(c.id, name.as_deref(), email.as_deref())
+                .await?;
+        }
+        Ok(c.id)
+    }
+
+    async fn send_message(&mut self, id: String, body: String, context: Option<Handoff>) {
+        let conversation = match self.ensure_conversation().await {
+            Ok(c) => c,
+            Err(e) => return self.internal(id, e).await,
         };
+        let store = &self.state.store;
+        if let Some(context) = context {
+            let json = serde_json::to_string(&context).expect("handoff serializes");
+            if let Err(e) = store.set_context(conversation, &json).await {
+                return self.internal(id, e).await;
+            }
+        }
         let appended = match store
             .append_message(NewMessage {
                 conversation_id: conversation,
@@ -106,13 +127,162 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
                 conversation,
                 visitor: self.visitor.id,
             });
-            if let Ok(Some(c)) = store.conversation(conversation).await {
-                self.state
-                    .hub
-                    .publish(HubEvent::Conversation(convert::summary(c)));
-            }
+            self.publish_summary(conversation).await;
         }
         self.catch_up().await;
+    }
+
+    async fn publish_summary(&self, conversation: i64) {
+        if let Ok(Some(c)) = self.state.store.conversation(conversation).await {
+            self.state
+                .hub
+                .publish(HubEvent::Conversation(Box::new(convert::summary(c))));
+        }
+    }
+
+    async fn failed(&mut self, what: &str, e: store::StoreError) {
+        tracing::error!(error = %e, "{what} failed");
+        self.out
+            .error(ErrorCode::Internal, format!("{what} failed; try again"))
+            .await;
+    }
+
+    async fn on_frame(&mut self, frame: VisitorFrame) {
+        match frame {
+            VisitorFrame::Send { id, body, context } => self.send_message(id, body, context).await,
+            VisitorFrame::Typing { on } => {
+                if let Some(conversation) = self.conversation {
+                    self.state.hub.publish(HubEvent::Typing {
+                        conversation,
+                        from: Author::Visitor,
+                        on,
+                    });
+                }
+            }
+            VisitorFrame::Read { seq } => {
+                let Some(conversation) = self.conversation else {
+                    return;
+                };
+                match self
+                    .state
+                    .store
+                    .mark_read(conversation, ReadBy::Visitor, seq)
+                    .await
+                {
+                    Ok(()) => self.state.hub.publish(HubEvent::Read {
+                        conversation,
+                        by: Reader::Visitor,
+                        seq,
+                    }),
+                    Err(e) => self.failed("marking as read", e).await,
+                }
+            }
+            VisitorFrame::Resolve => {
+                let Some(conversation) = self.conversation else {
+                    return self
+                        .out
+                        .error(ErrorCode::NotFound, "no open conversation")
+                        .await;
+                };
+                match self
+                    .state
+                    .store
+                    .set_status(conversation, Status::Resolved, now_millis())
+                    .await
+                {
+                    Ok(_) => {
+                        self.state.hub.publish(HubEvent::Status {
+                            conversation,
+                            visitor: self.visitor.id,
+                            status: ConversationStatus::Resolved,
+                        });
+                        self.publish_summary(conversation).await;
+                    }
+                    Err(e) => self.failed("resolving", e).await,
+                }
+            }
+            VisitorFrame::Rate { score, comment } => {
+                let latest = match self.state.store.latest_conversation(self.visitor.id).await {
+                    Ok(latest) => latest,
+                    Err(e) => return self.failed("rating", e).await,
+                };
+                let Some(c) = latest.filter(|c| c.status == Status::Resolved) else {
+                    return self
+                        .out
+                        .error(
+                            ErrorCode::NotFound,
+                            "there is no resolved conversation to rate",
+                        )
+                        .await;
+                };
+                match self.state.store.rate(c.id, score, comment.as_deref()).await {
+                    Ok(()) => {
+                        self.out
+                            .send(ServerFrame::Saved {
+                                what: Saved::Rating,
+                            })
+                            .await;
+                        self.publish_summary(c.id).await;
+                    }
+                    Err(e) => self.failed("rating", e).await,
+                }
+            }
+            VisitorFrame::Deflected { query, article } => {
+                match self
+                    .state
+                    .store
+                    .record_deflection(
+                        &self.visitor.site,
+                        self.visitor.id,
+                        &query,
+                        &article,
+                        now_millis(),
+                    )
+                    .await
+                {
+                    Ok(()) => {
+                        self.out
+                            .send(ServerFrame::Saved {
+                                what: Saved::Deflection,
+                            })
+                            .await
+                    }
+                    Err(e) => self.failed("recording", e).await,
+                }
+            }
+            VisitorFrame::Contact { name, email } => {
+                let result = match self.conversation {
+                    Some(c) => {
+                        self.state
+                            .store
+                            .set_contact(c, name.as_deref(), email.as_deref())
+                            .await
+                    }
+                    None => {
+                        self.pending_contact = Some((name, email));
+                        Ok(())
+                    }
+                };
+                match result {
+                    Ok(()) => {
+                        self.out
+                            .send(ServerFrame::Saved {
+                                what: Saved::Contact,
+                            })
+                            .await;
+                        if let Some(c) = self.conversation {
+                            self.publish_summary(c).await;
+                        }
+                    }
+                    Err(e) => self.failed("saving contact details", e).await,
+                }
+            }
+            VisitorFrame::Hello { .. } => {
+                self.out
+                    .error(ErrorCode::InvalidField, "hello was already received")
+                    .await;
+            }
+        }
     }
 
     async fn internal(&mut self, id: String, e: store::StoreError) {
@@ -149,6 +319,54 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
                         on,
                     })
                     .await;
+            }
+            HubEvent::Read {
+                conversation,
+                by: Reader::Agent,
+                seq,
+            } if Some(conversation) == self.conversation => {
+                self.out
+                    .send(ServerFrame::Read {
+                        conversation,
+                        seq,
+                        by: Reader::Agent,
+                    })
+                    .await;
+            }
+            HubEvent::Status {
+                conversation,
+                visitor,
+                status,
+            } if visitor == self.visitor.id => {
+                // Catch up first, so the last messages arrive before the status changes.
+                self.catch_up().await;
+                match status {
+                    ConversationStatus::Resolved if self.conversation == Some(conversation) => {
+                        self.conversation = None;
+                        self.delivered = 0;
+                    }
+                    ConversationStatus::Open => {
+                        self.conversation = Some(conversation);
+                        self.delivered = 0;
+                    }
+                    ConversationStatus::Resolved => {}
+                }
+                self.out
+                    .send(ServerFrame::Status {
+                        conversation,
+                        status,
+                    })
+                    .await;
+                if status == ConversationStatus::Open {
+                    self.catch_up().await;
+                }
+            }
+            HubEvent::IndexChanged { version } => {
+                self.out.send(ServerFrame::IndexChanged { version }).await;
+            }
+            HubEvent::Presence => {
+                let availability = self.state.availability(&self.site);
+                self.out.send(ServerFrame::Availability(availability)).await;
             }
             _ => {}
         }
@@ -218,6 +436,16 @@ where
         }
     };
 
+    let Some(site_config) = state.site(&site).cloned() else {
+        out.send(ServerFrame::Error {
+            code: ErrorCode::UnknownSite,
+            message: format!("no site {site:?} on this server"),
+            id: None,
+        })
+        .await;
+        return out.close(&mut inbound, CLOSE_POLICY, "unknown site").await;
+    };
+
     // 2. Identify the visitor, or issue a new identity.
     let store = state.store.clone();
     let known = match &token {
@@ -251,6 +479,13 @@ where
     let mut events = state.hub.subscribe();
     let conversation = store.open_conversation(visitor.id).await.ok().flatten();
     let server_last = conversation.as_ref().map_or(0, |c| c.last_seq);
+    let rate_pending = match (&conversation, store.latest_conversation(visitor.id).await) {
+        (None, Ok(Some(latest))) => {
+            latest.status == Status::Resolved && latest.rating.is_none() && latest.last_seq > 0
+        }
+        _ => false,
+    };
+    let availability = state.availability(&site_config);
     let mut session = Session {
         state,
         out,
@@ -262,6 +497,8 @@ where
         } else {
             0
         },
+        pending_contact: None,
+        site: site_config,
     };
     session
         .out
@@ -270,6 +507,8 @@ where
             token: new_token,
             conversation: session.conversation,
             last_seq: server_last,
+            availability,
+            rate_pending,
         })
         .await;
     session.catch_up().await;
@@ -296,19 +535,7 @@ where
                         session.out.error(ErrorCode::BinaryNotSupported, "send JSON text frames").await;
                     }
                     Inbound::Text(text) => match decode_visitor(&text) {
-                        Ok(VisitorFrame::Send { id, body }) => session.send_message(id, body).await,
-                        Ok(VisitorFrame::Typing { on }) => {
-                            if let Some(conversation) = session.conversation {
-                                session.state.hub.publish(HubEvent::Typing {
-                                    conversation,
-                                    from: Author::Visitor,
-                                    on,
-                                });
-                            }
-                        }
-                        Ok(VisitorFrame::Hello { .. }) => {
-                            session.out.error(ErrorCode::InvalidField, "hello was already received").await;
-                        }
+                        Ok(frame) => session.on_frame(frame).await,
                         Err(e) => session.out.frame_error(e).await,
                     },
                 }

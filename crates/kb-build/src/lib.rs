@@ -1,0 +1,230 @@
+//! Builds the knowledge base's static files from articles: one search index per language, the
+//! rendered (sanitized) articles, a per-language article map, and `manifest.json`.
+//!
+//! *Architecture invariant*: `build` is pure and deterministic (same articles, same bytes); only
+//! `write` touches the disk. File names are content hashes, so every file but the manifest is
+//! immutable and cacheable by any CDN.
+//! *API boundary*: the `frontdesk index` commands, the server's live rebuild and the search
+//! benchmark all turn articles into index documents through `doc_input`, so the benchmark
+//! measures exactly what the widget downloads.
+
+use kb_content::Article;
+use protocol::{IndexLanguage, IndexManifest};
+use search_index::{DocInput, IndexBuilder};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Longest snippet stored per document, in bytes (the widget shows about 140).
+const SNIPPET_BYTES: usize = 90;
+
+/// The built files, by path relative to the index folder, and the manifest describing them.
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub manifest: IndexManifest,
+    pub files: BTreeMap<String, Vec<u8>>,
+}
+
+fn short_hash(bytes: &[u8]) -> String {
+    hex::encode(&Sha256::digest(bytes)[..6])
+}
+
+/// The language key an article is indexed under: the primary subtag (`pt-BR` → `pt`).
+pub fn language_key(article: &Article) -> String {
+    article
+        .lang
+        .as_deref()
+        .unwrap_or("en")
+        .split(['-', '_'])
+        .next()
+        .unwrap_or("en")
+        .to_ascii_lowercase()
+}
+
+fn snippet_of(text: &str) -> String {
+    if text.len() <= SNIPPET_BYTES {
+        return text.to_owned();
+    }
+    let mut end = SNIPPET_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let cut = text[..end].rfind(char::is_whitespace).unwrap_or(end);
+    format!("{}…", text[..cut].trim_end())
+}
+
+/// The index document for an article. `with_title: false` holds the title out (the benchmark's
+/// whole-question setting). URLs are not stored in the search index: suggestions do not need
+/// them, and the article map carries what opening an article needs.
+pub fn doc_input(a: &Article, with_title: bool) -> DocInput {
+    let desc = a.description.clone().unwrap_or_default();
+    DocInput {
+        id: a.id.clone(),
+        title: if with_title {
+            a.title.clone()
+        } else {
+            String::new()
+        },
+        headings: if with_title {
+            format!("{desc}\n{}", a.headings)
+        } else {
+            a.headings.clone()
+        },
+        body: a.body.clone(),
+        lead: a.lead.clone(),
+        tags: a.tags.clone(),
+        keywords: Vec::new(),
+        url: String::new(),
+        lang: a.lang.clone().unwrap_or_default(),
+        snippet: if with_title && !desc.is_empty() {
+            snippet_of(&desc)
+        } else {
+            snippet_of(&a.lead)
+        },
+        weight: a.weight,
+    }
+}
+
+/// Builds every file for `articles` (already loaded and validated).
+pub fn build(articles: &[Article]) -> Output {
+    let mut by_lang: BTreeMap<String, Vec<&Article>> = BTreeMap::new();
+    for a in articles {
+        by_lang.entry(language_key(a)).or_default().push(a);
+    }
+    let mut files = BTreeMap::new();
+    let mut languages = BTreeMap::new();
+    for (lang, list) in &by_lang {
+        let mut builder = IndexBuilder::new(lang);
+        let mut map = BTreeMap::new();
+        for a in list {
+            builder.add(doc_input(a, true));
+            let html = format!("<h1>{}</h1>\n{}", escape(&a.title), a.html);
+            let name = format!("articles/{}.html", short_hash(html.as_bytes()));
+            map.insert(a.id.clone(), name.clone());
+            files.insert(name, html.into_bytes());
+        }
+        let index = builder.build();
+        let index_name = format!("{lang}-{}.fdx", short_hash(&index));
+        let map_json = serde_json::to_vec(&map).expect("a string map serializes");
+        let map_name = format!("{lang}-{}.articles.json", short_hash(&map_json));
+        languages.insert(
+            lang.clone(),
+            IndexLanguage {
+                index: index_name.clone(),
+                articles: map_name.clone(),
+                documents: list.len() as u32,
+                bytes: index.len() as u64,
+            },
+        );
+        files.insert(index_name, index);
+        files.insert(map_name, map_json);
+    }
+    let mut whole = Sha256::new();
+    for (name, bytes) in &files {
+        whole.update(name.as_bytes());
+        whole.update(bytes);
+    }
+    let default_language = if languages.contains_key("en") {
+        "en".to_owned()
+    } else {
+        languages
+            .keys()
+            .next()
+            .cloned()
+            .unwrap_or_else(|| "en".into())
+    };
+    Output {
+        manifest: IndexManifest {
+            format: u32::from(search_index::FORMAT_VERSION),
+            version: hex::encode(&whole.finalize()[..8]),
+            default_language,
+            languages,
+        },
+        files,
+    }
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Writes the files, then the manifest last (through a rename), so a reader never sees a
+/// manifest naming files that are not there yet. Older hashed files are kept for clients that
+/// still hold the previous manifest.
+pub fn write(output: &Output, dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir.join("articles"))?;
+    for (name, bytes) in &output.files {
+        let path = dir.join(name);
+        if std::fs::read(&path).ok().as_deref() != Some(bytes.as_slice()) {
+            std::fs::write(&path, bytes)?;
+        }
+    }
+    let manifest = serde_json::to_vec_pretty(&output.manifest).expect("manifest serializes");
+    let tmp = dir.join(".manifest.json.tmp");
+    std::fs::write(&tmp, manifest)?;
+    std::fs::rename(tmp, dir.join("manifest.json"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn article(path: &str, src: &str) -> Article {
+        kb_content::parse_article(path, src).unwrap()
+    }
+
+    fn sample() -> Vec<Article> {
+        vec![
+            article(
+                "en/refunds.md",
+                "---\ntitle: How do I refund a payment?\nlang: en\n---\nGo to **Payments** and click Refund. <script>alert(1)</script>\n",
+            ),
+            article(
+                "pt/reembolso.md",
+                "---\ntitle: Como reembolsar um pagamento?\nlang: pt-BR\n---\nAbra **Pagamentos** e clique em Reembolsar.\n",
+            ),
+        ]
+    }
+
+    #[test]
+    fn one_index_per_language_deterministic_and_sanitized() {
+        let a = build(&sample());
+        let b = build(&sample());
+        assert_eq!(a.manifest, b.manifest, "same input, same output");
+        assert_eq!(a.files, b.files);
+        assert_eq!(
+            a.manifest.languages.keys().collect::<Vec<_>>(),
+            ["en", "pt"]
+        );
+        assert_eq!(a.manifest.default_language, "en");
+        let en = &a.manifest.languages["en"];
+        assert_eq!(en.documents, 1);
+        let index = search_index::Index::from_bytes(&a.files[&en.index]).unwrap();
+        assert_eq!(index.doc(0).id, "en/refunds");
+        assert_eq!(index.doc(0).url, "", "urls stay out of the search index");
+        let map: BTreeMap<String, String> = serde_json::from_slice(&a.files[&en.articles]).unwrap();
+        let html = String::from_utf8(a.files[&map["en/refunds"]].clone()).unwrap();
+        assert!(html.contains("<strong>Payments</strong>"), "{html}");
+        assert!(
+            !html.contains("<script"),
+            "article HTML is sanitized: {html}"
+        );
+    }
+
+    #[test]
+    fn a_changed_article_changes_the_version_and_only_its_files() {
+        let a = build(&sample());
+        let mut changed = sample();
+        changed[1].title = "Como estornar um pagamento?".into();
+        let b = build(&changed);
+        assert_ne!(a.manifest.version, b.manifest.version);
+        assert_eq!(a.manifest.languages["en"], b.manifest.languages["en"]);
+        assert_ne!(
+            a.manifest.languages["pt"].index,
+            b.manifest.languages["pt"].index
+        );
+    }
+}

@@ -1,0 +1,443 @@
+//! `search-bench`: relevance, size and speed of the FAQ search on the evaluation corpus.
+//!
+//! Follows /work/shared/corpus/README.md: whole-question (`full`) and `desc` queries run on an index
+//! without titles (and without descriptions); prefix and `anchor` queries on an index with titles.
+
+mod corpus;
+mod eval;
+mod peers;
+mod typos;
+mod wasm_size;
+
+use anyhow::{Context, Result};
+use eval::Stats;
+use flate2::{Compression, write::GzEncoder};
+use search_engine::{Engine, Params};
+use search_index::{DocInput, IndexBuilder};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+const KINDS: [&str; 8] = [
+    "full", "desc", "anchor", "words_2", "words_3", "words_4", "chars_10", "chars_20",
+];
+const PREFIX_KINDS: [&str; 5] = ["words_2", "words_3", "words_4", "chars_10", "chars_20"];
+
+struct Args {
+    corpus: PathBuf,
+    typos: bool,
+    browser: bool,
+    per_suite: bool,
+    set: Vec<String>,
+    suite: Option<String>,
+    query: Option<String>,
+    wasm: Option<PathBuf>,
+    misses: Option<String>,
+    full_vocabulary: bool,
+}
+
+fn parse_args() -> Result<Args> {
+    let mut args = Args {
+        corpus: PathBuf::from("/work/shared/corpus"),
+        typos: false,
+        browser: false,
+        per_suite: true,
+        set: Vec::new(),
+        suite: None,
+        query: None,
+        wasm: None,
+        misses: None,
+        full_vocabulary: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--corpus" => args.corpus = it.next().context("--corpus needs a path")?.into(),
+            "--typos" => args.typos = true,
+            "--misses" => args.misses = Some(it.next().context("--misses needs a query kind")?),
+            "--wasm-size" => {
+                args.wasm = Some(it.next().context("--wasm-size needs a .wasm path")?.into())
+            }
+            "--browser" => args.browser = true,
+            "--full-vocabulary" => args.full_vocabulary = true,
+            "--no-per-suite" => args.per_suite = false,
+            "--query" => {
+                args.suite = Some(it.next().context("--query needs SUITE TEXT")?);
+                args.query = Some(it.next().context("--query needs SUITE TEXT")?);
+            }
+            "--set" => args.set.push(it.next().context("--set needs name=value")?),
+            "-h" | "--help" => {
+                println!(
+                    "usage: search-bench [--corpus DIR] [--typos] [--browser] [--full-vocabulary] [--no-per-suite] [--set NAME=VALUE]... [--query SUITE TEXT] [--misses KIND] [--wasm-size FILE]\n  --browser: no query-time stemmer (as in the wasm build)"
+                );
+                std::process::exit(0);
+            }
+            other => anyhow::bail!("unknown argument `{other}` (try --help)"),
+        }
+    }
+    Ok(args)
+}
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("search-bench: {e:#}");
+        std::process::exit(2);
+    }
+}
+
+/// The widget's own mapping from article to index document (urls are not stored).
+fn doc_input(a: &kb_content::Article, with_title: bool) -> DocInput {
+    kb_build::doc_input(a, with_title)
+}
+
+/// Overrides one ranking parameter (`--set k1=1.0`), for tuning experiments.
+fn set_param(p: &mut Params, kv: &str) -> Result<()> {
+    let (k, v) = kv.split_once('=').context("--set wants name=value")?;
+    let x: f32 = v.parse().with_context(|| format!("bad number in `{kv}`"))?;
+    match k {
+        "k1" => p.k1 = x,
+        "b_title" => p.b[0] = x,
+        "b_headings" => p.b[1] = x,
+        "b_body" => p.b[2] = x,
+        "b_tags" => p.b[3] = x,
+        "boost_title" => p.boost[0] = x,
+        "boost_headings" => p.boost[1] = x,
+        "boost_body" => p.boost[2] = x,
+        "boost_tags" => p.boost[3] = x,
+        "boost_lead" => p.boost[4] = x,
+        "b_lead" => p.b[4] = x,
+        "prefix_weight" => p.prefix_weight = x,
+        "typo_weight" => p.typo_weight = x,
+        "stop_weight" => p.stop_weight = x,
+        "stem_guess_weight" => p.stem_guess_weight = x,
+        "coordination" => p.coordination = x,
+        "phrase_boost" => p.phrase_boost = x,
+        "typos" => p.typos = x != 0.0,
+        "max_expansions" => p.max_expansions = x as usize,
+        _ => anyhow::bail!("unknown parameter `{k}`"),
+    }
+    Ok(())
+}
+
+fn gzip_len(bytes: &[u8]) -> usize {
+    let mut enc = GzEncoder::new(Vec::new(), Compression::default());
+    enc.write_all(bytes).expect("in-memory write");
+    enc.finish().expect("in-memory gzip").len()
+}
+
+fn run() -> Result<()> {
+    let args = parse_args()?;
+    if let Some(wasm) = &args.wasm {
+        return wasm_size::report(wasm);
+    }
+    let suites = corpus::load(&args.corpus)?;
+    let mut params = Params {
+        query_stemming: !args.browser,
+        ..Params::default()
+    };
+    for kv in &args.set {
+        set_param(&mut params, kv)?;
+    }
+    let mut per_suite: Vec<(String, BTreeMap<String, Stats>)> = Vec::new();
+    let mut typo_suite: Vec<(String, BTreeMap<String, Stats>)> = Vec::new();
+    let mut ceilings: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+    let mut latencies: Vec<Duration> = Vec::new();
+    let mut build_time = Duration::ZERO;
+    let (mut n_docs, mut raw_bytes, mut gz_bytes, mut gz_search_bytes) =
+        (0usize, 0usize, 0usize, 0usize);
+    let (mut section_gz, mut section_raw) = ([0usize; 4], [0usize; 4]);
+    let mut rng = typos::SplitMix::new(0x5EED_F00D);
+
+    if let (Some(name), Some(text)) = (&args.suite, &args.query) {
+        let suite = suites
+            .iter()
+            .find(|s| &s.name == name)
+            .context("no such suite")?;
+        let mut b = IndexBuilder::new(&suite.lang);
+        for a in &suite.articles {
+            b.add(doc_input(a, true));
+        }
+        let bytes = b.build();
+        let engine = Engine::from_bytes(&bytes)?.with_params(params.clone());
+        let plan = engine.plan(text);
+        for t in &plan.tokens {
+            println!(
+                "token {:?} stop={} open={} exact={:?} alts={} corrections={:?}",
+                t.surface,
+                t.is_stop,
+                t.open,
+                t.exact,
+                t.alternatives.len(),
+                t.corrections
+            );
+        }
+        for h in engine.search(&search_engine::Query {
+            text,
+            limit: 10,
+            ..Default::default()
+        }) {
+            let d = engine.index().doc(h.doc);
+            println!("{} {:.3} {} | {}", h.tier, h.score, d.id, d.title);
+        }
+        return Ok(());
+    }
+    for suite in &suites {
+        let started = Instant::now();
+        let new_builder = || {
+            let b = IndexBuilder::new(&suite.lang);
+            if args.full_vocabulary {
+                b.keep_full_vocabulary()
+            } else {
+                b
+            }
+        };
+        let mut held_out = new_builder();
+        let mut with_titles = new_builder();
+        for a in &suite.articles {
+            held_out.add(doc_input(a, false));
+            with_titles.add(doc_input(a, true));
+        }
+        let held_out = held_out.build();
+        let with_titles = with_titles.build();
+        build_time += started.elapsed();
+
+        let e_held = Engine::from_bytes(&held_out)?.with_params(params.clone());
+        let e_title = Engine::from_bytes(&with_titles)?.with_params(params.clone());
+        n_docs += suite.articles.len();
+        raw_bytes += with_titles.len();
+        gz_bytes += gzip_len(&with_titles);
+        let sections = e_title.index().section_lengths();
+        gz_search_bytes += gzip_len(&with_titles[..with_titles.len() - sections[3]]);
+        let mut at = with_titles.len() - sections.iter().sum::<usize>();
+        for (i, len) in sections.iter().enumerate() {
+            section_gz[i] += gzip_len(&with_titles[at..at + len]);
+            section_raw[i] += len;
+            at += len;
+        }
+
+        let mut stats = BTreeMap::new();
+        let held_kinds = |q: &&corpus::QueryRow| matches!(q.kind_name().as_str(), "full" | "desc");
+        eval::run(
+            &e_held,
+            suite.queries.iter().filter(held_kinds),
+            str::to_string,
+            &mut stats,
+            &mut latencies,
+            args.misses.as_deref(),
+        );
+        eval::run(
+            &e_title,
+            suite.queries.iter().filter(|q| !held_kinds(q)),
+            str::to_string,
+            &mut stats,
+            &mut latencies,
+            args.misses.as_deref(),
+        );
+        per_suite.push((suite.name.clone(), stats));
+
+        for kind in PREFIX_KINDS {
+            let of_kind = || suite.queries.iter().filter(move |q| q.kind_name() == kind);
+            let (h1, t) = eval::ceiling(of_kind(), 1);
+            let (h5, _) = eval::ceiling(of_kind(), 5);
+            let t = t.max(1) as f64;
+            ceilings
+                .entry(kind.to_string())
+                .or_default()
+                .push((100.0 * h1 as f64 / t, 100.0 * h5 as f64 / t));
+        }
+
+        if args.typos {
+            let mut stats = BTreeMap::new();
+            let mut ignore = Vec::new();
+            eval::run(
+                &e_held,
+                suite.queries.iter().filter(|q| q.kind_name() == "full"),
+                |s| typos::inject(s, &mut rng),
+                &mut stats,
+                &mut ignore,
+                args.misses.as_deref(),
+            );
+            eval::run(
+                &e_title,
+                suite.queries.iter().filter(|q| q.kind_name() == "words_2"),
+                |s| typos::inject(s, &mut rng),
+                &mut stats,
+                &mut ignore,
+                args.misses.as_deref(),
+            );
+            typo_suite.push((suite.name.clone(), stats));
+        }
+    }
+
+    let macro_avg =
+        |runs: &[(String, BTreeMap<String, Stats>)], kind: &str| -> Option<(f64, f64, f64)> {
+            let v: Vec<(f64, f64, f64)> = runs
+                .iter()
+                .filter_map(|(_, s)| s.get(kind).map(Stats::pct))
+                .collect();
+            (!v.is_empty()).then(|| {
+                let n = v.len() as f64;
+                (
+                    v.iter().map(|x| x.0).sum::<f64>() / n,
+                    v.iter().map(|x| x.1).sum::<f64>() / n,
+                    v.iter().map(|x| x.2).sum::<f64>() / n,
+                )
+            })
+        };
+
+    println!(
+        "search-bench on {} ({} suites, {} documents){}",
+        args.corpus.display(),
+        suites.len(),
+        n_docs,
+        if args.browser {
+            ", browser mode (no query stemmer)"
+        } else {
+            ""
+        }
+    );
+    println!();
+    if args.per_suite {
+        println!("Per suite (R@1 / R@5 / MRR@10, percent)");
+        print!("{:<20}", "suite");
+        for k in KINDS {
+            print!(" {k:>17}");
+        }
+        println!();
+        for (name, stats) in &per_suite {
+            print!("{name:<20}");
+            for k in KINDS {
+                match stats.get(k).map(Stats::pct) {
+                    Some((a, b, c)) => print!(" {a:>5.1}/{b:>5.1}/{c:>5.1}"),
+                    None => print!(" {:>17}", "-"),
+                }
+            }
+            println!();
+        }
+        println!();
+    }
+    println!("Macro average over suites (percent)      ceiling (best deterministic ranking)");
+    println!(
+        "{:<10} {:>6} {:>6} {:>7} {:>6}   {:>6} {:>6}   {:>6} {:>6}",
+        "kind", "R@1", "R@5", "MRR@10", "suites", "ceil@1", "ceil@5", "gap@1", "gap@5"
+    );
+    for k in KINDS {
+        let Some((r1, r5, mrr)) = macro_avg(&per_suite, k) else {
+            continue;
+        };
+        let n = per_suite.iter().filter(|(_, s)| s.contains_key(k)).count();
+        match ceilings.get(k) {
+            Some(c) => {
+                let c1 = c.iter().map(|x| x.0).sum::<f64>() / c.len() as f64;
+                let c5 = c.iter().map(|x| x.1).sum::<f64>() / c.len() as f64;
+                println!(
+                    "{k:<10} {r1:>6.1} {r5:>6.1} {mrr:>7.1} {n:>6}   {c1:>6.1} {c5:>6.1}   {:>6.1} {:>6.1}",
+                    c1 - r1,
+                    c5 - r5
+                );
+            }
+            None => println!("{k:<10} {r1:>6.1} {r5:>6.1} {mrr:>7.1} {n:>6}"),
+        }
+    }
+    println!();
+    let ours = |k: &str| macro_avg(&per_suite, k).unwrap_or_default();
+    println!("Against peers (peer figures hard-coded from corpus/README.md, 2026-11)");
+    println!(
+        "{:<16} {:>8} {:>8} {:>7} {:>7} {:>7} {:>7} {:>8} {:>10} {:>9}",
+        "engine",
+        "full MRR",
+        "full R@5",
+        "w2 R@1",
+        "w2 R@5",
+        "c10 R@1",
+        "c10 R@5",
+        "desc MRR",
+        "anchor MRR",
+        "gz B/doc"
+    );
+    let gz_per_doc = gz_bytes as f64 / n_docs.max(1) as f64;
+    println!(
+        "{:<16} {:>8.1} {:>8.1} {:>7.1} {:>7.1} {:>7.1} {:>7.1} {:>8.1} {:>10.1} {:>9.0}",
+        "frontdesk (ours)",
+        ours("full").2,
+        ours("full").1,
+        ours("words_2").0,
+        ours("words_2").1,
+        ours("chars_10").0,
+        ours("chars_10").1,
+        ours("desc").2,
+        ours("anchor").2,
+        gz_per_doc
+    );
+    for p in peers::PEERS {
+        println!(
+            "{:<16} {:>8.0} {:>8.0} {:>7.0} {:>7.0} {:>7.0} {:>7.0} {:>8.0} {:>10.0} {:>9.0}",
+            p.name,
+            p.full_mrr,
+            p.full_r5,
+            p.words2_r1,
+            p.words2_r5,
+            p.chars10_r1,
+            p.chars10_r5,
+            p.desc_mrr,
+            p.anchor_mrr,
+            p.gzip_bytes_per_doc
+        );
+    }
+    println!();
+    if args.typos {
+        let clean_w2 = ours("words_2").1;
+        let clean_full = ours("full").1;
+        let t_w2 = macro_avg(&typo_suite, "words_2").unwrap_or_default().1;
+        let t_full = macro_avg(&typo_suite, "full").unwrap_or_default().1;
+        println!("With one typo (seeded; one edit in one word of >= 5 letters)");
+        println!(
+            "  words_2 R@5: {clean_w2:.1} -> {t_w2:.1} (drop {:.1})",
+            clean_w2 - t_w2
+        );
+        println!(
+            "  full    R@5: {clean_full:.1} -> {t_full:.1} (drop {:.1})",
+            clean_full - t_full
+        );
+        println!();
+    }
+    latencies.sort();
+    let pct = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
+    println!(
+        "Index size (with titles): {:.0} bytes/doc raw, {:.0} bytes/doc gzip ({:.0} gzip without the stored documents)",
+        raw_bytes as f64 / n_docs as f64,
+        gz_per_doc,
+        gz_search_bytes as f64 / n_docs as f64
+    );
+    let per = |x: usize| x as f64 / n_docs as f64;
+    println!(
+        "  per section, bytes/doc raw (gzip alone): terms {:.0} ({:.0}), postings {:.0} ({:.0}), field lengths {:.0} ({:.0}), stored docs {:.0} ({:.0})",
+        per(section_raw[0]),
+        per(section_gz[0]),
+        per(section_raw[1]),
+        per(section_gz[1]),
+        per(section_raw[2]),
+        per(section_gz[2]),
+        per(section_raw[3]),
+        per(section_gz[3])
+    );
+    println!(
+        "Build time: {:.0} ms for {} indexes ({} documents each twice)",
+        build_time.as_secs_f64() * 1000.0,
+        suites.len() * 2,
+        n_docs
+    );
+    println!(
+        "Native query latency over {} queries: p50 {:.0} us, p95 {:.0} us",
+        latencies.len(),
+        pct(0.50).as_secs_f64() * 1e6,
+        pct(0.95).as_secs_f64() * 1e6
+    );
+    Ok(())
+}

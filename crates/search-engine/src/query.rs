@@ -1,0 +1,191 @@
+//! Query planning: each typed word becomes a set of weighted posting lists (exact, completions, typos).
+
+use crate::fuzzy::Typo;
+use crate::{Alternative, Params};
+use fst::automaton::Str;
+use fst::{Automaton, IntoStreamer, Streamer};
+use search_index::{Index, TermInfo};
+use std::collections::{BTreeMap, BTreeSet};
+use text_analysis::Analyzer;
+
+/// One analysed query word.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryToken {
+    /// Folded form as typed.
+    pub surface: String,
+    /// The word is a stop word (low weight, titles only).
+    pub is_stop: bool,
+    /// The word is the last one and still being typed: completions count.
+    pub open: bool,
+    /// The exact (or stemmed) posting list, if the vocabulary knows the word.
+    pub exact: Option<TermInfo>,
+    /// Everything this word may match.
+    pub alternatives: Vec<Alternative>,
+    /// Posting lists reached only through typo correction.
+    pub corrections: BTreeSet<u32>,
+}
+
+/// An analysed query.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QueryPlan {
+    /// The words in order.
+    pub tokens: Vec<QueryToken>,
+}
+
+pub(crate) fn plan(index: &Index<'_>, analyzer: &Analyzer, p: &Params, text: &str) -> QueryPlan {
+    let tokens = analyzer.analyze(text);
+    let open_end = tokens.last().is_some_and(|t| t.end == text.len());
+    let count = tokens.len();
+    let mut out = Vec::with_capacity(count);
+    for (i, t) in tokens.into_iter().enumerate() {
+        let open = open_end && i + 1 == count;
+        let mut alts: BTreeMap<TermInfo, f32> = BTreeMap::new();
+        let mut corrections = BTreeSet::new();
+        let mut exact = index.term(&t.surface);
+        if exact.is_none() && !t.is_stop && p.query_stemming {
+            // A word missing from the vocabulary may still share a stem with one that is there.
+            exact = t.stem.ne(&t.surface).then(|| index.term(&t.stem)).flatten();
+        }
+        let is_stop = exact.map_or(t.is_stop, |e| e.is_stop);
+        if let Some(e) = exact {
+            alts.insert(e, 1.0);
+        }
+        let chars = t.surface.chars().count();
+        if exact.is_none() && !is_stop && p.stem_guess_weight > 0.0 {
+            // No stemmer in the browser: an unknown word takes the longest known key it starts with
+            // ("installing" -> "install"). The index leaves out the words this recovers exactly.
+            if let Some(term) =
+                search_index::guess_stem(&t.surface, |k| index.term(k).filter(|t| !t.is_stop))
+            {
+                alts.insert(term, p.stem_guess_weight);
+            }
+        }
+        if open {
+            let found = completions(index, &t.surface, p.max_expansions);
+            for (term, key_len) in found {
+                // Longer completions are less likely what is being typed.
+                let w = p.prefix_weight * (chars as f32 / key_len as f32).sqrt();
+                let slot = alts.entry(term).or_insert(0.0);
+                *slot = slot.max(w);
+            }
+        }
+        if p.typos && alts.is_empty() && chars >= 4 {
+            let distance = if chars >= 8 { 2 } else { 1 };
+            let found = fuzzy(index, &t.surface, distance, open);
+            for (_key, term) in found {
+                let slot = alts.entry(term).or_insert(0.0);
+                *slot = slot.max(p.typo_weight);
+                corrections.insert(term.list);
+            }
+        }
+        let mut alternatives: Vec<Alternative> = alts
+            .into_iter()
+            .map(|(term, weight)| Alternative { term, weight })
+            .collect();
+        alternatives.sort_by(|a, b| b.weight.total_cmp(&a.weight).then(a.term.cmp(&b.term)));
+        out.push(QueryToken {
+            surface: t.surface,
+            is_stop,
+            open,
+            exact,
+            alternatives,
+            corrections,
+        });
+    }
+    QueryPlan { tokens: out }
+}
+
+/// Completions of a prefix: posting lists with the length of their shortest key; most frequent first.
+fn completions(index: &Index<'_>, prefix: &str, max: usize) -> Vec<(TermInfo, usize)> {
+    let mut found: BTreeMap<TermInfo, usize> = BTreeMap::new();
+    let mut stream = index
+        .terms()
+        .search(Str::new(prefix).starts_with())
+        .into_stream();
+    while let Some((key, value)) = stream.next() {
+        let term = Index::term_info(value);
+        let len = String::from_utf8_lossy(key).chars().count();
+        let slot = found.entry(term).or_insert(usize::MAX);
+        *slot = (*slot).min(len);
+    }
+    let mut list: Vec<(TermInfo, usize, u64)> = found
+        .into_iter()
+        .map(|(t, len)| (t, len, index.postings(t).map(|p| p.doc_freq()).unwrap_or(0)))
+        .filter(|x| x.2 > 0)
+        .collect();
+    list.sort_by(|a, b| b.2.cmp(&a.2).then(a.1.cmp(&b.1)).then(a.0.cmp(&b.0)));
+    list.truncate(max);
+    list.into_iter().map(|(t, len, _)| (t, len)).collect()
+}
+
+/// Dictionary keys within `distance` edits (of the word, or of a prefix of the key when `open`).
+fn fuzzy(index: &Index<'_>, word: &str, distance: u8, open: bool) -> Vec<(String, TermInfo)> {
+    // A finished word may also match a key near its start: the index keeps only stems of the
+    // inflected forms it can guess (see `search_index::guess_stem`).
+    let min_prefix = if open {
+        word.chars().count()
+    } else {
+        (word.chars().count() * 3).div_ceil(5).max(4)
+    };
+    let typo = Typo::new(word, distance).matching_prefixes_from(min_prefix);
+    let mut out = Vec::new();
+    if open {
+        let mut stream = index.terms().search(typo.starts_with()).into_stream();
+        while let Some((k, v)) = stream.next() {
+            out.push((String::from_utf8_lossy(k).into_owned(), Index::term_info(v)));
+        }
+    } else {
+        let mut stream = index.terms().search(typo).into_stream();
+        while let Some((k, v)) = stream.next() {
+            out.push((String::from_utf8_lossy(k).into_owned(), Index::term_info(v)));
+        }
+    }
+    out
+}
+
+/// A folded title word and the posting list it resolves to (for matching typo corrections).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TitleWord {
+    /// Folded surface form.
+    pub surface: String,
+    /// Its posting list, exact or through the stem guess.
+    pub term: Option<TermInfo>,
+}
+
+impl QueryToken {
+    /// Whether a title word satisfies this query word: the same word, a completion of the word
+    /// being typed, or a word of a list the typo correction reached.
+    pub fn matches(&self, w: &TitleWord) -> bool {
+        w.surface == self.surface
+            || (self.open && w.surface.starts_with(&self.surface))
+            || w.term.is_some_and(|t| self.corrections.contains(&t.list))
+    }
+}
+
+impl QueryPlan {
+    /// True when the title begins with the query, word by word (the last word may be unfinished).
+    pub fn title_starts_with_query(&self, title: &[TitleWord]) -> bool {
+        !self.tokens.is_empty()
+            && title.len() >= self.tokens.len()
+            && self.tokens.iter().zip(title).all(|(q, w)| q.matches(w))
+    }
+
+    /// The longest run of consecutive query words found in a row in the title.
+    pub fn longest_title_run(&self, title: &[TitleWord]) -> usize {
+        let q = &self.tokens;
+        let mut best = 0;
+        for start in 0..title.len() {
+            for qs in 0..q.len() {
+                let mut run = 0;
+                while qs + run < q.len()
+                    && start + run < title.len()
+                    && q[qs + run].matches(&title[start + run])
+                {
+                    run += 1;
+                }
+                best = best.max(run);
+            }
+        }
+        best
+    }
+}

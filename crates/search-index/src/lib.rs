@@ -1,0 +1,376 @@
+//! The FAQ index format: written by the native indexer, read (zero-copy) by the browser runtime.
+//!
+//! *Architecture invariant*: this is the only crate that knows the byte layout. Readers check the
+//! magic and the format version before anything else and fail with [`IndexError::IncompatibleVersion`].
+//!
+//! Layout (all integers little-endian or LEB128 varints):
+//! ```text
+//! header   "FDSX" u16:version u16:flags u8:lang_len lang u32:n_docs u32 x4: section lengths
+//! terms    FST: folded key -> (posting list number << 1 | is_stop)
+//!          keys are surface forms (the vocabulary), stems, and the language's stop words
+//! postings varint n_codes, n_codes x 5 varint tf (the common term-frequency vectors), varint n_blocks,
+//!          per block of 16 lists 2 varint byte lengths (document stream, code stream), then the
+//!          document stream (per list: varint n, n x varint doc gap) and the code stream (per
+//!          posting: u8 code < 224 indexes the tf vectors, else code - 224 is a field mask followed
+//!          by varint tf - 1 per field)
+//! lengths  per doc: varint token count per field
+//! docs     columns: ids, titles, urls, langs, tags, snippets, weights
+//! ```
+
+mod codec;
+#[cfg(feature = "builder")]
+mod write;
+
+pub use codec::{Posting, Postings};
+#[cfg(feature = "builder")]
+pub use write::{DocInput, IndexBuilder};
+
+use codec::Reader;
+
+/// First bytes of every index file.
+pub const MAGIC: [u8; 4] = *b"FDSX";
+/// The format version this crate writes and reads.
+pub const FORMAT_VERSION: u16 = 1;
+/// Posting lists are located by block; a lookup skips at most this many lists minus one.
+pub const LISTS_PER_BLOCK: usize = 16;
+/// Number of indexed fields.
+pub const N_FIELDS: usize = 5;
+
+/// The indexed fields. Their order is part of the format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Field {
+    /// The article title.
+    Title = 0,
+    /// Section headings and the description.
+    Headings = 1,
+    /// The article body.
+    Body = 2,
+    /// Tags and keywords.
+    Tags = 3,
+    /// The lead: the article's first sentence, which usually restates its question.
+    Lead = 4,
+}
+
+impl Field {
+    /// All fields in format order.
+    pub const ALL: [Field; N_FIELDS] = [
+        Field::Title,
+        Field::Headings,
+        Field::Body,
+        Field::Tags,
+        Field::Lead,
+    ];
+}
+
+/// Why an index could not be read.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum IndexError {
+    /// The bytes are not a Frontdesk search index.
+    #[error(
+        "not a Frontdesk search index (bad magic bytes); check the URL or path of the index file"
+    )]
+    BadMagic,
+    /// The index was written by a different format version.
+    #[error(
+        "search index format version {found} is not supported (this runtime reads version {expected}); \
+         rebuild the index with the same Frontdesk release as the widget, or reload the page to get a matching widget"
+    )]
+    IncompatibleVersion {
+        /// Version in the file.
+        found: u16,
+        /// Version this runtime reads.
+        expected: u16,
+    },
+    /// The bytes end early or a length is out of range.
+    #[error("search index is truncated or corrupt in section `{section}`; rebuild it")]
+    Corrupt {
+        /// The section being read.
+        section: &'static str,
+    },
+}
+
+/// A stored document: what a result shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredDoc<'a> {
+    /// Stable article id.
+    pub id: &'a str,
+    /// Title (empty when the index was built without titles).
+    pub title: &'a str,
+    /// Link to the full article.
+    pub url: &'a str,
+    /// BCP 47 language tag.
+    pub lang: &'a str,
+    /// Tags, for filtering.
+    pub tags: Vec<&'a str>,
+    /// Text used for result snippets (description or start of the body).
+    pub snippet: &'a str,
+    /// Ranking weight multiplier (1.0 = neutral).
+    pub weight: f32,
+}
+
+/// What a term key points to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TermInfo {
+    /// Number of the posting list (several keys share one list: a stem and its surface forms).
+    pub list: u32,
+    /// The key is a stop word (its postings cover titles only).
+    pub is_stop: bool,
+}
+
+impl TermInfo {
+    fn from_value(v: u64) -> TermInfo {
+        TermInfo {
+            list: (v >> 1) as u32,
+            is_stop: v & 1 == 1,
+        }
+    }
+    #[cfg(feature = "builder")]
+    fn to_value(self) -> u64 {
+        (u64::from(self.list) << 1) | u64::from(self.is_stop)
+    }
+}
+
+/// A read-only index borrowed from a byte slice.
+pub struct Index<'a> {
+    lang: &'a str,
+    terms: fst::Map<&'a [u8]>,
+    doc_stream: &'a [u8],
+    code_stream: &'a [u8],
+    block_offsets: Vec<(u32, u32)>,
+    tf_table: Vec<[u32; N_FIELDS]>,
+    field_lengths: Vec<[u32; N_FIELDS]>,
+    avg_field_length: [f32; N_FIELDS],
+    docs: Vec<StoredDoc<'a>>,
+    section_lengths: [usize; 4],
+}
+
+impl<'a> Index<'a> {
+    /// Reads an index without copying the term dictionary or postings.
+    pub fn from_bytes(bytes: &'a [u8]) -> Result<Index<'a>, IndexError> {
+        let header = read_header(bytes)?;
+        let mut r = Reader::new(&bytes[header.body_start..], "sections");
+        let terms = r.bytes(header.sections[0])?;
+        let postings = r.bytes(header.sections[1])?;
+        let lengths = r.bytes(header.sections[2])?;
+        let docs = r.bytes(header.sections[3])?;
+        let terms = fst::Map::new(terms).map_err(|_| IndexError::Corrupt { section: "terms" })?;
+
+        let mut r = Reader::new(postings, "postings");
+        let n_codes = r.varint()? as usize;
+        if n_codes > usize::from(codec::ESCAPE) {
+            return Err(IndexError::Corrupt {
+                section: "postings",
+            });
+        }
+        let mut tf_table = Vec::with_capacity(n_codes);
+        for _ in 0..n_codes {
+            let mut tf = [0u32; N_FIELDS];
+            for x in &mut tf {
+                *x = r.varint()? as u32;
+            }
+            tf_table.push(tf);
+        }
+        let n_blocks = r.varint()? as usize;
+        let mut block_offsets = Vec::with_capacity(n_blocks.min(postings.len()) + 1);
+        let (mut doc_at, mut code_at) = (0u64, 0u64);
+        let to_u32 = |x: u64| {
+            u32::try_from(x).map_err(|_| IndexError::Corrupt {
+                section: "postings",
+            })
+        };
+        for _ in 0..n_blocks {
+            block_offsets.push((to_u32(doc_at)?, to_u32(code_at)?));
+            doc_at += r.varint()?;
+            code_at += r.varint()?;
+        }
+        let rest = &postings[r.pos()..];
+        if doc_at + code_at != rest.len() as u64 {
+            return Err(IndexError::Corrupt {
+                section: "postings",
+            });
+        }
+        let (doc_stream, code_stream) = rest.split_at(doc_at as usize);
+
+        let n = header.n_docs as usize;
+        let mut r = Reader::new(lengths, "lengths");
+        let mut field_lengths = Vec::with_capacity(n);
+        let mut sums = [0f64; N_FIELDS];
+        for _ in 0..n {
+            let mut l = [0u32; N_FIELDS];
+            for (f, slot) in l.iter_mut().enumerate() {
+                *slot = r.varint()? as u32;
+                sums[f] += f64::from(*slot);
+            }
+            field_lengths.push(l);
+        }
+        let avg_field_length = sums.map(|s| if n == 0 { 0.0 } else { (s / n as f64) as f32 });
+        let docs = read_docs(docs, n)?;
+        Ok(Index {
+            lang: header.lang,
+            terms,
+            doc_stream,
+            code_stream,
+            block_offsets,
+            tf_table,
+            field_lengths,
+            avg_field_length,
+            docs,
+            section_lengths: header.sections,
+        })
+    }
+
+    /// Byte lengths of the sections: terms, postings, field lengths, stored documents.
+    pub fn section_lengths(&self) -> [usize; 4] {
+        self.section_lengths
+    }
+    /// The language the index was analysed in.
+    pub fn lang(&self) -> &'a str {
+        self.lang
+    }
+    /// Number of documents.
+    pub fn len(&self) -> usize {
+        self.docs.len()
+    }
+    /// Whether the index holds no documents.
+    pub fn is_empty(&self) -> bool {
+        self.docs.is_empty()
+    }
+    /// A stored document by its number.
+    pub fn doc(&self, doc: u32) -> &StoredDoc<'a> {
+        &self.docs[doc as usize]
+    }
+    /// All stored documents, in document-number order.
+    pub fn docs(&self) -> &[StoredDoc<'a>] {
+        &self.docs
+    }
+    /// Token counts per field of a document.
+    pub fn field_lengths(&self, doc: u32) -> [u32; N_FIELDS] {
+        self.field_lengths[doc as usize]
+    }
+    /// Average token count per field.
+    pub fn avg_field_lengths(&self) -> [f32; N_FIELDS] {
+        self.avg_field_length
+    }
+    /// The term dictionary (for prefix and Levenshtein automata).
+    pub fn terms(&self) -> &fst::Map<&'a [u8]> {
+        &self.terms
+    }
+    /// Looks up one folded key.
+    pub fn term(&self, key: &str) -> Option<TermInfo> {
+        self.terms.get(key).map(TermInfo::from_value)
+    }
+    /// Resolves a folded word to its posting list: the word itself, else its guessed stem
+    /// ([`guess_stem`]). Stop words resolve only exactly.
+    pub fn resolve(&self, word: &str) -> Option<TermInfo> {
+        self.term(word)
+            .or_else(|| guess_stem(word, |k| self.term(k).filter(|t| !t.is_stop)))
+    }
+    /// Decodes a term dictionary value.
+    pub fn term_info(value: u64) -> TermInfo {
+        TermInfo::from_value(value)
+    }
+    /// The posting list a term points to.
+    pub fn postings(&self, term: TermInfo) -> Result<Postings<'_>, IndexError> {
+        let corrupt = IndexError::Corrupt {
+            section: "postings",
+        };
+        let block = term.list as usize / LISTS_PER_BLOCK;
+        let &(d, c) = self.block_offsets.get(block).ok_or(corrupt.clone())?;
+        let mut docs = self.doc_stream.get(d as usize..).ok_or(corrupt.clone())?;
+        let mut codes = self.code_stream.get(c as usize..).ok_or(corrupt)?;
+        for _ in 0..term.list as usize % LISTS_PER_BLOCK {
+            (docs, codes) = codec::skip_list(docs, codes)?;
+        }
+        Postings::new(docs, codes, &self.tf_table)
+    }
+}
+
+/// The stem of a word the vocabulary does not list, guessed without a stemmer: the longest shorter
+/// key that starts the word and keeps at least 60% of it (and 4 characters): "installing" ->
+/// "install". The index builder drops surface forms this guess recovers, so readers must use it.
+pub fn guess_stem<T>(word: &str, lookup: impl Fn(&str) -> Option<T>) -> Option<T> {
+    let chars = word.chars().count();
+    let min = (chars * 3).div_ceil(5).max(4);
+    let ends: Vec<usize> = word.char_indices().map(|(i, _)| i).skip(min).collect();
+    ends.into_iter().rev().find_map(|end| lookup(&word[..end]))
+}
+
+/// The decoded fixed header.
+struct Header<'a> {
+    lang: &'a str,
+    n_docs: u32,
+    sections: [usize; 4],
+    body_start: usize,
+}
+
+fn read_header(bytes: &[u8]) -> Result<Header<'_>, IndexError> {
+    if bytes.len() < 6 || bytes[..4] != MAGIC {
+        return Err(IndexError::BadMagic);
+    }
+    let found = u16::from_le_bytes([bytes[4], bytes[5]]);
+    if found != FORMAT_VERSION {
+        return Err(IndexError::IncompatibleVersion {
+            found,
+            expected: FORMAT_VERSION,
+        });
+    }
+    let mut r = Reader::new(&bytes[6..], "header");
+    let _flags = r.u16()?;
+    let lang_len = r.u8()? as usize;
+    let lang = r.str(lang_len)?;
+    let n_docs = r.u32()?;
+    let mut sections = [0usize; 4];
+    for s in &mut sections {
+        *s = r.u32()? as usize;
+    }
+    let body_start = 6 + r.pos();
+    Ok(Header {
+        lang,
+        n_docs,
+        sections,
+        body_start,
+    })
+}
+
+fn read_docs(bytes: &[u8], n: usize) -> Result<Vec<StoredDoc<'_>>, IndexError> {
+    let mut r = Reader::new(bytes, "docs");
+    let mut docs: Vec<StoredDoc<'_>> = (0..n)
+        .map(|_| StoredDoc {
+            id: "",
+            title: "",
+            url: "",
+            lang: "",
+            tags: Vec::new(),
+            snippet: "",
+            weight: 1.0,
+        })
+        .collect();
+    for d in &mut docs {
+        d.id = r.string()?;
+    }
+    for d in &mut docs {
+        d.title = r.string()?;
+    }
+    for d in &mut docs {
+        d.url = r.string()?;
+    }
+    for d in &mut docs {
+        d.lang = r.string()?;
+    }
+    for d in &mut docs {
+        let count = r.varint()? as usize;
+        for _ in 0..count {
+            d.tags.push(r.string()?);
+        }
+    }
+    for d in &mut docs {
+        d.snippet = r.string()?;
+    }
+    for d in &mut docs {
+        d.weight = r.varint()? as f32 / 1000.0;
+    }
+    Ok(docs)
+}
+
+#[cfg(all(test, feature = "builder"))]
+mod tests;

@@ -1,0 +1,146 @@
+//! The knowledge base as served to widgets: built in memory from the Markdown folder at start,
+//! rebuilt when the folder changes (polled), served under `/index/` with a short-lived manifest
+//! and immutable content-hashed files. Open widgets hear `index_changed` and reload.
+
+use crate::AppState;
+use crate::hub::HubEvent;
+use axum::extract::{Path, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use std::path::{Path as FsPath, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime};
+
+const POLL: Duration = Duration::from_secs(1);
+
+#[derive(Default)]
+struct Builds {
+    current: Option<Arc<kb_build::Output>>,
+    /// The build before, so widgets holding the previous manifest can still fetch its files.
+    previous: Option<Arc<kb_build::Output>>,
+}
+
+#[derive(Clone, Default)]
+pub struct KnowledgeBase {
+    builds: Arc<RwLock<Builds>>,
+}
+
+/// A cheap fingerprint of the folder: every Markdown file's path, size and mtime.
+fn fingerprint(dir: &FsPath) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
+    fn walk(dir: &FsPath, out: &mut Vec<(PathBuf, u64, Option<SystemTime>)>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "md")
+                && let Ok(meta) = entry.metadata()
+            {
+                out.push((path, meta.len(), meta.modified().ok()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, &mut out);
+    out.sort();
+    out
+}
+
+impl KnowledgeBase {
+    /// Builds from `source` now; errors in articles are logged with file and line, and the
+    /// articles without errors are served.
+    pub fn build(&self, source: &FsPath) -> Option<String> {
+        let loaded = kb_content::load_dir(source);
+        for e in &loaded.errors {
+            tracing::warn!("{}:{}: {}", e.path.display(), e.line, e.kind);
+        }
+        let output = Arc::new(kb_build::build(&loaded.articles));
+        let version = output.manifest.version.clone();
+        let mut builds = self.builds.write().expect("lock");
+        if builds
+            .current
+            .as_ref()
+            .is_some_and(|c| c.manifest.version == version)
+        {
+            return None;
+        }
+        builds.previous = builds.current.take();
+        builds.current = Some(output);
+        tracing::info!(
+            articles = loaded.articles.len(),
+            version,
+            "knowledge base built"
+        );
+        Some(version)
+    }
+
+    fn file(&self, name: &str) -> Option<Vec<u8>> {
+        let builds = self.builds.read().expect("lock");
+        [&builds.current, &builds.previous]
+            .into_iter()
+            .flatten()
+            .find_map(|b| b.files.get(name).cloned())
+    }
+
+    fn manifest(&self) -> Option<protocol::IndexManifest> {
+        let builds = self.builds.read().expect("lock");
+        builds.current.as_ref().map(|b| b.manifest.clone())
+    }
+}
+
+/// Polls `source` and rebuilds on change, telling every connected widget.
+pub fn watch(state: AppState, source: PathBuf) {
+    tokio::spawn(async move {
+        let mut last = fingerprint(&source);
+        loop {
+            tokio::time::sleep(POLL).await;
+            let now = fingerprint(&source);
+            if now == last {
+                continue;
+            }
+            last = now;
+            let kb = state.kb.clone();
+            let src = source.clone();
+            if let Ok(Some(version)) = tokio::task::spawn_blocking(move || kb.build(&src)).await {
+                state.hub.publish(HubEvent::IndexChanged { version });
+            }
+        }
+    });
+}
+
+pub async fn manifest(State(state): State<AppState>) -> Response {
+    match state.kb.manifest() {
+        Some(m) => {
+            let mut r = axum::Json(m).into_response();
+            r.headers_mut()
+                .insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            r
+        }
+        None => (StatusCode::NOT_FOUND, "no knowledge base is configured\n").into_response(),
+    }
+}
+
+pub async fn file(State(state): State<AppState>, Path(name): Path<String>) -> Response {
+    let Some(bytes) = state.kb.file(&name) else {
+        return (StatusCode::NOT_FOUND, "not found\n").into_response();
+    };
+    let mime = if name.ends_with(".html") {
+        "text/html; charset=utf-8"
+    } else if name.ends_with(".json") {
+        "application/json"
+    } else {
+        "application/octet-stream"
+    };
+    let mut r = bytes.into_response();
+    let h = r.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(mime));
+    h.insert(
+        CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    h.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    r
+}

@@ -1,0 +1,202 @@
+//! The in-browser knowledge-base search: loads `/index/manifest.json` and the visitor's language
+//! index, runs the query engine on each keystroke (no network), fetches opened articles.
+
+use crate::state::Suggestion;
+use protocol::IndexManifest;
+use search_engine::{Engine, Query};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use wasm_bindgen::JsCast;
+use yew::Callback;
+
+/// Longest snippet shown under a suggestion, in bytes.
+const SNIPPET_BYTES: usize = 140;
+
+#[derive(Default)]
+struct Inner {
+    wanted: String,
+    lang: Option<String>,
+    version: Option<String>,
+    manifest: Option<IndexManifest>,
+    engine: Option<Engine<'static>>,
+    articles: Option<Rc<BTreeMap<String, String>>>,
+}
+
+#[derive(Clone, Default)]
+pub struct Search {
+    inner: Rc<RefCell<Inner>>,
+}
+
+async fn fetch(url: &str, no_cache: bool) -> Option<web_sys::Response> {
+    let init = web_sys::RequestInit::new();
+    if no_cache {
+        init.set_cache(web_sys::RequestCache::NoCache);
+    }
+    let window = web_sys::window()?;
+    let response: web_sys::Response =
+        wasm_bindgen_futures::JsFuture::from(window.fetch_with_str_and_init(url, &init))
+            .await
+            .ok()?
+            .unchecked_into();
+    response.ok().then_some(response)
+}
+
+async fn fetch_text(url: &str, no_cache: bool) -> Option<String> {
+    let response = fetch(url, no_cache).await?;
+    wasm_bindgen_futures::JsFuture::from(response.text().ok()?)
+        .await
+        .ok()?
+        .as_string()
+}
+
+async fn fetch_bytes(url: &str) -> Option<Vec<u8>> {
+    let response = fetch(url, false).await?;
+    let buffer = wasm_bindgen_futures::JsFuture::from(response.array_buffer().ok()?)
+        .await
+        .ok()?;
+    Some(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
+impl Search {
+    pub const ENABLED: bool = true;
+
+    pub fn new() -> Self {
+        Search::default()
+    }
+
+    pub fn ready(&self) -> bool {
+        self.inner.borrow().engine.is_some()
+    }
+
+    /// Loads the index for `lang` (or the default language), then calls `on_ready`.
+    pub fn set_language(&mut self, lang: &str, on_ready: Callback<()>) {
+        self.inner.borrow_mut().wanted = lang.to_owned();
+        self.load(false, on_ready);
+    }
+
+    /// Re-reads the manifest (after the server said the index changed) and reloads if needed.
+    pub fn refresh(&mut self, on_ready: Callback<()>) {
+        self.load(true, on_ready);
+    }
+
+    fn load(&self, refresh: bool, on_ready: Callback<()>) {
+        let inner = self.inner.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let cached = inner.borrow().manifest.clone().filter(|_| !refresh);
+            let manifest = match cached {
+                Some(m) => m,
+                None => match fetch_text("/index/manifest.json", true)
+                    .await
+                    .and_then(|t| crate::from_json::<IndexManifest>(&t))
+                {
+                    Some(m) => m,
+                    None => return,
+                },
+            };
+            let wanted = inner.borrow().wanted.clone();
+            let lang = if manifest.languages.contains_key(&wanted) {
+                wanted
+            } else {
+                manifest.default_language.clone()
+            };
+            let Some(files) = manifest.languages.get(&lang).cloned() else {
+                return;
+            };
+            {
+                let current = inner.borrow();
+                if current.lang.as_deref() == Some(lang.as_str())
+                    && current.version.as_deref() == Some(manifest.version.as_str())
+                    && current.engine.is_some()
+                {
+                    return;
+                }
+            }
+            let Some(bytes) = fetch_bytes(&format!("/index/{}", files.index)).await else {
+                return;
+            };
+            // The engine borrows the bytes for as long as the page lives; a rebuilt index
+            // replaces it (the old bytes stay, a few KB per rebuild).
+            let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+            let Ok(engine) = Engine::from_bytes(bytes) else {
+                return;
+            };
+            {
+                let mut state = inner.borrow_mut();
+                state.engine = Some(engine);
+                state.lang = Some(lang);
+                state.version = Some(manifest.version.clone());
+                state.manifest = Some(manifest);
+                state.articles = None;
+            }
+            on_ready.emit(());
+        });
+    }
+
+    /// The top suggestions for what the visitor typed so far.
+    pub fn run(&self, text: &str) -> Vec<Suggestion> {
+        let inner = self.inner.borrow();
+        let Some(engine) = &inner.engine else {
+            return Vec::new();
+        };
+        let plan = engine.plan(text);
+        let hits = engine.search_plan(
+            &plan,
+            &Query {
+                text,
+                lang: None,
+                tags: Vec::new(),
+                limit: crate::state::MAX_SUGGESTIONS,
+            },
+        );
+        hits.into_iter()
+            .map(|hit| {
+                let doc = engine.index().doc(hit.doc);
+                let snippet = engine.snippet(&plan, hit.doc, SNIPPET_BYTES);
+                let text = doc.snippet;
+                let mut parts = Vec::new();
+                let mut at = snippet.window.start;
+                for h in &snippet.highlights {
+                    if h.start > at {
+                        parts.push((text[at..h.start].to_owned(), false));
+                    }
+                    parts.push((text[h.start..h.end].to_owned(), true));
+                    at = h.end;
+                }
+                if at < snippet.window.end {
+                    parts.push((text[at..snippet.window.end].to_owned(), false));
+                }
+                if snippet.window.end < text.len() {
+                    parts.push(("…".to_owned(), false));
+                }
+                Suggestion {
+                    id: doc.id.to_owned(),
+                    title: doc.title.to_owned(),
+                    url: (!doc.url.is_empty()).then(|| doc.url.to_owned()),
+                    snippet: parts,
+                }
+            })
+            .collect()
+    }
+
+    /// The sanitized HTML of an article, rendered at index-build time.
+    pub async fn article(&self, id: &str) -> Option<String> {
+        let articles = self.inner.borrow().articles.clone();
+        let articles = match articles {
+            Some(a) => a,
+            None => {
+                let (lang, manifest) = {
+                    let inner = self.inner.borrow();
+                    (inner.lang.clone()?, inner.manifest.clone()?)
+                };
+                let file = &manifest.languages.get(&lang)?.articles;
+                let map: BTreeMap<String, String> =
+                    crate::from_json(&fetch_text(&format!("/index/{file}"), false).await?)?;
+                let map = Rc::new(map);
+                self.inner.borrow_mut().articles = Some(map.clone());
+                map
+            }
+        };
+        fetch_text(&format!("/index/{}", articles.get(id)?), false).await
+    }
+}
