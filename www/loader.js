@@ -28,6 +28,12 @@
   var side = left ? "left:20px;" : "right:20px;";
 
   function css(el, text) { el.style.cssText = text; return el; }
+  // The host element lives in the page's DOM: every declaration is !important, because inline
+  // !important beats any author rule, even `* { all: unset !important }`.
+  function hardCss(el, text) {
+    el.style.cssText = text.split(";").filter(Boolean).map(function (d) { return d + " !important"; }).join(";");
+    return el;
+  }
 
   function icon(open) {
     var ns = "http://www.w3.org/2000/svg";
@@ -49,7 +55,8 @@
     if (host) return;
     host = d.createElement("div");
     host.id = "frontdesk-root";
-    css(host, "all:initial;position:fixed;z-index:2147483000;bottom:0;" + side + "width:0;height:0;");
+    hardCss(host, "all:initial;display:block;position:fixed;z-index:2147483000;bottom:0;" + side +
+      "width:0;height:0;transform:none;filter:none;visibility:visible;opacity:1;contain:none;");
     var root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
     launcher = d.createElement("button");
     launcher.type = "button";

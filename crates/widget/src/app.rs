@@ -21,6 +21,8 @@ pub fn mount() {
 pub enum Msg {
     Act(Action),
     Connect,
+    /// The browser lost the network: stop waiting on a socket that cannot deliver.
+    WentOffline,
     Opened(u32),
     Text(u32, String),
     Closed(u32),
@@ -312,10 +314,9 @@ impl App {
             .as_ref()
             .and_then(|c| {
                 let lang = i18n::search_language(self.state.locale.as_deref().unwrap_or("en"));
-                c.greeting
-                    .get(&lang)
-                    .or_else(|| c.greeting.get("en"))
-                    .cloned()
+                // The site's own greeting in the visitor's language; else our translated default
+                // (better than the site's English text for, say, an Arabic reader).
+                c.greeting.get(&lang).cloned()
             })
             .unwrap_or_else(|| s.greeting.to_owned());
         let expanded = !self.state.suggestions.is_empty();
@@ -563,6 +564,10 @@ impl Component for App {
         let online = Closure::<dyn FnMut()>::new(move || link.send_message(Msg::Connect));
         let _ = w.add_event_listener_with_callback("online", online.as_ref().unchecked_ref());
         online.forget(); // lives as long as the page
+        let link = ctx.link().clone();
+        let offline = Closure::<dyn FnMut()>::new(move || link.send_message(Msg::WentOffline));
+        let _ = w.add_event_listener_with_callback("offline", offline.as_ref().unchecked_ref());
+        offline.forget();
         // Messages from the loader on the host page; only from our parent window.
         let link = ctx.link().clone();
         let on_host = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
@@ -616,13 +621,26 @@ impl Component for App {
         match msg {
             Msg::Act(action) => self.apply(ctx, action),
             Msg::Connect => {
-                if self.state.connection != Connection::Online {
+                // Only when no socket is open or opening: a late backoff timer must not
+                // replace a connection that is being established.
+                if self.socket.is_none() || self.state.connection == Connection::Offline {
                     self.connect(ctx);
+                }
+            }
+            Msg::WentOffline => {
+                if self.socket.take().is_some() {
+                    self.generation += 1;
+                    self.apply(
+                        ctx,
+                        Action::Closed {
+                            jitter: js_sys::Math::random(),
+                        },
+                    );
                 }
             }
             Msg::Opened(g) if g == self.generation => self.apply(ctx, Action::Opened),
             Msg::Text(g, text) if g == self.generation => {
-                match crate::from_json::<ServerFrame>(&text).ok_or(()) {
+                match crate::server_frame_from_json(&text).ok_or(()) {
                     Ok(ServerFrame::IndexChanged { .. }) => {
                         self.search
                             .refresh(ctx.link().callback(|_| Msg::IndexReady));
@@ -779,7 +797,13 @@ impl Component for App {
                     <span class={classes!("fd-conn", conn_class)} role="status">{ conn_text }</span>
                     <button type="button" class="fd-mute" aria-pressed={self.state.muted.to_string()} onclick={mute}
                         aria-label={if self.state.muted { s.unmute } else { s.mute }}>
-                        { if self.state.muted { "🔕" } else { "🔔" } }
+                        // An inline icon: emoji fonts are missing on many systems.
+                        <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
+                            <path fill="currentColor" d="M12 22a2 2 0 0 0 2-2h-4a2 2 0 0 0 2 2zm6-6V11a6 6 0 0 0-5-5.9V4a1 1 0 0 0-2 0v1.1A6 6 0 0 0 6 11v5l-2 2v1h16v-1z" />
+                            if self.state.muted {
+                                <path stroke="currentColor" stroke-width="2" d="M4 4l16 16" />
+                            }
+                        </svg>
                     </button>
                 </header>
                 <main class="fd-main">{ body }</main>
