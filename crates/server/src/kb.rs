@@ -16,6 +16,8 @@ const POLL: Duration = Duration::from_secs(1);
 
 #[derive(Default)]
 struct Builds {
+    /// Server-side (tantivy) search over the same articles.
+    search: Option<Arc<server_search::ArticleSearch>>,
     current: Option<Arc<kb_build::Output>>,
     /// The build before, so widgets holding the previous manifest can still fetch its files.
     previous: Option<Arc<kb_build::Output>>,
@@ -59,16 +61,28 @@ impl KnowledgeBase {
         }
         let output = Arc::new(kb_build::build(&loaded.articles));
         let version = output.manifest.version.clone();
-        let mut builds = self.builds.write().expect("lock");
-        if builds
+        if self
+            .builds
+            .read()
+            .expect("lock")
             .current
             .as_ref()
             .is_some_and(|c| c.manifest.version == version)
         {
             return None;
         }
+        // Built outside the lock: readers keep serving the previous build meanwhile.
+        let search = match server_search::ArticleSearch::build(&loaded.articles, true) {
+            Ok(s) => Some(Arc::new(s)),
+            Err(e) => {
+                tracing::error!(error = %e, "building the server-side article search failed");
+                None
+            }
+        };
+        let mut builds = self.builds.write().expect("lock");
         builds.previous = builds.current.take();
         builds.current = Some(output);
+        builds.search = search;
         tracing::info!(
             articles = loaded.articles.len(),
             version,
@@ -109,6 +123,67 @@ pub fn watch(state: AppState, source: PathBuf) {
             }
         }
     });
+}
+
+#[derive(serde::Deserialize)]
+pub struct SearchQuery {
+    q: String,
+    #[serde(default)]
+    lang: Option<String>,
+    #[serde(default)]
+    limit: Option<usize>,
+}
+
+#[derive(serde::Serialize)]
+pub struct SearchHit {
+    id: String,
+    title: String,
+    score: f32,
+}
+
+/// `GET /api/search?q=…&lang=…&limit=…`: the knowledge base searched on the server (tantivy),
+/// for agents and for knowledge bases too large to ship to the browser whole.
+pub async fn search(
+    State(state): State<AppState>,
+    axum::extract::Query(query): axum::extract::Query<SearchQuery>,
+) -> Result<axum::Json<Vec<SearchHit>>, crate::AppError> {
+    if query.q.chars().count() > 200 {
+        return Err(crate::AppError::BadRequest(
+            "q is limited to 200 characters".into(),
+        ));
+    }
+    if query.lang.as_ref().is_some_and(|l| l.len() > 35) {
+        return Err(crate::AppError::BadRequest(
+            "lang is not a language tag".into(),
+        ));
+    }
+    let limit = query.limit.unwrap_or(5).clamp(1, 20);
+    let search = state.kb.builds.read().expect("lock").search.clone();
+    let Some(search) = search else {
+        return Err(crate::AppError::NotFound(
+            "no knowledge base is configured".into(),
+        ));
+    };
+    let hits = tokio::task::spawn_blocking(move || {
+        search.search(
+            query.lang.as_deref(),
+            &query.q,
+            limit,
+            server_search::Boosts::default(),
+        )
+    })
+    .await
+    .map_err(|e| crate::AppError::Internal(e.into()))?
+    .map_err(|e| crate::AppError::Internal(e.into()))?;
+    Ok(axum::Json(
+        hits.into_iter()
+            .map(|h| SearchHit {
+                id: h.id,
+                title: h.title,
+                score: h.score,
+            })
+            .collect(),
+    ))
 }
 
 pub async fn manifest(State(state): State<AppState>) -> Response {

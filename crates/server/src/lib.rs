@@ -111,6 +111,7 @@ pub fn router(state: AppState) -> Router {
         .route("/logout", post(auth::logout))
         .route("/me", get(auth::me))
         .route("/sites/{site}", get(site_config))
+        .route("/search", get(kb::search))
         .layer(DefaultBodyLimit::max(16 * 1024));
     Router::new()
         .route("/", get(static_files::root))

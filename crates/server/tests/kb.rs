@@ -1,0 +1,119 @@
+//! The knowledge base as served: manifest and immutable files under /index/, server-side search,
+//! and a rebuild on change announced to connected widgets.
+
+use futures_util::{SinkExt, StreamExt};
+use protocol::{IndexManifest, ServerFrame};
+use std::sync::Arc;
+use std::time::Duration;
+use store::SqliteStore;
+use tokio_tungstenite::tungstenite::protocol::Message;
+
+fn write(dir: &std::path::Path, name: &str, text: &str) {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+#[tokio::test]
+async fn index_is_served_searched_and_rebuilt_live() {
+    let data = tempfile::tempdir().unwrap();
+    let kb = tempfile::tempdir().unwrap();
+    write(
+        kb.path(),
+        "en/refunds.md",
+        "---\ntitle: How do I refund a payment?\nlang: en\n---\nOpen **Payments**, pick the payment and click Refund.\n",
+    );
+    write(
+        kb.path(),
+        "pt/pix.md",
+        "---\ntitle: Como receber via PIX?\nlang: pt-BR\n---\nAtive o PIX em Configurações.\n",
+    );
+    write(kb.path(), "en/broken.md", "no front matter here\n");
+    let store = SqliteStore::open(&data.path().join("db")).await.unwrap();
+    let settings = server::Settings {
+        knowledge_base: Some(kb.path().to_path_buf()),
+        ..server::Settings::default()
+    };
+    let state = server::AppState::new(Arc::new(store), settings);
+    state.start_knowledge_base();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(server::serve(listener, state, std::future::pending()));
+    let base = format!("http://{addr}");
+
+    let response = reqwest::get(format!("{base}/index/manifest.json"))
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["cache-control"], "no-cache");
+    let manifest: IndexManifest = response.json().await.unwrap();
+    assert_eq!(manifest.languages.keys().collect::<Vec<_>>(), ["en", "pt"]);
+    assert_eq!(
+        manifest.languages["en"].documents, 1,
+        "the broken article is skipped, not fatal"
+    );
+    let file = reqwest::get(format!("{base}/index/{}", manifest.languages["en"].index))
+        .await
+        .unwrap();
+    assert!(
+        file.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
+    let bytes = file.bytes().await.unwrap();
+    assert!(search_engine::Engine::from_bytes(&bytes).is_ok());
+
+    let hits: serde_json::Value =
+        reqwest::get(format!("{base}/api/search?q=reembolso%20pix&lang=pt-BR"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(hits[0]["id"], "pt/pix", "{hits}");
+    let too_long = reqwest::get(format!("{base}/api/search?q={}", "a".repeat(300)))
+        .await
+        .unwrap();
+    assert_eq!(too_long.status(), 400);
+
+    // A widget is connected; an article changes; the widget hears about the new index.
+    let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+        format!("ws://{addr}/ws/visitor"),
+    )
+    .unwrap();
+    req.headers_mut().insert("origin", base.parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    ws.send(Message::text(r#"{"type":"hello","v":1,"site":"demo"}"#))
+        .await
+        .unwrap();
+    let _welcome = ws.next().await;
+    write(
+        kb.path(),
+        "en/vat.md",
+        "---\ntitle: How do I charge VAT?\nlang: en\n---\nSet tax rates under Settings.\n",
+    );
+    let changed = tokio::time::timeout(Duration::from_secs(15), async {
+        while let Some(Ok(Message::Text(text))) = ws.next().await {
+            if let Ok(ServerFrame::IndexChanged { version }) = protocol::decode_server(&text) {
+                return version;
+            }
+        }
+        panic!("socket closed");
+    })
+    .await
+    .expect("index_changed within 15 s");
+    assert_ne!(changed, manifest.version);
+    let fresh: IndexManifest = reqwest::get(format!("{base}/index/manifest.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(fresh.version, changed);
+    assert_eq!(fresh.languages["en"].documents, 2);
+    // The previous build's files stay available for widgets still holding the old manifest.
+    let old = reqwest::get(format!("{base}/index/{}", manifest.languages["en"].index))
+        .await
+        .unwrap();
+    assert_eq!(old.status(), 200);
+}
