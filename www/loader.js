@@ -9,6 +9,8 @@
 (function () {
   "use strict";
   var w = window, d = document;
+  var perf = w.performance && w.performance.mark ? w.performance : null;
+  if (perf) perf.mark("frontdesk:start"); // read by `cargo xtask bench widget`
   var prior = w.Frontdesk;
   if (prior && prior.loaded) return; // loaded twice: the first instance stays
 
@@ -85,6 +87,7 @@
     root.appendChild(panel);
     root.appendChild(launcher);
     (d.body || d.documentElement).appendChild(host);
+    if (perf) perf.mark("frontdesk:launcher");
     if (w.matchMedia) {
       var small = w.matchMedia("(max-width: 640px)");
       var fit = function () {
@@ -198,4 +201,5 @@
   };
   if (d.body) start();
   else d.addEventListener("DOMContentLoaded", start);
+  if (perf) perf.mark("frontdesk:end");
 })();

@@ -29,9 +29,9 @@ export function addAgent(data, email, password, name) {
 }
 
 /** Starts `frontdesk serve`; resolves once it prints its address. */
-export function startServer(data, listen = "127.0.0.1:0") {
+export function startServer(data, listen = "127.0.0.1:0", extra = []) {
   return new Promise((resolve, reject) => {
-    const child = spawn(BIN, ["serve", "--listen", listen, "--data", data], {
+    const child = spawn(BIN, ["serve", "--listen", listen, "--data", data, ...extra], {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, FRONTDESK_LOG: "warn" },
     });

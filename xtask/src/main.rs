@@ -11,6 +11,8 @@ commands:
   build            build the widget and console to wasm, write dist/, print sizes, check budgets
   demo [ARGS..]    build everything and start the demo server (extra ARGS go to `frontdesk serve`)
   test             install what tests need, then run every test (Rust, end-to-end in Chromium)
+  bench messages   agent search over 100,000 stored messages (tantivy)
+  bench widget     loader main-thread time, launcher and open-to-usable times in Chromium
   bench search     relevance, size and native latency of the FAQ search on ../shared/corpus,
                    beside the peers' figures (extra ARGS go to search-bench)
 ";
@@ -28,6 +30,15 @@ fn run() -> anyhow::Result<()> {
         Some("build") => build::build(),
         Some("demo") => demo(&args[1..]),
         Some("test") => test(),
+        Some("bench") if args.get(1).map(String::as_str) == Some("widget") => bench_widget(),
+        Some("bench") if args.get(1).map(String::as_str) == Some("messages") => {
+            util::run(
+                util::cargo()
+                    .args(["run", "--release", "--quiet", "-p", "server-search"])
+                    .args(["--bin", "search-messages-bench"])
+                    .current_dir(util::root()),
+            )
+        }
         Some("bench") if args.get(1).map(String::as_str) == Some("search") => {
             bench_search(&args[2..])
         }
@@ -50,6 +61,22 @@ fn demo(extra: &[String]) -> anyhow::Result<()> {
     }
     args.extend(extra.iter().cloned());
     util::run(util::cargo().args(&args).current_dir(&root))
+}
+
+/// The widget's speed budgets in headless Chromium (tests/e2e/bench-widget.mjs).
+fn bench_widget() -> anyhow::Result<()> {
+    let root = util::root();
+    util::ensure_chromium()?;
+    util::ensure_npm_packages(&root.join("tests/e2e"))?;
+    build::build()?;
+    util::run(util::cargo().args(["build", "-p", "frontdesk"]).current_dir(&root))?;
+    util::run(
+        std::process::Command::new("node")
+            .arg("tests/e2e/bench-widget.mjs")
+            .env("FRONTDESK_BIN", util::target_dir()?.join("debug/frontdesk"))
+            .env("CHROMIUM", util::CHROMIUM)
+            .current_dir(&root),
+    )
 }
 
 /// The search benchmark in browser mode (no query-time stemmer, as the widget runs it).

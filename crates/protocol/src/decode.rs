@@ -377,4 +377,104 @@ mod tests {
         .assert_eq(&json);
         assert_eq!(crate::decode_server(&json).unwrap(), frame);
     }
+
+    /// The widget's decoding (`{"<type>": frame}`, see `ServerFrame::deserialize_by_variant`)
+    /// reads every visitor frame exactly as the server writes it.
+    #[wasm_bindgen_test(unsupported = test)]
+    fn server_frames_by_variant() {
+        use crate::*;
+        let availability = Availability {
+            agents_online: true,
+            open_now: false,
+            next_open: Some(9),
+        };
+        let frames = [
+            ServerFrame::Welcome {
+                v: 1,
+                token: Some("t".into()),
+                conversation: Some(4),
+                last_seq: 3,
+                availability,
+                rate_pending: true,
+            },
+            ServerFrame::Welcome {
+                v: 1,
+                token: None,
+                conversation: None,
+                last_seq: 0,
+                availability: Availability::default(),
+                rate_pending: false,
+            },
+            ServerFrame::Ack {
+                id: "c1".into(),
+                conversation: 4,
+                seq: 5,
+                at: 6,
+            },
+            ServerFrame::Message(Message {
+                conversation: 4,
+                seq: 5,
+                id: "c1".into(),
+                author: Author::Visitor,
+                body: "Olá".into(),
+                at: 6,
+            }),
+            ServerFrame::Typing {
+                conversation: 4,
+                from: Author::Agent {
+                    id: 2,
+                    name: "Ana".into(),
+                },
+                on: true,
+            },
+            ServerFrame::Read {
+                conversation: 4,
+                seq: 5,
+                by: Reader::Agent,
+            },
+            ServerFrame::Status {
+                conversation: 4,
+                status: ConversationStatus::Resolved,
+            },
+            ServerFrame::Availability(availability),
+            ServerFrame::IndexChanged {
+                version: "abc".into(),
+            },
+            ServerFrame::Saved {
+                what: Saved::Rating,
+            },
+            ServerFrame::Error {
+                code: ErrorCode::TooLarge,
+                message: "m".into(),
+                id: Some("c1".into()),
+            },
+        ];
+        for frame in frames {
+            let value: serde_json::Value = serde_json::from_str(&frame.to_json()).unwrap();
+            let tag = value["type"].as_str().unwrap().to_owned();
+            let wrapped = serde_json::json!({ tag: value });
+            assert_eq!(ServerFrame::deserialize_by_variant(wrapped).unwrap(), frame);
+        }
+        // Console-only frames are not part of the visitor's decoding.
+        let conversation = serde_json::json!({"conversation": {"type": "conversation"}});
+        assert!(ServerFrame::deserialize_by_variant(conversation).is_err());
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn author_reads_like_an_internally_tagged_enum() {
+        use crate::Author;
+        let read = |json: &str| serde_json::from_str::<Author>(json).map_err(|e| e.to_string());
+        assert_eq!(read(r#"{"kind":"visitor"}"#), Ok(Author::Visitor));
+        assert_eq!(
+            read(r#"{"name":"Ana","kind":"agent","id":2}"#),
+            Ok(Author::Agent {
+                id: 2,
+                name: "Ana".into()
+            })
+        );
+        assert!(read(r#"{"kind":"agent","id":2}"#).is_err());
+        assert!(read(r#"{"kind":"agent","name":"Ana"}"#).is_err());
+        assert!(read(r#"{"kind":"robot"}"#).is_err());
+        assert!(read(r#"{"id":2}"#).is_err());
+    }
 }

@@ -4,6 +4,8 @@
 //! *Architecture invariant*: text is analyzed by `text_analysis` — the browser engine's own
 //! analyzer — registered as a tantivy tokenizer, so both engines index and query the same terms.
 
+pub mod messages;
+
 use kb_content::Article;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -20,12 +22,20 @@ use text_analysis::Analyzer;
 pub enum SearchError {
     #[error("search index error: {0}")]
     Tantivy(#[from] tantivy::TantivyError),
+    #[error("search index folder: {0}")]
+    Io(String),
 }
 
 /// Our analyzer as a tantivy tokenizer: one token per non-stop word, its text the stem.
 #[derive(Clone)]
 pub struct StemTokenizer {
     analyzer: Arc<Analyzer>,
+}
+
+impl StemTokenizer {
+    pub fn new(analyzer: Arc<Analyzer>) -> Self {
+        StemTokenizer { analyzer }
+    }
 }
 
 pub struct StemStream {

@@ -6,6 +6,8 @@
 
 #[rustfmt::skip]
 mod fold_table;
+#[rustfmt::skip]
+mod lower_table;
 
 use unicode_segmentation::UnicodeSegmentation;
 
@@ -112,7 +114,7 @@ pub fn lowercase(word: &str, lang: Lang) -> String {
             // Russian text writes ё and е interchangeably; the stemmer expects е.
             (_, 'ё') | (_, 'Ё') => out.push('е'),
             (_, '\u{2019}') | (_, '\u{02BC}') => out.push('\''),
-            _ => out.extend(c.to_lowercase()),
+            _ => push_lowercase(&mut out, c),
         }
     }
     out
@@ -142,10 +144,19 @@ pub fn fold_lowercased(word: &str) -> String {
             'ø' => out.push('o'),
             'đ' => out.push('d'),
             'ł' => out.push('l'),
-            _ => out.extend(c.to_lowercase()),
+            _ => push_lowercase(&mut out, c),
         }
     }
     out
+}
+
+/// Pushes the lowercase of `c`, exactly as `char::to_lowercase` (a test checks every character),
+/// from a table of runs a fifth the size of core's (measured: 4.3 KB brotli less in the widget).
+fn push_lowercase(out: &mut String, c: char) {
+    match c {
+        '\u{0130}' => out.push_str("i\u{0307}"),
+        _ => out.push(lower_table::lookup(c)),
+    }
 }
 
 /// Combining diacritical marks (the blocks that follow Latin, Greek and Cyrillic letters).

@@ -2,6 +2,7 @@
 //! host page's loader by `postMessage`, and performs the effects the reducer asks for.
 
 use crate::i18n::{self, Strings};
+use crate::markdown::Segment;
 use crate::search::Search;
 use crate::state::{Action, ChatState, Connection, Delivery, Effect, Line, Notice, Screen};
 use protocol::{Author, ServerFrame, SiteConfig};
@@ -279,7 +280,14 @@ impl App {
         html! {
             <li class={classes!("fd-msg", format!("fd-{author}"))} data-author={author} data-state={state} key={format!("{author}-{}", line.id)}>
                 <span class="fd-who">{ who }</span>
-                <p class="fd-body">{ line.body.clone() }</p>
+                <p class="fd-body">{ for crate::markdown::parse(&line.body).into_iter().map(|seg| match seg {
+                    Segment::Text(t) => html! { <>{ t }</> },
+                    Segment::Bold(t) => html! { <strong>{ t }</strong> },
+                    Segment::Code(t) => html! { <code>{ t }</code> },
+                    Segment::Link { text, href } => html! {
+                        <a {href} target="_blank" rel="noopener noreferrer nofollow">{ text }</a>
+                    },
+                }) }</p>
                 <span class="fd-meta">{ meta }</span>
             </li>
         }
@@ -699,6 +707,23 @@ impl Component for App {
                     Some("locale") => {
                         if let Some(lang) = field("lang").and_then(|v| v.as_string()) {
                             self.set_locale(ctx, lang);
+                        }
+                    }
+                    Some("identify") => {
+                        // Name and email the site passed for a logged-in user: kept as the
+                        // conversation's contact details.
+                        let user = field("user").unwrap_or(JsValue::UNDEFINED);
+                        let text = |key: &str, max: usize| {
+                            js_sys::Reflect::get(&user, &key.into())
+                                .ok()
+                                .and_then(|v| v.as_string())
+                                .map(|v| v.trim().chars().take(max).collect::<String>())
+                                .filter(|v| !v.is_empty())
+                        };
+                        let email = text("email", 254).filter(|e| protocol::valid_email(e));
+                        let name = text("name", 200);
+                        if email.is_some() || name.is_some() {
+                            self.apply(ctx, Action::SaveContact { name, email });
                         }
                     }
                     Some("page") => {

@@ -118,8 +118,16 @@ impl Search {
             // The engine borrows the bytes for as long as the page lives; a rebuilt index
             // replaces it (the old bytes stay, a few KB per rebuild).
             let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
-            let Ok(engine) = Engine::from_bytes(bytes) else {
-                return;
+            let engine = match Engine::from_bytes(bytes) {
+                Ok(engine) => engine,
+                Err(e) => {
+                    // Visible to whoever debugs the site; the widget falls back to chat only.
+                    web_sys::console::warn_1(
+                        &format!("Frontdesk: the help-center index could not be loaded: {e}")
+                            .into(),
+                    );
+                    return;
+                }
             };
             {
                 let mut state = inner.borrow_mut();

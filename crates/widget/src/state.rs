@@ -109,6 +109,8 @@ pub struct ChatState {
     pub notice: Option<Notice>,
 
     pub contact_saved: bool,
+    /// Contact details given while disconnected, sent once connected.
+    pub pending_contact: Option<(Option<String>, Option<String>)>,
     pub rated: bool,
     /// Whether the widget is open and the tab visible: the visitor can see new messages.
     pub visible: bool,
@@ -220,6 +222,7 @@ impl ChatState {
             availability: Availability::default(),
             notice: None,
             contact_saved: false,
+            pending_contact: None,
             rated: false,
             visible: false,
             unread: 0,
@@ -423,7 +426,12 @@ impl ChatState {
                 }
             }
             Action::SaveContact { name, email } => {
-                vec![Effect::Send(VisitorFrame::Contact { name, email })]
+                if self.connection == Connection::Online {
+                    vec![Effect::Send(VisitorFrame::Contact { name, email })]
+                } else {
+                    self.pending_contact = Some((name, email));
+                    Vec::new()
+                }
             }
             Action::Resolve => vec![Effect::Send(VisitorFrame::Resolve)],
             Action::Rate { score, comment } => {
@@ -497,6 +505,9 @@ impl ChatState {
                 }
                 // Resend everything not yet acknowledged, in order, with the same ids.
                 effects.extend(self.resend_pending());
+                if let Some((name, email)) = self.pending_contact.take() {
+                    effects.push(Effect::Send(VisitorFrame::Contact { name, email }));
+                }
             }
             ServerFrame::Ack {
                 id,
@@ -902,6 +913,28 @@ mod tests {
             (s.screen, s.lines.len(), s.conversation),
             (Screen::Home, 0, None)
         );
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn contact_details_given_offline_are_sent_once_connected() {
+        let mut s = state();
+        let contact = (None, Some("rita@example.com".to_owned()));
+        assert!(
+            s.apply(Action::SaveContact {
+                name: contact.0.clone(),
+                email: contact.1.clone()
+            })
+            .is_empty()
+        );
+        let effects = s.apply(welcome(None, None));
+        assert_eq!(
+            effects.last(),
+            Some(&Effect::Send(VisitorFrame::Contact {
+                name: contact.0,
+                email: contact.1
+            }))
+        );
+        assert!(s.pending_contact.is_none());
     }
 
     #[wasm_bindgen_test(unsupported = test)]
