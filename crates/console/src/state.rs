@@ -306,6 +306,12 @@ mod tests {
             rating: None,
             rating_comment: None,
             visitor_read: 0,
+            assignee: None,
+            priority: protocol::Priority::Normal,
+            first_response_due: None,
+            first_response_at: None,
+            sla_breached_at: None,
+            waiting_on_customer: false,
         }
     }
 
@@ -314,6 +320,8 @@ mod tests {
             v: 1,
             agent: agent(),
             conversations,
+            agents: Vec::new(),
+            canned: Vec::new(),
         }))
     }
 

@@ -240,10 +240,20 @@ pub fn decode_agent(text: &str) -> Result<AgentFrame, FrameError> {
     let frame: AgentFrame = decode(
         text,
         &[
-            "hello", "open", "send", "typing", "read", "resolve", "reopen",
+            "hello",
+            "open",
+            "send",
+            "typing",
+            "read",
+            "resolve",
+            "reopen",
+            "assign",
+            "set_priority",
+            "note",
+            "presence",
         ],
     )?;
-    if let AgentFrame::Send { id, body, .. } = &frame {
+    if let AgentFrame::Send { id, body, .. } | AgentFrame::Note { id, body, .. } = &frame {
         check_id(id)?;
         check_body(id, body)?;
     }

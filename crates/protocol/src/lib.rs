@@ -139,6 +139,108 @@ pub enum AgentFrame {
     Reopen {
         conversation: ConversationId,
     },
+    /// Assign to an agent (a transfer when someone else holds it), or `None` for the queue.
+    Assign {
+        conversation: ConversationId,
+        #[serde(default)]
+        agent: Option<i64>,
+    },
+    SetPriority {
+        conversation: ConversationId,
+        priority: Priority,
+    },
+    /// A private note on a conversation, for agents only.
+    Note {
+        id: String,
+        conversation: ConversationId,
+        body: String,
+    },
+    /// The agent's own presence (auto-away is the console's job).
+    Presence {
+        status: PresenceStatus,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    Low,
+    #[default]
+    Normal,
+    High,
+    Urgent,
+}
+
+impl Priority {
+    pub const ALL: [Priority; 4] = [
+        Priority::Low,
+        Priority::Normal,
+        Priority::High,
+        Priority::Urgent,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Low => "low",
+            Priority::Normal => "normal",
+            Priority::High => "high",
+            Priority::Urgent => "urgent",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Priority> {
+        Priority::ALL.into_iter().find(|p| p.as_str() == text)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PresenceStatus {
+    Online,
+    Away,
+    Offline,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentPresence {
+    pub id: i64,
+    pub name: String,
+    pub status: PresenceStatus,
+    /// Open conversations assigned to this agent.
+    pub open: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Note {
+    pub conversation: ConversationId,
+    pub id: String,
+    pub agent: AgentRef,
+    pub body: String,
+    pub at: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentRef {
+    pub id: i64,
+    pub name: String,
+}
+
+/// A reply template; `{{name}}` (the contact's name) and `{{agent}}` are filled in by the console.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CannedResponse {
+    /// Typed after `/` in the composer.
+    pub shortcut: String,
+    pub title: String,
+    pub body: String,
+}
+
+/// Fills `{{name}}` and `{{agent}}` in a canned response.
+pub fn fill_canned(body: &str, name: Option<&str>, agent: &str) -> String {
+    body.replace(
+        "{{name}}",
+        name.filter(|n| !n.trim().is_empty()).unwrap_or("there"),
+    )
+    .replace("{{agent}}", agent)
 }
 
 /// Defines [`ServerFrame`] from one list of variants, plus a second deserializer for the same
@@ -232,14 +334,23 @@ server_frame! {
         },
     }
     console {
-        /// Answer to an agent's `hello`: who the agent is and the open conversations.
+        /// Answer to an agent's `hello`: who the agent is, the open conversations, the team and
+        /// the canned responses.
         AgentWelcome {
             v: u32,
             agent: AgentInfo,
             conversations: Vec<ConversationSummary>,
+            #[serde(default)]
+            agents: Vec<AgentPresence>,
+            #[serde(default)]
+            canned: Vec<CannedResponse>,
         },
         /// A conversation was created or changed (console only).
         Conversation(ConversationSummary),
+        /// A private note: agents only, never sent on a visitor connection.
+        Note(Note),
+        /// Who is online, away or offline, and how many open conversations each holds.
+        Agents { agents: Vec<AgentPresence> },
     }
 }
 
@@ -361,6 +472,21 @@ pub struct ConversationSummary {
     /// Highest sequence the visitor has read.
     #[serde(default)]
     pub visitor_read: Seq,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<AgentRef>,
+    #[serde(default)]
+    pub priority: Priority,
+    /// When the first agent reply is due under the SLA policy (None once replied).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_response_due: Option<Millis>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_response_at: Option<Millis>,
+    /// The SLA was breached at this time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sla_breached_at: Option<Millis>,
+    /// The newest message is from an agent: waiting on the customer.
+    #[serde(default)]
+    pub waiting_on_customer: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

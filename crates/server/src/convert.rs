@@ -40,6 +40,27 @@ pub fn summary(c: Conversation) -> ConversationSummary {
         rating: c.rating,
         rating_comment: c.rating_comment,
         visitor_read: c.visitor_read,
+        assignee: c.assignee.map(|(id, name)| protocol::AgentRef { id, name }),
+        priority: protocol::Priority::parse(&c.priority).unwrap_or_default(),
+        first_response_due: c
+            .first_response_due
+            .filter(|_| c.first_response_at.is_none()),
+        first_response_at: c.first_response_at,
+        sla_breached_at: c.sla_breached_at,
+        waiting_on_customer: c.last_author.as_deref() == Some("agent"),
+    }
+}
+
+pub fn note(n: store::StoredNote) -> protocol::Note {
+    protocol::Note {
+        conversation: n.conversation_id,
+        id: n.client_id,
+        agent: protocol::AgentRef {
+            id: n.agent_id,
+            name: n.agent_name,
+        },
+        body: n.body,
+        at: n.at,
     }
 }
 

@@ -32,6 +32,10 @@ pub enum HubEvent {
     Presence,
     /// The knowledge-base index was rebuilt.
     IndexChanged { version: String },
+    /// A private note (delivered to agent connections only).
+    Note(Box<protocol::Note>),
+    /// Agents' presence or load changed.
+    Agents(Vec<protocol::AgentPresence>),
 }
 
 #[derive(Clone)]

@@ -5,11 +5,13 @@
 //! *Architecture invariant*: storage goes through `dyn store::Store`; wire types come from
 //! `protocol`. The server never builds HTML from user input.
 
+mod assign;
 mod auth;
 mod convert;
 mod error;
 mod hub;
 mod kb;
+mod routing;
 mod sites;
 mod static_files;
 mod ws;
@@ -24,7 +26,6 @@ use axum::routing::{get, post};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use store::Store;
 use tokio::net::TcpListener;
 
@@ -40,6 +41,41 @@ pub struct Settings {
     pub sites: BTreeMap<String, Site>,
     /// Folder of Markdown articles, built into the index at start and rebuilt on change.
     pub knowledge_base: Option<std::path::PathBuf>,
+    /// First-response SLA per priority, in minutes (business hours of the site count).
+    pub sla_first_response: BTreeMap<protocol::Priority, f64>,
+    /// How often overdue conversations are checked.
+    pub sla_tick: std::time::Duration,
+    /// How long an agent may be disconnected before its conversations are reassigned.
+    pub reassign_grace: std::time::Duration,
+    /// Open conversations an agent takes before routing skips it.
+    pub agent_capacity: u32,
+    pub canned: Vec<protocol::CannedResponse>,
+}
+
+/// The default canned responses, until a site configures its own.
+pub fn default_canned() -> Vec<protocol::CannedResponse> {
+    let canned = |shortcut: &str, title: &str, body: &str| protocol::CannedResponse {
+        shortcut: shortcut.into(),
+        title: title.into(),
+        body: body.into(),
+    };
+    vec![
+        canned(
+            "hi",
+            "Greeting",
+            "Hi {{name}}, this is {{agent}}. How can I help?",
+        ),
+        canned(
+            "wait",
+            "One moment",
+            "Thanks {{name}}, let me check that for you. One moment, please.",
+        ),
+        canned(
+            "bye",
+            "Closing",
+            "Glad I could help, {{name}}! Anything else before I close this chat?",
+        ),
+    ]
 }
 
 impl Default for Settings {
@@ -49,6 +85,16 @@ impl Default for Settings {
             session_days: 30,
             sites: BTreeMap::from([("demo".to_owned(), demo_site())]),
             knowledge_base: None,
+            sla_first_response: BTreeMap::from([
+                (protocol::Priority::Urgent, 5.0),
+                (protocol::Priority::High, 15.0),
+                (protocol::Priority::Normal, 60.0),
+                (protocol::Priority::Low, 240.0),
+            ]),
+            sla_tick: std::time::Duration::from_secs(5),
+            reassign_grace: std::time::Duration::from_secs(30),
+            agent_capacity: 5,
+            canned: default_canned(),
         }
     }
 }
@@ -59,8 +105,8 @@ pub struct AppState {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) hub: hub::Hub,
     pub(crate) settings: Arc<Settings>,
-    /// Connected agent sessions (drives the widget's availability).
-    pub(crate) agents_online: Arc<AtomicUsize>,
+    /// Connected agents and their status (drives routing and the widget's availability).
+    pub(crate) presence: routing::Presence,
     pub(crate) kb: kb::KnowledgeBase,
 }
 
@@ -70,18 +116,19 @@ impl AppState {
             store,
             hub: hub::Hub::new(),
             settings: Arc::new(settings),
-            agents_online: Arc::new(AtomicUsize::new(0)),
+            presence: routing::Presence::default(),
             kb: kb::KnowledgeBase::default(),
         }
     }
 
-    /// Builds the knowledge base (if one is configured) and keeps it fresh. Call once, inside
-    /// the runtime, before serving.
-    pub fn start_knowledge_base(&self) {
+    /// Starts the background work: the knowledge base (built now, then kept fresh) and the SLA
+    /// ticker. Call once, inside the runtime, before serving.
+    pub fn start(&self) {
         if let Some(source) = self.settings.knowledge_base.clone() {
             self.kb.build(&source);
             kb::watch(self.clone(), source);
         }
+        assign::start_sla_ticker(self.clone());
     }
 
     pub(crate) fn site(&self, key: &str) -> Option<&Site> {
@@ -93,7 +140,7 @@ impl AppState {
         let now = now_millis();
         let open_now = site.office_hours.as_ref().is_none_or(|h| h.is_open(now));
         protocol::Availability {
-            agents_online: self.agents_online.load(Ordering::SeqCst) > 0,
+            agents_online: self.presence.any_online(),
             open_now,
             next_open: if open_now {
                 None

@@ -95,6 +95,32 @@ impl OfficeHours {
         self.days[weekday].is_some_and(|(s, e)| minute >= i64::from(s) && minute < i64::from(e))
     }
 
+    /// When the current open period ends (only meaningful while open).
+    fn closes(&self, now: Millis) -> Millis {
+        let (weekday, _, midnight) = self.local(now);
+        match self.days[weekday] {
+            Some((_, end)) => midnight + i64::from(end) * MINUTE,
+            None => now,
+        }
+    }
+
+    /// `now` plus `duration` of open time: deadlines pause while the office is closed.
+    pub fn add_open_time(&self, now: Millis, duration: Millis) -> Option<Millis> {
+        let (mut at, mut left) = (now, duration);
+        for _ in 0..64 {
+            if !self.is_open(at) {
+                at = self.next_open(at)?;
+            }
+            let window = self.closes(at) - at;
+            if left <= window {
+                return Some(at + left);
+            }
+            left -= window;
+            at += window;
+        }
+        None
+    }
+
     /// The next opening time after `now`, within a week; `None` if never open.
     pub fn next_open(&self, now: Millis) -> Option<Millis> {
         let (weekday, minute, midnight) = self.local(now);
@@ -171,6 +197,21 @@ mod tests {
             h.next_open(evening),
             Some(MONDAY_UTC_MIDNIGHT + 4 * DAY + 12 * 3_600_000)
         );
+    }
+
+    #[test]
+    fn deadlines_pause_while_closed() {
+        let h = hours();
+        // Monday 17:30 local (20:30 UTC) + 1 hour of open time: 30 minutes Monday, the rest on
+        // Friday from 09:00 local.
+        let at = MONDAY_UTC_MIDNIGHT + 20 * 3_600_000 + 30 * 60_000;
+        let due = h.add_open_time(at, 3_600_000).unwrap();
+        assert_eq!(
+            due,
+            MONDAY_UTC_MIDNIGHT + 4 * DAY + 12 * 3_600_000 + 30 * 60_000
+        );
+        let never = OfficeHours::parse("+00:00", []).unwrap();
+        assert_eq!(never.add_open_time(0, 1), None);
     }
 
     #[test]

@@ -35,7 +35,7 @@ async fn index_is_served_searched_and_rebuilt_live() {
         ..server::Settings::default()
     };
     let state = server::AppState::new(Arc::new(store), settings);
-    state.start_knowledge_base();
+    state.start();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(server::serve(listener, state, std::future::pending()));

@@ -14,6 +14,134 @@ pub async fn run_all(store: Arc<dyn Store>) {
     concurrent_appends_are_gap_free(store.clone()).await;
     concurrent_first_messages_share_one_conversation(store.clone()).await;
     resolution_rating_and_read_marks(&*store).await;
+    assignment_priority_sla_and_notes(&*store).await;
+}
+
+async fn assignment_priority_sla_and_notes(store: &dyn Store) {
+    let ana = store
+        .create_agent(new_agent("sla-ana@example.com"), 1)
+        .await
+        .unwrap();
+    let visitor = store.create_visitor("vt-sla", "demo", 1).await.unwrap();
+    let conv = store
+        .open_or_create_conversation(&visitor, &ConversationContext::default(), 1)
+        .await
+        .unwrap();
+    assert_eq!(conv.priority, "normal");
+    assert_eq!(conv.assignee, None);
+    assert!(
+        store
+            .unassigned_open(100)
+            .await
+            .unwrap()
+            .iter()
+            .any(|c| c.id == conv.id)
+    );
+    let assigned = store.assign(conv.id, Some(ana.id), 2).await.unwrap();
+    assert_eq!(assigned.assignee, Some((ana.id, "Ana Lima".to_owned())));
+    assert_eq!(store.assigned_open(ana.id).await.unwrap().len(), 1);
+    assert!(
+        !store
+            .unassigned_open(100)
+            .await
+            .unwrap()
+            .iter()
+            .any(|c| c.id == conv.id)
+    );
+
+    let urgent = store
+        .set_priority(conv.id, "urgent", Some(100))
+        .await
+        .unwrap();
+    assert_eq!(
+        (urgent.priority.as_str(), urgent.first_response_due),
+        ("urgent", Some(100))
+    );
+    assert!(store.overdue(99).await.unwrap().is_empty());
+    assert_eq!(store.overdue(100).await.unwrap()[0].id, conv.id);
+    assert!(
+        store
+            .record_breach(conv.id, "first_response", 100, 101)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .record_breach(conv.id, "first_response", 100, 102)
+            .await
+            .unwrap(),
+        "once"
+    );
+    assert!(store.overdue(200).await.unwrap().is_empty());
+    assert_eq!(
+        store
+            .conversation(conv.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .sla_breached_at,
+        Some(101)
+    );
+
+    // The first agent message sets the first response; later ones do not move it.
+    for (i, agent) in [None, Some(ana.id), Some(ana.id)].into_iter().enumerate() {
+        store
+            .append_message(NewMessage {
+                conversation_id: conv.id,
+                client_id: &format!("sla{i}"),
+                agent_id: agent,
+                body: "x",
+                at: 300 + i as i64,
+            })
+            .await
+            .unwrap();
+    }
+    let c = store.conversation(conv.id).await.unwrap().unwrap();
+    assert_eq!(c.first_response_at, Some(301));
+    assert_eq!(c.last_author.as_deref(), Some("agent"));
+
+    let note = store
+        .add_note(conv.id, ana.id, "n1", "VIP customer", 5)
+        .await
+        .unwrap();
+    assert_eq!(
+        (note.agent_name.as_str(), note.body.as_str()),
+        ("Ana Lima", "VIP customer")
+    );
+    store
+        .add_note(conv.id, ana.id, "n1", "VIP customer", 6)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.notes(conv.id).await.unwrap().len(),
+        1,
+        "a resent note is stored once"
+    );
+    assert!(matches!(
+        store
+            .add_note(conv.id + 1000, ana.id, "n2", "lost", 7)
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+    // Notes never appear among messages.
+    assert!(
+        store
+            .messages_after(conv.id, 0, 100)
+            .await
+            .unwrap()
+            .iter()
+            .all(|m| m.body != "VIP customer")
+    );
+    let unassigned = store.assign(conv.id, None, 8).await.unwrap();
+    assert_eq!(unassigned.assignee, None);
+    assert!(
+        store
+            .list_agents()
+            .await
+            .unwrap()
+            .iter()
+            .any(|a| a.id == ana.id)
+    );
 }
 
 async fn resolution_rating_and_read_marks(store: &dyn Store) {

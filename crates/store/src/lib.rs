@@ -92,6 +92,24 @@ pub struct Conversation {
     pub resolved_at: Option<Millis>,
     pub visitor_read: u64,
     pub agent_read: u64,
+    pub assignee: Option<(i64, String)>,
+    /// `low`, `normal`, `high` or `urgent`.
+    pub priority: String,
+    pub first_response_due: Option<Millis>,
+    pub first_response_at: Option<Millis>,
+    pub sla_breached_at: Option<Millis>,
+    /// `visitor` or `agent`: who wrote the newest message.
+    pub last_author: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredNote {
+    pub conversation_id: i64,
+    pub client_id: String,
+    pub agent_id: i64,
+    pub agent_name: String,
+    pub body: String,
+    pub at: Millis,
 }
 
 /// Who read a conversation.
@@ -206,6 +224,45 @@ pub trait Store: Send + Sync + 'static {
         now: Millis,
     ) -> Result<()>;
     async fn deflection_count(&self, site: &str) -> Result<u64>;
+
+    async fn list_agents(&self) -> Result<Vec<Agent>>;
+    /// Assigns (or unassigns, with `None`) a conversation.
+    async fn assign(
+        &self,
+        conversation_id: i64,
+        agent_id: Option<i64>,
+        now: Millis,
+    ) -> Result<Conversation>;
+    /// Sets the priority and the first-response deadline it implies.
+    async fn set_priority(
+        &self,
+        conversation_id: i64,
+        priority: &str,
+        first_response_due: Option<Millis>,
+    ) -> Result<Conversation>;
+    /// Open conversations whose first response is overdue and not yet marked breached.
+    async fn overdue(&self, now: Millis) -> Result<Vec<Conversation>>;
+    /// Marks the breach and records it; returns false if it was already marked.
+    async fn record_breach(
+        &self,
+        conversation_id: i64,
+        kind: &str,
+        due_at: Millis,
+        now: Millis,
+    ) -> Result<bool>;
+    async fn add_note(
+        &self,
+        conversation_id: i64,
+        agent_id: i64,
+        client_id: &str,
+        body: &str,
+        now: Millis,
+    ) -> Result<StoredNote>;
+    async fn notes(&self, conversation_id: i64) -> Result<Vec<StoredNote>>;
+    /// Open conversations assigned to `agent_id`.
+    async fn assigned_open(&self, agent_id: i64) -> Result<Vec<Conversation>>;
+    /// Open, unassigned conversations, oldest first.
+    async fn unassigned_open(&self, limit: u32) -> Result<Vec<Conversation>>;
 
     /// Durably appends a message with the next sequence number of its conversation, or returns
     /// the already-stored message when the same author already sent this client id.

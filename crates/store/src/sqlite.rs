@@ -2,7 +2,8 @@
 
 use crate::{
     Agent, AgentCredentials, Appended, Conversation, ConversationContext, MessageAuthor, Millis,
-    NewAgent, NewMessage, ReadBy, Result, Status, Store, StoreError, StoredMessage, Visitor,
+    NewAgent, NewMessage, ReadBy, Result, Status, Store, StoreError, StoredMessage, StoredNote,
+    Visitor,
 };
 use async_trait::async_trait;
 use sqlx::sqlite::{
@@ -84,6 +85,33 @@ fn conversation_from_row(row: &SqliteRow) -> Conversation {
         resolved_at: row.get("resolved_at"),
         visitor_read: row.get::<i64, _>("visitor_read") as u64,
         agent_read: row.get::<i64, _>("agent_read") as u64,
+        assignee: row.get::<Option<i64>, _>("assignee_id").map(|id| {
+            (
+                id,
+                row.get::<Option<String>, _>("assignee_name")
+                    .unwrap_or_default(),
+            )
+        }),
+        priority: row.get("priority"),
+        first_response_due: row.get("first_response_due"),
+        first_response_at: row.get("first_response_at"),
+        sla_breached_at: row.get("sla_breached_at"),
+        last_author: row.get("last_author"),
+    }
+}
+
+/// Conversation rows with the assignee's name.
+const CONVERSATION_SELECT: &str = "SELECT c.*, a.name AS assignee_name FROM conversations c \
+     LEFT JOIN agents a ON a.id = c.assignee_id";
+
+fn note_from_row(row: &SqliteRow) -> StoredNote {
+    StoredNote {
+        conversation_id: row.get("conversation_id"),
+        client_id: row.get("client_id"),
+        agent_id: row.get("agent_id"),
+        agent_name: row.get("agent_name"),
+        body: row.get("body"),
+        at: row.get("created_at"),
     }
 }
 
@@ -255,11 +283,12 @@ impl Store for SqliteStore {
     }
 
     async fn open_conversation(&self, visitor_id: i64) -> Result<Option<Conversation>> {
-        let row =
-            sqlx::query("SELECT * FROM conversations WHERE visitor_id = ? AND status = 'open'")
-                .bind(visitor_id)
-                .fetch_optional(&self.pool)
-                .await?;
+        let row = sqlx::query(&format!(
+            "{CONVERSATION_SELECT} WHERE c.visitor_id = ? AND c.status = 'open'"
+        ))
+        .bind(visitor_id)
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(row.as_ref().map(conversation_from_row))
     }
 
@@ -290,7 +319,7 @@ impl Store for SqliteStore {
     }
 
     async fn conversation(&self, id: i64) -> Result<Option<Conversation>> {
-        let row = sqlx::query("SELECT * FROM conversations WHERE id = ?")
+        let row = sqlx::query(&format!("{CONVERSATION_SELECT} WHERE c.id = ?"))
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
@@ -299,7 +328,7 @@ impl Store for SqliteStore {
 
     async fn list_open_conversations(&self, limit: u32) -> Result<Vec<Conversation>> {
         let rows = sqlx::query(
-            "SELECT * FROM conversations WHERE status = 'open' ORDER BY updated_at DESC, id DESC LIMIT ?",
+            &format!("{CONVERSATION_SELECT} WHERE c.status = 'open' ORDER BY c.updated_at DESC, c.id DESC LIMIT ?"),
         )
         .bind(limit as i64)
         .fetch_all(&self.pool)
@@ -308,9 +337,9 @@ impl Store for SqliteStore {
     }
 
     async fn latest_conversation(&self, visitor_id: i64) -> Result<Option<Conversation>> {
-        let row = sqlx::query(
-            "SELECT * FROM conversations WHERE visitor_id = ? ORDER BY id DESC LIMIT 1",
-        )
+        let row = sqlx::query(&format!(
+            "{CONVERSATION_SELECT} WHERE c.visitor_id = ? ORDER BY c.id DESC LIMIT 1"
+        ))
         .bind(visitor_id)
         .fetch_optional(&self.pool)
         .await?;
@@ -440,6 +469,181 @@ impl Store for SqliteStore {
         Ok(n as u64)
     }
 
+    async fn list_agents(&self) -> Result<Vec<Agent>> {
+        let rows =
+            sqlx::query("SELECT id, email, name, is_admin, disabled FROM agents ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.iter().map(agent_from_row).collect())
+    }
+
+    async fn assign(
+        &self,
+        conversation_id: i64,
+        agent_id: Option<i64>,
+        now: Millis,
+    ) -> Result<Conversation> {
+        let r =
+            sqlx::query("UPDATE conversations SET assignee_id = ?, updated_at = ? WHERE id = ?")
+                .bind(agent_id)
+                .bind(now)
+                .bind(conversation_id)
+                .execute(&self.pool)
+                .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound {
+                what: "conversation",
+            });
+        }
+        self.conversation(conversation_id)
+            .await?
+            .ok_or(StoreError::NotFound {
+                what: "conversation",
+            })
+    }
+
+    async fn set_priority(
+        &self,
+        conversation_id: i64,
+        priority: &str,
+        first_response_due: Option<Millis>,
+    ) -> Result<Conversation> {
+        let r = sqlx::query(
+            "UPDATE conversations SET priority = ?, first_response_due = ? WHERE id = ?",
+        )
+        .bind(priority)
+        .bind(first_response_due)
+        .bind(conversation_id)
+        .execute(&self.pool)
+        .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound {
+                what: "conversation",
+            });
+        }
+        self.conversation(conversation_id)
+            .await?
+            .ok_or(StoreError::NotFound {
+                what: "conversation",
+            })
+    }
+
+    async fn overdue(&self, now: Millis) -> Result<Vec<Conversation>> {
+        let rows = sqlx::query(&format!(
+            "{CONVERSATION_SELECT} WHERE c.status = 'open' AND c.first_response_at IS NULL \
+             AND c.sla_breached_at IS NULL AND c.first_response_due IS NOT NULL \
+             AND c.first_response_due <= ? ORDER BY c.first_response_due LIMIT 500"
+        ))
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(conversation_from_row).collect())
+    }
+
+    async fn record_breach(
+        &self,
+        conversation_id: i64,
+        kind: &str,
+        due_at: Millis,
+        now: Millis,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let r = sqlx::query(
+            "UPDATE conversations SET sla_breached_at = ? WHERE id = ? AND sla_breached_at IS NULL",
+        )
+        .bind(now)
+        .bind(conversation_id)
+        .execute(&mut *tx)
+        .await?;
+        if r.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO sla_breaches (conversation_id, kind, due_at, breached_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(conversation_id)
+        .bind(kind)
+        .bind(due_at)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn add_note(
+        &self,
+        conversation_id: i64,
+        agent_id: i64,
+        client_id: &str,
+        body: &str,
+        now: Millis,
+    ) -> Result<StoredNote> {
+        let result = sqlx::query(
+            "INSERT INTO notes (conversation_id, agent_id, client_id, body, created_at) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT (conversation_id, agent_id, client_id) DO NOTHING",
+        )
+        .bind(conversation_id)
+        .bind(agent_id)
+        .bind(client_id)
+        .bind(body)
+        .bind(now)
+        .execute(&self.pool)
+        .await;
+        match result {
+            Ok(_) => {}
+            Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() => {
+                return Err(StoreError::NotFound {
+                    what: "conversation",
+                });
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let row = sqlx::query(
+            "SELECT n.conversation_id, n.client_id, n.agent_id, a.name AS agent_name, n.body, n.created_at \
+             FROM notes n JOIN agents a ON a.id = n.agent_id \
+             WHERE n.conversation_id = ? AND n.agent_id = ? AND n.client_id = ?",
+        )
+        .bind(conversation_id)
+        .bind(agent_id)
+        .bind(client_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(note_from_row(&row))
+    }
+
+    async fn notes(&self, conversation_id: i64) -> Result<Vec<StoredNote>> {
+        let rows = sqlx::query(
+            "SELECT n.conversation_id, n.client_id, n.agent_id, a.name AS agent_name, n.body, n.created_at \
+             FROM notes n JOIN agents a ON a.id = n.agent_id WHERE n.conversation_id = ? ORDER BY n.id",
+        )
+        .bind(conversation_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(note_from_row).collect())
+    }
+
+    async fn assigned_open(&self, agent_id: i64) -> Result<Vec<Conversation>> {
+        let rows = sqlx::query(&format!(
+            "{CONVERSATION_SELECT} WHERE c.status = 'open' AND c.assignee_id = ? ORDER BY c.id"
+        ))
+        .bind(agent_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(conversation_from_row).collect())
+    }
+
+    async fn unassigned_open(&self, limit: u32) -> Result<Vec<Conversation>> {
+        let rows = sqlx::query(&format!(
+            "{CONVERSATION_SELECT} WHERE c.status = 'open' AND c.assignee_id IS NULL ORDER BY c.id LIMIT ?"
+        ))
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(conversation_from_row).collect())
+    }
+
     async fn append_message(&self, message: NewMessage<'_>) -> Result<Appended> {
         let kind = if message.agent_id.is_some() {
             "agent"
@@ -450,11 +654,16 @@ impl Store for SqliteStore {
         // Write first, so this transaction holds SQLite's write lock from its first statement
         // and the busy timeout (not a snapshot conflict) governs concurrent writers.
         let seq: Option<i64> = sqlx::query_scalar(
-            "UPDATE conversations SET last_seq = last_seq + 1, updated_at = ?, preview = ? \
+            "UPDATE conversations SET last_seq = last_seq + 1, updated_at = ?, preview = ?, \
+             last_author = ?, first_response_at = CASE WHEN ? = 'agent' \
+             THEN coalesce(first_response_at, ?) ELSE first_response_at END \
              WHERE id = ? RETURNING last_seq",
         )
         .bind(message.at)
         .bind(preview(message.body))
+        .bind(kind)
+        .bind(kind)
+        .bind(message.at)
         .bind(message.conversation_id)
         .fetch_optional(&mut *tx)
         .await?;

@@ -8,11 +8,10 @@ use crate::hub::HubEvent;
 use crate::{AppState, convert, now_millis};
 use futures_util::{Sink, Stream, StreamExt};
 use protocol::{
-    AgentFrame, Author, ConversationStatus, ErrorCode, PROTOCOL_VERSION, Reader, ServerFrame,
-    decode_agent,
+    AgentFrame, Author, ConversationStatus, ErrorCode, PROTOCOL_VERSION, PresenceStatus, Reader,
+    ServerFrame, decode_agent,
 };
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use store::{NewMessage, ReadBy, Status};
 use tokio::sync::broadcast::error::RecvError;
 
@@ -183,6 +182,12 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
                     })
                     .await;
             }
+            HubEvent::Note(note) => {
+                if self.following.contains_key(&note.conversation) {
+                    self.out.send(ServerFrame::Note(*note)).await;
+                }
+            }
+            HubEvent::Agents(agents) => self.out.send(ServerFrame::Agents { agents }).await,
             HubEvent::Read { .. }
             | HubEvent::Status { .. }
             | HubEvent::Presence
@@ -251,6 +256,103 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
         }
     }
 
+    async fn assign(&mut self, conversation: i64, agent: Option<i64>) {
+        let store = self.state.store.clone();
+        if let Some(id) = agent {
+            match store.agent(id).await {
+                Ok(Some(a)) if !a.disabled => {}
+                Ok(_) => {
+                    return self
+                        .out
+                        .error(ErrorCode::NotFound, format!("agent {id} does not exist"))
+                        .await;
+                }
+                Err(e) => return self.failed("assigning", e).await,
+            }
+        }
+        match store.assign(conversation, agent, now_millis()).await {
+            Ok(c) => {
+                if let Some(id) = agent {
+                    self.state.presence.mark_assigned(id, now_millis());
+                }
+                self.state
+                    .hub
+                    .publish(HubEvent::Conversation(Box::new(convert::summary(c))));
+                crate::assign::publish_agents(&self.state).await;
+            }
+            Err(store::StoreError::NotFound { .. }) => {
+                self.out
+                    .error(
+                        ErrorCode::NotFound,
+                        format!("conversation {conversation} does not exist"),
+                    )
+                    .await
+            }
+            Err(e) => self.failed("assigning", e).await,
+        }
+    }
+
+    async fn set_priority(&mut self, conversation: i64, priority: protocol::Priority) {
+        let store = self.state.store.clone();
+        let c = match store.conversation(conversation).await {
+            Ok(Some(c)) => c,
+            Ok(None) => {
+                return self
+                    .out
+                    .error(
+                        ErrorCode::NotFound,
+                        format!("conversation {conversation} does not exist"),
+                    )
+                    .await;
+            }
+            Err(e) => return self.failed("changing the priority", e).await,
+        };
+        let due = crate::assign::first_response_due(&self.state, &c.site, priority, c.created_at);
+        match store
+            .set_priority(conversation, priority.as_str(), due)
+            .await
+        {
+            Ok(c) => self
+                .state
+                .hub
+                .publish(HubEvent::Conversation(Box::new(convert::summary(c)))),
+            Err(e) => self.failed("changing the priority", e).await,
+        }
+    }
+
+    async fn note(&mut self, id: String, conversation: i64, body: String) {
+        match self
+            .state
+            .store
+            .add_note(conversation, self.agent.id, &id, &body, now_millis())
+            .await
+        {
+            Ok(note) => {
+                self.following.entry(conversation).or_insert(0);
+                self.state
+                    .hub
+                    .publish(HubEvent::Note(Box::new(convert::note(note))));
+            }
+            Err(store::StoreError::NotFound { .. }) => {
+                self.out
+                    .send(ServerFrame::Error {
+                        code: ErrorCode::NotFound,
+                        message: format!("conversation {conversation} does not exist"),
+                        id: Some(id),
+                    })
+                    .await
+            }
+            Err(e) => self.failed("saving the note", e).await,
+        }
+    }
+
+    async fn failed(&mut self, what: &str, e: store::StoreError) {
+        tracing::error!(error = %e, "{what} failed");
+        self.out
+            .error(ErrorCode::Internal, format!("{what} failed; try again"))
+            .await;
+    }
+
     async fn resync(&mut self) {
         let ids: Vec<i64> = self.following.keys().copied().collect();
         for id in ids {
@@ -259,23 +361,31 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
     }
 }
 
-/// Counts this connection as an online agent while it lives; tells visitors when the count
-/// goes from zero to one or back.
-struct Presence(AppState);
+/// Registers this connection in the presence registry while it lives: the first connection
+/// brings the agent online (and drains the queue), the last one starts the offline grace period.
+struct Presence {
+    state: AppState,
+    agent: i64,
+}
 
 impl Presence {
-    fn enter(state: &AppState) -> Self {
-        if state.agents_online.fetch_add(1, Ordering::SeqCst) == 0 {
+    async fn enter(state: &AppState, agent: &store::Agent) -> Self {
+        if state.presence.connect(agent.id, &agent.name) {
             state.hub.publish(HubEvent::Presence);
+            crate::assign::drain_queue(state).await;
         }
-        Presence(state.clone())
+        crate::assign::publish_agents(state).await;
+        Presence {
+            state: state.clone(),
+            agent: agent.id,
+        }
     }
 }
 
 impl Drop for Presence {
     fn drop(&mut self) {
-        if self.0.agents_online.fetch_sub(1, Ordering::SeqCst) == 1 {
-            self.0.hub.publish(HubEvent::Presence);
+        if self.state.presence.disconnect(self.agent) {
+            crate::assign::agent_left(self.state.clone(), self.agent);
         }
     }
 }
@@ -334,7 +444,7 @@ where
     }
 
     let mut events = state.hub.subscribe();
-    let _presence = Presence::enter(&state);
+    let _presence = Presence::enter(&state, &agent).await;
     let conversations = match state.store.list_open_conversations(INBOX_LIMIT).await {
         Ok(list) => list.into_iter().map(convert::summary).collect(),
         Err(e) => {
@@ -344,10 +454,22 @@ where
             return out.close(&mut inbound, 1011, "internal error").await;
         }
     };
+    let agents = {
+        let mut load = std::collections::HashMap::new();
+        for c in &conversations {
+            let c: &protocol::ConversationSummary = c;
+            if let Some(a) = &c.assignee {
+                *load.entry(a.id).or_insert(0u32) += 1;
+            }
+        }
+        state.presence.list(&load)
+    };
     out.send(ServerFrame::AgentWelcome {
         v: PROTOCOL_VERSION,
         agent: convert::agent(&agent),
         conversations,
+        agents,
+        canned: state.settings.canned.clone(),
     })
     .await;
     let mut session = Session {
@@ -392,6 +514,18 @@ where
                                 Ok(()) => session.state.hub.publish(HubEvent::Read { conversation, by: Reader::Agent, seq }),
                                 Err(e) => tracing::error!(error = %e, "marking as read failed"),
                             }
+                        }
+                        Ok(AgentFrame::Assign { conversation, agent }) => session.assign(conversation, agent).await,
+                        Ok(AgentFrame::SetPriority { conversation, priority }) => session.set_priority(conversation, priority).await,
+                        Ok(AgentFrame::Note { id, conversation, body }) => session.note(id, conversation, body).await,
+                        Ok(AgentFrame::Presence { status }) => {
+                            let status = if status == PresenceStatus::Offline { PresenceStatus::Away } else { status };
+                            session.state.presence.set_status(session.agent.id, status);
+                            session.state.hub.publish(HubEvent::Presence);
+                            if status == PresenceStatus::Online {
+                                crate::assign::drain_queue(&session.state).await;
+                            }
+                            crate::assign::publish_agents(&session.state).await;
                         }
                         Ok(AgentFrame::Resolve { conversation }) => session.set_status(conversation, Status::Resolved).await,
                         Ok(AgentFrame::Reopen { conversation }) => session.set_status(conversation, Status::Open).await,

@@ -127,6 +127,25 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
                 conversation,
                 visitor: self.visitor.id,
             });
+            if let Ok(Some(c)) = self.state.store.conversation(conversation).await {
+                // A new conversation gets its first-response deadline and an agent.
+                if c.first_response_due.is_none() && c.first_response_at.is_none() {
+                    let due = crate::assign::first_response_due(
+                        &self.state,
+                        &c.site,
+                        protocol::Priority::Normal,
+                        c.created_at,
+                    );
+                    let _ = self
+                        .state
+                        .store
+                        .set_priority(conversation, &c.priority, due)
+                        .await;
+                }
+                if c.assignee.is_none() {
+                    crate::assign::route(&self.state, conversation, None).await;
+                }
+            }
             self.publish_summary(conversation).await;
         }
         self.catch_up().await;

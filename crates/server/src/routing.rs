@@ -1,0 +1,187 @@
+//! Who gets a conversation: pure choice among candidates, and the live presence registry it
+//! reads (agents' connections and status, held in memory; the database stays the source of
+//! truth for assignments).
+
+use protocol::{AgentPresence, PresenceStatus};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// One agent, as routing sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub id: i64,
+    pub status: PresenceStatus,
+    pub open: u32,
+    pub capacity: u32,
+    /// When this agent was last given a conversation (round-robin order).
+    pub last_assigned: i64,
+}
+
+/// Round-robin among online agents with free capacity: the one assigned longest ago, then the
+/// least busy, then the lowest id. `None` sends the conversation to the unassigned queue.
+pub fn choose(candidates: &[Candidate], exclude: Option<i64>) -> Option<i64> {
+    candidates
+        .iter()
+        .filter(|c| c.status == PresenceStatus::Online && c.open < c.capacity)
+        .filter(|c| Some(c.id) != exclude)
+        .min_by_key(|c| (c.last_assigned, c.open, c.id))
+        .map(|c| c.id)
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    name: String,
+    connections: u32,
+    status: PresenceStatus,
+    last_assigned: i64,
+}
+
+/// Connected agents and their status.
+#[derive(Clone, Default)]
+pub struct Presence {
+    agents: Arc<Mutex<HashMap<i64, Entry>>>,
+}
+
+impl Presence {
+    /// A connection opened; returns true when the agent just came online.
+    pub fn connect(&self, id: i64, name: &str) -> bool {
+        let mut agents = self.agents.lock().expect("lock");
+        let entry = agents.entry(id).or_insert_with(|| Entry {
+            name: name.to_owned(),
+            connections: 0,
+            status: PresenceStatus::Offline,
+            last_assigned: 0,
+        });
+        entry.connections += 1;
+        let came_online = entry.status == PresenceStatus::Offline;
+        if came_online {
+            entry.status = PresenceStatus::Online;
+        }
+        came_online
+    }
+
+    /// A connection closed; returns true when it was the agent's last one.
+    pub fn disconnect(&self, id: i64) -> bool {
+        let mut agents = self.agents.lock().expect("lock");
+        match agents.get_mut(&id) {
+            Some(e) => {
+                e.connections = e.connections.saturating_sub(1);
+                e.connections == 0
+            }
+            None => false,
+        }
+    }
+
+    pub fn connections(&self, id: i64) -> u32 {
+        self.agents
+            .lock()
+            .expect("lock")
+            .get(&id)
+            .map_or(0, |e| e.connections)
+    }
+
+    pub fn set_status(&self, id: i64, status: PresenceStatus) {
+        if let Some(e) = self.agents.lock().expect("lock").get_mut(&id) {
+            e.status = status;
+        }
+    }
+
+    pub fn any_online(&self) -> bool {
+        self.agents
+            .lock()
+            .expect("lock")
+            .values()
+            .any(|e| e.status == PresenceStatus::Online)
+    }
+
+    pub fn mark_assigned(&self, id: i64, now: i64) {
+        if let Some(e) = self.agents.lock().expect("lock").get_mut(&id) {
+            e.last_assigned = now;
+        }
+    }
+
+    /// Routing candidates, given each agent's open-conversation count and capacity.
+    pub fn candidates(&self, load: &HashMap<i64, u32>, capacity: u32) -> Vec<Candidate> {
+        self.agents
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(|(&id, e)| Candidate {
+                id,
+                status: e.status,
+                open: load.get(&id).copied().unwrap_or(0),
+                capacity,
+                last_assigned: e.last_assigned,
+            })
+            .collect()
+    }
+
+    /// Everyone known, for the console's team list.
+    pub fn list(&self, load: &HashMap<i64, u32>) -> Vec<AgentPresence> {
+        let mut out: Vec<AgentPresence> = self
+            .agents
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(|(&id, e)| AgentPresence {
+                id,
+                name: e.name.clone(),
+                status: e.status,
+                open: load.get(&id).copied().unwrap_or(0),
+            })
+            .collect();
+        out.sort_by_key(|a| a.id);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(id: i64, status: PresenceStatus, open: u32, last: i64) -> Candidate {
+        Candidate {
+            id,
+            status,
+            open,
+            capacity: 2,
+            last_assigned: last,
+        }
+    }
+
+    #[test]
+    fn round_robin_among_online_agents_with_capacity() {
+        use PresenceStatus::*;
+        let agents = [
+            c(1, Online, 0, 10),
+            c(2, Online, 0, 5),
+            c(3, Away, 0, 0),
+            c(4, Online, 2, 0),
+        ];
+        assert_eq!(
+            choose(&agents, None),
+            Some(2),
+            "longest since last assignment"
+        );
+        assert_eq!(
+            choose(&agents, Some(2)),
+            Some(1),
+            "a transfer excludes the holder"
+        );
+        assert_eq!(
+            choose(&[c(1, Online, 2, 0), c(3, Offline, 0, 0)], None),
+            None,
+            "queue"
+        );
+    }
+
+    #[test]
+    fn presence_counts_connections() {
+        let p = Presence::default();
+        assert!(p.connect(1, "Ana"));
+        assert!(!p.connect(1, "Ana"), "second tab");
+        assert!(!p.disconnect(1));
+        assert!(p.disconnect(1), "last tab closed");
+        assert_eq!(p.connections(1), 0);
+    }
+}

@@ -1,0 +1,269 @@
+//! The agent side over real sockets: round-robin routing, reassignment when an agent goes
+//! offline, transfer, private notes that never reach a visitor connection, and an SLA breach
+//! under a shortened policy.
+
+use futures_util::{SinkExt, StreamExt};
+use protocol::{Priority, ServerFrame};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use store::{NewAgent, SqliteStore, Store};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::Message;
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+struct Server {
+    base: String,
+    addr: std::net::SocketAddr,
+    ids: BTreeMap<&'static str, i64>,
+    _dir: tempfile::TempDir,
+}
+
+async fn start() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("db")).await.unwrap();
+    let mut ids = BTreeMap::new();
+    for (email, name) in [("ana@example.com", "Ana"), ("bo@example.com", "Bo")] {
+        let a = store
+            .create_agent(
+                NewAgent {
+                    email: email.into(),
+                    name: name.into(),
+                    password_hash: server::hash_password("agent-password").unwrap(),
+                    admin: false,
+                },
+                1,
+            )
+            .await
+            .unwrap();
+        ids.insert(name, a.id);
+    }
+    let settings = server::Settings {
+        reassign_grace: Duration::from_millis(100),
+        sla_tick: Duration::from_millis(50),
+        // Urgent: 0.5 s to first reply, so a breach happens during the test.
+        sla_first_response: BTreeMap::from([
+            (Priority::Urgent, 0.5 / 60.0),
+            (Priority::High, 60.0),
+            (Priority::Normal, 60.0),
+            (Priority::Low, 60.0),
+        ]),
+        ..server::Settings::default()
+    };
+    let state = server::AppState::new(Arc::new(store), settings);
+    state.start();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(server::serve(listener, state, std::future::pending()));
+    Server {
+        base: format!("http://{addr}"),
+        addr,
+        ids,
+        _dir: dir,
+    }
+}
+
+async fn connect(server: &Server, path: &str, cookie: Option<&str>) -> Ws {
+    let mut req = format!("ws://{}{path}", server.addr)
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert("origin", HeaderValue::from_str(&server.base).unwrap());
+    if let Some(c) = cookie {
+        req.headers_mut()
+            .insert("cookie", HeaderValue::from_str(c).unwrap());
+    }
+    tokio_tungstenite::connect_async(req).await.unwrap().0
+}
+
+async fn send(ws: &mut Ws, text: &str) {
+    ws.send(Message::text(text)).await.unwrap();
+}
+
+async fn next(ws: &mut Ws) -> ServerFrame {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("a frame within 10 s")
+            .expect("open")
+            .expect("no error");
+        if let Message::Text(t) = msg {
+            return protocol::decode_server(&t).unwrap();
+        }
+    }
+}
+
+/// Waits for a frame matching `pred`, skipping others.
+async fn wait_for(ws: &mut Ws, what: &str, pred: impl Fn(&ServerFrame) -> bool) -> ServerFrame {
+    loop {
+        let f = tokio::time::timeout(Duration::from_secs(10), next(ws))
+            .await
+            .unwrap_or_else(|_| panic!("waiting for {what}"));
+        if pred(&f) {
+            return f;
+        }
+    }
+}
+
+async fn agent(server: &Server, email: &str) -> Ws {
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/login", server.base))
+        .json(&serde_json::json!({"email": email, "password": "agent-password"}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let mut ws = connect(server, "/ws/agent", Some(&cookie)).await;
+    send(&mut ws, r#"{"type":"hello","v":1}"#).await;
+    wait_for(&mut ws, "welcome", |f| {
+        matches!(f, ServerFrame::AgentWelcome { .. })
+    })
+    .await;
+    ws
+}
+
+/// A new visitor who sends one message; returns its socket and conversation id.
+async fn customer(server: &Server, text: &str) -> (Ws, i64) {
+    let mut ws = connect(server, "/ws/visitor", None).await;
+    send(&mut ws, r#"{"type":"hello","v":1,"site":"demo"}"#).await;
+    wait_for(&mut ws, "welcome", |f| {
+        matches!(f, ServerFrame::Welcome { .. })
+    })
+    .await;
+    send(
+        &mut ws,
+        &format!(r#"{{"type":"send","id":"m1","body":"{text}"}}"#),
+    )
+    .await;
+    let ServerFrame::Ack { conversation, .. } =
+        wait_for(&mut ws, "ack", |f| matches!(f, ServerFrame::Ack { .. })).await
+    else {
+        unreachable!()
+    };
+    (ws, conversation)
+}
+
+async fn assignee_of(ws: &mut Ws, conversation: i64, what: &str) -> Option<i64> {
+    match wait_for(
+        ws,
+        what,
+        |f| matches!(f, ServerFrame::Conversation(c) if c.id == conversation),
+    )
+    .await
+    {
+        ServerFrame::Conversation(c) => c.assignee.map(|a| a.id),
+        _ => unreachable!(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn round_robin_offline_reassignment_transfer_notes_and_sla() {
+    let server = start().await;
+    let (ana_id, bo_id) = (server.ids["Ana"], server.ids["Bo"]);
+    let mut ana = agent(&server, "ana@example.com").await;
+    let mut bo = agent(&server, "bo@example.com").await;
+
+    // Round-robin: three customers go Ana, Bo, Ana (or Bo, Ana, Bo), never twice in a row.
+    let mut owners = Vec::new();
+    let mut customers = Vec::new();
+    for text in ["First customer", "Second customer", "Third customer"] {
+        let (ws, conversation) = customer(&server, text).await;
+        let mut owner = None;
+        while owner.is_none() {
+            owner = assignee_of(&mut ana, conversation, "an assignment").await;
+        }
+        owners.push(owner.unwrap());
+        customers.push((ws, conversation));
+    }
+    assert_ne!(owners[0], owners[1], "round-robin: {owners:?}");
+    assert_eq!(owners[0], owners[2], "round-robin: {owners:?}");
+
+    // A private note: other agents see it; the visitor's connection never does.
+    let (ref mut visitor, conversation) = customers[0];
+    send(
+        &mut bo,
+        &format!(r#"{{"type":"open","conversation":{conversation}}}"#),
+    )
+    .await;
+    send(
+        &mut ana,
+        &format!(r#"{{"type":"open","conversation":{conversation}}}"#),
+    )
+    .await;
+    send(&mut ana, &format!(r#"{{"type":"note","id":"n1","conversation":{conversation},"body":"VIP: refund without asking"}}"#)).await;
+    // The author's other tabs see it too.
+    wait_for(&mut ana, "the note (own)", |f| {
+        matches!(f, ServerFrame::Note(_))
+    })
+    .await;
+    let note = wait_for(&mut bo, "the note", |f| matches!(f, ServerFrame::Note(_))).await;
+    assert!(
+        matches!(note, ServerFrame::Note(n) if n.body == "VIP: refund without asking" && n.agent.name == "Ana")
+    );
+    send(
+        &mut ana,
+        &format!(r#"{{"type":"send","id":"r1","conversation":{conversation},"body":"Done!"}}"#),
+    )
+    .await;
+    loop {
+        match next(visitor).await {
+            ServerFrame::Message(m) if m.body == "Done!" => break,
+            other => {
+                let json = other.to_json();
+                assert!(!json.contains("VIP"), "a note reached the visitor: {json}");
+            }
+        }
+    }
+
+    // Transfer: Ana hands the conversation to Bo.
+    send(
+        &mut ana,
+        &format!(r#"{{"type":"assign","conversation":{conversation},"agent":{bo_id}}}"#),
+    )
+    .await;
+    let mut owner = None;
+    while owner != Some(bo_id) {
+        owner = assignee_of(&mut bo, conversation, "the transfer").await;
+    }
+
+    // Bo goes offline: his open conversations go to Ana, the only one online.
+    drop(bo);
+    let mut moved = 0;
+    while moved < 2 {
+        if let ServerFrame::Conversation(c) = wait_for(&mut ana, "reassignment", |f| {
+            matches!(f, ServerFrame::Conversation(_))
+        })
+        .await
+            && c.assignee.as_ref().map(|a| a.id) == Some(ana_id)
+            && (owners.contains(&bo_id) || c.id == conversation)
+        {
+            moved += 1;
+        }
+    }
+
+    // SLA: make one conversation urgent (0.5 s to first reply) and let it breach.
+    let (_, late) = customer(&server, "Urgent: my site is down").await;
+    send(
+        &mut ana,
+        &format!(r#"{{"type":"set_priority","conversation":{late},"priority":"urgent"}}"#),
+    )
+    .await;
+    let breached = wait_for(&mut ana, "the breach", |f| {
+        matches!(f, ServerFrame::Conversation(c) if c.id == late && c.sla_breached_at.is_some())
+    })
+    .await;
+    let ServerFrame::Conversation(c) = breached else {
+        unreachable!()
+    };
+    assert_eq!(c.priority, Priority::Urgent);
+    assert!(c.first_response_due.unwrap() <= c.sla_breached_at.unwrap());
+}
