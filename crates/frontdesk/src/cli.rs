@@ -234,12 +234,34 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .or_else(|| Some(PathBuf::from("index")).filter(|p| p.is_dir()));
     let mut sites = server::Settings::default().sites;
     sites.extend(file.sites);
-    let settings = server::Settings {
+    let mut settings = server::Settings {
         public_url: public_url.clone(),
         session_days: file.session_days.unwrap_or(30),
         sites,
         knowledge_base: knowledge_base.clone(),
+        ..server::Settings::default()
     };
+    if let Some(sla) = &file.sla {
+        for (priority, minutes) in &sla.first_response_minutes {
+            if let Some(p) = protocol::Priority::parse(priority) {
+                settings.sla_first_response.insert(p, *minutes);
+            }
+        }
+        if let Some(s) = sla.check_seconds.filter(|s| *s > 0.0) {
+            settings.sla_tick = std::time::Duration::from_secs_f64(s);
+        }
+    }
+    if let Some(r) = &file.routing {
+        if let Some(c) = r.capacity {
+            settings.agent_capacity = c.max(1);
+        }
+        if let Some(s) = r.reassign_after_seconds.filter(|s| *s >= 0.0) {
+            settings.reassign_grace = std::time::Duration::from_secs_f64(s);
+        }
+    }
+    if !file.canned.is_empty() {
+        settings.canned = file.canned.clone();
+    }
 
     let store = open_store(&data).await?;
     let demo = if args.demo {
@@ -266,7 +288,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         None => println!("  knowledge base: none (pass --kb DIR)"),
     }
     let state = server::AppState::new(Arc::new(store.clone()), settings);
-    state.start_knowledge_base();
+    state.start();
     server::serve(listener, state, shutdown_signal()).await?;
     store.close().await;
     tracing::info!("stopped");

@@ -19,6 +19,40 @@ pub struct FileConfig {
     pub knowledge_base: Option<PathBuf>,
     #[serde(skip)]
     pub sites: BTreeMap<String, server::Site>,
+    #[serde(skip)]
+    pub sla: Option<SlaToml>,
+    #[serde(skip)]
+    pub routing: Option<RoutingToml>,
+    #[serde(skip)]
+    pub canned: Vec<protocol::CannedResponse>,
+}
+
+/// `[sla]`: first-response targets per priority, in minutes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlaToml {
+    pub first_response_minutes: BTreeMap<String, f64>,
+    #[serde(default)]
+    pub check_seconds: Option<f64>,
+}
+
+/// `[routing]`: how many open conversations an agent takes, and how long a disconnected agent
+/// keeps its conversations.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingToml {
+    #[serde(default)]
+    pub capacity: Option<u32>,
+    #[serde(default)]
+    pub reassign_after_seconds: Option<f64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CannedToml {
+    shortcut: String,
+    title: String,
+    body: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -28,6 +62,12 @@ struct Root {
     server: FileConfig,
     #[serde(default)]
     sites: BTreeMap<String, SiteToml>,
+    #[serde(default)]
+    sla: Option<SlaToml>,
+    #[serde(default)]
+    routing: Option<RoutingToml>,
+    #[serde(default)]
+    canned: Vec<CannedToml>,
 }
 
 /// `[sites.KEY]`: what a site owner configures.
@@ -144,6 +184,41 @@ fn parse(text: &str) -> anyhow::Result<FileConfig> {
         let site = site(&key, t)?;
         root.server.sites.insert(key, site);
     }
+    if let Some(sla) = &root.sla {
+        for (priority, minutes) in &sla.first_response_minutes {
+            if protocol::Priority::parse(priority).is_none() {
+                bail!(
+                    "sla.first_response_minutes: unknown priority {priority:?} (low, normal, high, urgent)"
+                );
+            }
+            if !(*minutes > 0.0 && minutes.is_finite()) {
+                bail!("sla.first_response_minutes.{priority} must be a positive number of minutes");
+            }
+        }
+    }
+    for c in &root.canned {
+        let ok = !c.shortcut.is_empty()
+            && c.shortcut.len() <= 32
+            && c.shortcut
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !ok {
+            bail!(
+                "canned shortcut {:?} must be 1 to 32 characters of [A-Za-z0-9_-]",
+                c.shortcut
+            );
+        }
+    }
+    root.server.sla = root.sla.take();
+    root.server.routing = root.routing.take();
+    root.server.canned = std::mem::take(&mut root.canned)
+        .into_iter()
+        .map(|c| protocol::CannedResponse {
+            shortcut: c.shortcut,
+            title: c.title,
+            body: c.body,
+        })
+        .collect();
     if let Some(url) = &root.server.public_url
         && !(url.starts_with("http://") || url.starts_with("https://"))
     {
