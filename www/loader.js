@@ -111,13 +111,6 @@
     frame.title = "Frontdesk chat";
     frame.src = origin + "/frame/widget?site=" + encodeURIComponent(site) + "&lang=" + encodeURIComponent(lang);
     css(frame, "all:initial;width:100%;height:100%;border:0;display:block;");
-    frame.addEventListener("load", function () {
-      frameReady = true;
-      frame.contentWindow.postMessage({ frontdesk: "init", page: location.href, lang: lang }, origin);
-      var queued = outbox; outbox = [];
-      for (var i = 0; i < queued.length; i++) frame.contentWindow.postMessage(queued[i], origin);
-      post({ frontdesk: "visible", open: isOpen && !d.hidden });
-    });
     panel.appendChild(frame);
   }
 
@@ -181,7 +174,15 @@
   w.addEventListener("message", function (e) {
     if (e.origin !== origin || !frame || e.source !== frame.contentWindow || !e.data) return;
     var m = e.data;
-    if (m.frontdesk === "close") setOpen(false);
+    if (m.frontdesk === "ready") {
+      // The app is listening (it loads after the frame's own load event): hand over the page
+      // context and whatever was queued for it.
+      frameReady = true;
+      frame.contentWindow.postMessage({ frontdesk: "init", page: location.href, lang: lang }, origin);
+      var queued = outbox; outbox = [];
+      for (var i = 0; i < queued.length; i++) frame.contentWindow.postMessage(queued[i], origin);
+      post({ frontdesk: "visible", open: isOpen && !d.hidden });
+    } else if (m.frontdesk === "close") setOpen(false);
     else if (m.frontdesk === "unread" && typeof m.count === "number") {
       setUnread(isOpen && !d.hidden ? 0 : m.count);
       if (m.count > 0) emit("message", { unread: m.count });

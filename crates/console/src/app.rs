@@ -1,7 +1,8 @@
 //! The console's shell: sign-in over `fetch`, the agent WebSocket, and rendering of `ConsoleState`.
 
-use crate::state::{Action, Connection, ConsoleState, Effect, Line};
+use crate::state::{Action, Connection, ConsoleState, Effect, Line, View};
 use protocol::{AgentInfo, Author, decode_server};
+use protocol::{PresenceStatus, Priority};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -19,6 +20,8 @@ pub fn mount() {
     yew::Renderer::<App>::with_root(root).render();
 }
 
+// Messages are handled one at a time; boxing the action would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum Msg {
     Act(Action),
     Connect,
@@ -30,6 +33,14 @@ pub enum Msg {
     Logout,
     Draft(String),
     SendReply,
+    /// Once a second: SLA countdowns and auto-away.
+    Tick,
+    /// Any keyboard or pointer activity (auto-away resets).
+    Activity,
+    /// A key pressed outside text fields (keyboard shortcuts).
+    Shortcut(String),
+    SetMode(bool),
+    UseCanned(String),
 }
 
 struct Socket {
@@ -60,6 +71,59 @@ pub struct App {
     password: NodeRef,
     draft: String,
     thread: NodeRef,
+    reply_box: NodeRef,
+    /// Composer writes a private note instead of a reply.
+    note_mode: bool,
+    now: i64,
+    last_activity: i64,
+    /// Away because of inactivity (not chosen by the agent).
+    auto_away: bool,
+    show_help: bool,
+    base_title: String,
+}
+
+/// Minutes of inactivity before the console sets the agent away.
+const AUTO_AWAY_MS: i64 = 5 * 60_000;
+
+fn now_ms() -> i64 {
+    js_sys::Date::now() as i64
+}
+
+fn countdown(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m {:02}s", s / 60, s % 60),
+        _ => format!("{}h {:02}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
+fn chime() {
+    let Ok(ctx) = web_sys::AudioContext::new() else {
+        return;
+    };
+    let (Ok(osc), Ok(gain)) = (ctx.create_oscillator(), ctx.create_gain()) else {
+        return;
+    };
+    osc.frequency().set_value(660.0);
+    gain.gain().set_value(0.08);
+    let _ = osc.connect_with_audio_node(&gain);
+    let _ = gain.connect_with_audio_node(&ctx.destination());
+    let now = ctx.current_time();
+    let _ = osc.start_with_when(now);
+    let _ = osc.stop_with_when(now + 0.15);
+}
+
+/// A desktop notification, tagged by conversation so several console tabs show it once.
+fn notify(conversation: i64, body: &str) {
+    if web_sys::Notification::permission() != web_sys::NotificationPermission::Granted {
+        return;
+    }
+    let options = web_sys::NotificationOptions::new();
+    options.set_body(body);
+    options.set_tag(&format!("frontdesk-{conversation}"));
+    let _ =
+        web_sys::Notification::new_with_options(&format!("Conversation #{conversation}"), &options);
 }
 
 /// A same-origin JSON call; returns (status, body).
@@ -151,6 +215,15 @@ impl App {
     fn apply(&mut self, ctx: &Context<Self>, action: Action) {
         for effect in self.state.apply(action) {
             match effect {
+                Effect::Notify { conversation, body } => {
+                    chime();
+                    let hidden = web_sys::window()
+                        .and_then(|w| w.document())
+                        .is_some_and(|d| d.hidden());
+                    if hidden {
+                        notify(conversation, &body);
+                    }
+                }
                 Effect::Connect => self.connect(ctx),
                 Effect::Send(frame) => {
                     if let Some(socket) = &self.socket {
@@ -168,6 +241,49 @@ impl App {
                     }
                 }
             }
+        }
+    }
+
+    fn selected_contact_name(&self) -> Option<String> {
+        let id = self.state.selected?;
+        self.state
+            .conversations
+            .iter()
+            .find(|c| c.id == id)
+            .and_then(|c| c.contact_name.clone())
+    }
+
+    fn focus_reply(&self) {
+        if let Some(area) = self.reply_box.cast::<HtmlTextAreaElement>() {
+            let _ = area.focus();
+        }
+    }
+
+    fn update_title(&self) {
+        let unseen: u32 = self.state.unseen.values().sum();
+        if let Some(d) = web_sys::window().and_then(|w| w.document()) {
+            let title = if unseen > 0 {
+                format!("({unseen}) {}", self.base_title)
+            } else {
+                self.base_title.clone()
+            };
+            if d.title() != title {
+                d.set_title(&title);
+            }
+        }
+    }
+
+    fn sla_badge(&self, c: &protocol::ConversationSummary) -> Html {
+        if let Some(at) = c.sla_breached_at {
+            return html! { <span class="sla breached" title={format!("First-response SLA breached at {}", time_of(at))}>{ "Breached" }</span> };
+        }
+        match c.first_response_due {
+            Some(due) if c.status == protocol::ConversationStatus::Open => {
+                let left = due - self.now;
+                let class = if left < 60_000 { "sla soon" } else { "sla" };
+                html! { <span class={class} title="Time left for the first reply">{ countdown(left) }</span> }
+            }
+            _ => Html::default(),
         }
     }
 
@@ -215,35 +331,87 @@ impl App {
             Connection::Connecting | Connection::SignedOut => ("connecting", "Connecting…"),
         };
         let selected = self.state.selected;
-        let list = self.state.conversations.iter().filter(|c| c.status == protocol::ConversationStatus::Open || selected == Some(c.id)).map(|c| {
+        let tabs = View::ALL.iter().enumerate().map(|(i, &view)| {
+            let onclick = ctx.link().callback(move |_| Msg::Act(Action::SetView(view)));
+            let count = self.state.listed(view).len();
+            let current = self.state.view == view;
+            html! {
+                <button class={classes!("view-tab", current.then_some("current"))} role="tab"
+                    aria-selected={current.to_string()} data-view={view.label().to_lowercase().replace(' ', "-")}
+                    title={format!("Shortcut: {}", i + 1)} {onclick}>
+                    { format!("{} ({count})", view.label()) }
+                </button>
+            }
+        });
+        let list = self.state.visible().into_iter().map(|c| {
             let id = c.id;
             let onclick = ctx.link().callback(move |_| Msg::Act(Action::Select(id)));
+            let unseen = self.state.unseen.get(&id).copied().unwrap_or(0);
             html! {
                 <li key={id}>
                     <button class={classes!("conv", (selected == Some(id)).then_some("selected"))}
                         data-id={id.to_string()} aria-current={(selected == Some(id)).then_some("true")} {onclick}>
-                        <span class="conv-title">{ format!("#{id} · {}", c.site) }</span>
-                        <span class="conv-time">{ time_of(c.updated_at) }</span>
+                        <span class="conv-title">
+                            { format!("#{id} · {}", c.contact_name.clone().unwrap_or_else(|| c.site.clone())) }
+                            if unseen > 0 { <span class="unseen" aria-label="new messages">{ unseen }</span> }
+                        </span>
+                        <span class="conv-time">{ self.sla_badge(c) }</span>
                         <span class="conv-preview">{ c.preview.clone().unwrap_or_default() }</span>
+                        <span class="conv-meta">
+                            <span class={classes!("prio", c.priority.as_str())}>{ c.priority.as_str() }</span>
+                            <span class="conv-assignee">{ c.assignee.as_ref().map(|a| a.name.clone()).unwrap_or_else(|| "Unassigned".into()) }</span>
+                        </span>
                     </button>
                 </li>
             }
         });
         let on_logout = ctx.link().callback(|_| Msg::Logout);
+        let on_status = ctx.link().callback(|e: Event| {
+            let value = e
+                .target_unchecked_into::<web_sys::HtmlSelectElement>()
+                .value();
+            Msg::Act(Action::SetStatus(if value == "away" {
+                PresenceStatus::Away
+            } else {
+                PresenceStatus::Online
+            }))
+        });
+        let team = self.state.agents.iter().map(|a| {
+            let status = match a.status {
+                PresenceStatus::Online => "online",
+                PresenceStatus::Away => "away",
+                PresenceStatus::Offline => "offline",
+            };
+            html! { <li class={classes!("teammate", status)} key={a.id}>{ format!("{} · {status} · {}", a.name, a.open) }</li> }
+        });
         html! {
             <div class="shell">
                 <header class="top">
                     <strong>{ "Frontdesk" }</strong>
                     <span class={classes!("conn", conn.0)} role="status">{ conn.1 }</span>
+                    <label class="status">{ "Status " }
+                        <select name="status" onchange={on_status}>
+                            <option value="online" selected={self.state.status == PresenceStatus::Online}>{ "Online" }</option>
+                            <option value="away" selected={self.state.status == PresenceStatus::Away}>{ "Away" }</option>
+                        </select>
+                    </label>
                     <span class="me">{ &agent.name }</span>
                     <button class="link" onclick={on_logout}>{ "Sign out" }</button>
                 </header>
                 <nav class="inbox" aria-label="Conversations">
-                    <h2>{ format!("Open ({})", self.state.conversations.len()) }</h2>
-                    if self.state.conversations.is_empty() { <p class="muted">{ "No open conversations." }</p> }
+                    <div class="tabs" role="tablist">{ for tabs }</div>
+                    if self.state.visible().is_empty() { <p class="muted empty">{ "Nothing here." }</p> }
                     <ul>{ for list }</ul>
+                    <h2>{ "Team" }</h2>
+                    <ul class="team">{ for team }</ul>
+                    <p class="muted shortcuts">{ "Shortcuts: j/k next/previous · r reply · n note · a assign to me · e resolve · 1-5 views · ? help" }</p>
                 </nav>
                 <main class="thread">{ self.view_thread(ctx) }</main>
+                if self.show_help {
+                    <div class="help" role="dialog" aria-label="Keyboard shortcuts">
+                        <p>{ "j / k: next / previous conversation. r: reply. n: private note. a: assign to me. e: resolve and go to the next. 1-5: views. Enter sends, Shift+Enter adds a line, /shortcut + Enter inserts a canned response, Escape leaves the composer." }</p>
+                    </div>
+                }
             </div>
         }
     }
@@ -264,9 +432,46 @@ impl App {
                 .collect::<Vec<_>>()
                 .join("; ")
         };
+        let on_assign = ctx.link().callback(move |e: Event| {
+            let value = e
+                .target_unchecked_into::<web_sys::HtmlSelectElement>()
+                .value();
+            Msg::Act(Action::Assign {
+                conversation: id,
+                agent: value.parse().ok(),
+            })
+        });
+        let on_priority = ctx.link().callback(move |e: Event| {
+            let value = e
+                .target_unchecked_into::<web_sys::HtmlSelectElement>()
+                .value();
+            Msg::Act(Action::SetPriority {
+                conversation: id,
+                priority: Priority::parse(&value).unwrap_or_default(),
+            })
+        });
+        let assignee = c.assignee.as_ref().map(|a| a.id);
         html! {
             <div class="context">
-                <button class="resolve" onclick={toggle}>{ if resolved { "Reopen" } else { "Resolve" } }</button>
+                <div class="controls">
+                    <label>{ "Assignee " }
+                        <select name="assignee" onchange={on_assign}>
+                            <option value="" selected={assignee.is_none()}>{ "Unassigned" }</option>
+                            { for self.state.agents.iter().map(|a| html! {
+                                <option value={a.id.to_string()} selected={assignee == Some(a.id)}>{ a.name.clone() }</option>
+                            }) }
+                        </select>
+                    </label>
+                    <label>{ "Priority " }
+                        <select name="priority" onchange={on_priority}>
+                            { for Priority::ALL.iter().map(|p| html! {
+                                <option value={p.as_str()} selected={c.priority == *p}>{ p.as_str() }</option>
+                            }) }
+                        </select>
+                    </label>
+                    { self.sla_badge(c) }
+                    <button class="resolve" onclick={toggle}>{ if resolved { "Reopen" } else { "Resolve" } }</button>
+                </div>
                 <dl>
                     if let Some(u) = &c.page_url { <dt>{ "Page" }</dt><dd>{ u.clone() }</dd> }
                     if let Some(l) = &c.locale { <dt>{ "Language" }</dt><dd>{ l.clone() }</dd> }
@@ -289,7 +494,7 @@ impl App {
 
     fn view_thread(&self, ctx: &Context<Self>) -> Html {
         let Some(id) = self.state.selected else {
-            return html! { <p class="muted empty">{ "Pick a conversation." }</p> };
+            return html! { <p class="muted empty">{ "Pick a conversation (j / k)." }</p> };
         };
         let summary = self.state.conversations.iter().find(|c| c.id == id);
         let lines = self
@@ -297,6 +502,22 @@ impl App {
             .thread(id)
             .map(|t| t.lines.as_slice())
             .unwrap_or(&[]);
+        let notes = self.state.notes.get(&id).map(Vec::as_slice).unwrap_or(&[]);
+        // Messages and notes in time order; notes look different and never reach the customer.
+        let mut items: Vec<(i64, Html)> = lines
+            .iter()
+            .map(|l| (l.at.unwrap_or(i64::MAX), self.view_line(l)))
+            .collect();
+        items.extend(notes.iter().map(|n| {
+            (n.at, html! {
+                <li class="msg note" data-author="note" key={format!("note-{}-{}", n.agent.id, n.id)}>
+                    <span class="who">{ format!("{} · private note", n.agent.name) }</span>
+                    <p class="body">{ n.body.clone() }</p>
+                    <span class="meta">{ time_of(n.at) }</span>
+                </li>
+            })
+        }));
+        items.sort_by_key(|(at, _)| *at);
         let typing = self.state.visitor_typing.get(&id).copied().unwrap_or(false);
         let on_input = ctx.link().callback(|e: InputEvent| {
             let area: HtmlTextAreaElement = e.target_unchecked_into();
@@ -306,12 +527,36 @@ impl App {
             e.prevent_default();
             Msg::SendReply
         });
-        let on_key = ctx.link().batch_callback(|e: KeyboardEvent| {
-            (e.key() == "Enter" && !e.shift_key() && !e.is_composing()).then(|| {
-                e.prevent_default();
-                Msg::SendReply
-            })
-        });
+        let on_key = ctx
+            .link()
+            .batch_callback(|e: KeyboardEvent| match e.key().as_str() {
+                "Enter" if !e.shift_key() && !e.is_composing() => {
+                    e.prevent_default();
+                    Some(Msg::SendReply)
+                }
+                "Escape" => {
+                    if let Some(el) = e
+                        .target()
+                        .and_then(|t| t.dyn_into::<web_sys::HtmlElement>().ok())
+                    {
+                        let _ = el.blur();
+                    }
+                    None
+                }
+                _ => None,
+            });
+        let reply_mode = ctx.link().callback(|_| Msg::SetMode(false));
+        let note_mode = ctx.link().callback(|_| Msg::SetMode(true));
+        let typed = self.draft.trim().strip_prefix('/').map(str::to_lowercase);
+        let matches: Vec<&protocol::CannedResponse> = match &typed {
+            Some(prefix) => self
+                .state
+                .canned
+                .iter()
+                .filter(|c| c.shortcut.to_lowercase().starts_with(prefix.as_str()))
+                .collect(),
+            None => Vec::new(),
+        };
         html! {
             <>
                 <header class="thread-head">
@@ -321,14 +566,28 @@ impl App {
                     }
                 </header>
                 <ol class="messages" role="log" aria-live="polite" ref={self.thread.clone()}>
-                    { for lines.iter().map(|l| self.view_line(l)) }
+                    { for items.into_iter().map(|(_, h)| h) }
                 </ol>
                 if typing { <p class="typing">{ "Customer is typing…" }</p> }
-                <form class="reply" onsubmit={on_submit}>
-                    <textarea name="reply" rows="3" maxlength="4000" aria-label="Reply"
-                        placeholder="Reply… (Enter to send, Shift+Enter for a new line)"
+                if !matches.is_empty() {
+                    <ul class="canned-suggestions" aria-label="Canned responses">
+                        { for matches.iter().map(|c| {
+                            let shortcut = c.shortcut.clone();
+                            let onclick = ctx.link().callback(move |_| Msg::UseCanned(shortcut.clone()));
+                            html! { <li><button type="button" class="canned" {onclick}>{ format!("/{} — {}", c.shortcut, c.title) }</button></li> }
+                        }) }
+                    </ul>
+                }
+                <form class={classes!("reply", self.note_mode.then_some("note-mode"))} onsubmit={on_submit}>
+                    <div class="modes" role="group" aria-label="Composer mode">
+                        <button type="button" class="mode-reply" aria-pressed={(!self.note_mode).to_string()} onclick={reply_mode}>{ "Reply" }</button>
+                        <button type="button" class="mode-note" aria-pressed={self.note_mode.to_string()} onclick={note_mode}>{ "Private note" }</button>
+                    </div>
+                    <textarea name="reply" rows="3" maxlength="4000" ref={self.reply_box.clone()}
+                        aria-label={if self.note_mode { "Private note" } else { "Reply" }}
+                        placeholder={if self.note_mode { "Private note: only agents see this" } else { "Reply… (Enter sends, /shortcut for canned responses)" }}
                         value={self.draft.clone()} oninput={on_input} onkeydown={on_key} />
-                    <button type="submit">{ "Send reply" }</button>
+                    <button type="submit">{ if self.note_mode { "Add note" } else { "Send reply" } }</button>
                 </form>
             </>
         }
@@ -340,6 +599,45 @@ impl Component for App {
     type Properties = ();
 
     fn create(ctx: &Context<Self>) -> Self {
+        if let Some(window) = web_sys::window() {
+            let link = ctx.link().clone();
+            let tick = Closure::<dyn FnMut()>::new(move || link.send_message(Msg::Tick));
+            let _ = window.set_interval_with_callback_and_timeout_and_arguments_0(
+                tick.as_ref().unchecked_ref(),
+                1000,
+            );
+            tick.forget(); // lives as long as the page
+            let link = ctx.link().clone();
+            let keys = Closure::<dyn FnMut(web_sys::KeyboardEvent)>::new(
+                move |e: web_sys::KeyboardEvent| {
+                    link.send_message(Msg::Activity);
+                    let typing = e
+                        .target()
+                        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                        .is_some_and(|el| {
+                            matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT")
+                        });
+                    if !typing && !e.ctrl_key() && !e.meta_key() && !e.alt_key() {
+                        let key = e.key();
+                        if matches!(
+                            key.as_str(),
+                            "j" | "k" | "r" | "n" | "e" | "a" | "?" | "1" | "2" | "3" | "4" | "5"
+                        ) {
+                            e.prevent_default();
+                            link.send_message(Msg::Shortcut(key));
+                        }
+                    }
+                },
+            );
+            let _ =
+                window.add_event_listener_with_callback("keydown", keys.as_ref().unchecked_ref());
+            keys.forget();
+            let link = ctx.link().clone();
+            let moved = Closure::<dyn FnMut()>::new(move || link.send_message(Msg::Activity));
+            let _ = window
+                .add_event_listener_with_callback("pointerdown", moved.as_ref().unchecked_ref());
+            moved.forget();
+        }
         let link = ctx.link().clone();
         wasm_bindgen_futures::spawn_local(async move {
             match api("GET", "/api/me", None).await {
@@ -361,6 +659,16 @@ impl Component for App {
             password: NodeRef::default(),
             draft: String::new(),
             thread: NodeRef::default(),
+            reply_box: NodeRef::default(),
+            note_mode: false,
+            now: now_ms(),
+            last_activity: now_ms(),
+            auto_away: false,
+            show_help: false,
+            base_title: web_sys::window()
+                .and_then(|w| w.document())
+                .map(|d| d.title())
+                .unwrap_or_default(),
         }
     }
 
@@ -442,12 +750,115 @@ impl Component for App {
                 return false;
             }
             Msg::SendReply => {
+                if self.draft.trim().starts_with('/') {
+                    let name = self.selected_contact_name();
+                    let me = self
+                        .state
+                        .agent
+                        .as_ref()
+                        .map(|a| a.name.clone())
+                        .unwrap_or_default();
+                    if let Some(text) = crate::state::expand_canned(
+                        &self.draft,
+                        &self.state.canned,
+                        name.as_deref(),
+                        &me,
+                    ) {
+                        self.draft = text; // expand first; Enter again sends
+                        return true;
+                    }
+                }
                 let body = std::mem::take(&mut self.draft);
                 if body.trim().is_empty() {
                     return false;
                 }
-                self.apply(ctx, Action::Reply { id: new_id(), body });
+                if self.note_mode {
+                    self.apply(ctx, Action::Note { id: new_id(), body });
+                } else {
+                    self.apply(ctx, Action::Reply { id: new_id(), body });
+                }
             }
+            Msg::SetMode(note) => self.note_mode = note,
+            Msg::UseCanned(shortcut) => {
+                let name = self.selected_contact_name();
+                let me = self
+                    .state
+                    .agent
+                    .as_ref()
+                    .map(|a| a.name.clone())
+                    .unwrap_or_default();
+                if let Some(text) = crate::state::expand_canned(
+                    &format!("/{shortcut}"),
+                    &self.state.canned,
+                    name.as_deref(),
+                    &me,
+                ) {
+                    self.draft = text;
+                }
+                self.focus_reply();
+            }
+            Msg::Tick => {
+                self.now = now_ms();
+                let idle = self.now - self.last_activity > AUTO_AWAY_MS;
+                if idle
+                    && self.state.status == PresenceStatus::Online
+                    && self.state.connection == Connection::Online
+                {
+                    self.auto_away = true;
+                    self.apply(ctx, Action::SetStatus(PresenceStatus::Away));
+                }
+                self.update_title();
+            }
+            Msg::Activity => {
+                self.last_activity = now_ms();
+                if self.auto_away && self.state.status == PresenceStatus::Away {
+                    self.auto_away = false;
+                    self.apply(ctx, Action::SetStatus(PresenceStatus::Online));
+                    return true;
+                }
+                return false;
+            }
+            Msg::Shortcut(key) => match key.as_str() {
+                "j" => self.apply(ctx, Action::Move(1)),
+                "k" => self.apply(ctx, Action::Move(-1)),
+                "r" => {
+                    self.note_mode = false;
+                    self.focus_reply();
+                }
+                "n" => {
+                    self.note_mode = true;
+                    self.focus_reply();
+                }
+                "e" => {
+                    if let Some(id) = self.state.selected {
+                        self.apply(ctx, Action::Resolve(id));
+                        self.apply(ctx, Action::Move(1));
+                    }
+                }
+                "a" => {
+                    if let (Some(id), Some(me)) =
+                        (self.state.selected, self.state.agent.as_ref().map(|a| a.id))
+                    {
+                        self.apply(
+                            ctx,
+                            Action::Assign {
+                                conversation: id,
+                                agent: Some(me),
+                            },
+                        );
+                    }
+                }
+                "?" => self.show_help = !self.show_help,
+                digit => {
+                    if let Some(view) = digit
+                        .parse::<usize>()
+                        .ok()
+                        .and_then(|d| View::ALL.get(d - 1))
+                    {
+                        self.apply(ctx, Action::SetView(*view));
+                    }
+                }
+            },
         }
         true
     }

@@ -2,7 +2,8 @@
 //! sequence order), replies queued while offline and resent with the same ids.
 
 use protocol::{
-    AgentFrame, AgentInfo, Author, ConversationSummary, PROTOCOL_VERSION, ServerFrame,
+    AgentFrame, AgentInfo, AgentPresence, Author, CannedResponse, ConversationStatus,
+    ConversationSummary, Note, PROTOCOL_VERSION, PresenceStatus, Priority, ServerFrame,
     reconnect_delay_ms,
 };
 use std::collections::BTreeMap;
@@ -47,6 +48,59 @@ pub struct ConsoleState {
     pub threads: BTreeMap<i64, Thread>,
     pub visitor_typing: BTreeMap<i64, bool>,
     pub last_error: Option<String>,
+    pub view: View,
+    pub agents: Vec<AgentPresence>,
+    pub canned: Vec<CannedResponse>,
+    pub notes: BTreeMap<i64, Vec<Note>>,
+    pub status: PresenceStatus,
+    /// New customer messages not yet seen, per conversation (drives the tab title).
+    pub unseen: BTreeMap<i64, u32>,
+}
+
+/// The inbox views.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Unassigned,
+    Mine,
+    All,
+    /// Open, and the newest message is from an agent: waiting on the customer.
+    Pending,
+    Resolved,
+}
+
+impl View {
+    pub const ALL: [View; 5] = [
+        View::Unassigned,
+        View::Mine,
+        View::All,
+        View::Pending,
+        View::Resolved,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            View::Unassigned => "Unassigned",
+            View::Mine => "Mine",
+            View::All => "All open",
+            View::Pending => "Pending",
+            View::Resolved => "Resolved",
+        }
+    }
+}
+
+/// Expands a canned response typed as `/shortcut` (the whole draft), filling `{{name}}` and
+/// `{{agent}}`.
+pub fn expand_canned(
+    draft: &str,
+    canned: &[CannedResponse],
+    name: Option<&str>,
+    agent: &str,
+) -> Option<String> {
+    let shortcut = draft.trim().strip_prefix('/')?;
+    canned
+        .iter()
+        .find(|c| c.shortcut.eq_ignore_ascii_case(shortcut))
+        .map(|c| protocol::fill_canned(&c.body, name, agent))
 }
 
 // Actions are applied one at a time; boxing the frame would only add an allocation.
@@ -57,18 +111,46 @@ pub enum Action {
     SignedOut,
     Opened,
     Frame(ServerFrame),
-    Closed { jitter: f64 },
+    Closed {
+        jitter: f64,
+    },
     Select(i64),
-    Reply { id: String, body: String },
+    Reply {
+        id: String,
+        body: String,
+    },
     Resolve(i64),
     Reopen(i64),
+    SetView(View),
+    /// Next (+1) or previous (-1) conversation in the current view.
+    Move(i32),
+    Assign {
+        conversation: i64,
+        agent: Option<i64>,
+    },
+    SetPriority {
+        conversation: i64,
+        priority: Priority,
+    },
+    Note {
+        id: String,
+        body: String,
+    },
+    SetStatus(PresenceStatus),
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
+    /// A customer wrote in a conversation that is mine or unassigned, and it is not on screen.
+    Notify {
+        conversation: i64,
+        body: String,
+    },
     Connect,
     Send(AgentFrame),
-    ReconnectAfter { ms: u32 },
+    ReconnectAfter {
+        ms: u32,
+    },
 }
 
 impl Default for ConsoleState {
@@ -82,6 +164,12 @@ impl Default for ConsoleState {
             threads: BTreeMap::new(),
             visitor_typing: BTreeMap::new(),
             last_error: None,
+            view: View::All,
+            agents: Vec::new(),
+            canned: Vec::new(),
+            notes: BTreeMap::new(),
+            status: PresenceStatus::Online,
+            unseen: BTreeMap::new(),
         }
     }
 }
@@ -89,6 +177,64 @@ impl Default for ConsoleState {
 impl ConsoleState {
     pub fn thread(&self, id: i64) -> Option<&Thread> {
         self.threads.get(&id)
+    }
+
+    fn me(&self) -> Option<i64> {
+        self.agent.as_ref().map(|a| a.id)
+    }
+
+    /// Whether a conversation belongs in `view`.
+    pub fn in_view(&self, c: &ConversationSummary, view: View) -> bool {
+        let open = c.status == ConversationStatus::Open;
+        match view {
+            View::Unassigned => open && c.assignee.is_none(),
+            View::Mine => open && c.assignee.as_ref().map(|a| a.id) == self.me(),
+            View::All => open,
+            View::Pending => open && c.waiting_on_customer,
+            View::Resolved => !open,
+        }
+    }
+
+    /// The current view's conversations: breached first, then by first-response due time,
+    /// then priority, then latest activity.
+    pub fn visible(&self) -> Vec<&ConversationSummary> {
+        self.listed(self.view)
+    }
+
+    pub fn listed(&self, view: View) -> Vec<&ConversationSummary> {
+        let mut list: Vec<&ConversationSummary> = self
+            .conversations
+            .iter()
+            .filter(|c| self.in_view(c, view))
+            .collect();
+        list.sort_by(|a, b| {
+            b.sla_breached_at
+                .is_some()
+                .cmp(&a.sla_breached_at.is_some())
+                .then(
+                    a.first_response_due
+                        .unwrap_or(i64::MAX)
+                        .cmp(&b.first_response_due.unwrap_or(i64::MAX)),
+                )
+                .then(b.priority.cmp(&a.priority))
+                .then(b.updated_at.cmp(&a.updated_at))
+                .then(b.id.cmp(&a.id))
+        });
+        list
+    }
+
+    fn select(&mut self, id: i64) -> Vec<Effect> {
+        self.selected = Some(id);
+        self.unseen.remove(&id);
+        let after_seq = self.threads.entry(id).or_default().last_seq;
+        if self.connection == Connection::Online {
+            vec![Effect::Send(AgentFrame::Open {
+                conversation: id,
+                after_seq,
+            })]
+        } else {
+            Vec::new()
+        }
     }
 
     fn upsert(&mut self, summary: ConversationSummary) {
@@ -122,17 +268,57 @@ impl ConsoleState {
                     ms: reconnect_delay_ms(self.attempts, jitter),
                 }]
             }
-            Action::Select(id) => {
-                self.selected = Some(id);
-                let after_seq = self.threads.entry(id).or_default().last_seq;
-                if self.connection == Connection::Online {
-                    vec![Effect::Send(AgentFrame::Open {
-                        conversation: id,
-                        after_seq,
-                    })]
-                } else {
-                    Vec::new()
+            Action::Select(id) => self.select(id),
+            Action::SetView(view) => {
+                self.view = view;
+                Vec::new()
+            }
+            Action::Move(delta) => {
+                let ids: Vec<i64> = self.visible().iter().map(|c| c.id).collect();
+                if ids.is_empty() {
+                    return Vec::new();
                 }
+                let at = self
+                    .selected
+                    .and_then(|s| ids.iter().position(|&i| i == s))
+                    .map_or(if delta > 0 { -1 } else { 0 }, |p| p as i64);
+                let next = (at + i64::from(delta)).rem_euclid(ids.len() as i64) as usize;
+                self.select(ids[next])
+            }
+            Action::Assign {
+                conversation,
+                agent,
+            } => {
+                vec![Effect::Send(AgentFrame::Assign {
+                    conversation,
+                    agent,
+                })]
+            }
+            Action::SetPriority {
+                conversation,
+                priority,
+            } => {
+                vec![Effect::Send(AgentFrame::SetPriority {
+                    conversation,
+                    priority,
+                })]
+            }
+            Action::Note { id, body } => {
+                let body = body.trim().to_owned();
+                match self.selected {
+                    Some(conversation) if !body.is_empty() => {
+                        vec![Effect::Send(AgentFrame::Note {
+                            id,
+                            conversation,
+                            body,
+                        })]
+                    }
+                    _ => Vec::new(),
+                }
+            }
+            Action::SetStatus(status) => {
+                self.status = status;
+                vec![Effect::Send(AgentFrame::Presence { status })]
             }
             Action::Resolve(conversation) => {
                 vec![Effect::Send(AgentFrame::Resolve { conversation })]
@@ -181,8 +367,12 @@ impl ConsoleState {
             ServerFrame::AgentWelcome {
                 agent,
                 conversations,
+                agents,
+                canned,
                 ..
             } => {
+                self.agents = agents;
+                self.canned = canned;
                 self.agent = Some(agent);
                 self.connection = Connection::Online;
                 self.attempts = 0;
@@ -208,15 +398,40 @@ impl ConsoleState {
                 }
             }
             ServerFrame::Conversation(summary) => self.upsert(summary),
+            ServerFrame::Agents { agents } => self.agents = agents,
+            ServerFrame::Note(note) => {
+                let notes = self.notes.entry(note.conversation).or_default();
+                if !notes
+                    .iter()
+                    .any(|n| n.id == note.id && n.agent.id == note.agent.id)
+                {
+                    notes.push(note);
+                }
+            }
             ServerFrame::Message(m) => {
-                let thread = self.threads.entry(m.conversation).or_default();
-                if m.seq <= thread.last_seq {
+                if m.seq <= self.threads.get(&m.conversation).map_or(0, |t| t.last_seq) {
                     return effects;
                 }
-                thread.last_seq = m.seq;
                 if m.author == Author::Visitor {
                     self.visitor_typing.remove(&m.conversation);
+                    let me = self.me();
+                    let mine_or_queue = self
+                        .conversations
+                        .iter()
+                        .find(|c| c.id == m.conversation)
+                        .is_none_or(|c| {
+                            c.assignee.is_none() || c.assignee.as_ref().map(|a| a.id) == me
+                        });
+                    if self.selected != Some(m.conversation) && mine_or_queue {
+                        *self.unseen.entry(m.conversation).or_default() += 1;
+                        effects.push(Effect::Notify {
+                            conversation: m.conversation,
+                            body: m.body.chars().take(140).collect(),
+                        });
+                    }
                 }
+                let thread = self.threads.entry(m.conversation).or_default();
+                thread.last_seq = m.seq;
                 // Our own reply may already be acked (Ack precedes the Message echo): match by
                 // author and client id whatever its state, or it would show twice.
                 match thread
@@ -419,6 +634,90 @@ mod tests {
             at: 3,
         })));
         assert_eq!(s.thread(7).unwrap().lines.len(), 1);
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn views_sort_by_breach_then_sla_then_priority() {
+        let mut s = ConsoleState::default();
+        s.apply(Action::SignedIn(agent()));
+        let mut late = summary(1, 10);
+        late.first_response_due = Some(500);
+        let mut breached = summary(2, 5);
+        breached.sla_breached_at = Some(400);
+        let mut urgent = summary(3, 1);
+        urgent.first_response_due = Some(500);
+        urgent.priority = Priority::Urgent;
+        let mut mine = summary(4, 1);
+        mine.assignee = Some(protocol::AgentRef {
+            id: 1,
+            name: "Ana".into(),
+        });
+        mine.waiting_on_customer = true;
+        online(&mut s, vec![late, breached, urgent, mine]);
+        let ids = |s: &ConsoleState| s.visible().iter().map(|c| c.id).collect::<Vec<_>>();
+        assert_eq!(ids(&s), [2, 3, 1, 4]);
+        s.apply(Action::SetView(View::Mine));
+        assert_eq!(ids(&s), [4]);
+        s.apply(Action::SetView(View::Pending));
+        assert_eq!(ids(&s), [4]);
+        s.apply(Action::SetView(View::Unassigned));
+        assert_eq!(ids(&s), [2, 3, 1]);
+        // j/k: next and previous in the view, wrapping.
+        s.apply(Action::Move(1));
+        assert_eq!(s.selected, Some(2));
+        s.apply(Action::Move(-1));
+        assert_eq!(s.selected, Some(1));
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn canned_responses_expand_with_variables() {
+        let canned = vec![protocol::CannedResponse {
+            shortcut: "hi".into(),
+            title: "Greeting".into(),
+            body: "Hi {{name}}, this is {{agent}}.".into(),
+        }];
+        assert_eq!(
+            expand_canned("/hi", &canned, Some("Rita"), "Ana").as_deref(),
+            Some("Hi Rita, this is Ana.")
+        );
+        assert_eq!(
+            expand_canned(" /HI ", &canned, None, "Ana").as_deref(),
+            Some("Hi there, this is Ana.")
+        );
+        assert_eq!(expand_canned("/nope", &canned, None, "Ana"), None);
+        assert_eq!(expand_canned("hi", &canned, None, "Ana"), None);
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn customer_messages_elsewhere_notify_once() {
+        let mut s = ConsoleState::default();
+        s.apply(Action::SignedIn(agent()));
+        online(&mut s, vec![summary(7, 1), summary(8, 1)]);
+        s.apply(Action::Select(8));
+        let msg = |seq| {
+            Action::Frame(ServerFrame::Message(Message {
+                conversation: 7,
+                seq,
+                id: format!("v{seq}"),
+                author: Author::Visitor,
+                body: "help".into(),
+                at: 1,
+            }))
+        };
+        assert!(matches!(
+            &s.apply(msg(1))[..],
+            [Effect::Notify {
+                conversation: 7,
+                ..
+            }]
+        ));
+        assert!(
+            s.apply(msg(1)).is_empty(),
+            "a replayed message does not notify again"
+        );
+        assert_eq!(s.unseen.get(&7), Some(&1));
+        s.apply(Action::Select(7));
+        assert_eq!(s.unseen.get(&7), None);
     }
 
     #[wasm_bindgen_test(unsupported = test)]

@@ -19,6 +19,8 @@ pub fn mount() {
     yew::Renderer::<App>::with_root(root).render();
 }
 
+// Messages are handled one at a time; boxing the action would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum Msg {
     Act(Action),
     Connect,
@@ -589,6 +591,13 @@ impl Component for App {
         });
         let _ = w.add_event_listener_with_callback("message", on_host.as_ref().unchecked_ref());
         on_host.forget();
+        // Tell the loader we are listening. "*" because the host's origin is not known yet;
+        // the message carries nothing, and the loader checks our origin before answering.
+        if let Ok(Some(parent)) = w.parent() {
+            let ready = js_sys::Object::new();
+            let _ = js_sys::Reflect::set(&ready, &"frontdesk".into(), &"ready".into());
+            let _ = parent.post_message(&ready, "*");
+        }
         // Site configuration (greeting, pre-chat fields).
         let link = ctx.link().clone();
         let config_url = format!("/api/sites/{site}");

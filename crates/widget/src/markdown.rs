@@ -71,16 +71,16 @@ pub fn parse(input: &str) -> Vec<Segment> {
     let bytes = input.as_bytes();
     while i < bytes.len() {
         let rest = &input[i..];
-        let found = if rest.starts_with("**") {
-            rest[2..]
+        let found = if let Some(inner) = rest.strip_prefix("**") {
+            inner
                 .find("**")
                 .filter(|&e| e > 0)
-                .map(|e| (Segment::Bold(rest[2..2 + e].to_owned()), e + 4))
-        } else if rest.starts_with('`') {
-            rest[1..]
+                .map(|e| (Segment::Bold(inner[..e].to_owned()), e + 4))
+        } else if let Some(inner) = rest.strip_prefix('`') {
+            inner
                 .find('`')
                 .filter(|&e| e > 0)
-                .map(|e| (Segment::Code(rest[1..1 + e].to_owned()), e + 2))
+                .map(|e| (Segment::Code(inner[..e].to_owned()), e + 2))
         } else if rest.starts_with('[') {
             rest.find("](").and_then(|mid| {
                 let close = rest[mid + 2..].find(')')? + mid + 2;

@@ -78,6 +78,15 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
                     .send(ServerFrame::Conversation(convert::summary(c)))
                     .await;
                 self.catch_up(conversation).await;
+                // Private notes come with the history (agents only; visitor sessions never read them).
+                match self.state.store.notes(conversation).await {
+                    Ok(notes) => {
+                        for n in notes {
+                            self.out.send(ServerFrame::Note(convert::note(n))).await;
+                        }
+                    }
+                    Err(e) => tracing::error!(error = %e, "loading notes failed"),
+                }
             }
             Ok(None) => {
                 self.out

@@ -1,0 +1,160 @@
+// The agent side end to end: two agents in two browser contexts and three customers. Round-robin
+// assignment, a private note that never reaches the customer (page or socket), a canned response
+// with a variable, a transfer, an SLA countdown and breach under a shortened policy, an agent
+// going offline with its conversations reassigned, and the keyboard-only core loop.
+import { test, after, before } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { addAgent, launchBrowser, removeData, screenshot, startServer, stopServer, tempData } from "./harness.mjs";
+
+const AGENTS = {
+  ana: { email: "ana@brightbill.test", password: "ana's long password", name: "Ana" },
+  bo: { email: "bo@brightbill.test", password: "bo's long password", name: "Bo" },
+};
+const NOTE = "VIP customer: refund without asking";
+let data, configDir, server, browser;
+
+before(async () => {
+  data = tempData();
+  configDir = mkdtempSync(join(tmpdir(), "frontdesk-config-"));
+  const config = join(configDir, "frontdesk.toml");
+  writeFileSync(config, `
+[sla]
+# Urgent conversations must get a first reply within 3 seconds (shortened for the test).
+first_response_minutes = { urgent = 0.05, high = 60, normal = 60, low = 240 }
+check_seconds = 0.5
+
+[routing]
+reassign_after_seconds = 1
+
+[[canned]]
+shortcut = "refund"
+title = "Refund done"
+body = "Hi {{name}}, I have refunded your payment. {{agent}}"
+`);
+  for (const a of Object.values(AGENTS)) addAgent(data, a.email, a.password, a.name);
+  server = await startServer(data, "127.0.0.1:0", ["--config", config]);
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  if (server) await stopServer(server);
+  removeData(data);
+  removeData(configDir);
+});
+
+async function signIn(who) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  if (process.env.DEBUG_WS) page.on("websocket", (ws) => {
+    ws.on("framesent", (f) => console.log(who, "SENT", String(f.payload).slice(0, 160)));
+    ws.on("framereceived", (f) => { if (!String(f.payload).includes('"agents"')) console.log(who, "RECV", String(f.payload).slice(0, 160)); });
+  });
+  await page.goto(`${server.base}/console`);
+  await page.locator('input[name="email"]').fill(AGENTS[who].email);
+  await page.locator('input[name="password"]').fill(AGENTS[who].password);
+  await page.locator('button[type="submit"]').click();
+  await page.locator(".conn.online").waitFor({ timeout: 15000 });
+  return { context, page };
+}
+
+async function customer(name, text) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const frames = [];
+  page.on("websocket", (ws) => ws.on("framereceived", (f) => frames.push(String(f.payload))));
+  await page.goto(`${server.base}/demo`);
+  await page.evaluate((n) => window.Frontdesk("identify", { name: n }), name);
+  await page.locator("button.fd-launcher").click();
+  const chat = page.frameLocator('iframe[title="Frontdesk chat"]');
+  await chat.locator(".fd-conn.online").waitFor({ timeout: 15000 });
+  await chat.locator("button.fd-start").click();
+  await chat.locator('textarea[name="message"]').fill(text);
+  await chat.locator('textarea[name="message"]').press("Enter");
+  await chat.locator('.fd-msg[data-state="sent"]').waitFor();
+  return { context, page, chat, frames };
+}
+
+const conv = (page, text) => page.locator("button.conv", { hasText: text });
+
+test("two agents, three customers: routing, notes, canned, transfer, SLA, offline, keyboard", async () => {
+  const ana = await signIn("ana");
+  const bo = await signIn("bo");
+
+  const rita = await customer("Rita", "My invoice shows the wrong total");
+  await conv(ana.page, "Rita").waitFor();
+  const sam = await customer("Sam", "Cannot add a team member");
+  await conv(ana.page, "Sam").waitFor();
+  const kim = await customer("Kim", "How do I export my data");
+  await conv(ana.page, "Kim").waitFor();
+
+  // Round-robin: consecutive conversations go to different agents, the third back to the first.
+  const owner = async (text) => (await conv(ana.page, text).locator(".conv-assignee").innerText()).trim();
+  const owners = [await owner("Rita"), await owner("Sam"), await owner("Kim")];
+  assert.notEqual(owners[0], owners[1], owners.join(","));
+  assert.equal(owners[0], owners[2], owners.join(","));
+  assert.ok(owners.every((o) => o === "Ana" || o === "Bo"), owners.join(","));
+
+  // A private note: Bo sees it, Rita never does (not on the page, not in any socket frame).
+  await conv(ana.page, "Rita").click();
+  await ana.page.locator("button.mode-note").click();
+  await ana.page.locator('textarea[name="reply"]').fill(NOTE);
+  await ana.page.locator('textarea[name="reply"]').press("Enter");
+  await ana.page.locator(".msg.note", { hasText: NOTE }).waitFor();
+  await conv(bo.page, "Rita").click();
+  await bo.page.locator(".msg.note", { hasText: NOTE }).waitFor();
+
+  // A canned response with the customer's name filled in.
+  await ana.page.locator("button.mode-reply").click();
+  await ana.page.locator('textarea[name="reply"]').fill("/refund");
+  await ana.page.locator('textarea[name="reply"]').press("Enter"); // expands
+  assert.equal(await ana.page.locator('textarea[name="reply"]').inputValue(), "Hi Rita, I have refunded your payment. Ana");
+  await ana.page.locator('textarea[name="reply"]').press("Enter"); // sends
+  await rita.chat.locator(".fd-msg", { hasText: "Hi Rita, I have refunded your payment." }).waitFor();
+  assert.equal(await rita.chat.locator(`text=${NOTE}`).count(), 0);
+  assert.ok(!rita.frames.some((f) => f.includes("VIP customer")), "the note never reached the widget");
+  await screenshot(ana.page, "console-note-canned");
+
+  // Transfer Rita's conversation to Bo.
+  await ana.page.locator('select[name="assignee"]').selectOption({ label: "Bo" });
+  await bo.page.locator('button.view-tab[data-view="mine"]').click();
+  await conv(bo.page, "Rita").waitFor();
+  assert.equal((await conv(ana.page, "Rita").locator(".conv-assignee").innerText()).trim(), "Bo");
+
+  // SLA: Sam's conversation becomes urgent (3 s to first reply), counts down, then breaches.
+  await conv(ana.page, "Sam").click();
+  await ana.page.locator('select[name="priority"]').selectOption("urgent");
+  await conv(ana.page, "Sam").locator(".sla").waitFor();
+  await conv(ana.page, "Sam").locator(".sla.breached").waitFor({ timeout: 10000 });
+  await screenshot(ana.page, "console-sla-breach");
+
+  // Bo goes offline: his open conversations come to Ana, the only agent online.
+  await bo.context.close();
+  await ana.page.waitForFunction(() =>
+    [...document.querySelectorAll("button.conv .conv-assignee")].every((e) => e.textContent.trim() === "Ana"),
+    null, { timeout: 15000 });
+
+  // Keyboard only: next conversation, reply, resolve.
+  await ana.page.locator("body").click({ position: { x: 5, y: 5 } });
+  await ana.page.keyboard.press("Escape");
+  await ana.page.keyboard.press("3"); // All open
+  await ana.page.keyboard.press("j");
+  await ana.page.keyboard.press("j");
+  const selected = await ana.page.locator("button.conv.selected .conv-preview").innerText();
+  await ana.page.keyboard.press("r");
+  await ana.page.keyboard.type("Answered with the keyboard only");
+  await ana.page.keyboard.press("Enter");
+  await ana.page.locator('.msg[data-author="agent"][data-state="sent"]', { hasText: "keyboard only" }).waitFor();
+  await ana.page.keyboard.press("Escape");
+  await ana.page.keyboard.press("e");
+  const resolvedCustomer = [rita, sam, kim].find(() => true);
+  await ana.page.locator('button.view-tab[data-view="resolved"]').click();
+  await ana.page.locator("button.conv", { hasText: "keyboard only" }).waitFor();
+  assert.ok(selected.length > 0 && resolvedCustomer);
+
+  for (const c of [rita, sam, kim]) await c.context.close();
+  await ana.context.close();
+});
