@@ -118,6 +118,12 @@ test("two agents, three customers: routing, notes, canned, transfer, SLA, offlin
   assert.ok(!rita.frames.some((f) => f.includes("VIP customer")), "the note never reached the widget");
   await screenshot(ana.page, "console-note-canned");
 
+  // Full-text search over messages and private notes.
+  await ana.page.locator('input[name="search"]').fill("VIP refund");
+  await ana.page.locator(".results button.conv", { hasText: "Rita" }).waitFor({ timeout: 10000 });
+  await ana.page.locator('input[name="search"]').fill("");
+  await conv(ana.page, "Rita").click();
+
   // Transfer Rita's conversation to Bo.
   await ana.page.locator('select[name="assignee"]').selectOption({ label: "Bo" });
   await bo.page.locator('button.view-tab[data-view="mine"]').click();

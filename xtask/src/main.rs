@@ -1,5 +1,6 @@
 //! `cargo xtask`: the project's multi-step jobs (build the web assets, run the demo, run every test).
 
+mod bench;
 mod build;
 mod util;
 
@@ -11,6 +12,8 @@ commands:
   build            build the widget and console to wasm, write dist/, print sizes, check budgets
   demo [ARGS..]    build everything and start the demo server (extra ARGS go to `frontdesk serve`)
   test             install what tests need, then run every test (Rust, end-to-end in Chromium)
+  bench search-browser
+                   per-keystroke latency of the wasm engine in headless Chromium (2,500 articles)
   bench messages   agent search over 100,000 stored messages (tantivy)
   bench widget     loader main-thread time, launcher and open-to-usable times in Chromium
   bench search     relevance, size and native latency of the FAQ search on ../shared/corpus,
@@ -31,13 +34,14 @@ fn run() -> anyhow::Result<()> {
         Some("demo") => demo(&args[1..]),
         Some("test") => test(),
         Some("bench") if args.get(1).map(String::as_str) == Some("widget") => bench_widget(),
-        Some("bench") if args.get(1).map(String::as_str) == Some("messages") => {
-            util::run(
-                util::cargo()
-                    .args(["run", "--release", "--quiet", "-p", "server-search"])
-                    .args(["--bin", "search-messages-bench"])
-                    .current_dir(util::root()),
-            )
+        Some("bench") if args.get(1).map(String::as_str) == Some("messages") => util::run(
+            util::cargo()
+                .args(["run", "--release", "--quiet", "-p", "server-search"])
+                .args(["--bin", "search-messages-bench"])
+                .current_dir(util::root()),
+        ),
+        Some("bench") if args.get(1).map(String::as_str) == Some("search-browser") => {
+            bench::search_browser(&args[2..])
         }
         Some("bench") if args.get(1).map(String::as_str) == Some("search") => {
             bench_search(&args[2..])
@@ -69,7 +73,11 @@ fn bench_widget() -> anyhow::Result<()> {
     util::ensure_chromium()?;
     util::ensure_npm_packages(&root.join("tests/e2e"))?;
     build::build()?;
-    util::run(util::cargo().args(["build", "-p", "frontdesk"]).current_dir(&root))?;
+    util::run(
+        util::cargo()
+            .args(["build", "-p", "frontdesk"])
+            .current_dir(&root),
+    )?;
     util::run(
         std::process::Command::new("node")
             .arg("tests/e2e/bench-widget.mjs")

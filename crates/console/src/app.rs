@@ -41,6 +41,8 @@ pub enum Msg {
     Shortcut(String),
     SetMode(bool),
     UseCanned(String),
+    Search(String),
+    SearchResults(String, Vec<protocol::ConversationSummary>),
 }
 
 struct Socket {
@@ -80,6 +82,9 @@ pub struct App {
     auto_away: bool,
     show_help: bool,
     base_title: String,
+    search: String,
+    /// Results of the full-text search for `search` (server-side, tantivy).
+    results: Option<Vec<protocol::ConversationSummary>>,
 }
 
 /// Minutes of inactivity before the console sets the agent away.
@@ -399,9 +404,33 @@ impl App {
                     <button class="link" onclick={on_logout}>{ "Sign out" }</button>
                 </header>
                 <nav class="inbox" aria-label="Conversations">
-                    <div class="tabs" role="tablist">{ for tabs }</div>
-                    if self.state.visible().is_empty() { <p class="muted empty">{ "Nothing here." }</p> }
-                    <ul>{ for list }</ul>
+                    <div class="search">
+                        <input type="search" name="search" placeholder="Search messages, notes, contacts…"
+                            aria-label="Search conversations" maxlength="200" value={self.search.clone()}
+                            oninput={ctx.link().callback(|e: InputEvent| Msg::Search(e.target_unchecked_into::<HtmlInputElement>().value()))} />
+                    </div>
+                    if let Some(results) = &self.results {
+                        <h2>{ format!("Search results ({})", results.len()) }</h2>
+                        <ul class="results">
+                            { for results.iter().map(|c| {
+                                let id = c.id;
+                                let onclick = ctx.link().callback(move |_| Msg::Act(Action::Select(id)));
+                                html! {
+                                    <li key={id}>
+                                        <button class={classes!("conv", (selected == Some(id)).then_some("selected"))} data-id={id.to_string()} {onclick}>
+                                            <span class="conv-title">{ format!("#{id} · {}", c.contact_name.clone().unwrap_or_else(|| c.site.clone())) }</span>
+                                            <span class="conv-time">{ time_of(c.updated_at) }</span>
+                                            <span class="conv-preview">{ c.preview.clone().unwrap_or_default() }</span>
+                                        </button>
+                                    </li>
+                                }
+                            }) }
+                        </ul>
+                    } else {
+                        <div class="tabs" role="tablist">{ for tabs }</div>
+                        if self.state.visible().is_empty() { <p class="muted empty">{ "Nothing here." }</p> }
+                        <ul>{ for list }</ul>
+                    }
                     <h2>{ "Team" }</h2>
                     <ul class="team">{ for team }</ul>
                     <p class="muted shortcuts">{ "Shortcuts: j/k next/previous · r reply · n note · a assign to me · e resolve · 1-5 views · ? help" }</p>
@@ -665,6 +694,8 @@ impl Component for App {
             last_activity: now_ms(),
             auto_away: false,
             show_help: false,
+            search: String::new(),
+            results: None,
             base_title: web_sys::window()
                 .and_then(|w| w.document())
                 .map(|d| d.title())
@@ -779,6 +810,39 @@ impl Component for App {
                 }
             }
             Msg::SetMode(note) => self.note_mode = note,
+            Msg::Search(q) => {
+                self.search = q.clone();
+                if q.trim().is_empty() {
+                    self.results = None;
+                    return true;
+                }
+                let link = ctx.link().clone();
+                let url = format!(
+                    "/api/conversations/search?q={}",
+                    String::from(js_sys::encode_uri_component(&q))
+                );
+                wasm_bindgen_futures::spawn_local(async move {
+                    if let Ok((200, body)) = api("GET", &url, None).await
+                        && let Ok(hits) =
+                            serde_json::from_str::<Vec<protocol::ConversationSummary>>(&body)
+                    {
+                        link.send_message(Msg::SearchResults(q, hits));
+                    }
+                });
+                return false;
+            }
+            Msg::SearchResults(q, hits) => {
+                if q != self.search {
+                    return false; // an older query's answer
+                }
+                for c in &hits {
+                    self.state
+                        .apply(Action::Frame(protocol::ServerFrame::Conversation(
+                            c.clone(),
+                        )));
+                }
+                self.results = Some(hits);
+            }
             Msg::UseCanned(shortcut) => {
                 let name = self.selected_contact_name();
                 let me = self

@@ -262,6 +262,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if !file.canned.is_empty() {
         settings.canned = file.canned.clone();
     }
+    settings.search_dir = Some(data.join("search"));
 
     let store = open_store(&data).await?;
     let demo = if args.demo {
@@ -287,7 +288,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(kb) => println!("  knowledge base: {}", kb.display()),
         None => println!("  knowledge base: none (pass --kb DIR)"),
     }
-    let state = server::AppState::new(Arc::new(store.clone()), settings);
+    let state = server::AppState::new(Arc::new(store.clone()), settings)
+        .with_message_search()
+        .context("cannot open the search index in the data folder")?;
     state.start();
     server::serve(listener, state, shutdown_signal()).await?;
     store.close().await;

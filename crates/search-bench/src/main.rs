@@ -5,6 +5,7 @@
 
 mod corpus;
 mod eval;
+mod generate;
 mod peers;
 mod typos;
 mod wasm_size;
@@ -35,6 +36,12 @@ struct Args {
     wasm: Option<PathBuf>,
     misses: Option<String>,
     full_vocabulary: bool,
+    generated: Option<usize>,
+    lang: String,
+    write_index: Option<PathBuf>,
+    write_queries: Option<PathBuf>,
+    show_slowest: usize,
+    read_index: Option<PathBuf>,
 }
 
 fn parse_args() -> Result<Args> {
@@ -49,6 +56,12 @@ fn parse_args() -> Result<Args> {
         wasm: None,
         misses: None,
         full_vocabulary: false,
+        generated: None,
+        lang: "en".into(),
+        write_index: None,
+        write_queries: None,
+        show_slowest: 0,
+        read_index: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -60,6 +73,26 @@ fn parse_args() -> Result<Args> {
                 args.wasm = Some(it.next().context("--wasm-size needs a .wasm path")?.into())
             }
             "--browser" => args.browser = true,
+            "--generated" => {
+                let n = it
+                    .next()
+                    .context("--generated needs a number of articles")?;
+                args.generated = Some(n.parse().context("--generated needs a number")?);
+            }
+            "--slowest" => {
+                let n = it.next().context("--slowest needs a number")?;
+                args.show_slowest = n.parse().context("--slowest needs a number")?;
+            }
+            "--lang" => args.lang = it.next().context("--lang needs a language tag")?,
+            "--read-index" => {
+                args.read_index = Some(it.next().context("--read-index needs a path")?.into())
+            }
+            "--write-index" => {
+                args.write_index = Some(it.next().context("--write-index needs a path")?.into())
+            }
+            "--write-queries" => {
+                args.write_queries = Some(it.next().context("--write-queries needs a path")?.into())
+            }
             "--full-vocabulary" => args.full_vocabulary = true,
             "--no-per-suite" => args.per_suite = false,
             "--query" => {
@@ -69,7 +102,7 @@ fn parse_args() -> Result<Args> {
             "--set" => args.set.push(it.next().context("--set needs name=value")?),
             "-h" | "--help" => {
                 println!(
-                    "usage: search-bench [--corpus DIR] [--typos] [--browser] [--full-vocabulary] [--no-per-suite] [--set NAME=VALUE]... [--query SUITE TEXT] [--misses KIND] [--wasm-size FILE]\n  --browser: no query-time stemmer (as in the wasm build)"
+                    "usage: search-bench [--corpus DIR] [--typos] [--browser] [--full-vocabulary] [--no-per-suite] [--set NAME=VALUE]... [--query SUITE TEXT] [--misses KIND] [--wasm-size FILE]\n       search-bench --generated N [--lang TAG] [--write-index FILE] [--write-queries FILE] [--slowest N]\n  --browser: no query-time stemmer (as in the wasm build)\n  --generated N: latency, build time and size on N generated articles (words from the corpus)"
                 );
                 std::process::exit(0);
             }
@@ -115,6 +148,7 @@ fn set_param(p: &mut Params, kv: &str) -> Result<()> {
         "phrase_boost" => p.phrase_boost = x,
         "typos" => p.typos = x != 0.0,
         "max_expansions" => p.max_expansions = x as usize,
+        "max_expansion_postings" => p.max_expansion_postings = x as u64,
         _ => anyhow::bail!("unknown parameter `{k}`"),
     }
     Ok(())
@@ -132,6 +166,9 @@ fn run() -> Result<()> {
         return wasm_size::report(wasm);
     }
     let suites = corpus::load(&args.corpus)?;
+    if let Some(n) = args.generated {
+        return run_generated(&args, &suites, n);
+    }
     let mut params = Params {
         query_stemming: !args.browser,
         ..Params::default()
@@ -439,5 +476,289 @@ fn run() -> Result<()> {
         pct(0.50).as_secs_f64() * 1e6,
         pct(0.95).as_secs_f64() * 1e6
     );
+
+    // The search issue's acceptance table, in one place.
+    let ceiling = |k: &str, at5: bool| -> f64 {
+        ceilings.get(k).map_or(0.0, |c| {
+            c.iter().map(|x| if at5 { x.1 } else { x.0 }).sum::<f64>() / c.len().max(1) as f64
+        })
+    };
+    let best = |f: fn(&peers::Peer) -> f64| peers::PEERS.iter().map(f).fold(f64::MIN, f64::max);
+    let mut rows: Vec<Row> = vec![
+        Row::min(
+            "full MRR@10",
+            69.0,
+            Some(best(|p| p.full_mrr)),
+            ours("full").2,
+        ),
+        Row::min("full R@5", 83.0, Some(best(|p| p.full_r5)), ours("full").1),
+        Row::min(
+            "desc MRR@10",
+            83.0,
+            Some(best(|p| p.desc_mrr)),
+            ours("desc").2,
+        ),
+        Row::min(
+            "anchor MRR@10",
+            66.0,
+            Some(best(|p| p.anchor_mrr)),
+            ours("anchor").2,
+        ),
+    ];
+    for (k, peer1, peer5) in [
+        (
+            "words_2",
+            Some(best(|p| p.words2_r1)),
+            Some(best(|p| p.words2_r5)),
+        ),
+        ("words_3", None, None),
+        (
+            "chars_10",
+            Some(best(|p| p.chars10_r1)),
+            Some(best(|p| p.chars10_r5)),
+        ),
+    ] {
+        rows.push(Row::min(
+            &format!("{k} R@1 (ceil-1)"),
+            ceiling(k, false) - 1.0,
+            peer1,
+            ours(k).0,
+        ));
+        rows.push(Row::min(
+            &format!("{k} R@5 (ceil-1)"),
+            ceiling(k, true) - 1.0,
+            peer5,
+            ours(k).1,
+        ));
+    }
+    if args.typos {
+        for k in ["full", "words_2"] {
+            let drop = ours(k).1 - macro_avg(&typo_suite, k).unwrap_or_default().1;
+            rows.push(Row::max(&format!("typo drop {k} R@5"), 8.0, None, drop));
+        }
+    }
+    let best_size = peers::PEERS
+        .iter()
+        .map(|p| p.gzip_bytes_per_doc)
+        .fold(f64::MAX, f64::min);
+    rows.push(Row::max(
+        "gzip bytes/doc",
+        250.0,
+        Some(best_size),
+        gz_per_doc,
+    ));
+    println!();
+    println!("Acceptance (search issue)");
+    println!(
+        "{:<22} {:>9} {:>9} {:>8}  result",
+        "column", "floor", "best peer", "ours"
+    );
+    for r in &rows {
+        println!(
+            "{:<22} {:>3}{:>6.1} {:>9} {:>8.1}  {}",
+            r.name,
+            if r.at_most { "<=" } else { ">=" },
+            r.bound,
+            r.peer.map_or("-".to_string(), |p| format!("{p:.0}")),
+            r.ours,
+            if r.pass() { "PASS" } else { "FAIL" }
+        );
+    }
+    let failed = rows.iter().filter(|r| !r.pass()).count();
+    println!(
+        "{}",
+        if failed == 0 {
+            "all acceptance columns PASS".to_string()
+        } else {
+            format!("{failed} acceptance column(s) FAIL")
+        }
+    );
+    Ok(())
+}
+
+/// One acceptance column: a bound (floor or ceiling), the best peer's figure, ours.
+struct Row {
+    name: String,
+    bound: f64,
+    at_most: bool,
+    peer: Option<f64>,
+    ours: f64,
+}
+
+impl Row {
+    fn min(name: &str, floor: f64, peer: Option<f64>, ours: f64) -> Row {
+        Row {
+            name: name.to_string(),
+            bound: floor,
+            at_most: false,
+            peer,
+            ours,
+        }
+    }
+    fn max(name: &str, ceiling: f64, peer: Option<f64>, ours: f64) -> Row {
+        Row {
+            at_most: true,
+            ..Row::min(name, ceiling, peer, ours)
+        }
+    }
+    /// Compared at the printed precision (one decimal), so what is shown is what is judged.
+    fn pass(&self) -> bool {
+        let (ours, bound) = (
+            (self.ours * 10.0).round() / 10.0,
+            (self.bound * 10.0).round() / 10.0,
+        );
+        if self.at_most {
+            ours <= bound
+        } else {
+            ours >= bound
+        }
+    }
+}
+
+/// One keystroke as the widget runs it: plan, top suggestions, a snippet for each.
+fn keystroke(engine: &Engine<'_>, text: &str) -> usize {
+    let plan = engine.plan(text);
+    let hits = engine.search_plan(
+        &plan,
+        &search_engine::Query {
+            text,
+            limit: 5,
+            ..Default::default()
+        },
+    );
+    hits.iter()
+        .map(|h| engine.snippet(&plan, h.doc, 140).highlights.len())
+        .sum()
+}
+
+/// Percentile of sorted durations, in microseconds.
+fn percentile_us(sorted: &[Duration], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 * p) as usize).min(sorted.len().saturating_sub(1));
+    sorted.get(i).map_or(0.0, |d| d.as_secs_f64() * 1e6)
+}
+
+/// `--generated N`: builds an index of N generated articles and replays the corpus queries of the
+/// language and every keystroke prefix of its title queries against it.
+fn run_generated(args: &Args, suites: &[corpus::Suite], n: usize) -> Result<()> {
+    let vocab = generate::Vocabulary::from_suites(suites, &args.lang);
+    anyhow::ensure!(
+        !vocab.is_empty(),
+        "the corpus has no articles in `{}` to draw words from",
+        args.lang
+    );
+    let started = Instant::now();
+    let articles = generate::articles(&vocab, n, 0x6E4E_2A7E);
+    let gen_time = started.elapsed();
+    let started = Instant::now();
+    let bytes = match &args.read_index {
+        // `--read-index FILE`: an index written by an earlier `--write-index` (saves the build).
+        Some(path) => std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
+        None => {
+            let mut builder = IndexBuilder::new(&args.lang);
+            for a in &articles {
+                builder.add(doc_input(a, true));
+            }
+            builder.build()
+        }
+    };
+    let build_time = started.elapsed();
+    drop(articles);
+    let started = Instant::now();
+    let engine = Engine::from_bytes(&bytes)?.with_params(Params::browser());
+    let load_time = started.elapsed();
+
+    let queries: Vec<&corpus::QueryRow> = suites
+        .iter()
+        .filter(|s| s.lang.split('-').next() == Some(args.lang.as_str()))
+        .flat_map(|s| &s.queries)
+        .collect();
+    let titles: Vec<&str> = queries
+        .iter()
+        .filter(|q| q.field == "title" && q.kind == "full")
+        .map(|q| q.query.as_str())
+        .collect();
+    let prefixes: Vec<&str> = titles
+        .iter()
+        .flat_map(|t| generate::keystrokes(t))
+        .collect();
+    if let Some(path) = &args.write_index {
+        std::fs::write(path, &bytes).with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let Some(path) = &args.write_queries {
+        std::fs::write(path, serde_json::to_vec(&prefixes)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+
+    println!(
+        "search-bench --generated {n}: words from the `{}` corpus articles, browser parameters",
+        args.lang
+    );
+    println!(
+        "Index: {} bytes raw, {:.0} bytes/doc raw, {:.0} bytes/doc gzip; generated in {:.0} ms, built in {:.0} ms, loaded in {:.1} ms",
+        bytes.len(),
+        bytes.len() as f64 / n.max(1) as f64,
+        gzip_len(&bytes) as f64 / n.max(1) as f64,
+        gen_time.as_secs_f64() * 1e3,
+        build_time.as_secs_f64() * 1e3,
+        load_time.as_secs_f64() * 1e3
+    );
+    if let Some(text) = &args.query {
+        // `--generated N --query - TEXT`: one keystroke, repeated (for profiling).
+        let t = Instant::now();
+        for _ in 0..100 {
+            std::hint::black_box(keystroke(&engine, text));
+        }
+        println!("{text:?}: {:.0} us", t.elapsed().as_secs_f64() * 1e4);
+        return Ok(());
+    }
+    // One warm-up pass, then the measured one.
+    let mut sink = 0usize;
+    for q in prefixes.iter().take(200) {
+        sink += keystroke(&engine, q);
+    }
+    let mut all: Vec<Duration> = Vec::new();
+    for (name, texts) in [
+        (
+            "corpus queries",
+            queries.iter().map(|q| q.query.as_str()).collect::<Vec<_>>(),
+        ),
+        ("title keystrokes", prefixes.clone()),
+    ] {
+        let mut lat: Vec<Duration> = Vec::with_capacity(texts.len());
+        let mut slowest: Vec<(Duration, &str)> = Vec::new();
+        for q in &texts {
+            let t = Instant::now();
+            sink += keystroke(&engine, q);
+            lat.push(t.elapsed());
+            slowest.push((t.elapsed(), q));
+        }
+        slowest.sort_by_key(|s| std::cmp::Reverse(s.0));
+        for (d, q) in slowest.iter().take(args.show_slowest) {
+            println!("  slow: {:>8.0} us {q:?}", d.as_secs_f64() * 1e6);
+        }
+        all.extend_from_slice(&lat);
+        lat.sort();
+        println!(
+            "Native latency, {name} ({} runs, plan + top 5 + snippets): p50 {:.0} us, p95 {:.0} us, max {:.0} us",
+            lat.len(),
+            percentile_us(&lat, 0.50),
+            percentile_us(&lat, 0.95),
+            lat.last().map_or(0.0, |d| d.as_secs_f64() * 1e6)
+        );
+    }
+    all.sort();
+    println!(
+        "Native latency, all ({} runs): p50 {:.0} us, p95 {:.0} us, max {:.0} us (target p95 <= 5000 us: {})",
+        all.len(),
+        percentile_us(&all, 0.50),
+        percentile_us(&all, 0.95),
+        all.last().map_or(0.0, |d| d.as_secs_f64() * 1e6),
+        if percentile_us(&all, 0.95) <= 5000.0 {
+            "PASS"
+        } else {
+            "FAIL"
+        }
+    );
+    std::hint::black_box(sink);
     Ok(())
 }

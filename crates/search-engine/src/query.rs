@@ -5,7 +5,7 @@ use crate::{Alternative, Params};
 use fst::automaton::Str;
 use fst::{Automaton, IntoStreamer, Streamer};
 use search_index::{Index, TermInfo};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use text_analysis::Analyzer;
 
 /// One analysed query word.
@@ -32,7 +32,64 @@ pub struct QueryPlan {
     pub tokens: Vec<QueryToken>,
 }
 
-pub(crate) fn plan(index: &Index<'_>, analyzer: &Analyzer, p: &Params, text: &str) -> QueryPlan {
+/// Completions of the short prefixes that start many keys, found once per engine: every word
+/// typed begins with them, so streaming them per keystroke is what made big indexes slow.
+pub(crate) type ShortPrefixes = HashMap<String, Vec<(TermInfo, usize)>>;
+
+/// Prefixes up to this many characters may be answered from [`ShortPrefixes`].
+const SHORT_PREFIX_CHARS: usize = 3;
+/// A short prefix is kept when it starts more keys than this (fewer stream fast enough).
+const SHORT_PREFIX_MIN_KEYS: usize = 64;
+
+pub(crate) fn short_prefixes(index: &Index<'_>, max: usize) -> ShortPrefixes {
+    // Keys stream in order, so the keys of a prefix are contiguous: one open group per length.
+    let mut out = ShortPrefixes::new();
+    let mut groups: Vec<(String, Vec<(TermInfo, usize)>)> =
+        vec![(String::new(), Vec::new()); SHORT_PREFIX_CHARS];
+    let mut close = |prefix: &mut String, terms: &mut Vec<(TermInfo, usize)>| {
+        if !terms.is_empty()
+            && (terms.len() > SHORT_PREFIX_MIN_KEYS || prefix.chars().count() < SHORT_PREFIX_CHARS)
+        {
+            // Each list once, with its shortest key.
+            terms.sort_unstable();
+            terms.dedup_by_key(|t| t.0);
+            out.insert(prefix.clone(), top_completions(index, terms.drain(..), max));
+        }
+        terms.clear();
+        prefix.clear();
+    };
+    let mut stream = index.terms().stream();
+    while let Some(key) = stream.next() {
+        let Some(term) = index.term_bytes(key) else {
+            continue;
+        };
+        let Ok(key) = std::str::from_utf8(key) else {
+            continue;
+        };
+        let len = key.chars().count();
+        for (i, (at, c)) in key.char_indices().take(SHORT_PREFIX_CHARS).enumerate() {
+            let prefix = &key[..at + c.len_utf8()];
+            let (open, terms) = &mut groups[i];
+            if open != prefix {
+                close(open, terms);
+                open.push_str(prefix);
+            }
+            terms.push((term, len));
+        }
+    }
+    for (prefix, terms) in &mut groups {
+        close(prefix, terms);
+    }
+    out
+}
+
+pub(crate) fn plan(
+    index: &Index<'_>,
+    analyzer: &Analyzer,
+    p: &Params,
+    short: &ShortPrefixes,
+    text: &str,
+) -> QueryPlan {
     let tokens = analyzer.analyze(text);
     let open_end = tokens.last().is_some_and(|t| t.end == text.len());
     let count = tokens.len();
@@ -61,8 +118,17 @@ pub(crate) fn plan(index: &Index<'_>, analyzer: &Analyzer, p: &Params, text: &st
             }
         }
         if open {
-            let found = completions(index, &t.surface, p.max_expansions);
+            let found = match short.get(&t.surface) {
+                Some(found) if chars <= SHORT_PREFIX_CHARS => found.clone(),
+                _ => completions(index, &t.surface, p.max_expansions),
+            };
+            let mut budget = p.max_expansion_postings;
             for (term, key_len) in found {
+                let df = index.doc_freq(term);
+                if df > budget {
+                    continue;
+                }
+                budget -= df;
                 // Longer completions are less likely what is being typed.
                 let w = p.prefix_weight * (chars as f32 / key_len as f32).sqrt();
                 let slot = alts.entry(term).or_insert(0.0);
@@ -102,15 +168,26 @@ fn completions(index: &Index<'_>, prefix: &str, max: usize) -> Vec<(TermInfo, us
         .terms()
         .search(Str::new(prefix).starts_with())
         .into_stream();
-    while let Some((key, value)) = stream.next() {
-        let term = Index::term_info(value);
+    while let Some(key) = stream.next() {
+        let Some(term) = index.term_bytes(key) else {
+            continue;
+        };
         let len = String::from_utf8_lossy(key).chars().count();
         let slot = found.entry(term).or_insert(usize::MAX);
         *slot = (*slot).min(len);
     }
+    top_completions(index, found, max)
+}
+
+/// The `max` most frequent lists (then shortest keys), with the length of their shortest key.
+fn top_completions(
+    index: &Index<'_>,
+    found: impl IntoIterator<Item = (TermInfo, usize)>,
+    max: usize,
+) -> Vec<(TermInfo, usize)> {
     let mut list: Vec<(TermInfo, usize, u64)> = found
         .into_iter()
-        .map(|(t, len)| (t, len, index.postings(t).map(|p| p.doc_freq()).unwrap_or(0)))
+        .map(|(t, len)| (t, len, index.doc_freq(t)))
         .filter(|x| x.2 > 0)
         .collect();
     list.sort_by(|a, b| b.2.cmp(&a.2).then(a.1.cmp(&b.1)).then(a.0.cmp(&b.0)));
@@ -131,13 +208,17 @@ fn fuzzy(index: &Index<'_>, word: &str, distance: u8, open: bool) -> Vec<(String
     let mut out = Vec::new();
     if open {
         let mut stream = index.terms().search(typo.starts_with()).into_stream();
-        while let Some((k, v)) = stream.next() {
-            out.push((String::from_utf8_lossy(k).into_owned(), Index::term_info(v)));
+        while let Some(k) = stream.next() {
+            if let Some(term) = index.term_bytes(k) {
+                out.push((String::from_utf8_lossy(k).into_owned(), term));
+            }
         }
     } else {
         let mut stream = index.terms().search(typo).into_stream();
-        while let Some((k, v)) = stream.next() {
-            out.push((String::from_utf8_lossy(k).into_owned(), Index::term_info(v)));
+        while let Some(k) = stream.next() {
+            if let Some(term) = index.term_bytes(k) {
+                out.push((String::from_utf8_lossy(k).into_owned(), term));
+            }
         }
     }
     out
@@ -156,9 +237,11 @@ impl QueryToken {
     /// Whether a title word satisfies this query word: the same word, a completion of the word
     /// being typed, or a word of a list the typo correction reached.
     pub fn matches(&self, w: &TitleWord) -> bool {
-        w.surface == self.surface
-            || (self.open && w.surface.starts_with(&self.surface))
-            || w.term.is_some_and(|t| self.corrections.contains(&t.list))
+        // Same first byte first: most title words differ there, and this runs per touched document.
+        let (a, b) = (w.surface.as_bytes(), self.surface.as_bytes());
+        (a.first() == b.first() || b.is_empty()) && (a == b || (self.open && a.starts_with(b)))
+            || (!self.corrections.is_empty()
+                && w.term.is_some_and(|t| self.corrections.contains(&t.list)))
     }
 }
 

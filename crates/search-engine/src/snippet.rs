@@ -55,6 +55,9 @@ pub(crate) fn make(
     // Start a little before the first match so it reads in context.
     let first = marks.first().map_or(0, |r| r.start);
     let mut start = first.saturating_sub(max_bytes / 4);
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
     if start > 0 {
         start = text[..start]
             .rfind(char::is_whitespace)

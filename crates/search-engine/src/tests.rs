@@ -250,3 +250,45 @@ fn unaccented_query_finds_accented_words_through_the_vocabulary() {
         .collect();
     expect![[r#"["a", "b"]"#]].assert_eq(&format!("{ids:?}"));
 }
+
+#[test]
+fn pruned_top_k_equals_the_full_ranking_and_reused_accumulators_leave_no_trace() {
+    let bytes = kb();
+    let engine = Engine::from_bytes(&bytes).unwrap();
+    let queries = [
+        "How do I",
+        "how do i reset my password",
+        "Where are my invoices?",
+        "printer settings",
+        "p",
+        "Can I get a refund",
+        "passwrod",
+    ];
+    for text in queries {
+        let all = engine.search(&Query {
+            text,
+            limit: 1000,
+            ..Query::default()
+        });
+        for limit in 1..=3 {
+            let top = engine.search(&Query {
+                text,
+                limit,
+                ..Query::default()
+            });
+            let want: Vec<_> = all.iter().take(limit).cloned().collect();
+            assert_eq!(top, want, "{text:?} limit {limit}");
+        }
+        // A fresh engine agrees with one that ran other queries before.
+        let fresh = Engine::from_bytes(&bytes).unwrap();
+        assert_eq!(
+            fresh.search(&Query {
+                text,
+                limit: 1000,
+                ..Query::default()
+            }),
+            all,
+            "{text:?}"
+        );
+    }
+}

@@ -142,24 +142,45 @@ impl<'a> Postings<'a> {
     }
 }
 
-/// Skips one list in both streams; returns the rest of each.
-pub(crate) fn skip_list<'a>(
-    docs: &'a [u8],
-    codes: &'a [u8],
-) -> Result<(&'a [u8], &'a [u8]), IndexError> {
-    let mut d = Reader::new(docs, "postings");
-    let mut c = Reader::new(codes, "postings");
-    let n = d.varint()?;
-    for _ in 0..n {
-        d.varint()?;
-        let code = c.u8()?;
-        if code >= ESCAPE {
-            for _ in 0..(code - ESCAPE).count_ones() {
-                c.varint()?;
+/// Start offsets of every list in the two streams, in list order (one pass over both).
+pub(crate) fn list_offsets(docs: &[u8], codes: &[u8]) -> Result<Vec<(u32, u32)>, IndexError> {
+    let corrupt = || IndexError::Corrupt {
+        section: "postings",
+    };
+    let mut out = Vec::new();
+    let (mut d, mut c) = (0usize, 0usize);
+    let varint_end = |b: &[u8], mut at: usize| -> Result<usize, IndexError> {
+        loop {
+            let x = *b.get(at).ok_or_else(corrupt)?;
+            at += 1;
+            if x < 0x80 {
+                return Ok(at);
+            }
+        }
+    };
+    while d < docs.len() {
+        out.push((
+            u32::try_from(d).map_err(|_| corrupt())?,
+            u32::try_from(c).map_err(|_| corrupt())?,
+        ));
+        let mut r = Reader::new(&docs[d..], "postings");
+        let n = r.varint()?;
+        d += r.pos();
+        for _ in 0..n {
+            d = varint_end(docs, d)?;
+            let code = *codes.get(c).ok_or_else(corrupt)?;
+            c += 1;
+            if code >= ESCAPE {
+                for _ in 0..(code - ESCAPE).count_ones() {
+                    c = varint_end(codes, c)?;
+                }
             }
         }
     }
-    Ok((&docs[d.pos()..], &codes[c.pos()..]))
+    if c != codes.len() {
+        return Err(corrupt());
+    }
+    Ok(out)
 }
 
 /// Codes from here on carry a field mask and then one varint tf per field; codes below it index

@@ -6,16 +6,20 @@
 //! Layout (all integers little-endian or LEB128 varints):
 //! ```text
 //! header   "FDSX" u16:version u16:flags u8:lang_len lang u32:n_docs u32 x4: section lengths
-//! terms    FST: folded key -> (posting list number << 1 | is_stop)
-//!          keys are surface forms (the vocabulary), stems, and the language's stop words
-//! postings varint n_codes, n_codes x 5 varint tf (the common term-frequency vectors), varint n_blocks,
-//!          per block of 16 lists 2 varint byte lengths (document stream, code stream), then the
-//!          document stream (per list: varint n, n x varint doc gap) and the code stream (per
-//!          posting: u8 code < 224 indexes the tf vectors, else code - 224 is a field mask followed
-//!          by varint tf - 1 per field)
-//! lengths  per doc: varint token count per field
+//! terms    varint fst_len, FST set of folded keys (surface forms, stems, the language's stop
+//!          words), then per key in key order a varint: 0 a new list, 1 a new stop-word list
+//!          (lists are numbered in the order of their first key), n >= 2 the list of the key
+//!          n - 2 places before (a surface form and its stem share a list)
+//! postings varint n_codes, n_codes x 5 varint tf (the common term-frequency vectors), varint
+//!          length of the document stream, the document stream (per list: varint n, n x varint
+//!          doc gap) and the code stream (per posting: u8 code < 224 indexes the tf vectors, else
+//!          code - 224 is a field mask followed by varint tf - 1 per field); readers find where
+//!          each list starts in one pass at load
+//! lengths  token count per field, field by field (all titles, then all headings, ...)
 //! docs     columns: ids, titles, urls, langs, tags, snippets, weights
 //! ```
+//! Version 1 (until 2026-11-22) stored list numbers as FST outputs, a block offset table, and
+//! lengths document by document; it is refused with [`IndexError::IncompatibleVersion`].
 
 mod codec;
 #[cfg(feature = "builder")]
@@ -26,13 +30,13 @@ pub use codec::{Posting, Postings};
 pub use write::{DocInput, IndexBuilder};
 
 use codec::Reader;
+use fst::Streamer;
+use std::collections::HashMap;
 
 /// First bytes of every index file.
 pub const MAGIC: [u8; 4] = *b"FDSX";
 /// The format version this crate writes and reads.
-pub const FORMAT_VERSION: u16 = 1;
-/// Posting lists are located by block; a lookup skips at most this many lists minus one.
-pub const LISTS_PER_BLOCK: usize = 16;
+pub const FORMAT_VERSION: u16 = 2;
 /// Number of indexed fields.
 pub const N_FIELDS: usize = 5;
 
@@ -117,26 +121,16 @@ pub struct TermInfo {
     pub is_stop: bool,
 }
 
-impl TermInfo {
-    fn from_value(v: u64) -> TermInfo {
-        TermInfo {
-            list: (v >> 1) as u32,
-            is_stop: v & 1 == 1,
-        }
-    }
-    #[cfg(feature = "builder")]
-    fn to_value(self) -> u64 {
-        (u64::from(self.list) << 1) | u64::from(self.is_stop)
-    }
-}
-
 /// A read-only index borrowed from a byte slice.
 pub struct Index<'a> {
     lang: &'a str,
-    terms: fst::Map<&'a [u8]>,
+    terms: fst::Set<&'a [u8]>,
+    /// Every key's list (decoded once at load: the FST itself carries no outputs).
+    keys: KeyMap,
     doc_stream: &'a [u8],
     code_stream: &'a [u8],
-    block_offsets: Vec<(u32, u32)>,
+    /// Where each posting list starts in the document and code streams (found once at load).
+    lists: Vec<(u32, u32)>,
     tf_table: Vec<[u32; N_FIELDS]>,
     field_lengths: Vec<[u32; N_FIELDS]>,
     avg_field_length: [f32; N_FIELDS],
@@ -145,7 +139,8 @@ pub struct Index<'a> {
 }
 
 impl<'a> Index<'a> {
-    /// Reads an index without copying the term dictionary or postings.
+    /// Reads an index without copying the term dictionary or postings. Load decodes the list of
+    /// every key into a hash map and finds where each posting list starts (one pass each).
     pub fn from_bytes(bytes: &'a [u8]) -> Result<Index<'a>, IndexError> {
         let header = read_header(bytes)?;
         let mut r = Reader::new(&bytes[header.body_start..], "sections");
@@ -153,7 +148,7 @@ impl<'a> Index<'a> {
         let postings = r.bytes(header.sections[1])?;
         let lengths = r.bytes(header.sections[2])?;
         let docs = r.bytes(header.sections[3])?;
-        let terms = fst::Map::new(terms).map_err(|_| IndexError::Corrupt { section: "terms" })?;
+        let (terms, keys) = read_terms(terms)?;
 
         let mut r = Reader::new(postings, "postings");
         let n_codes = r.varint()? as usize;
@@ -170,47 +165,38 @@ impl<'a> Index<'a> {
             }
             tf_table.push(tf);
         }
-        let n_blocks = r.varint()? as usize;
-        let mut block_offsets = Vec::with_capacity(n_blocks.min(postings.len()) + 1);
-        let (mut doc_at, mut code_at) = (0u64, 0u64);
-        let to_u32 = |x: u64| {
-            u32::try_from(x).map_err(|_| IndexError::Corrupt {
-                section: "postings",
-            })
-        };
-        for _ in 0..n_blocks {
-            block_offsets.push((to_u32(doc_at)?, to_u32(code_at)?));
-            doc_at += r.varint()?;
-            code_at += r.varint()?;
-        }
+        let doc_len = r.varint()?;
         let rest = &postings[r.pos()..];
-        if doc_at + code_at != rest.len() as u64 {
+        if doc_len > rest.len() as u64 || rest.len() > u32::MAX as usize {
             return Err(IndexError::Corrupt {
                 section: "postings",
             });
         }
-        let (doc_stream, code_stream) = rest.split_at(doc_at as usize);
+        let (doc_stream, code_stream) = rest.split_at(doc_len as usize);
+        let lists = codec::list_offsets(doc_stream, code_stream)?;
 
         let n = header.n_docs as usize;
         let mut r = Reader::new(lengths, "lengths");
-        let mut field_lengths = Vec::with_capacity(n);
+        let mut field_lengths = vec![[0u32; N_FIELDS]; n.min(lengths.len())];
+        if field_lengths.len() != n {
+            return Err(IndexError::Corrupt { section: "lengths" });
+        }
         let mut sums = [0f64; N_FIELDS];
-        for _ in 0..n {
-            let mut l = [0u32; N_FIELDS];
-            for (f, slot) in l.iter_mut().enumerate() {
-                *slot = r.varint()? as u32;
-                sums[f] += f64::from(*slot);
+        for (f, sum) in sums.iter_mut().enumerate() {
+            for l in &mut field_lengths {
+                l[f] = r.varint()? as u32;
+                *sum += f64::from(l[f]);
             }
-            field_lengths.push(l);
         }
         let avg_field_length = sums.map(|s| if n == 0 { 0.0 } else { (s / n as f64) as f32 });
         let docs = read_docs(docs, n)?;
         Ok(Index {
             lang: header.lang,
             terms,
+            keys,
             doc_stream,
             code_stream,
-            block_offsets,
+            lists,
             tf_table,
             field_lengths,
             avg_field_length,
@@ -251,13 +237,18 @@ impl<'a> Index<'a> {
     pub fn avg_field_lengths(&self) -> [f32; N_FIELDS] {
         self.avg_field_length
     }
-    /// The term dictionary (for prefix and Levenshtein automata).
-    pub fn terms(&self) -> &fst::Map<&'a [u8]> {
+    /// The term dictionary (for prefix and Levenshtein automata); [`Index::term_bytes`] gives
+    /// the list of a key it streams.
+    pub fn terms(&self) -> &fst::Set<&'a [u8]> {
         &self.terms
     }
     /// Looks up one folded key.
     pub fn term(&self, key: &str) -> Option<TermInfo> {
-        self.terms.get(key).map(TermInfo::from_value)
+        self.term_bytes(key.as_bytes())
+    }
+    /// Looks up one key as bytes (as the dictionary streams them).
+    pub fn term_bytes(&self, key: &[u8]) -> Option<TermInfo> {
+        self.keys.get(key).copied()
     }
     /// Resolves a folded word to its posting list: the word itself, else its guessed stem
     /// ([`guess_stem`]). Stop words resolve only exactly.
@@ -265,23 +256,24 @@ impl<'a> Index<'a> {
         self.term(word)
             .or_else(|| guess_stem(word, |k| self.term(k).filter(|t| !t.is_stop)))
     }
-    /// Decodes a term dictionary value.
-    pub fn term_info(value: u64) -> TermInfo {
-        TermInfo::from_value(value)
-    }
     /// The posting list a term points to.
     pub fn postings(&self, term: TermInfo) -> Result<Postings<'_>, IndexError> {
         let corrupt = IndexError::Corrupt {
             section: "postings",
         };
-        let block = term.list as usize / LISTS_PER_BLOCK;
-        let &(d, c) = self.block_offsets.get(block).ok_or(corrupt.clone())?;
-        let mut docs = self.doc_stream.get(d as usize..).ok_or(corrupt.clone())?;
-        let mut codes = self.code_stream.get(c as usize..).ok_or(corrupt)?;
-        for _ in 0..term.list as usize % LISTS_PER_BLOCK {
-            (docs, codes) = codec::skip_list(docs, codes)?;
-        }
+        let &(d, c) = self.lists.get(term.list as usize).ok_or(corrupt.clone())?;
+        let docs = self.doc_stream.get(d as usize..).ok_or(corrupt.clone())?;
+        let codes = self.code_stream.get(c as usize..).ok_or(corrupt)?;
         Postings::new(docs, codes, &self.tf_table)
+    }
+
+    /// Number of documents in a posting list (0 for an unknown list).
+    pub fn doc_freq(&self, term: TermInfo) -> u64 {
+        self.postings(term).map_or(0, |p| p.doc_freq())
+    }
+    /// Number of posting lists.
+    pub fn n_lists(&self) -> usize {
+        self.lists.len()
     }
 }
 
@@ -293,6 +285,67 @@ pub fn guess_stem<T>(word: &str, lookup: impl Fn(&str) -> Option<T>) -> Option<T
     let min = (chars * 3).div_ceil(5).max(4);
     let ends: Vec<usize> = word.char_indices().map(|(i, _)| i).skip(min).collect();
     ends.into_iter().rev().find_map(|end| lookup(&word[..end]))
+}
+
+/// The FST set of keys and the per-key list table that follows it (see the writer).
+type Terms<'a> = (fst::Set<&'a [u8]>, KeyMap);
+
+/// Key -> list, hashed with FNV-1a (keys are short; SipHash's DoS resistance is not needed for
+/// the index's own keys, and this runs once per key at load).
+type KeyMap = HashMap<Box<[u8]>, TermInfo, std::hash::BuildHasherDefault<Fnv>>;
+
+#[derive(Default)]
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+fn read_terms(bytes: &[u8]) -> Result<Terms<'_>, IndexError> {
+    let corrupt = || IndexError::Corrupt { section: "terms" };
+    let mut r = Reader::new(bytes, "terms");
+    let fst_len = r.varint()? as usize;
+    let set = fst::Set::new(r.bytes(fst_len)?).map_err(|_| corrupt())?;
+    let mut table = Reader::new(&bytes[r.pos()..], "terms");
+    let mut by_rank: Vec<TermInfo> = Vec::with_capacity(set.len());
+    let mut keys = KeyMap::with_capacity_and_hasher(set.len(), Default::default());
+    let mut next_list = 0u32;
+    let mut stream = set.stream();
+    while let Some(key) = stream.next() {
+        let info = match table.varint()? {
+            code @ (0 | 1) => {
+                next_list += 1;
+                TermInfo {
+                    list: next_list - 1,
+                    is_stop: code == 1,
+                }
+            }
+            back => *by_rank
+                .len()
+                .checked_sub((back - 2) as usize)
+                .and_then(|r| by_rank.get(r))
+                .ok_or_else(corrupt)?,
+        };
+        by_rank.push(info);
+        keys.insert(key.into(), info);
+    }
+    if table.pos() != bytes.len() - r.pos() {
+        return Err(corrupt());
+    }
+    Ok((set, keys))
 }
 
 /// The decoded fixed header.

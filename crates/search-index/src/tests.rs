@@ -42,13 +42,13 @@ fn hex(bytes: &[u8]) -> String {
 #[test]
 fn golden_tiny_index() {
     // A format change shows up here as a diff; bump FORMAT_VERSION when it does.
-    expect_file!["../tests/golden/tiny-v1.hex"].assert_eq(&hex(&tiny()));
+    expect_file!["../tests/golden/tiny-v2.hex"].assert_eq(&hex(&tiny()));
 }
 
 #[test]
 fn golden_header() {
     let bytes = tiny();
-    expect![[r#"46 44 53 58 01 00 00 00 02 65 6e 02 00 00 00"#]].assert_eq(&hex(&bytes[..15]));
+    expect!["46 44 53 58 02 00 00 00 02 65 6e 02 00 00 00"].assert_eq(&hex(&bytes[..15]));
 }
 
 #[test]
@@ -122,8 +122,23 @@ fn version_mismatch_is_a_typed_error_with_advice() {
             expected: FORMAT_VERSION
         }
     );
-    expect![[r#"search index format version 9 is not supported (this runtime reads version 1); rebuild the index with the same Frontdesk release as the widget, or reload the page to get a matching widget"#]]
+    expect!["search index format version 9 is not supported (this runtime reads version 2); rebuild the index with the same Frontdesk release as the widget, or reload the page to get a matching widget"]
         .assert_eq(&err.to_string());
+}
+
+#[test]
+fn version_1_indexes_are_refused_with_a_typed_error() {
+    // The first bytes of an index written by format version 1 (before 2026-11-22).
+    let v1 = [
+        0x46, 0x44, 0x53, 0x58, 0x01, 0x00, 0x00, 0x00, 0x02, 0x65, 0x6e,
+    ];
+    assert_eq!(
+        Index::from_bytes(&v1).err(),
+        Some(IndexError::IncompatibleVersion {
+            found: 1,
+            expected: 2
+        })
+    );
 }
 
 #[test]

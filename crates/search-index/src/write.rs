@@ -1,7 +1,7 @@
 //! Builds index bytes from documents (native indexer only; needs stemmers and stop words).
 
 use crate::codec::{ESCAPE, Posting, encode_postings, put_varint};
-use crate::{FORMAT_VERSION, Field, LISTS_PER_BLOCK, MAGIC, N_FIELDS, TermInfo};
+use crate::{FORMAT_VERSION, Field, MAGIC, N_FIELDS, TermInfo};
 use std::collections::BTreeMap;
 use text_analysis::{Analyzer, Lang};
 
@@ -213,21 +213,17 @@ impl IndexBuilder {
             .enumerate()
             .map(|(i, (tf, _))| (*tf, i as u8))
             .collect();
-        // Lists go to two streams (documents, codes), located per block of LISTS_PER_BLOCK lists.
+        // Lists go to two streams (documents, codes); readers find where each list starts in one
+        // pass at load, so the file carries no offsets.
         let (mut doc_stream, mut code_stream) = (Vec::new(), Vec::new());
-        let mut block_lengths: Vec<(usize, usize)> = Vec::new();
-        for chunk in order.chunks(LISTS_PER_BLOCK) {
-            let (d0, c0) = (doc_stream.len(), code_stream.len());
-            for &(is_stop, name) in chunk {
-                let map = if is_stop { &self.stops } else { &self.stems };
-                encode_postings(
-                    &mut doc_stream,
-                    &mut code_stream,
-                    &to_postings(&map[name]),
-                    &codes,
-                );
-            }
-            block_lengths.push((doc_stream.len() - d0, code_stream.len() - c0));
+        for &(is_stop, name) in &order {
+            let map = if is_stop { &self.stops } else { &self.stems };
+            encode_postings(
+                &mut doc_stream,
+                &mut code_stream,
+                &to_postings(&map[name]),
+                &codes,
+            );
         }
         let mut postings = Vec::new();
         put_varint(&mut postings, common.len() as u64);
@@ -236,25 +232,38 @@ impl IndexBuilder {
                 put_varint(&mut postings, u64::from(x));
             }
         }
-        put_varint(&mut postings, block_lengths.len() as u64);
-        for &(d, c) in &block_lengths {
-            put_varint(&mut postings, d as u64);
-            put_varint(&mut postings, c as u64);
-        }
+        put_varint(&mut postings, doc_stream.len() as u64);
         postings.extend_from_slice(&doc_stream);
         postings.extend_from_slice(&code_stream);
-        let mut fst_builder = fst::MapBuilder::memory();
-        for (k, v) in &keys {
-            fst_builder
-                .insert(k, v.to_value())
-                .expect("keys are sorted and unique");
+        // The dictionary is an FST set (no outputs: they were a sixth of the gzipped index) and,
+        // per key in key order, what its list is: 0 a new list, 1 a new stop-word list (lists are
+        // numbered in the order their first key appears), n >= 2 the list of the key n - 2 places
+        // before (a surface form and its stem).
+        let mut set_builder = fst::SetBuilder::memory();
+        let mut key_table = Vec::new();
+        let mut first_key: BTreeMap<u32, usize> = BTreeMap::new();
+        for (rank, (k, info)) in keys.iter().enumerate() {
+            set_builder.insert(k).expect("keys are sorted and unique");
+            match first_key.get(&info.list) {
+                Some(&r) => put_varint(&mut key_table, 2 + (rank - r) as u64),
+                None => {
+                    debug_assert_eq!(info.list as usize, first_key.len());
+                    first_key.insert(info.list, rank);
+                    put_varint(&mut key_table, u64::from(info.is_stop));
+                }
+            }
         }
-        let terms = fst_builder.into_inner().expect("in-memory fst cannot fail");
+        let fst_bytes = set_builder.into_inner().expect("in-memory fst cannot fail");
+        let mut terms = Vec::with_capacity(fst_bytes.len() + key_table.len() + 5);
+        put_varint(&mut terms, fst_bytes.len() as u64);
+        terms.extend_from_slice(&fst_bytes);
+        terms.extend_from_slice(&key_table);
 
+        // Field by field: alike numbers together compress better.
         let mut lengths = Vec::new();
-        for l in &self.lengths {
-            for &x in l {
-                put_varint(&mut lengths, u64::from(x));
+        for f in 0..N_FIELDS {
+            for l in &self.lengths {
+                put_varint(&mut lengths, u64::from(l[f]));
             }
         }
         let docs = self.encode_docs();

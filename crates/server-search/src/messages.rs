@@ -38,6 +38,8 @@ pub struct MessageSearch {
     kind: Field,
     text: Field,
     analyzer: Arc<Analyzer>,
+    /// Documents were added since the last commit.
+    dirty: std::sync::atomic::AtomicBool,
 }
 
 const TOKENIZER: &str = "fd_any";
@@ -66,6 +68,7 @@ impl MessageSearch {
             kind,
             text,
             analyzer,
+            dirty: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -104,6 +107,15 @@ impl MessageSearch {
             self.kind => kind as u64,
             self.text => text.to_owned(),
         ))?;
+        self.dirty.store(true, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Commits only when something was added (cheap to call on a timer).
+    pub fn commit_if_dirty(&self) -> Result<(), SearchError> {
+        if self.dirty.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            self.commit()?;
+        }
         Ok(())
     }
 

@@ -50,6 +50,8 @@ pub struct Settings {
     /// Open conversations an agent takes before routing skips it.
     pub agent_capacity: u32,
     pub canned: Vec<protocol::CannedResponse>,
+    /// Folder of the agents' full-text search index; `None` keeps it in memory.
+    pub search_dir: Option<std::path::PathBuf>,
 }
 
 /// The default canned responses, until a site configures its own.
@@ -95,6 +97,7 @@ impl Default for Settings {
             reassign_grace: std::time::Duration::from_secs(30),
             agent_capacity: 5,
             canned: default_canned(),
+            search_dir: None,
         }
     }
 }
@@ -108,6 +111,8 @@ pub struct AppState {
     /// Connected agents and their status (drives routing and the widget's availability).
     pub(crate) presence: routing::Presence,
     pub(crate) kb: kb::KnowledgeBase,
+    /// Agents' full-text search over messages, notes and contact fields.
+    pub(crate) messages: Option<Arc<server_search::messages::MessageSearch>>,
 }
 
 impl AppState {
@@ -118,6 +123,31 @@ impl AppState {
             settings: Arc::new(settings),
             presence: routing::Presence::default(),
             kb: kb::KnowledgeBase::default(),
+            messages: None,
+        }
+    }
+
+    /// Opens the agents' search index (in `settings.search_dir`, else in memory).
+    pub fn with_message_search(mut self) -> Result<Self, server_search::SearchError> {
+        let search = match &self.settings.search_dir {
+            Some(dir) => server_search::messages::MessageSearch::open(dir)?,
+            None => server_search::messages::MessageSearch::in_memory()?,
+        };
+        self.messages = Some(Arc::new(search));
+        Ok(self)
+    }
+
+    /// Queues text for the agents' search; committed by the background task.
+    pub(crate) fn index_text(
+        &self,
+        conversation: i64,
+        kind: server_search::messages::Kind,
+        text: &str,
+    ) {
+        if let Some(search) = &self.messages
+            && let Err(e) = search.add(conversation, kind, text)
+        {
+            tracing::error!(error = %e, "indexing for search failed");
         }
     }
 
@@ -129,6 +159,16 @@ impl AppState {
             kb::watch(self.clone(), source);
         }
         assign::start_sla_ticker(self.clone());
+        if let Some(search) = self.messages.clone() {
+            // Commit what was indexed, once a second: searches see messages within a second.
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    let s = search.clone();
+                    let _ = tokio::task::spawn_blocking(move || s.commit_if_dirty()).await;
+                }
+            });
+        }
     }
 
     pub(crate) fn site(&self, key: &str) -> Option<&Site> {
@@ -159,6 +199,7 @@ pub fn router(state: AppState) -> Router {
         .route("/me", get(auth::me))
         .route("/sites/{site}", get(site_config))
         .route("/search", get(kb::search))
+        .route("/conversations/search", get(search_conversations))
         .layer(DefaultBodyLimit::max(16 * 1024));
     Router::new()
         .route("/", get(static_files::root))
@@ -185,6 +226,43 @@ async fn site_config(
         .site(&site)
         .map(|s| axum::Json(s.config.clone()))
         .ok_or_else(|| AppError::NotFound(format!("no site {site:?} on this server")))
+}
+
+#[derive(serde::Deserialize)]
+struct ConversationQuery {
+    q: String,
+}
+
+/// `GET /api/conversations/search?q=…` (agents): conversations whose messages, notes or contact
+/// fields contain every word, best first.
+async fn search_conversations(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    headers: axum::http::HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<ConversationQuery>,
+) -> Result<axum::Json<Vec<protocol::ConversationSummary>>, AppError> {
+    if auth::session_agent(&state, &headers).await?.is_none() {
+        return Err(AppError::Unauthenticated);
+    }
+    if query.q.chars().count() > 200 {
+        return Err(AppError::BadRequest(
+            "q is limited to 200 characters".into(),
+        ));
+    }
+    let Some(search) = state.messages.clone() else {
+        return Ok(axum::Json(Vec::new()));
+    };
+    let q = query.q.clone();
+    let hits = tokio::task::spawn_blocking(move || search.search(&q, 50))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?
+        .map_err(|e| AppError::Internal(e.into()))?;
+    let mut out = Vec::with_capacity(hits.len());
+    for hit in hits {
+        if let Some(c) = state.store.conversation(hit.conversation).await? {
+            out.push(convert::summary(c));
+        }
+    }
+    Ok(axum::Json(out))
 }
 
 /// Serves `router(state)` on `listener` until `shutdown` resolves, then drains connections.

@@ -53,7 +53,9 @@ async fn start() -> Server {
         ]),
         ..server::Settings::default()
     };
-    let state = server::AppState::new(Arc::new(store), settings);
+    let state = server::AppState::new(Arc::new(store), settings)
+        .with_message_search()
+        .unwrap();
     state.start();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -106,6 +108,22 @@ async fn wait_for(ws: &mut Ws, what: &str, pred: impl Fn(&ServerFrame) -> bool) 
             return f;
         }
     }
+}
+
+async fn cookie(server: &Server, email: &str) -> String {
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/login", server.base))
+        .json(&serde_json::json!({"email": email, "password": "agent-password"}))
+        .send()
+        .await
+        .unwrap();
+    response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
 }
 
 async fn agent(server: &Server, email: &str) -> Ws {
@@ -266,4 +284,40 @@ async fn round_robin_offline_reassignment_transfer_notes_and_sla() {
     };
     assert_eq!(c.priority, Priority::Urgent);
     assert!(c.first_response_due.unwrap() <= c.sla_breached_at.unwrap());
+}
+
+#[tokio::test]
+async fn agents_search_messages_notes_and_contacts() {
+    let server = start().await;
+    let (_c1, first) = customer(&server, "My invoice INV-0042 shows the wrong total").await;
+    let (_c2, _second) = customer(&server, "How do I add a team member").await;
+    let cookie = cookie(&server, "ana@example.com").await;
+    let client = reqwest::Client::new();
+    let search = |q: &'static str, cookie: Option<String>| {
+        let mut req = client
+            .get(format!("{}/api/conversations/search", server.base))
+            .query(&[("q", q)]);
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        req.send()
+    };
+    // Indexed text becomes searchable within about a second.
+    let mut found = Vec::new();
+    for _ in 0..30 {
+        let hits: Vec<protocol::ConversationSummary> =
+            search("inv-0042 total", Some(cookie.clone()))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+        found = hits.iter().map(|c| c.id).collect();
+        if !found.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(found, [first]);
+    assert_eq!(search("anything", None).await.unwrap().status(), 401);
 }

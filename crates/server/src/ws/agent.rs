@@ -143,6 +143,8 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
             })
             .await;
         if !appended.duplicate {
+            self.state
+                .index_text(conversation, server_search::messages::Kind::Message, &body);
             self.state.hub.publish(HubEvent::Message {
                 conversation,
                 visitor,
@@ -337,6 +339,11 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
             .await
         {
             Ok(note) => {
+                self.state.index_text(
+                    conversation,
+                    server_search::messages::Kind::Note,
+                    &note.body,
+                );
                 self.following.entry(conversation).or_insert(0);
                 self.state
                     .hub

@@ -80,6 +80,13 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
             .await?;
         self.conversation = Some(c.id);
         if let Some((name, email)) = self.pending_contact.take() {
+            let text = [name.as_deref(), email.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
+            self.state
+                .index_text(c.id, server_search::messages::Kind::Contact, &text);
             self.state
                 .store
                 .set_contact(c.id, name.as_deref(), email.as_deref())
@@ -123,6 +130,8 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
             })
             .await;
         if !appended.duplicate {
+            self.state
+                .index_text(conversation, server_search::messages::Kind::Message, &body);
             self.state.hub.publish(HubEvent::Message {
                 conversation,
                 visitor: self.visitor.id,
@@ -270,6 +279,11 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
                 }
             }
             VisitorFrame::Contact { name, email } => {
+                let text = [name.as_deref(), email.as_deref()]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(" ");
                 let result = match self.conversation {
                     Some(c) => {
                         self.state
@@ -290,6 +304,8 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
                             })
                             .await;
                         if let Some(c) = self.conversation {
+                            self.state
+                                .index_text(c, server_search::messages::Kind::Contact, &text);
                             self.publish_summary(c).await;
                         }
                     }
