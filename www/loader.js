@@ -4,8 +4,9 @@
 // also a command queue usable before this script loads:
 //   window.Frontdesk = window.Frontdesk || function () { (Frontdesk.q = Frontdesk.q || []).push(arguments) };
 //   Frontdesk('open');
-// Styles are set through the CSSOM inside a shadow root, so a host's strict CSP
-// (style-src 'self') and global CSS resets do not break it.
+// Everything lives in a shadow root styled by a constructed stylesheet (CSSOM, allowed under a
+// strict style-src), on a host element whose inline styles are all !important, so host CSS and
+// host CSP cannot break it. Kept small and synchronous-light: it runs on someone else's page.
 (function () {
   "use strict";
   var w = window, d = document;
@@ -17,91 +18,60 @@
   var script = d.currentScript || d.querySelector('script[src*="widget.js"][data-site]');
   if (!script) return;
   var origin = new URL(script.src, location.href).origin;
-  var data = function (k, dflt) { return script.getAttribute("data-" + k) || dflt; };
-  var site = data("site", "demo");
-  var lang = data("lang", (navigator.language || "en"));
-  var color = /^#[0-9a-fA-F]{3,8}$/.test(data("color", "")) ? data("color") : "#2f5bea";
-  var left = data("position", "right") === "left";
+  var attr = function (k) { return script.getAttribute("data-" + k) || ""; };
+  var site = attr("site") || "demo";
+  var lang = attr("lang") || navigator.language || "en";
+  var color = /^#[0-9a-fA-F]{3,8}$/.test(attr("color")) ? attr("color") : "#2f5bea";
+  var side = attr("position") === "left" ? "left" : "right";
   var labels = { pt: "Abrir o chat de suporte", tr: "Destek sohbetini aç", ru: "Открыть чат поддержки" };
   var label = labels[lang.slice(0, 2).toLowerCase()] || "Open support chat";
 
+  var CSS = ":host{all:initial}" +
+    ".fd-launcher{all:initial;position:fixed;bottom:20px;" + side + ":20px;width:56px;height:56px;border-radius:50%;" +
+    "background:" + color + ";cursor:pointer;display:flex;align-items:center;justify-content:center;" +
+    "box-shadow:0 4px 14px rgba(0,0,0,.25);z-index:2147483001}" +
+    ".fd-launcher:focus-visible{outline:3px solid #ffb020;outline-offset:2px}" +
+    ".fd-launcher svg{width:28px;height:28px;fill:#fff}.fd-launcher .x,.fd-launcher.open .c{display:none}" +
+    ".fd-launcher.open .x{display:block}" +
+    ".fd-badge{all:initial;position:absolute;top:-4px;" + side + ":-4px;min-width:20px;height:20px;border-radius:10px;" +
+    "background:#c4001d;color:#fff;font:bold 12px/20px system-ui,sans-serif;text-align:center;padding:0 5px;" +
+    "box-sizing:border-box;display:none}.fd-badge.on{display:block}" +
+    ".fd-panel{all:initial;position:fixed;bottom:88px;" + side + ":20px;width:380px;height:600px;" +
+    "max-width:calc(100vw - 40px);max-height:calc(100vh - 108px);border-radius:14px;overflow:hidden;" +
+    "box-shadow:0 8px 30px rgba(0,0,0,.3);background:#fff;display:none;z-index:2147483001}" +
+    ".fd-panel.open{display:block}" +
+    "iframe{all:initial;width:100%;height:100%;border:0;display:block}" +
+    "@media (max-width:640px){.fd-panel{width:100vw;height:100%;max-width:none;max-height:none;bottom:0;" + side + ":0;border-radius:0}}";
+  var HTML = '<div class="fd-panel"></div><button type="button" class="fd-launcher" aria-expanded="false">' +
+    '<svg class="c" viewBox="0 0 24 24" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z"/></svg>' +
+    '<svg class="x" viewBox="0 0 24 24" aria-hidden="true"><path d="M18.3 5.7a1 1 0 0 0-1.4 0L12 10.6 7.1 5.7a1 1 0 0 0-1.4 1.4l4.9 4.9-4.9 4.9a1 1 0 1 0 1.4 1.4l4.9-4.9 4.9 4.9a1 1 0 0 0 1.4-1.4L13.4 12l4.9-4.9a1 1 0 0 0 0-1.4z"/></svg>' +
+    '<span class="fd-badge" aria-hidden="true"></span></button>';
+
   var host, launcher, panel, frame, badge, isOpen = false, frameReady = false;
-  var listeners = {}, unread = 0, baseTitle = d.title;
-  var side = left ? "left:20px;" : "right:20px;";
-
-  function css(el, text) { el.style.cssText = text; return el; }
-  // The host element lives in the page's DOM: every declaration is !important, because inline
-  // !important beats any author rule, even `* { all: unset !important }`.
-  function hardCss(el, text) {
-    el.style.cssText = text.split(";").filter(Boolean).map(function (d) { return d + " !important"; }).join(";");
-    return el;
-  }
-
-  function icon(open) {
-    var ns = "http://www.w3.org/2000/svg";
-    var svg = d.createElementNS(ns, "svg");
-    svg.setAttribute("viewBox", "0 0 24 24");
-    svg.setAttribute("width", "28");
-    svg.setAttribute("height", "28");
-    svg.setAttribute("aria-hidden", "true");
-    var path = d.createElementNS(ns, "path");
-    path.setAttribute("fill", "#fff");
-    path.setAttribute("d", open
-      ? "M18.3 5.7a1 1 0 0 0-1.4 0L12 10.6 7.1 5.7a1 1 0 0 0-1.4 1.4l4.9 4.9-4.9 4.9a1 1 0 1 0 1.4 1.4l4.9-4.9 4.9 4.9a1 1 0 0 0 1.4-1.4L13.4 12l4.9-4.9a1 1 0 0 0 0-1.4z"
-      : "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z");
-    svg.appendChild(path);
-    return svg;
-  }
+  var listeners = {}, outbox = [], baseTitle = d.title;
 
   function mount() {
     if (host) return;
-    host = d.createElement("div");
+    host = d.createElement("frontdesk-widget");
     host.id = "frontdesk-root";
-    hardCss(host, "all:initial;display:block;position:fixed;z-index:2147483000;bottom:0;" + side +
-      "width:0;height:0;transform:none;filter:none;visibility:visible;opacity:1;contain:none;");
-    var root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
-    launcher = d.createElement("button");
-    launcher.type = "button";
-    launcher.className = "fd-launcher";
+    // Inline !important beats any author rule, even `* { all: unset !important }`.
+    host.style.cssText = "all:initial!important;display:block!important;position:fixed!important;" +
+      "z-index:2147483000!important;bottom:0!important;" + side + ":0!important;width:0!important;" +
+      "height:0!important;transform:none!important;filter:none!important;visibility:visible!important;" +
+      "opacity:1!important;contain:none!important";
+    var root = host.attachShadow({ mode: "open" });
+    var sheet = new CSSStyleSheet();
+    sheet.replaceSync(CSS);
+    root.adoptedStyleSheets = [sheet];
+    root.innerHTML = HTML;
+    panel = root.firstChild;
+    launcher = root.lastChild;
+    badge = launcher.lastChild;
     launcher.setAttribute("aria-label", label);
-    launcher.setAttribute("aria-expanded", "false");
-    css(launcher, "all:initial;position:fixed;bottom:20px;" + side + "width:56px;height:56px;" +
-      "border-radius:50%;background:" + color + ";cursor:pointer;display:flex;align-items:center;" +
-      "justify-content:center;box-shadow:0 4px 14px rgba(0,0,0,.25);z-index:2147483001;");
-    launcher.appendChild(icon(false));
-    badge = d.createElement("span");
-    badge.className = "fd-badge";
-    badge.setAttribute("aria-hidden", "true");
-    css(badge, "all:initial;position:absolute;top:-4px;" + (left ? "left" : "right") + ":-4px;min-width:20px;height:20px;" +
-      "border-radius:10px;background:#c4001d;color:#fff;font:bold 12px/20px system-ui,sans-serif;text-align:center;" +
-      "padding:0 5px;box-sizing:border-box;display:none;");
-    launcher.appendChild(badge);
-    launcher.addEventListener("click", function () { toggle(); });
-    launcher.addEventListener("pointerenter", preload);
-    launcher.addEventListener("focus", preload);
-    panel = d.createElement("div");
-    panel.className = "fd-panel";
-    css(panel, "all:initial;position:fixed;bottom:88px;" + side + "width:380px;height:600px;" +
-      "max-width:calc(100vw - 40px);max-height:calc(100vh - 108px);border-radius:14px;overflow:hidden;" +
-      "box-shadow:0 8px 30px rgba(0,0,0,.3);background:#fff;display:none;z-index:2147483001;");
-    root.appendChild(panel);
-    root.appendChild(launcher);
+    launcher.onclick = toggle;
+    launcher.onpointerenter = launcher.onfocus = preload;
     (d.body || d.documentElement).appendChild(host);
     if (perf) perf.mark("frontdesk:launcher");
-    if (w.matchMedia) {
-      var small = w.matchMedia("(max-width: 640px)");
-      var fit = function () {
-        panel.style.width = small.matches ? "100vw" : "380px";
-        panel.style.height = small.matches ? "100%" : "600px";
-        panel.style.maxWidth = small.matches ? "none" : "calc(100vw - 40px)";
-        panel.style.maxHeight = small.matches ? "none" : "calc(100vh - 108px)";
-        panel.style.bottom = small.matches ? "0" : "88px";
-        panel.style[left ? "left" : "right"] = small.matches ? "0" : "20px";
-        panel.style.borderRadius = small.matches ? "0" : "14px";
-      };
-      fit();
-      if (small.addEventListener) small.addEventListener("change", fit);
-    }
   }
 
   function preload() {
@@ -110,33 +80,33 @@
     frame = d.createElement("iframe");
     frame.title = "Frontdesk chat";
     frame.src = origin + "/frame/widget?site=" + encodeURIComponent(site) + "&lang=" + encodeURIComponent(lang);
-    css(frame, "all:initial;width:100%;height:100%;border:0;display:block;");
     panel.appendChild(frame);
   }
 
   function setOpen(open) {
     preload();
     isOpen = open;
-    panel.style.display = open ? "block" : "none";
+    panel.className = open ? "fd-panel open" : "fd-panel";
+    launcher.className = open ? "fd-launcher open" : "fd-launcher";
     launcher.setAttribute("aria-expanded", String(open));
-    launcher.replaceChild(icon(open), launcher.firstChild);
     post({ frontdesk: "visible", open: open && !d.hidden });
     if (open) { frame.focus(); setUnread(0); }
     emit(open ? "open" : "close", {});
   }
 
-  // Messages to the frame always name the Frontdesk origin explicitly.
-  var outbox = [];
+  function toggle() { setOpen(!isOpen); }
+
+  // Messages to the frame always name the Frontdesk origin explicitly; they wait until the
+  // app says it is listening.
   function post(msg) {
     if (frame && frameReady) frame.contentWindow.postMessage(msg, origin);
     else outbox.push(msg);
   }
 
   function setUnread(n) {
-    unread = n;
     if (!badge) return;
     badge.textContent = n > 9 ? "9+" : String(n);
-    badge.style.display = n > 0 ? "block" : "none";
+    badge.className = n > 0 ? "fd-badge on" : "fd-badge";
     launcher.setAttribute("aria-label", n > 0 ? label + " (" + n + ")" : label);
     d.title = n > 0 && (d.hidden || !isOpen) ? "(" + n + ") " + baseTitle : baseTitle;
   }
@@ -145,8 +115,6 @@
     var fns = listeners[name] || [];
     for (var i = 0; i < fns.length; i++) { try { fns[i](data); } catch (e) { setTimeout(function () { throw e; }); } }
   }
-
-  function toggle() { setOpen(!isOpen); }
 
   function api(cmd, arg) {
     if (cmd === "open") setOpen(true);
@@ -170,7 +138,7 @@
   api.version = 1;
   w.Frontdesk = api;
 
-  // Only messages from the Frontdesk frame, with an explicit target origin in replies.
+  // Only messages from the Frontdesk frame.
   w.addEventListener("message", function (e) {
     if (e.origin !== origin || !frame || e.source !== frame.contentWindow || !e.data) return;
     var m = e.data;

@@ -119,8 +119,14 @@ test("two agents, three customers: routing, notes, canned, transfer, SLA, offlin
   await screenshot(ana.page, "console-note-canned");
 
   // Full-text search over messages and private notes.
-  await ana.page.locator('input[name="search"]').fill("VIP refund");
-  await ana.page.locator(".results button.conv", { hasText: "Rita" }).waitFor({ timeout: 10000 });
+  // Indexing is committed once a second: search again until the note is searchable.
+  const result = ana.page.locator(".results button.conv", { hasText: "Rita" });
+  for (let i = 0; i < 10 && !(await result.count()); i++) {
+    await ana.page.locator('input[name="search"]').fill("");
+    await ana.page.locator('input[name="search"]').fill("VIP refund");
+    await result.waitFor({ timeout: 1000 }).catch(() => {});
+  }
+  await result.waitFor();
   await ana.page.locator('input[name="search"]').fill("");
   await conv(ana.page, "Rita").click();
 
