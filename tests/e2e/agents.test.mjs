@@ -155,8 +155,10 @@ test("two agents, three customers: routing, notes, canned, transfer, SLA, offlin
   await ana.page.keyboard.press("3"); // All open
   await ana.page.keyboard.press("j");
   await ana.page.keyboard.press("j");
+  await ana.page.locator("button.conv.selected").waitFor();
   const selected = await ana.page.locator("button.conv.selected .conv-preview").innerText();
   await ana.page.keyboard.press("r");
+  await ana.page.locator('textarea[name="reply"]:focus').waitFor();
   await ana.page.keyboard.type("Answered with the keyboard only");
   await ana.page.keyboard.press("Enter");
   await ana.page.locator('.msg[data-author="agent"][data-state="sent"]', { hasText: "keyboard only" }).waitFor();
@@ -170,3 +172,30 @@ test("two agents, three customers: routing, notes, canned, transfer, SLA, offlin
   for (const c of [rita, sam, kim]) await c.context.close();
   await ana.context.close();
 });
+
+test("an admin adds and disables an agent from the console; the disabled console signs out", async () => {
+  addAgent(data, "ada@brightbill.test", "ada's long password", "Ada", { admin: true });
+  AGENTS.ada = { email: "ada@brightbill.test", password: "ada's long password", name: "Ada" };
+  const ada = await signIn("ada");
+  await ada.page.locator("button.admin-toggle").click();
+  await ada.page.locator(".admin tr", { hasText: "ana@brightbill.test" }).waitFor();
+  await ada.page.locator('input[name="new-email"]').fill("dee@brightbill.test");
+  await ada.page.locator('input[name="new-name"]').fill("Dee");
+  await ada.page.locator('input[name="new-password"]').fill("dee's long password");
+  await ada.page.locator(".add-agent button[type=submit]").click();
+  await ada.page.locator(".admin tr", { hasText: "dee@brightbill.test" }).waitFor();
+
+  AGENTS.dee = { email: "dee@brightbill.test", password: "dee's long password", name: "Dee" };
+  const dee = await signIn("dee");
+  await ada.page.locator(".admin tr", { hasText: "dee@brightbill.test" }).locator("button.toggle-account").click();
+  await dee.page.locator('input[name="email"]').waitFor({ timeout: 10000 }); // signed out live
+  await dee.page.locator('[role="alert"]', { hasText: "signed out" }).waitFor();
+  await dee.page.locator('input[name="email"]').fill(AGENTS.dee.email);
+  await dee.page.locator('input[name="password"]').fill(AGENTS.dee.password);
+  await dee.page.locator('button[type="submit"]').click();
+  await dee.page.locator('[role="alert"]', { hasText: "wrong" }).waitFor();
+  await screenshot(ada.page, "console-admin");
+  await dee.context.close();
+  await ada.context.close();
+});
+

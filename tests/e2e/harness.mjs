@@ -20,8 +20,10 @@ export function removeData(dir) {
 }
 
 /** Creates an agent through the CLI, password on standard input. */
-export function addAgent(data, email, password, name) {
-  const r = spawnSync(BIN, ["agent", "add", "--data", data, "--email", email, "--password-stdin", "--name", name], {
+export function addAgent(data, email, password, name, { admin = false } = {}) {
+  const args = ["agent", "add", "--data", data, "--email", email, "--password-stdin", "--name", name];
+  if (admin) args.push("--admin");
+  const r = spawnSync(BIN, args, {
     input: password + "\n",
     encoding: "utf8",
   });

@@ -43,6 +43,12 @@ pub enum Msg {
     UseCanned(String),
     Search(String),
     SearchResults(String, Vec<protocol::ConversationSummary>),
+    ToggleAdmin,
+    Accounts(Vec<protocol::AgentAccount>),
+    SetDisabled(i64, bool),
+    AddAgent,
+    AdminError(String),
+    LogoutAll,
 }
 
 struct Socket {
@@ -81,10 +87,19 @@ pub struct App {
     /// Away because of inactivity (not chosen by the agent).
     auto_away: bool,
     show_help: bool,
+    /// Focus the composer after the next render.
+    focus_pending: bool,
     base_title: String,
     search: String,
     /// Results of the full-text search for `search` (server-side, tantivy).
     results: Option<Vec<protocol::ConversationSummary>>,
+    /// The admin panel (accounts), when open.
+    accounts: Option<Vec<protocol::AgentAccount>>,
+    admin_error: Option<String>,
+    new_email: NodeRef,
+    new_name: NodeRef,
+    new_password: NodeRef,
+    new_admin: NodeRef,
 }
 
 /// Minutes of inactivity before the console sets the agent away.
@@ -129,6 +144,14 @@ fn notify(conversation: i64, body: &str) {
     options.set_tag(&format!("frontdesk-{conversation}"));
     let _ =
         web_sys::Notification::new_with_options(&format!("Conversation #{conversation}"), &options);
+}
+
+/// The `message` of an error answer, or a generic sentence.
+fn error_message(body: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v["message"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| "the request failed".into())
 }
 
 /// A same-origin JSON call; returns (status, body).
@@ -249,6 +272,60 @@ impl App {
         }
     }
 
+    fn load_accounts(&self, ctx: &Context<Self>) {
+        let link = ctx.link().clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            match api("GET", "/api/agents", None).await {
+                Ok((200, body)) => match serde_json::from_str(&body) {
+                    Ok(list) => link.send_message(Msg::Accounts(list)),
+                    Err(_) => link.send_message(Msg::AdminError("unexpected answer".into())),
+                },
+                Ok((_, body)) => link.send_message(Msg::AdminError(error_message(&body))),
+                Err(e) => link.send_message(Msg::AdminError(e)),
+            }
+        });
+    }
+
+    fn view_admin(&self, ctx: &Context<Self>) -> Html {
+        let Some(accounts) = &self.accounts else {
+            return Html::default();
+        };
+        let me = self.state.agent.as_ref().map(|a| a.id);
+        let rows = accounts.iter().map(|a| {
+            let (id, disabled) = (a.id, a.disabled);
+            let onclick = ctx.link().callback(move |_| Msg::SetDisabled(id, !disabled));
+            html! {
+                <tr key={a.id} class={classes!("account", disabled.then_some("disabled"))}>
+                    <td>{ a.name.clone() }</td><td>{ a.email.clone() }</td>
+                    <td>{ if a.admin { "admin" } else { "agent" } }</td>
+                    <td>
+                        if Some(a.id) != me {
+                            <button class="toggle-account" {onclick}>{ if disabled { "Enable" } else { "Disable" } }</button>
+                        }
+                    </td>
+                </tr>
+            }
+        });
+        let on_add = ctx.link().callback(|e: SubmitEvent| {
+            e.prevent_default();
+            Msg::AddAgent
+        });
+        html! {
+            <section class="admin" aria-label="Agents">
+                <h2>{ "Agents" }</h2>
+                if let Some(e) = &self.admin_error { <p class="error" role="alert">{ e }</p> }
+                <table><tbody>{ for rows }</tbody></table>
+                <form class="add-agent" onsubmit={on_add}>
+                    <input ref={self.new_email.clone()} name="new-email" type="email" placeholder="Email" required=true maxlength="254" />
+                    <input ref={self.new_name.clone()} name="new-name" placeholder="Name" required=true maxlength="100" />
+                    <input ref={self.new_password.clone()} name="new-password" type="password" placeholder="Password (8+ characters)" required=true minlength="8" autocomplete="new-password" />
+                    <label><input ref={self.new_admin.clone()} name="new-admin" type="checkbox" />{ " admin" }</label>
+                    <button type="submit">{ "Add agent" }</button>
+                </form>
+            </section>
+        }
+    }
+
     fn selected_contact_name(&self) -> Option<String> {
         let id = self.state.selected?;
         self.state
@@ -258,9 +335,14 @@ impl App {
             .and_then(|c| c.contact_name.clone())
     }
 
-    fn focus_reply(&self) {
-        if let Some(area) = self.reply_box.cast::<HtmlTextAreaElement>() {
-            let _ = area.focus();
+    /// Focuses the composer now, or after the next render if it is not on screen yet (a
+    /// shortcut pressed right after `j` must not be lost).
+    fn focus_reply(&mut self) {
+        match self.reply_box.cast::<HtmlTextAreaElement>() {
+            Some(area) => {
+                let _ = area.focus();
+            }
+            None => self.focus_pending = true,
         }
     }
 
@@ -308,7 +390,9 @@ impl App {
                     <label>{ "Password" }
                         <input ref={self.password.clone()} name="password" type="password" autocomplete="current-password" required=true maxlength="1024" />
                     </label>
-                    if let Some(error) = &self.login_error { <p class="error" role="alert">{ error }</p> }
+                    if let Some(error) = self.login_error.as_ref().or(self.state.last_error.as_ref()) {
+                        <p class="error" role="alert">{ error }</p>
+                    }
                     <button type="submit" disabled={self.checking}>{ "Sign in" }</button>
                 </form>
             </main>
@@ -371,6 +455,8 @@ impl App {
             }
         });
         let on_logout = ctx.link().callback(|_| Msg::Logout);
+        let on_logout_all = ctx.link().callback(|_| Msg::LogoutAll);
+        let on_admin = ctx.link().callback(|_| Msg::ToggleAdmin);
         let on_status = ctx.link().callback(|e: Event| {
             let value = e
                 .target_unchecked_into::<web_sys::HtmlSelectElement>()
@@ -401,8 +487,13 @@ impl App {
                         </select>
                     </label>
                     <span class="me">{ &agent.name }</span>
+                    if agent.admin {
+                        <button class="link admin-toggle" onclick={on_admin}>{ "Agents" }</button>
+                    }
                     <button class="link" onclick={on_logout}>{ "Sign out" }</button>
+                    <button class="link" onclick={on_logout_all} title="End every session of this account">{ "Sign out everywhere" }</button>
                 </header>
+                { self.view_admin(ctx) }
                 <nav class="inbox" aria-label="Conversations">
                     <div class="search">
                         <input type="search" name="search" placeholder="Search messages, notes, contacts…"
@@ -694,8 +785,15 @@ impl Component for App {
             last_activity: now_ms(),
             auto_away: false,
             show_help: false,
+            focus_pending: false,
             search: String::new(),
             results: None,
+            accounts: None,
+            admin_error: None,
+            new_email: NodeRef::default(),
+            new_name: NodeRef::default(),
+            new_password: NodeRef::default(),
+            new_admin: NodeRef::default(),
             base_title: web_sys::window()
                 .and_then(|w| w.document())
                 .map(|d| d.title())
@@ -768,6 +866,69 @@ impl Component for App {
                 self.booting = false;
                 self.checking = false;
                 self.login_error = (!error.is_empty()).then_some(error);
+            }
+            Msg::ToggleAdmin => {
+                if self.accounts.take().is_none() {
+                    self.load_accounts(ctx);
+                }
+            }
+            Msg::Accounts(list) => {
+                self.accounts = Some(list);
+                self.admin_error = None;
+            }
+            Msg::AdminError(e) => self.admin_error = Some(e),
+            Msg::SetDisabled(id, disabled) => {
+                let link = ctx.link().clone();
+                let path = format!(
+                    "/api/agents/{id}/{}",
+                    if disabled { "disable" } else { "enable" }
+                );
+                wasm_bindgen_futures::spawn_local(async move {
+                    match api("POST", &path, None).await {
+                        Ok((200, _)) => link.send_message(Msg::ToggleAdmin),
+                        Ok((_, body)) => link.send_message(Msg::AdminError(error_message(&body))),
+                        Err(e) => link.send_message(Msg::AdminError(e)),
+                    }
+                });
+                self.accounts = None; // reopened with fresh data on success
+                return false;
+            }
+            Msg::AddAgent => {
+                let value = |r: &NodeRef| {
+                    r.cast::<HtmlInputElement>()
+                        .map(|i| i.value())
+                        .unwrap_or_default()
+                };
+                let admin = self
+                    .new_admin
+                    .cast::<HtmlInputElement>()
+                    .is_some_and(|i| i.checked());
+                let body = serde_json::json!({
+                    "email": value(&self.new_email),
+                    "name": value(&self.new_name),
+                    "password": value(&self.new_password),
+                    "admin": admin,
+                })
+                .to_string();
+                let link = ctx.link().clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    match api("POST", "/api/agents", Some(body)).await {
+                        Ok((201, _)) => {
+                            link.send_message(Msg::ToggleAdmin);
+                            link.send_message(Msg::ToggleAdmin);
+                        }
+                        Ok((_, body)) => link.send_message(Msg::AdminError(error_message(&body))),
+                        Err(e) => link.send_message(Msg::AdminError(e)),
+                    }
+                });
+                return false;
+            }
+            Msg::LogoutAll => {
+                self.socket = None;
+                self.apply(ctx, Action::SignedOut);
+                wasm_bindgen_futures::spawn_local(async move {
+                    let _ = api("POST", "/api/logout-all", None).await;
+                });
             }
             Msg::Logout => {
                 self.socket = None;
@@ -928,6 +1089,12 @@ impl Component for App {
     }
 
     fn rendered(&mut self, _ctx: &Context<Self>, _first: bool) {
+        if self.focus_pending
+            && let Some(area) = self.reply_box.cast::<HtmlTextAreaElement>()
+        {
+            self.focus_pending = false;
+            let _ = area.focus();
+        }
         if let Some(list) = self.thread.cast::<web_sys::Element>() {
             list.set_scroll_top(list.scroll_height());
         }

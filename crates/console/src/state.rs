@@ -481,6 +481,14 @@ impl ConsoleState {
             } => {
                 self.visitor_typing.insert(conversation, on);
             }
+            ServerFrame::Error {
+                code: protocol::ErrorCode::NotAuthenticated,
+                ..
+            } => {
+                // Disabled, or signed out everywhere: back to the sign-in form.
+                *self = ConsoleState::default();
+                self.last_error = Some("You were signed out.".into());
+            }
             ServerFrame::Error { message, .. } => self.last_error = Some(message),
             _ => {}
         }

@@ -62,6 +62,28 @@ struct ServeArgs {
 enum AgentCommand {
     /// Create an agent; the password is read from standard input.
     Add(AgentAddArgs),
+    /// List agents.
+    List(DataArgs),
+    /// Disable an agent: its sessions end and it cannot sign in.
+    Disable(AgentEmailArgs),
+    /// Re-enable a disabled agent.
+    Enable(AgentEmailArgs),
+    /// Set a new password (read from standard input) and end the agent's sessions.
+    Password(AgentEmailArgs),
+}
+
+#[derive(Args)]
+struct DataArgs {
+    #[arg(long, env = "FRONTDESK_DATA", default_value = "data")]
+    data: PathBuf,
+}
+
+#[derive(Args)]
+struct AgentEmailArgs {
+    #[arg(long, env = "FRONTDESK_DATA", default_value = "data")]
+    data: PathBuf,
+    #[arg(long)]
+    email: String,
 }
 
 #[derive(Args)]
@@ -90,9 +112,15 @@ pub fn run() -> anyhow::Result<()> {
         .context("cannot start the async runtime")?;
     match cli.command {
         Command::Serve(args) => runtime.block_on(serve(args)),
-        Command::Agent {
-            command: AgentCommand::Add(args),
-        } => runtime.block_on(agent_add(args)),
+        Command::Agent { command } => runtime.block_on(async move {
+            match command {
+                AgentCommand::Add(args) => agent_add(args).await,
+                AgentCommand::List(args) => agent_list(args).await,
+                AgentCommand::Disable(args) => agent_set_disabled(args, true).await,
+                AgentCommand::Enable(args) => agent_set_disabled(args, false).await,
+                AgentCommand::Password(args) => agent_password(args).await,
+            }
+        }),
         Command::Index { .. } => unreachable!("handled above"),
     }
 }
@@ -175,6 +203,63 @@ async fn agent_add(args: AgentAddArgs) -> anyhow::Result<()> {
         agent.name,
         agent.email,
         agent.id
+    );
+    Ok(())
+}
+
+async fn find_agent(store: &SqliteStore, email: &str) -> anyhow::Result<store::Agent> {
+    match store.agent_credentials(email.trim()).await? {
+        Some(c) => Ok(c.agent),
+        None => bail!("no agent with the email {email}"),
+    }
+}
+
+async fn agent_list(args: DataArgs) -> anyhow::Result<()> {
+    let store = open_store(&args.data).await?;
+    for a in store.list_agents().await? {
+        println!(
+            "{:>4}  {:<32} {:<24} {}{}",
+            a.id,
+            a.email,
+            a.name,
+            if a.admin { "admin" } else { "agent" },
+            if a.disabled { ", disabled" } else { "" }
+        );
+    }
+    store.close().await;
+    Ok(())
+}
+
+async fn agent_set_disabled(args: AgentEmailArgs, disabled: bool) -> anyhow::Result<()> {
+    let store = open_store(&args.data).await?;
+    let agent = find_agent(&store, &args.email).await?;
+    store.set_agent_disabled(agent.id, disabled).await?;
+    store.close().await;
+    println!(
+        "{} {}",
+        if disabled { "disabled" } else { "enabled" },
+        agent.email
+    );
+    Ok(())
+}
+
+async fn agent_password(args: AgentEmailArgs) -> anyhow::Result<()> {
+    let mut password = String::new();
+    std::io::stdin()
+        .take(4096)
+        .read_to_string(&mut password)
+        .context("cannot read the password from standard input")?;
+    let password = password.trim_end_matches(['\n', '\r']);
+    let store = open_store(&args.data).await?;
+    let agent = find_agent(&store, &args.email).await?;
+    store
+        .set_password_hash(agent.id, &server::hash_password(password)?)
+        .await?;
+    let ended = store.delete_sessions_of(agent.id).await?;
+    store.close().await;
+    println!(
+        "password changed for {}; {ended} session(s) ended",
+        agent.email
     );
     Ok(())
 }

@@ -436,6 +436,16 @@ impl<'de> Deserialize<'de> for Author {
     }
 }
 
+/// An agent account as admins see it (`GET /api/agents`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentAccount {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub admin: bool,
+    pub disabled: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgentInfo {
     pub id: i64,

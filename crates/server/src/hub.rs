@@ -34,6 +34,8 @@ pub enum HubEvent {
     IndexChanged { version: String },
     /// A private note (delivered to agent connections only).
     Note(Box<protocol::Note>),
+    /// An agent was disabled or logged out everywhere: its consoles must close.
+    SignedOut { agent: i64 },
     /// Agents' presence or load changed.
     Agents(Vec<protocol::AgentPresence>),
 }

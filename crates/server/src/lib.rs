@@ -5,6 +5,7 @@
 //! *Architecture invariant*: storage goes through `dyn store::Store`; wire types come from
 //! `protocol`. The server never builds HTML from user input.
 
+mod admin;
 mod assign;
 mod auth;
 mod convert;
@@ -197,6 +198,10 @@ pub fn router(state: AppState) -> Router {
         .route("/login", post(auth::login))
         .route("/logout", post(auth::logout))
         .route("/me", get(auth::me))
+        .route("/logout-all", post(admin::logout_all))
+        .route("/agents", get(admin::list).post(admin::create))
+        .route("/agents/{id}/disable", post(admin::disable))
+        .route("/agents/{id}/enable", post(admin::enable))
         .route("/sites/{site}", get(site_config))
         .route("/search", get(kb::search))
         .route("/conversations/search", get(search_conversations))

@@ -33,7 +33,7 @@ async fn start() -> Server {
                     email: email.into(),
                     name: name.into(),
                     password_hash: server::hash_password("agent-password").unwrap(),
-                    admin: false,
+                    admin: name == "Ana",
                 },
                 1,
             )
@@ -320,4 +320,131 @@ async fn agents_search_messages_notes_and_contacts() {
     }
     assert_eq!(found, [first]);
     assert_eq!(search("anything", None).await.unwrap().status(), 401);
+}
+
+#[tokio::test]
+async fn admins_manage_agents_and_sign_outs_reach_live_consoles() {
+    let server = start().await;
+    let client = reqwest::Client::new();
+    let ana = cookie(&server, "ana@example.com").await;
+    let bo = cookie(&server, "bo@example.com").await;
+    let get = |c: &str| {
+        client
+            .get(format!("{}/api/agents", server.base))
+            .header("cookie", c.to_owned())
+            .send()
+    };
+    assert_eq!(
+        get(&bo).await.unwrap().status(),
+        403,
+        "agents are not admins"
+    );
+    let list: Vec<protocol::AgentAccount> = get(&ana).await.unwrap().json().await.unwrap();
+    assert_eq!(list.len(), 2);
+
+    let create = |body: serde_json::Value| {
+        client
+            .post(format!("{}/api/agents", server.base))
+            .header("cookie", ana.clone())
+            .header("origin", server.base.clone())
+            .json(&body)
+            .send()
+    };
+    let created = create(
+        serde_json::json!({"email": "cy@example.com", "name": "Cy", "password": "a long password"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(created.status(), 201);
+    let dup = create(
+        serde_json::json!({"email": "CY@example.com", "name": "Cy", "password": "a long password"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(dup.status(), 409);
+    let bad = create(
+        serde_json::json!({"email": "not-an-email", "name": "X", "password": "a long password"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(bad.status(), 400);
+    let short =
+        create(serde_json::json!({"email": "dee@example.com", "name": "Dee", "password": "short"}))
+            .await
+            .unwrap();
+    assert_eq!(short.status(), 400);
+    let cross = client
+        .post(format!("{}/api/agents", server.base))
+        .header("cookie", ana.clone())
+        .header("origin", "https://evil.example")
+        .json(&serde_json::json!({"email": "eve@example.com", "name": "Eve", "password": "a long password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        cross.status(),
+        403,
+        "cross-site requests are refused (CSRF)"
+    );
+
+    // Disabling Bo closes his open console and ends his sessions.
+    let mut bo_ws = connect(&server, "/ws/agent", Some(&bo)).await;
+    send(&mut bo_ws, r#"{"type":"hello","v":1}"#).await;
+    wait_for(&mut bo_ws, "welcome", |f| {
+        matches!(f, ServerFrame::AgentWelcome { .. })
+    })
+    .await;
+    let bo_id = server.ids["Bo"];
+    let disabled = client
+        .post(format!("{}/api/agents/{bo_id}/disable", server.base))
+        .header("cookie", ana.clone())
+        .header("origin", server.base.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(disabled.status(), 200);
+    wait_for(&mut bo_ws, "the sign-out", |f| {
+        matches!(
+            f,
+            ServerFrame::Error {
+                code: protocol::ErrorCode::NotAuthenticated,
+                ..
+            }
+        )
+    })
+    .await;
+    let me = client
+        .get(format!("{}/api/me", server.base))
+        .header("cookie", bo.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 401);
+    let login = client
+        .post(format!("{}/api/login", server.base))
+        .json(&serde_json::json!({"email": "bo@example.com", "password": "agent-password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 401, "a disabled agent cannot sign in");
+
+    // Log out everywhere: every session of Ana ends.
+    let ana2 = cookie(&server, "ana@example.com").await;
+    let out = client
+        .post(format!("{}/api/logout-all", server.base))
+        .header("cookie", ana.clone())
+        .header("origin", server.base.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 204);
+    for c in [ana, ana2] {
+        let me = client
+            .get(format!("{}/api/me", server.base))
+            .header("cookie", c)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(me.status(), 401);
+    }
 }

@@ -262,6 +262,7 @@ async fn agents_and_sessions(store: &dyn Store) {
         .unwrap()
         .unwrap();
     assert_eq!(creds.agent, agent);
+    let agent = &agent;
     assert_eq!(creds.password_hash, "$argon2id$fake");
     assert!(
         store

@@ -226,6 +226,11 @@ pub trait Store: Send + Sync + 'static {
     async fn deflection_count(&self, site: &str) -> Result<u64>;
 
     async fn list_agents(&self) -> Result<Vec<Agent>>;
+    /// Disables or re-enables an agent; disabling also ends all its sessions.
+    async fn set_agent_disabled(&self, agent_id: i64, disabled: bool) -> Result<Agent>;
+    async fn set_password_hash(&self, agent_id: i64, password_hash: &str) -> Result<()>;
+    /// Ends every session of an agent ("log out everywhere").
+    async fn delete_sessions_of(&self, agent_id: i64) -> Result<u64>;
     /// Assigns (or unassigns, with `None`) a conversation.
     async fn assign(
         &self,

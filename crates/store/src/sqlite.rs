@@ -477,6 +477,48 @@ impl Store for SqliteStore {
         Ok(rows.iter().map(agent_from_row).collect())
     }
 
+    async fn set_agent_disabled(&self, agent_id: i64, disabled: bool) -> Result<Agent> {
+        let mut tx = self.pool.begin().await?;
+        let r = sqlx::query("UPDATE agents SET disabled = ? WHERE id = ?")
+            .bind(disabled as i64)
+            .bind(agent_id)
+            .execute(&mut *tx)
+            .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound { what: "agent" });
+        }
+        if disabled {
+            sqlx::query("DELETE FROM agent_sessions WHERE agent_id = ?")
+                .bind(agent_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        self.agent(agent_id)
+            .await?
+            .ok_or(StoreError::NotFound { what: "agent" })
+    }
+
+    async fn set_password_hash(&self, agent_id: i64, password_hash: &str) -> Result<()> {
+        let r = sqlx::query("UPDATE agents SET password_hash = ? WHERE id = ?")
+            .bind(password_hash)
+            .bind(agent_id)
+            .execute(&self.pool)
+            .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound { what: "agent" });
+        }
+        Ok(())
+    }
+
+    async fn delete_sessions_of(&self, agent_id: i64) -> Result<u64> {
+        let r = sqlx::query("DELETE FROM agent_sessions WHERE agent_id = ?")
+            .bind(agent_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected())
+    }
+
     async fn assign(
         &self,
         conversation_id: i64,

@@ -199,6 +199,13 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
                 }
             }
             HubEvent::Agents(agents) => self.out.send(ServerFrame::Agents { agents }).await,
+            HubEvent::SignedOut { agent } if agent == self.agent.id => {
+                self.out
+                    .error(ErrorCode::NotAuthenticated, "signed out: sign in again")
+                    .await;
+                self.out.open = false; // the session loop ends and the socket closes
+            }
+            HubEvent::SignedOut { .. } => {}
             HubEvent::Read { .. }
             | HubEvent::Status { .. }
             | HubEvent::Presence

@@ -1,0 +1,155 @@
+//! Account administration over HTTP: admins list, create, disable and re-enable agents; every
+//! agent can log out everywhere. Disabling or logging out everywhere also closes live consoles.
+
+use crate::auth::{check_origin, hash_password, session_agent};
+use crate::hub::HubEvent;
+use crate::{AppError, AppState, now_millis};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use protocol::AgentAccount;
+use serde::Deserialize;
+
+async fn require_admin(state: &AppState, headers: &HeaderMap) -> Result<store::Agent, AppError> {
+    match session_agent(state, headers).await? {
+        Some(a) if a.admin => Ok(a),
+        Some(_) => Err(AppError::Forbidden("only admins manage agents".into())),
+        None => Err(AppError::Unauthenticated),
+    }
+}
+
+fn account(a: store::Agent) -> AgentAccount {
+    AgentAccount {
+        id: a.id,
+        name: a.name,
+        email: a.email,
+        admin: a.admin,
+        disabled: a.disabled,
+    }
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<AgentAccount>>, AppError> {
+    require_admin(&state, &headers).await?;
+    Ok(Json(
+        state
+            .store
+            .list_agents()
+            .await?
+            .into_iter()
+            .map(account)
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct NewAgentRequest {
+    email: String,
+    name: String,
+    password: String,
+    #[serde(default)]
+    admin: bool,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Json(req): Json<NewAgentRequest>,
+) -> Result<Response, AppError> {
+    check_origin(&state, &headers)?;
+    require_admin(&state, &headers).await?;
+    let email = req.email.trim().to_owned();
+    if !protocol::valid_email(&email) {
+        return Err(AppError::BadRequest(format!(
+            "{email:?} is not a valid email address"
+        )));
+    }
+    let name = req.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(AppError::BadRequest(
+            "the name must be 1 to 100 characters".into(),
+        ));
+    }
+    let password = req.password;
+    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?
+        .map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let agent = state
+        .store
+        .create_agent(
+            store::NewAgent {
+                email,
+                name,
+                password_hash: hash,
+                admin: req.admin,
+            },
+            now_millis(),
+        )
+        .await
+        .map_err(|e| match e {
+            store::StoreError::Conflict { .. } => {
+                AppError::Conflict("an agent with this email already exists".into())
+            }
+            e => e.into(),
+        })?;
+    Ok((StatusCode::CREATED, Json(account(agent))).into_response())
+}
+
+async fn set_disabled(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: i64,
+    disabled: bool,
+) -> Result<Json<AgentAccount>, AppError> {
+    check_origin(state, headers)?;
+    let me = require_admin(state, headers).await?;
+    if disabled && me.id == id {
+        return Err(AppError::BadRequest("you cannot disable yourself".into()));
+    }
+    let agent = state
+        .store
+        .set_agent_disabled(id, disabled)
+        .await
+        .map_err(|e| match e {
+            store::StoreError::NotFound { .. } => AppError::NotFound(format!("no agent {id}")),
+            e => e.into(),
+        })?;
+    if disabled {
+        state.hub.publish(HubEvent::SignedOut { agent: id });
+    }
+    Ok(Json(account(agent)))
+}
+
+pub async fn disable(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Json<AgentAccount>, AppError> {
+    set_disabled(&state, &headers, id, true).await
+}
+
+pub async fn enable(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Json<AgentAccount>, AppError> {
+    set_disabled(&state, &headers, id, false).await
+}
+
+/// Ends every session of the calling agent, on every device, and closes its live consoles.
+pub async fn logout_all(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    check_origin(&state, &headers)?;
+    let Some(me) = session_agent(&state, &headers).await? else {
+        return Err(AppError::Unauthenticated);
+    };
+    state.store.delete_sessions_of(me.id).await?;
+    state.hub.publish(HubEvent::SignedOut { agent: me.id });
+    crate::auth::logout(State(state), headers).await
+}
