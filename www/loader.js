@@ -17,7 +17,8 @@
 
   var script = d.currentScript || d.querySelector('script[src*="widget.js"][data-site]');
   if (!script) return;
-  var origin = new URL(script.src, location.href).origin;
+  // script.src is already absolute: its origin is everything before the first path slash.
+  var origin = script.src.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/]+).*$/i, "$1");
   var attr = function (k) { return script.getAttribute("data-" + k) || ""; };
   var site = attr("site") || "demo";
   var lang = attr("lang") || navigator.language || "en";
@@ -31,8 +32,14 @@
     "background:" + color + ";cursor:pointer;display:flex;align-items:center;justify-content:center;" +
     "box-shadow:0 4px 14px rgba(0,0,0,.25);z-index:2147483001}" +
     ".fd-launcher:focus-visible{outline:3px solid #ffb020;outline-offset:2px}" +
-    ".fd-launcher svg{width:28px;height:28px;fill:#fff}.fd-launcher .x,.fd-launcher.open .c{display:none}" +
-    ".fd-launcher.open .x{display:block}" +
+    ".fd-launcher i{display:block;position:relative}" +
+    // The icons are drawn with CSS: no SVG to parse on someone else's page.
+    ".c{width:24px;height:17px;background:#fff;border-radius:5px}" +
+    ".c:after{content:'';position:absolute;left:4px;bottom:-6px;border:4px solid transparent;" +
+    "border-top:4px solid #fff;border-left:4px solid #fff}" +
+    ".fd-launcher .x{display:none;width:22px;height:22px}.x:before,.x:after{content:'';position:absolute;left:10px;top:0;" +
+    "width:3px;height:22px;background:#fff;border-radius:2px;transform:rotate(45deg)}.x:after{transform:rotate(-45deg)}" +
+    ".fd-launcher.open .c{display:none}.fd-launcher.open .x{display:block}" +
     ".fd-badge{all:initial;position:absolute;top:-4px;" + side + ":-4px;min-width:20px;height:20px;border-radius:10px;" +
     "background:#c4001d;color:#fff;font:bold 12px/20px system-ui,sans-serif;text-align:center;padding:0 5px;" +
     "box-sizing:border-box;display:none}.fd-badge.on{display:block}" +
@@ -43,8 +50,7 @@
     "iframe{all:initial;width:100%;height:100%;border:0;display:block}" +
     "@media (max-width:640px){.fd-panel{width:100vw;height:100%;max-width:none;max-height:none;bottom:0;" + side + ":0;border-radius:0}}";
   var HTML = '<div class="fd-panel"></div><button type="button" class="fd-launcher" aria-expanded="false">' +
-    '<svg class="c" viewBox="0 0 24 24" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z"/></svg>' +
-    '<svg class="x" viewBox="0 0 24 24" aria-hidden="true"><path d="M18.3 5.7a1 1 0 0 0-1.4 0L12 10.6 7.1 5.7a1 1 0 0 0-1.4 1.4l4.9 4.9-4.9 4.9a1 1 0 1 0 1.4 1.4l4.9-4.9 4.9 4.9a1 1 0 0 0 1.4-1.4L13.4 12l4.9-4.9a1 1 0 0 0 0-1.4z"/></svg>' +
+    '<i class="c" aria-hidden="true"></i><i class="x" aria-hidden="true"></i>' +
     '<span class="fd-badge" aria-hidden="true"></span></button>';
 
   var host, launcher, panel, frame, badge, isOpen = false, frameReady = false;

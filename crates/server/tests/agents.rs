@@ -87,9 +87,9 @@ async fn send(ws: &mut Ws, text: &str) {
 
 async fn next(ws: &mut Ws) -> ServerFrame {
     loop {
-        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
+        let msg = tokio::time::timeout(Duration::from_secs(60), ws.next())
             .await
-            .expect("a frame within 10 s")
+            .expect("a frame within 60 s")
             .expect("open")
             .expect("no error");
         if let Message::Text(t) = msg {
@@ -101,9 +101,9 @@ async fn next(ws: &mut Ws) -> ServerFrame {
 /// Waits for a frame matching `pred`, skipping others.
 async fn wait_for(ws: &mut Ws, what: &str, pred: impl Fn(&ServerFrame) -> bool) -> ServerFrame {
     loop {
-        let f = tokio::time::timeout(Duration::from_secs(10), next(ws))
+        let f = tokio::time::timeout(Duration::from_secs(20), next(ws))
             .await
-            .unwrap_or_else(|_| panic!("waiting for {what}"));
+            .unwrap_or_else(|_| panic!("no frame for 20 s while waiting for {what}"));
         if pred(&f) {
             return f;
         }
