@@ -130,6 +130,13 @@ test("two agents, three customers: routing, notes, canned, transfer, SLA, offlin
   await ana.page.locator('input[name="search"]').fill("");
   await conv(ana.page, "Rita").click();
 
+  // A knowledge-base link found with the server's search, inserted into the reply.
+  await ana.page.locator('textarea[name="reply"]').fill("/kb export data");
+  await ana.page.locator('textarea[name="reply"]').press("Enter");
+  await ana.page.waitForFunction(() => document.querySelector('textarea[name="reply"]').value.startsWith("["));
+  assert.match(await ana.page.locator('textarea[name="reply"]').inputValue(), /^\[[^\]]+\]\(https:\/\/help\.brightbill\.example\/en\/export-your-data\)$/);
+  await ana.page.locator('textarea[name="reply"]').fill("");
+
   // Transfer Rita's conversation to Bo.
   await ana.page.locator('select[name="assignee"]').selectOption({ label: "Bo" });
   await bo.page.locator('button.view-tab[data-view="mine"]').click();

@@ -43,6 +43,9 @@ pub enum Msg {
     UseCanned(String),
     Search(String),
     SearchResults(String, Vec<protocol::ConversationSummary>),
+    History(i64, Vec<protocol::ConversationSummary>),
+    /// Text to insert in the composer (a knowledge-base link found by `/kb query`).
+    Insert(String),
     ToggleAdmin,
     Accounts(Vec<protocol::AgentAccount>),
     SetDisabled(i64, bool),
@@ -93,6 +96,8 @@ pub struct App {
     search: String,
     /// Results of the full-text search for `search` (server-side, tantivy).
     results: Option<Vec<protocol::ConversationSummary>>,
+    /// The selected conversation's customer's other conversations.
+    history: Option<(i64, Vec<protocol::ConversationSummary>)>,
     /// The admin panel (accounts), when open.
     accounts: Option<Vec<protocol::AgentAccount>>,
     admin_error: Option<String>,
@@ -241,6 +246,24 @@ impl App {
     }
 
     fn apply(&mut self, ctx: &Context<Self>, action: Action) {
+        let before = self.state.selected;
+        self.apply_effects(ctx, action);
+        if self.state.selected != before
+            && let Some(id) = self.state.selected
+        {
+            let link = ctx.link().clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Ok((200, body)) =
+                    api("GET", &format!("/api/conversations/{id}/history"), None).await
+                    && let Ok(list) = serde_json::from_str(&body)
+                {
+                    link.send_message(Msg::History(id, list));
+                }
+            });
+        }
+    }
+
+    fn apply_effects(&mut self, ctx: &Context<Self>, action: Action) {
         for effect in self.state.apply(action) {
             match effect {
                 Effect::Notify { conversation, body } => {
@@ -607,6 +630,20 @@ impl App {
                         <dt>{ "Rating" }</dt>
                         <dd class="ctx-rating">{ format!("{r}/5 {}", c.rating_comment.clone().unwrap_or_default()) }</dd>
                     }
+                    if let Some((_, earlier)) = self.history.as_ref().filter(|(h, list)| *h == c.id && !list.is_empty()) {
+                        <dt>{ "Earlier" }</dt>
+                        <dd class="ctx-history">
+                            { for earlier.iter().map(|e| {
+                                let eid = e.id;
+                                let onclick = ctx.link().callback(move |_| Msg::Act(Action::Select(eid)));
+                                html! {
+                                    <button class="link earlier" {onclick}>
+                                        { format!("#{eid} · {} · {}", time_of(e.updated_at), e.preview.clone().unwrap_or_default()) }
+                                    </button>
+                                }
+                            }) }
+                        </dd>
+                    }
                 </dl>
             </div>
         }
@@ -788,6 +825,7 @@ impl Component for App {
             focus_pending: false,
             search: String::new(),
             results: None,
+            history: None,
             accounts: None,
             admin_error: None,
             new_email: NodeRef::default(),
@@ -867,6 +905,11 @@ impl Component for App {
                 self.checking = false;
                 self.login_error = (!error.is_empty()).then_some(error);
             }
+            Msg::History(id, list) => self.history = Some((id, list)),
+            Msg::Insert(text) => {
+                self.draft = text;
+                self.focus_reply();
+            }
             Msg::ToggleAdmin => {
                 if self.accounts.take().is_none() {
                     self.load_accounts(ctx);
@@ -942,6 +985,48 @@ impl Component for App {
                 return false;
             }
             Msg::SendReply => {
+                if let Some(query) = self
+                    .draft
+                    .trim()
+                    .strip_prefix("/kb ")
+                    .map(str::trim)
+                    .filter(|q| !q.is_empty())
+                {
+                    // Find an article with the server's search and insert its link.
+                    let lang = self
+                        .state
+                        .selected
+                        .and_then(|id| self.state.conversations.iter().find(|c| c.id == id))
+                        .and_then(|c| c.locale.clone())
+                        .unwrap_or_default();
+                    let url = format!(
+                        "/api/search?limit=1&q={}&lang={}",
+                        String::from(js_sys::encode_uri_component(query)),
+                        String::from(js_sys::encode_uri_component(&lang))
+                    );
+                    let link = ctx.link().clone();
+                    let query = query.to_owned();
+                    wasm_bindgen_futures::spawn_local(async move {
+                        let hit = match api("GET", &url, None).await {
+                            Ok((200, body)) => serde_json::from_str::<serde_json::Value>(&body)
+                                .ok()
+                                .and_then(|v| v.get(0).cloned()),
+                            _ => None,
+                        };
+                        let text = match hit {
+                            Some(h) => {
+                                let title = h["title"].as_str().unwrap_or_default();
+                                match h["url"].as_str().filter(|u| !u.is_empty()) {
+                                    Some(url) => format!("[{title}]({url})"),
+                                    None => title.to_owned(),
+                                }
+                            }
+                            None => format!("/kb {query}"), // nothing found: leave it for editing
+                        };
+                        link.send_message(Msg::Insert(text));
+                    });
+                    return false;
+                }
                 if self.draft.trim().starts_with('/') {
                     let name = self.selected_contact_name();
                     let me = self

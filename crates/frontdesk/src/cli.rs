@@ -70,6 +70,38 @@ enum AgentCommand {
     Enable(AgentEmailArgs),
     /// Set a new password (read from standard input) and end the agent's sessions.
     Password(AgentEmailArgs),
+    /// Set the languages an agent answers in (routing skill), e.g. `--set en,pt`.
+    Languages(AgentLanguagesArgs),
+}
+
+#[derive(Args)]
+struct AgentLanguagesArgs {
+    #[arg(long, env = "FRONTDESK_DATA", default_value = "data")]
+    data: PathBuf,
+    #[arg(long)]
+    email: String,
+    /// Comma-separated primary language tags; empty clears them
+    #[arg(long, value_delimiter = ',')]
+    set: Vec<String>,
+}
+
+/// Validates language tags given on the command line: primary subtags, lowercased.
+fn language_list(tags: &[String]) -> anyhow::Result<Vec<String>> {
+    let mut out = Vec::new();
+    for tag in tags.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
+        let primary = tag
+            .split(['-', '_'])
+            .next()
+            .unwrap_or(tag)
+            .to_ascii_lowercase();
+        if !(2..=3).contains(&primary.len()) || !primary.bytes().all(|b| b.is_ascii_lowercase()) {
+            bail!("{tag:?} is not a language tag like en or pt-BR");
+        }
+        if !out.contains(&primary) {
+            out.push(primary);
+        }
+    }
+    Ok(out)
 }
 
 #[derive(Args)]
@@ -99,6 +131,9 @@ struct AgentAddArgs {
     name: Option<String>,
     #[arg(long)]
     admin: bool,
+    /// Languages the agent answers in, for routing (e.g. `en,pt`); empty means any
+    #[arg(long, value_delimiter = ',')]
+    languages: Vec<String>,
 }
 
 pub fn run() -> anyhow::Result<()> {
@@ -119,6 +154,7 @@ pub fn run() -> anyhow::Result<()> {
                 AgentCommand::Disable(args) => agent_set_disabled(args, true).await,
                 AgentCommand::Enable(args) => agent_set_disabled(args, false).await,
                 AgentCommand::Password(args) => agent_password(args).await,
+                AgentCommand::Languages(args) => agent_languages(args).await,
             }
         }),
         Command::Index { .. } => unreachable!("handled above"),
@@ -195,7 +231,11 @@ async fn agent_add(args: AgentAddArgs) -> anyhow::Result<()> {
     let name = args
         .name
         .unwrap_or_else(|| args.email.split('@').next().unwrap_or_default().to_owned());
+    let languages = language_list(&args.languages)?;
     let agent = create_agent(&store, args.email.trim(), &name, password, args.admin).await?;
+    if !languages.is_empty() {
+        store.set_agent_languages(agent.id, &languages).await?;
+    }
     store.close().await;
     println!(
         "created {} {} <{}> (id {})",
@@ -214,16 +254,39 @@ async fn find_agent(store: &SqliteStore, email: &str) -> anyhow::Result<store::A
     }
 }
 
+async fn agent_languages(args: AgentLanguagesArgs) -> anyhow::Result<()> {
+    let languages = language_list(&args.set)?;
+    let store = open_store(&args.data).await?;
+    let agent = find_agent(&store, &args.email).await?;
+    store.set_agent_languages(agent.id, &languages).await?;
+    store.close().await;
+    println!(
+        "{} answers in: {}",
+        agent.email,
+        if languages.is_empty() {
+            "any language".into()
+        } else {
+            languages.join(", ")
+        }
+    );
+    Ok(())
+}
+
 async fn agent_list(args: DataArgs) -> anyhow::Result<()> {
     let store = open_store(&args.data).await?;
     for a in store.list_agents().await? {
         println!(
-            "{:>4}  {:<32} {:<24} {}{}",
+            "{:>4}  {:<32} {:<24} {}{}{}",
             a.id,
             a.email,
             a.name,
             if a.admin { "admin" } else { "agent" },
-            if a.disabled { ", disabled" } else { "" }
+            if a.disabled { ", disabled" } else { "" },
+            if a.languages.is_empty() {
+                String::new()
+            } else {
+                format!(", {}", a.languages.join("/"))
+            }
         );
     }
     store.close().await;

@@ -107,6 +107,7 @@ struct LangIndex {
     analyzer: Arc<Analyzer>,
     reader: IndexReader,
     id: Field,
+    url: Field,
     title: Field,
     headings: Field,
     body: Field,
@@ -116,6 +117,8 @@ struct LangIndex {
 pub struct ArticleHit {
     pub id: String,
     pub title: String,
+    /// The article's public link (front matter `url`), empty when it has none.
+    pub url: String,
     pub score: f32,
 }
 
@@ -155,6 +158,7 @@ impl ArticleSearch {
                 .set_stored();
             let mut schema = Schema::builder();
             let id = schema.add_text_field("id", STRING | STORED);
+            let url = schema.add_text_field("url", STORED);
             let title = schema.add_text_field("title", text.clone());
             let headings = schema.add_text_field("headings", text.clone());
             let body = schema.add_text_field("body", text);
@@ -170,6 +174,7 @@ impl ArticleSearch {
                 let shown_title = if with_titles { a.title.as_str() } else { "" };
                 writer.add_document(doc!(
                     id => a.id.clone(),
+                    url => a.url.clone().unwrap_or_default(),
                     title => shown_title.to_owned(),
                     headings => a.headings.clone(),
                     body => a.body.clone(),
@@ -183,6 +188,7 @@ impl ArticleSearch {
                     analyzer,
                     reader,
                     id,
+                    url,
                     title,
                     headings,
                     body,
@@ -257,6 +263,7 @@ impl ArticleSearch {
             };
             hits.push(ArticleHit {
                 id: get(ix.id),
+                url: get(ix.url),
                 title: get(ix.title),
                 score,
             });

@@ -41,14 +41,13 @@ pub async fn route(state: &AppState, conversation: i64, exclude: Option<i64>) ->
     let candidates = state
         .presence
         .candidates(&load, state.settings.agent_capacity);
-    let chosen = routing::choose(&candidates, exclude);
-    let current = state
-        .store
-        .conversation(conversation)
-        .await
-        .ok()
-        .flatten()
-        .and_then(|c| c.assignee.map(|(id, _)| id));
+    let record = state.store.conversation(conversation).await.ok().flatten();
+    let lang = record
+        .as_ref()
+        .and_then(|c| c.locale.as_deref())
+        .map(|l| l.split(['-', '_']).next().unwrap_or(l).to_ascii_lowercase());
+    let chosen = routing::choose(&candidates, exclude, lang.as_deref());
+    let current = record.and_then(|c| c.assignee.map(|(id, _)| id));
     if chosen != current {
         match state.store.assign(conversation, chosen, now_millis()).await {
             Ok(_) => {

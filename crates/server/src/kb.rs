@@ -138,6 +138,7 @@ pub struct SearchQuery {
 pub struct SearchHit {
     id: String,
     title: String,
+    url: String,
     score: f32,
 }
 
@@ -180,6 +181,7 @@ pub async fn search(
             .map(|h| SearchHit {
                 id: h.id,
                 title: h.title,
+                url: h.url,
                 score: h.score,
             })
             .collect(),

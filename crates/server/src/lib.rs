@@ -205,6 +205,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sites/{site}", get(site_config))
         .route("/search", get(kb::search))
         .route("/conversations/search", get(search_conversations))
+        .route("/conversations/{id}/history", get(conversation_history))
         .layer(DefaultBodyLimit::max(16 * 1024));
     Router::new()
         .route("/", get(static_files::root))
@@ -268,6 +269,30 @@ async fn search_conversations(
         }
     }
     Ok(axum::Json(out))
+}
+
+/// `GET /api/conversations/{id}/history` (agents): the same customer's other conversations,
+/// newest first.
+async fn conversation_history(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    headers: axum::http::HeaderMap,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+) -> Result<axum::Json<Vec<protocol::ConversationSummary>>, AppError> {
+    if auth::session_agent(&state, &headers).await?.is_none() {
+        return Err(AppError::Unauthenticated);
+    }
+    let Some(c) = state.store.conversation(id).await? else {
+        return Err(AppError::NotFound(format!("no conversation {id}")));
+    };
+    let others = state
+        .store
+        .conversations_of_visitor(c.visitor_id, 50)
+        .await?
+        .into_iter()
+        .filter(|o| o.id != id)
+        .map(convert::summary)
+        .collect();
+    Ok(axum::Json(others))
 }
 
 /// Serves `router(state)` on `listener` until `shutdown` resolves, then drains connections.

@@ -15,22 +15,36 @@ pub struct Candidate {
     pub capacity: u32,
     /// When this agent was last given a conversation (round-robin order).
     pub last_assigned: i64,
+    /// Primary language tags the agent answers in; empty means any.
+    pub languages: Vec<String>,
 }
 
 /// Round-robin among online agents with free capacity: the one assigned longest ago, then the
-/// least busy, then the lowest id. `None` sends the conversation to the unassigned queue.
-pub fn choose(candidates: &[Candidate], exclude: Option<i64>) -> Option<i64> {
-    candidates
-        .iter()
-        .filter(|c| c.status == PresenceStatus::Online && c.open < c.capacity)
-        .filter(|c| Some(c.id) != exclude)
+/// least busy, then the lowest id. Agents who speak the conversation's language (`lang`, a
+/// primary tag) go first; when none of them has room, anyone with room takes it. `None` sends
+/// the conversation to the unassigned queue.
+pub fn choose(candidates: &[Candidate], exclude: Option<i64>, lang: Option<&str>) -> Option<i64> {
+    let eligible = || {
+        candidates
+            .iter()
+            .filter(|c| c.status == PresenceStatus::Online && c.open < c.capacity)
+            .filter(|c| Some(c.id) != exclude)
+    };
+    let speaks = |c: &&Candidate| match lang {
+        Some(lang) => c.languages.iter().any(|l| l.eq_ignore_ascii_case(lang)),
+        None => false,
+    };
+    eligible()
+        .filter(speaks)
         .min_by_key(|c| (c.last_assigned, c.open, c.id))
+        .or_else(|| eligible().min_by_key(|c| (c.last_assigned, c.open, c.id)))
         .map(|c| c.id)
 }
 
 #[derive(Debug, Clone)]
 struct Entry {
     name: String,
+    languages: Vec<String>,
     connections: u32,
     status: PresenceStatus,
     last_assigned: i64,
@@ -44,10 +58,11 @@ pub struct Presence {
 
 impl Presence {
     /// A connection opened; returns true when the agent just came online.
-    pub fn connect(&self, id: i64, name: &str) -> bool {
+    pub fn connect(&self, id: i64, name: &str, languages: &[String]) -> bool {
         let mut agents = self.agents.lock().expect("lock");
         let entry = agents.entry(id).or_insert_with(|| Entry {
             name: name.to_owned(),
+            languages: languages.to_vec(),
             connections: 0,
             status: PresenceStatus::Offline,
             last_assigned: 0,
@@ -112,6 +127,7 @@ impl Presence {
                 open: load.get(&id).copied().unwrap_or(0),
                 capacity,
                 last_assigned: e.last_assigned,
+                languages: e.languages.clone(),
             })
             .collect()
     }
@@ -146,6 +162,7 @@ mod tests {
             open,
             capacity: 2,
             last_assigned: last,
+            languages: Vec::new(),
         }
     }
 
@@ -159,27 +176,52 @@ mod tests {
             c(4, Online, 2, 0),
         ];
         assert_eq!(
-            choose(&agents, None),
+            choose(&agents, None, None),
             Some(2),
             "longest since last assignment"
         );
         assert_eq!(
-            choose(&agents, Some(2)),
+            choose(&agents, Some(2), None),
             Some(1),
             "a transfer excludes the holder"
         );
         assert_eq!(
-            choose(&[c(1, Online, 2, 0), c(3, Offline, 0, 0)], None),
+            choose(&[c(1, Online, 2, 0), c(3, Offline, 0, 0)], None, None),
             None,
             "queue"
         );
     }
 
     #[test]
+    fn language_skills_go_first_then_anyone_with_room() {
+        use PresenceStatus::*;
+        let mut pt = c(7, Online, 1, 50);
+        pt.languages = vec!["pt".into()];
+        let mut full_pt = c(8, Online, 2, 0);
+        full_pt.languages = vec!["pt".into()];
+        let agents = [c(1, Online, 0, 0), pt, full_pt];
+        assert_eq!(
+            choose(&agents, None, Some("pt")),
+            Some(7),
+            "the free Portuguese speaker"
+        );
+        assert_eq!(
+            choose(&agents, None, Some("tr")),
+            Some(1),
+            "nobody speaks Turkish: round-robin"
+        );
+        assert_eq!(
+            choose(&agents, Some(7), Some("pt")),
+            Some(1),
+            "speakers full: anyone"
+        );
+    }
+
+    #[test]
     fn presence_counts_connections() {
         let p = Presence::default();
-        assert!(p.connect(1, "Ana"));
-        assert!(!p.connect(1, "Ana"), "second tab");
+        assert!(p.connect(1, "Ana", &[]));
+        assert!(!p.connect(1, "Ana", &[]), "second tab");
         assert!(!p.disconnect(1));
         assert!(p.disconnect(1), "last tab closed");
         assert_eq!(p.connections(1), 0);

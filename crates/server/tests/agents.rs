@@ -448,3 +448,67 @@ async fn admins_manage_agents_and_sign_outs_reach_live_consoles() {
         assert_eq!(me.status(), 401);
     }
 }
+
+#[tokio::test]
+async fn a_customers_earlier_conversations_are_listed_for_agents() {
+    let server = start().await;
+    let mut visitor = connect(&server, "/ws/visitor", None).await;
+    send(&mut visitor, r#"{"type":"hello","v":1,"site":"demo"}"#).await;
+    wait_for(&mut visitor, "welcome", |f| {
+        matches!(f, ServerFrame::Welcome { .. })
+    })
+    .await;
+    let mut ids = Vec::new();
+    for (i, text) in ["first visit", "second visit"].into_iter().enumerate() {
+        send(
+            &mut visitor,
+            &format!(r#"{{"type":"send","id":"m{i}","body":"{text}"}}"#),
+        )
+        .await;
+        let ServerFrame::Ack { conversation, .. } = wait_for(&mut visitor, "ack", |f| {
+            matches!(f, ServerFrame::Ack { .. })
+        })
+        .await
+        else {
+            unreachable!()
+        };
+        ids.push(conversation);
+        send(&mut visitor, r#"{"type":"resolve"}"#).await;
+        wait_for(&mut visitor, "resolution", |f| {
+            matches!(f, ServerFrame::Status { .. })
+        })
+        .await;
+    }
+    assert_ne!(ids[0], ids[1], "a new conversation after resolving");
+    let cookie = cookie(&server, "ana@example.com").await;
+    let client = reqwest::Client::new();
+    let history: Vec<protocol::ConversationSummary> = client
+        .get(format!(
+            "{}/api/conversations/{}/history",
+            server.base, ids[1]
+        ))
+        .header("cookie", cookie.clone())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(history.iter().map(|c| c.id).collect::<Vec<_>>(), [ids[0]]);
+    let anonymous = client
+        .get(format!(
+            "{}/api/conversations/{}/history",
+            server.base, ids[1]
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let missing = client
+        .get(format!("{}/api/conversations/999999/history", server.base))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+}

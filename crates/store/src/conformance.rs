@@ -132,6 +132,20 @@ async fn assignment_priority_sla_and_notes(store: &dyn Store) {
             .iter()
             .all(|m| m.body != "VIP customer")
     );
+    store
+        .set_agent_languages(ana.id, &["pt".to_owned(), "en".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.agent(ana.id).await.unwrap().unwrap().languages,
+        ["pt", "en"]
+    );
+    let history = store
+        .conversations_of_visitor(visitor.id, 10)
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].id, conv.id);
     let unassigned = store.assign(conv.id, None, 8).await.unwrap();
     assert_eq!(unassigned.assignee, None);
     assert!(

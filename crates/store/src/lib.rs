@@ -43,6 +43,8 @@ pub struct Agent {
     pub name: String,
     pub admin: bool,
     pub disabled: bool,
+    /// Primary language tags the agent answers in (routing skill); empty means any.
+    pub languages: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -231,6 +233,13 @@ pub trait Store: Send + Sync + 'static {
     async fn set_password_hash(&self, agent_id: i64, password_hash: &str) -> Result<()>;
     /// Ends every session of an agent ("log out everywhere").
     async fn delete_sessions_of(&self, agent_id: i64) -> Result<u64>;
+    async fn set_agent_languages(&self, agent_id: i64, languages: &[String]) -> Result<()>;
+    /// The visitor's other conversations, newest first.
+    async fn conversations_of_visitor(
+        &self,
+        visitor_id: i64,
+        limit: u32,
+    ) -> Result<Vec<Conversation>>;
     /// Assigns (or unassigns, with `None`) a conversation.
     async fn assign(
         &self,

@@ -58,6 +58,13 @@ fn agent_from_row(row: &SqliteRow) -> Agent {
         name: row.get("name"),
         admin: row.get::<i64, _>("is_admin") != 0,
         disabled: row.get::<i64, _>("disabled") != 0,
+        languages: row
+            .get::<String, _>("languages")
+            .split(',')
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect(),
     }
 }
 
@@ -169,7 +176,7 @@ impl Store for SqliteStore {
     async fn create_agent(&self, agent: NewAgent, now: Millis) -> Result<Agent> {
         let result = sqlx::query(
             "INSERT INTO agents (email, name, password_hash, is_admin, created_at) \
-             VALUES (?, ?, ?, ?, ?) RETURNING id, email, name, is_admin, disabled",
+             VALUES (?, ?, ?, ?, ?) RETURNING id, email, name, is_admin, disabled, languages",
         )
         .bind(&agent.email)
         .bind(&agent.name)
@@ -189,7 +196,7 @@ impl Store for SqliteStore {
 
     async fn agent_credentials(&self, email: &str) -> Result<Option<AgentCredentials>> {
         let row = sqlx::query(
-            "SELECT id, email, name, is_admin, disabled, password_hash FROM agents WHERE email = ?",
+            "SELECT id, email, name, is_admin, disabled, languages, password_hash FROM agents WHERE email = ?",
         )
         .bind(email)
         .fetch_optional(&self.pool)
@@ -201,11 +208,12 @@ impl Store for SqliteStore {
     }
 
     async fn agent(&self, id: i64) -> Result<Option<Agent>> {
-        let row =
-            sqlx::query("SELECT id, email, name, is_admin, disabled FROM agents WHERE id = ?")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?;
+        let row = sqlx::query(
+            "SELECT id, email, name, is_admin, disabled, languages FROM agents WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(row.as_ref().map(agent_from_row))
     }
 
@@ -237,7 +245,7 @@ impl Store for SqliteStore {
 
     async fn session_agent(&self, token_hash: &str, now: Millis) -> Result<Option<Agent>> {
         let row = sqlx::query(
-            "SELECT a.id, a.email, a.name, a.is_admin, a.disabled FROM agent_sessions s \
+            "SELECT a.id, a.email, a.name, a.is_admin, a.disabled, a.languages FROM agent_sessions s \
              JOIN agents a ON a.id = s.agent_id \
              WHERE s.token_hash = ? AND s.expires_at > ? AND a.disabled = 0",
         )
@@ -470,10 +478,11 @@ impl Store for SqliteStore {
     }
 
     async fn list_agents(&self) -> Result<Vec<Agent>> {
-        let rows =
-            sqlx::query("SELECT id, email, name, is_admin, disabled FROM agents ORDER BY id")
-                .fetch_all(&self.pool)
-                .await?;
+        let rows = sqlx::query(
+            "SELECT id, email, name, is_admin, disabled, languages FROM agents ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         Ok(rows.iter().map(agent_from_row).collect())
     }
 
@@ -509,6 +518,33 @@ impl Store for SqliteStore {
             return Err(StoreError::NotFound { what: "agent" });
         }
         Ok(())
+    }
+
+    async fn set_agent_languages(&self, agent_id: i64, languages: &[String]) -> Result<()> {
+        let r = sqlx::query("UPDATE agents SET languages = ? WHERE id = ?")
+            .bind(languages.join(","))
+            .bind(agent_id)
+            .execute(&self.pool)
+            .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound { what: "agent" });
+        }
+        Ok(())
+    }
+
+    async fn conversations_of_visitor(
+        &self,
+        visitor_id: i64,
+        limit: u32,
+    ) -> Result<Vec<Conversation>> {
+        let rows = sqlx::query(&format!(
+            "{CONVERSATION_SELECT} WHERE c.visitor_id = ? ORDER BY c.id DESC LIMIT ?"
+        ))
+        .bind(visitor_id)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(conversation_from_row).collect())
     }
 
     async fn delete_sessions_of(&self, agent_id: i64) -> Result<u64> {

@@ -393,7 +393,10 @@ struct Presence {
 
 impl Presence {
     async fn enter(state: &AppState, agent: &store::Agent) -> Self {
-        if state.presence.connect(agent.id, &agent.name) {
+        if state
+            .presence
+            .connect(agent.id, &agent.name, &agent.languages)
+        {
             state.hub.publish(HubEvent::Presence);
             crate::assign::drain_queue(state).await;
         }

@@ -101,6 +101,21 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
             Err(e) => return self.internal(id, e).await,
         };
         let store = &self.state.store;
+        // A new conversation gets its first-response deadline before its first message is
+        // acknowledged, so nothing an agent does after the ack (say, raising the priority) can
+        // be overwritten by it.
+        if let Ok(Some(c)) = store.conversation(conversation).await
+            && c.last_seq == 0
+            && c.first_response_due.is_none()
+            && c.first_response_at.is_none()
+        {
+            let priority = protocol::Priority::parse(&c.priority).unwrap_or_default();
+            let due =
+                crate::assign::first_response_due(&self.state, &c.site, priority, c.created_at);
+            if let Err(e) = store.set_priority(conversation, &c.priority, due).await {
+                return self.internal(id, e).await;
+            }
+        }
         if let Some(context) = context {
             let json = serde_json::to_string(&context).expect("handoff serializes");
             if let Err(e) = store.set_context(conversation, &json).await {
@@ -137,20 +152,7 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
                 visitor: self.visitor.id,
             });
             if let Ok(Some(c)) = self.state.store.conversation(conversation).await {
-                // A new conversation gets its first-response deadline and an agent.
-                if c.first_response_due.is_none() && c.first_response_at.is_none() {
-                    let due = crate::assign::first_response_due(
-                        &self.state,
-                        &c.site,
-                        protocol::Priority::Normal,
-                        c.created_at,
-                    );
-                    let _ = self
-                        .state
-                        .store
-                        .set_priority(conversation, &c.priority, due)
-                        .await;
-                }
+                // A new conversation gets an agent (its deadline was set before the ack).
                 if c.assignee.is_none() {
                     crate::assign::route(&self.state, conversation, None).await;
                 }
