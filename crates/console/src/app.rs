@@ -7,8 +7,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    CloseEvent, HtmlInputElement, HtmlTextAreaElement, MessageEvent, Request, RequestCredentials,
-    RequestInit, Response, WebSocket,
+    HtmlInputElement, HtmlTextAreaElement, Request, RequestCredentials, RequestInit, Response,
 };
 use yew::prelude::*;
 
@@ -54,25 +53,9 @@ pub enum Msg {
     LogoutAll,
 }
 
-struct Socket {
-    ws: WebSocket,
-    _on_open: Closure<dyn FnMut()>,
-    _on_message: Closure<dyn FnMut(MessageEvent)>,
-    _on_close: Closure<dyn FnMut(CloseEvent)>,
-}
-
-impl Drop for Socket {
-    fn drop(&mut self) {
-        self.ws.set_onopen(None);
-        self.ws.set_onmessage(None);
-        self.ws.set_onclose(None);
-        let _ = self.ws.close();
-    }
-}
-
 pub struct App {
     state: ConsoleState,
-    socket: Option<Socket>,
+    socket: Option<web_client::Socket>,
     generation: u32,
     /// Still asking the server whether a session exists.
     booting: bool,
@@ -188,24 +171,6 @@ async fn api(method: &str, path: &str, body: Option<String>) -> Result<(u16, Str
     Ok((response.status(), text))
 }
 
-fn new_id() -> String {
-    let mut bytes = [0u8; 16];
-    if let Some(crypto) = web_sys::window().and_then(|w| w.crypto().ok()) {
-        let _ = crypto.get_random_values_with_u8_array(&mut bytes);
-    }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn socket_url() -> Option<String> {
-    let location = web_sys::window()?.location();
-    let scheme = if location.protocol().ok()? == "https:" {
-        "wss"
-    } else {
-        "ws"
-    };
-    Some(format!("{scheme}://{}/ws/agent", location.host().ok()?))
-}
-
 fn time_of(ms: i64) -> String {
     let date = js_sys::Date::new(&JsValue::from_f64(ms as f64));
     format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
@@ -216,33 +181,16 @@ impl App {
         self.socket = None;
         self.generation += 1;
         let generation = self.generation;
-        let Some(url) = socket_url() else { return };
-        let Ok(ws) = WebSocket::new(&url) else {
+        let (opened, text, closed) = (ctx.link().clone(), ctx.link().clone(), ctx.link().clone());
+        self.socket = web_client::Socket::open(
+            "/ws/agent",
+            move || opened.send_message(Msg::Opened(generation)),
+            move |t| text.send_message(Msg::Text(generation, t)),
+            move || closed.send_message(Msg::Closed(generation)),
+        );
+        if self.socket.is_none() {
             ctx.link().send_message(Msg::Closed(generation));
-            return;
-        };
-        let link = ctx.link().clone();
-        let on_open =
-            Closure::<dyn FnMut()>::new(move || link.send_message(Msg::Opened(generation)));
-        let link = ctx.link().clone();
-        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-            if let Some(text) = e.data().as_string() {
-                link.send_message(Msg::Text(generation, text));
-            }
-        });
-        let link = ctx.link().clone();
-        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |_e: CloseEvent| {
-            link.send_message(Msg::Closed(generation))
-        });
-        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        self.socket = Some(Socket {
-            ws,
-            _on_open: on_open,
-            _on_message: on_message,
-            _on_close: on_close,
-        });
+        }
     }
 
     fn apply(&mut self, ctx: &Context<Self>, action: Action) {
@@ -278,7 +226,7 @@ impl App {
                 Effect::Connect => self.connect(ctx),
                 Effect::Send(frame) => {
                     if let Some(socket) = &self.socket {
-                        let _ = socket.ws.send_with_str(&frame.to_json());
+                        socket.send(&frame.to_json());
                     }
                 }
                 Effect::ReconnectAfter { ms } => {
@@ -1050,9 +998,21 @@ impl Component for App {
                     return false;
                 }
                 if self.note_mode {
-                    self.apply(ctx, Action::Note { id: new_id(), body });
+                    self.apply(
+                        ctx,
+                        Action::Note {
+                            id: web_client::new_id(),
+                            body,
+                        },
+                    );
                 } else {
-                    self.apply(ctx, Action::Reply { id: new_id(), body });
+                    self.apply(
+                        ctx,
+                        Action::Reply {
+                            id: web_client::new_id(),
+                            body,
+                        },
+                    );
                 }
             }
             Msg::SetMode(note) => self.note_mode = note,

@@ -107,6 +107,10 @@ fn conversation_from_row(row: &SqliteRow) -> Conversation {
     }
 }
 
+/// Note rows with their author's name.
+const NOTE_SELECT: &str = "SELECT n.conversation_id, n.client_id, n.agent_id, a.name AS agent_name, \
+     n.body, n.created_at FROM notes n JOIN agents a ON a.id = n.agent_id";
+
 /// Conversation rows with the assignee's name.
 const CONVERSATION_SELECT: &str = "SELECT c.*, a.name AS assignee_name FROM conversations c \
      LEFT JOIN agents a ON a.id = c.assignee_id";
@@ -678,11 +682,9 @@ impl Store for SqliteStore {
             }
             Err(e) => return Err(e.into()),
         }
-        let row = sqlx::query(
-            "SELECT n.conversation_id, n.client_id, n.agent_id, a.name AS agent_name, n.body, n.created_at \
-             FROM notes n JOIN agents a ON a.id = n.agent_id \
-             WHERE n.conversation_id = ? AND n.agent_id = ? AND n.client_id = ?",
-        )
+        let row = sqlx::query(&format!(
+            "{NOTE_SELECT} WHERE n.conversation_id = ? AND n.agent_id = ? AND n.client_id = ?"
+        ))
         .bind(conversation_id)
         .bind(agent_id)
         .bind(client_id)
@@ -692,10 +694,9 @@ impl Store for SqliteStore {
     }
 
     async fn notes(&self, conversation_id: i64) -> Result<Vec<StoredNote>> {
-        let rows = sqlx::query(
-            "SELECT n.conversation_id, n.client_id, n.agent_id, a.name AS agent_name, n.body, n.created_at \
-             FROM notes n JOIN agents a ON a.id = n.agent_id WHERE n.conversation_id = ? ORDER BY n.id",
-        )
+        let rows = sqlx::query(&format!(
+            "{NOTE_SELECT} WHERE n.conversation_id = ? ORDER BY n.id"
+        ))
         .bind(conversation_id)
         .fetch_all(&self.pool)
         .await?;

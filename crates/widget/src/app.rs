@@ -8,7 +8,7 @@ use crate::state::{Action, ChatState, Connection, Delivery, Effect, Line, Notice
 use protocol::{Author, ServerFrame, SiteConfig};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
-use web_sys::{CloseEvent, HtmlInputElement, HtmlTextAreaElement, MessageEvent, WebSocket};
+use web_sys::{HtmlInputElement, HtmlTextAreaElement, MessageEvent};
 use yew::prelude::*;
 
 pub fn mount() {
@@ -42,26 +42,10 @@ pub enum Msg {
     SubmitContact,
 }
 
-struct Socket {
-    ws: WebSocket,
-    _on_open: Closure<dyn FnMut()>,
-    _on_message: Closure<dyn FnMut(MessageEvent)>,
-    _on_close: Closure<dyn FnMut(CloseEvent)>,
-}
-
-impl Drop for Socket {
-    fn drop(&mut self) {
-        self.ws.set_onopen(None);
-        self.ws.set_onmessage(None);
-        self.ws.set_onclose(None);
-        let _ = self.ws.close();
-    }
-}
-
 pub struct App {
     state: ChatState,
     draft: String,
-    socket: Option<Socket>,
+    socket: Option<web_client::Socket>,
     generation: u32,
     strings: &'static Strings,
     rtl: bool,
@@ -94,25 +78,6 @@ fn storage() -> Option<web_sys::Storage> {
 
 fn token_key(site: &str) -> String {
     format!("frontdesk:{site}:token")
-}
-
-/// 128 random bits, hex: the client-generated message id.
-fn new_id() -> String {
-    let mut bytes = [0u8; 16];
-    if let Ok(crypto) = window().crypto() {
-        let _ = crypto.get_random_values_with_u8_array(&mut bytes);
-    }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn socket_url() -> Option<String> {
-    let location = window().location();
-    let scheme = if location.protocol().ok()? == "https:" {
-        "wss"
-    } else {
-        "ws"
-    };
-    Some(format!("{scheme}://{}/ws/visitor", location.host().ok()?))
 }
 
 fn time_of(ms: i64) -> String {
@@ -167,33 +132,16 @@ impl App {
         self.generation += 1;
         let generation = self.generation;
         self.state.connection = Connection::Connecting;
-        let Some(url) = socket_url() else { return };
-        let Ok(ws) = WebSocket::new(&url) else {
+        let (opened, text, closed) = (ctx.link().clone(), ctx.link().clone(), ctx.link().clone());
+        self.socket = web_client::Socket::open(
+            "/ws/visitor",
+            move || opened.send_message(Msg::Opened(generation)),
+            move |t| text.send_message(Msg::Text(generation, t)),
+            move || closed.send_message(Msg::Closed(generation)),
+        );
+        if self.socket.is_none() {
             ctx.link().send_message(Msg::Closed(generation));
-            return;
-        };
-        let link = ctx.link().clone();
-        let on_open =
-            Closure::<dyn FnMut()>::new(move || link.send_message(Msg::Opened(generation)));
-        let link = ctx.link().clone();
-        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-            if let Some(text) = e.data().as_string() {
-                link.send_message(Msg::Text(generation, text));
-            }
-        });
-        let link = ctx.link().clone();
-        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |_e: CloseEvent| {
-            link.send_message(Msg::Closed(generation))
-        });
-        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        self.socket = Some(Socket {
-            ws,
-            _on_open: on_open,
-            _on_message: on_message,
-            _on_close: on_close,
-        });
+        }
     }
 
     /// Posts to the loader, with the host's origin as the explicit target.
@@ -210,7 +158,7 @@ impl App {
                     if let Some(socket) = &self.socket
                         && let Some(json) = crate::to_json(&frame)
                     {
-                        let _ = socket.ws.send_with_str(&json);
+                        socket.send(&json);
                     }
                 }
                 Effect::StoreToken(token) => {
@@ -686,7 +634,13 @@ impl Component for App {
                 if body.trim().is_empty() {
                     return false;
                 }
-                self.apply(ctx, Action::Compose { id: new_id(), body });
+                self.apply(
+                    ctx,
+                    Action::Compose {
+                        id: web_client::new_id(),
+                        body,
+                    },
+                );
             }
             Msg::Host(origin, data) => {
                 let kind = js_sys::Reflect::get(&data, &"frontdesk".into())

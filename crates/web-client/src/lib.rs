@@ -1,0 +1,82 @@
+//! Browser plumbing shared by the widget and the console: a same-origin WebSocket that reports
+//! to callbacks and closes when dropped, and client-generated message ids.
+//!
+//! *Architecture invariant*: no protocol knowledge here; the apps decode frames and decide what
+//! to do. Only what the two apps would otherwise write twice.
+
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
+use web_sys::{CloseEvent, MessageEvent, WebSocket};
+
+/// An open (or opening) WebSocket. Dropping it detaches the callbacks and closes it, so a
+/// replaced socket can never report into the app again.
+pub struct Socket {
+    ws: WebSocket,
+    _on_open: Closure<dyn FnMut()>,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_close: Closure<dyn FnMut(CloseEvent)>,
+}
+
+/// `ws://` or `wss://` (matching the page) on this page's host, at `path`.
+fn same_origin_url(path: &str) -> Option<String> {
+    let location = web_sys::window()?.location();
+    let scheme = if location.protocol().ok()? == "https:" {
+        "wss"
+    } else {
+        "ws"
+    };
+    Some(format!("{scheme}://{}{path}", location.host().ok()?))
+}
+
+impl Socket {
+    /// Opens a WebSocket to `path` on this page's origin. `on_text` gets every text frame;
+    /// `on_close` is called once when the connection ends or fails. `None` when the browser
+    /// refused to create the socket (call `on_close` semantics yourself).
+    pub fn open(
+        path: &str,
+        on_open: impl FnMut() + 'static,
+        mut on_text: impl FnMut(String) + 'static,
+        mut on_close: impl FnMut() + 'static,
+    ) -> Option<Socket> {
+        let ws = WebSocket::new(&same_origin_url(path)?).ok()?;
+        let on_open = Closure::<dyn FnMut()>::new(on_open);
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+            if let Some(text) = e.data().as_string() {
+                on_text(text);
+            }
+        });
+        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |_e: CloseEvent| on_close());
+        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        Some(Socket {
+            ws,
+            _on_open: on_open,
+            _on_message: on_message,
+            _on_close: on_close,
+        })
+    }
+
+    /// Sends a text frame; a closed socket drops it (the apps resend on reconnect).
+    pub fn send(&self, text: &str) {
+        let _ = self.ws.send_with_str(text);
+    }
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        self.ws.set_onopen(None);
+        self.ws.set_onmessage(None);
+        self.ws.set_onclose(None);
+        let _ = self.ws.close();
+    }
+}
+
+/// 128 random bits, hex: a client-generated message id.
+pub fn new_id() -> String {
+    let mut bytes = [0u8; 16];
+    if let Some(crypto) = web_sys::window().and_then(|w| w.crypto().ok()) {
+        let _ = crypto.get_random_values_with_u8_array(&mut bytes);
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
