@@ -201,9 +201,30 @@ test("a hostile host page on another origin, under a strict CSP, still gets a wo
     const violations = [];
     page.on("console", (m) => { if (/Content Security Policy/.test(m.text())) violations.push(m.text()); });
     const errors = watchErrors(page);
+    const frames = [];
+    page.on("websocket", (ws) => {
+      ws.on("framesent", (f) => frames.push(`> ${String(f.payload).slice(0, 120)}`));
+      ws.on("framereceived", (f) => frames.push(`< ${String(f.payload).slice(0, 120)}`));
+      ws.on("close", () => frames.push("closed"));
+    });
+    page.on("console", (m) => frames.push(`console ${m.type()} ${m.text().slice(0, 160)}`));
+    page.on("pageerror", (e) => frames.push(`pageerror ${e.message.slice(0, 160)}`));
     await page.goto(`http://127.0.0.2:${host.address().port}/`);
     const chat = await openChat(page);
-    await send(chat, "Hello from a hostile page");
+    await send(chat, "Hello from a hostile page").catch(async (e) => {
+      console.log("DIAG", JSON.stringify(frames, null, 1));
+      const app = page.frames().find((f) => f.url().includes("/frame/widget"));
+      console.log("DIAG app", JSON.stringify(await app.evaluate(() => ({
+        active: document.activeElement?.tagName + "." + document.activeElement?.className,
+        value: document.querySelector('textarea[name="message"]')?.value,
+        lines: document.querySelectorAll(".fd-msg").length,
+        screen: document.querySelector(".fd-main")?.firstElementChild?.className,
+        hasFocus: document.hasFocus(),
+      }))));
+      console.log("DIAG hostActive", await page.evaluate(() => document.activeElement?.tagName + " " + document.activeElement?.shadowRoot?.activeElement?.tagName));
+      await screenshot(page, "hostile-failure");
+      throw e;
+    });
     assert.deepEqual(violations, [], "no CSP violation");
     assert.deepEqual(errors.filter((e) => !/Content Security Policy/.test(e)), []);
     await screenshot(page, "hostile");
@@ -211,4 +232,25 @@ test("a hostile host page on another origin, under a strict CSP, still gets a wo
   } finally {
     host.close();
   }
+});
+
+test("regression: a banner appearing or leaving while the customer types keeps the text", async () => {
+  // Availability flips when an agent signs in; the away banner above the composer goes away.
+  // It used to shift the composer in the tree, which re-created it empty under the customer.
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${server.base}/demo`);
+  const agent = await agentPage();
+  await agent.context.close();
+  // Wait until the server considers nobody online (grace period), shown by the away banner.
+  const chat = await openChat(page);
+  await chat.locator(".fd-away").waitFor({ timeout: 45000 });
+  await chat.locator('textarea[name="message"]').fill("Half-typed question");
+  const again = await agentPage();
+  await chat.locator(".fd-away").waitFor({ state: "detached" });
+  assert.equal(await chat.locator('textarea[name="message"]').inputValue(), "Half-typed question");
+  await chat.locator('textarea[name="message"]').press("Enter");
+  await chat.locator('.fd-msg[data-state="sent"]', { hasText: "Half-typed question" }).waitFor();
+  await again.context.close();
+  await context.close();
 });

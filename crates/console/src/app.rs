@@ -673,16 +673,19 @@ impl App {
                 <ol class="messages" role="log" aria-live="polite" ref={self.thread.clone()}>
                     { for items.into_iter().map(|(_, h)| h) }
                 </ol>
-                if typing { <p class="typing">{ "Customer is typing…" }</p> }
-                if !matches.is_empty() {
-                    <ul class="canned-suggestions" aria-label="Canned responses">
-                        { for matches.iter().map(|c| {
-                            let shortcut = c.shortcut.clone();
-                            let onclick = ctx.link().callback(move |_| Msg::UseCanned(shortcut.clone()));
-                            html! { <li><button type="button" class="canned" {onclick}>{ format!("/{} — {}", c.shortcut, c.title) }</button></li> }
-                        }) }
-                    </ul>
-                }
+                // Always present, so the reply form below is never re-created while typing.
+                <div class="thread-extras">
+                    if typing { <p class="typing">{ "Customer is typing…" }</p> }
+                    if !matches.is_empty() {
+                        <ul class="canned-suggestions" aria-label="Canned responses">
+                            { for matches.iter().map(|c| {
+                                let shortcut = c.shortcut.clone();
+                                let onclick = ctx.link().callback(move |_| Msg::UseCanned(shortcut.clone()));
+                                html! { <li><button type="button" class="canned" {onclick}>{ format!("/{} — {}", c.shortcut, c.title) }</button></li> }
+                            }) }
+                        </ul>
+                    }
+                </div>
                 <form class={classes!("reply", self.note_mode.then_some("note-mode"))} onsubmit={on_submit}>
                     <div class="modes" role="group" aria-label="Composer mode">
                         <button type="button" class="mode-reply" aria-pressed={(!self.note_mode).to_string()} onclick={reply_mode}>{ "Reply" }</button>

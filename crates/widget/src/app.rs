@@ -29,7 +29,6 @@ pub enum Msg {
     Opened(u32),
     Text(u32, String),
     Closed(u32),
-    Draft(String),
     Submit,
     /// A message from the host page's loader.
     Host(String, JsValue),
@@ -44,7 +43,8 @@ pub enum Msg {
 
 pub struct App {
     state: ChatState,
-    draft: String,
+    /// The message composer (uncontrolled; read on send).
+    composer: NodeRef,
     socket: Option<web_client::Socket>,
     generation: u32,
     strings: &'static Strings,
@@ -362,10 +362,6 @@ impl App {
 
     fn view_chat(&self, ctx: &Context<Self>) -> Html {
         let s = self.strings;
-        let on_input = ctx.link().callback(|e: InputEvent| {
-            let area: HtmlTextAreaElement = e.target_unchecked_into();
-            Msg::Draft(area.value())
-        });
         let on_submit = ctx.link().callback(|e: SubmitEvent| {
             e.prevent_default();
             Msg::Submit
@@ -409,24 +405,30 @@ impl App {
                 <ol class="fd-log" role="log" aria-live="polite" aria-label={s.title} ref={self.log.clone()}>
                     { for self.state.lines.iter().map(|l| self.view_line(l, l.seq.is_some() && l.seq == last_visitor_read)) }
                 </ol>
-                if let Some(name) = &self.state.agent_typing {
-                    <p class="fd-typing" aria-live="polite">{ format!("{name} {}", s.agent_typing) }</p>
-                }
-                if away {
-                    <p class="fd-away" role="status">
-                        { s.away }
-                        if let Some(at) = self.state.availability.next_open {
-                            { format!(" {}: {}.", s.away_until, date_time_of(at)) }
-                        }
-                    </p>
-                }
-                if ask_contact { { self.view_contact(ctx) } }
-                if self.state.contact_saved && away { <p class="fd-muted" role="status">{ s.saved_contact }</p> }
-                if let Some(text) = notice { <p class="fd-notice" role="alert">{ text }</p> }
+                // Banners come and go (an agent leaves, a notice appears) inside one element
+                // that is always there, so the composer below keeps its place in the tree and is
+                // never re-created under the customer's fingers.
+                <div class="fd-banners">
+                    if let Some(name) = &self.state.agent_typing {
+                        <p class="fd-typing" aria-live="polite">{ format!("{name} {}", s.agent_typing) }</p>
+                    }
+                    if away {
+                        <p class="fd-away" role="status">
+                            { s.away }
+                            if let Some(at) = self.state.availability.next_open {
+                                { format!(" {}: {}.", s.away_until, date_time_of(at)) }
+                            }
+                        </p>
+                    }
+                    if ask_contact { { self.view_contact(ctx) } }
+                    if self.state.contact_saved && away { <p class="fd-muted" role="status">{ s.saved_contact }</p> }
+                    if let Some(text) = notice { <p class="fd-notice" role="alert">{ text }</p> }
+                </div>
                 <form class="fd-compose" onsubmit={on_submit}>
+                    // Uncontrolled: the text is read from the element when sent, so a re-render
+                    // racing with typing can never reset what the customer wrote.
                     <textarea name="message" rows="2" maxlength="4000" aria-label={s.placeholder}
-                        placeholder={s.placeholder} value={self.draft.clone()}
-                        oninput={on_input} onkeydown={on_key} />
+                        placeholder={s.placeholder} ref={self.composer.clone()} onkeydown={on_key} />
                     <button type="submit" class="fd-primary">{ s.send }</button>
                 </form>
             </div>
@@ -565,7 +567,7 @@ impl Component for App {
         ctx.link().send_message(Msg::Connect);
         App {
             state: ChatState::new(site, token, Some(locale), None, user_agent),
-            draft: String::new(),
+            composer: NodeRef::default(),
             socket: None,
             generation: 0,
             strings,
@@ -625,15 +627,15 @@ impl Component for App {
                 );
             }
             Msg::Opened(_) | Msg::Text(..) | Msg::Closed(_) => return false,
-            Msg::Draft(text) => {
-                self.draft = text;
-                return false;
-            }
             Msg::Submit => {
-                let body = std::mem::take(&mut self.draft);
+                let Some(area) = self.composer.cast::<HtmlTextAreaElement>() else {
+                    return false;
+                };
+                let body = area.value();
                 if body.trim().is_empty() {
                     return false;
                 }
+                area.set_value("");
                 self.apply(
                     ctx,
                     Action::Compose {
