@@ -12,11 +12,7 @@ use web_sys::{
 use yew::prelude::*;
 
 pub fn mount() {
-    let document = web_sys::window()
-        .and_then(|w| w.document())
-        .expect("a document");
-    let root = document.get_element_by_id("app").expect("an #app element");
-    yew::Renderer::<App>::with_root(root).render();
+    yew::Renderer::<App>::with_root(web_client::app_root()).render();
 }
 
 // Messages are handled one at a time; boxing the action would only add an allocation.
@@ -106,22 +102,6 @@ fn countdown(ms: i64) -> String {
     }
 }
 
-fn chime() {
-    let Ok(ctx) = web_sys::AudioContext::new() else {
-        return;
-    };
-    let (Ok(osc), Ok(gain)) = (ctx.create_oscillator(), ctx.create_gain()) else {
-        return;
-    };
-    osc.frequency().set_value(660.0);
-    gain.gain().set_value(0.08);
-    let _ = osc.connect_with_audio_node(&gain);
-    let _ = gain.connect_with_audio_node(&ctx.destination());
-    let now = ctx.current_time();
-    let _ = osc.start_with_when(now);
-    let _ = osc.stop_with_when(now + 0.15);
-}
-
 /// A desktop notification, tagged by conversation so several console tabs show it once.
 fn notify(conversation: i64, body: &str) {
     if web_sys::Notification::permission() != web_sys::NotificationPermission::Granted {
@@ -171,11 +151,6 @@ async fn api(method: &str, path: &str, body: Option<String>) -> Result<(u16, Str
     Ok((response.status(), text))
 }
 
-fn time_of(ms: i64) -> String {
-    let date = js_sys::Date::new(&JsValue::from_f64(ms as f64));
-    format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
-}
-
 impl App {
     fn connect(&mut self, ctx: &Context<Self>) {
         self.socket = None;
@@ -215,7 +190,7 @@ impl App {
         for effect in self.state.apply(action) {
             match effect {
                 Effect::Notify { conversation, body } => {
-                    chime();
+                    web_client::chime(&[660.0]);
                     let hidden = web_sys::window()
                         .and_then(|w| w.document())
                         .is_some_and(|d| d.hidden());
@@ -333,7 +308,7 @@ impl App {
 
     fn sla_badge(&self, c: &protocol::ConversationSummary) -> Html {
         if let Some(at) = c.sla_breached_at {
-            return html! { <span class="sla breached" title={format!("First-response SLA breached at {}", time_of(at))}>{ "Breached" }</span> };
+            return html! { <span class="sla breached" title={format!("First-response SLA breached at {}", web_client::time_of(at))}>{ "Breached" }</span> };
         }
         match c.first_response_due {
             Some(due) if c.status == protocol::ConversationStatus::Open => {
@@ -379,7 +354,7 @@ impl App {
             <li class={classes!("msg", class)} data-author={class} data-state={if line.pending() { "pending" } else { "sent" }} key={format!("{class}-{}", line.id)}>
                 <span class="who">{ who }</span>
                 <p class="body">{ line.body.clone() }</p>
-                <span class="meta">{ line.at.map(time_of).unwrap_or_else(|| "sending…".into()) }</span>
+                <span class="meta">{ line.at.map(web_client::time_of).unwrap_or_else(|| "sending…".into()) }</span>
             </li>
         }
     }
@@ -481,7 +456,7 @@ impl App {
                                     <li key={id}>
                                         <button class={classes!("conv", (selected == Some(id)).then_some("selected"))} data-id={id.to_string()} {onclick}>
                                             <span class="conv-title">{ format!("#{id} · {}", c.contact_name.clone().unwrap_or_else(|| c.site.clone())) }</span>
-                                            <span class="conv-time">{ time_of(c.updated_at) }</span>
+                                            <span class="conv-time">{ web_client::time_of(c.updated_at) }</span>
                                             <span class="conv-preview">{ c.preview.clone().unwrap_or_default() }</span>
                                         </button>
                                     </li>
@@ -586,7 +561,7 @@ impl App {
                                 let onclick = ctx.link().callback(move |_| Msg::Act(Action::Select(eid)));
                                 html! {
                                     <button class="link earlier" {onclick}>
-                                        { format!("#{eid} · {} · {}", time_of(e.updated_at), e.preview.clone().unwrap_or_default()) }
+                                        { format!("#{eid} · {} · {}", web_client::time_of(e.updated_at), e.preview.clone().unwrap_or_default()) }
                                     </button>
                                 }
                             }) }
@@ -618,7 +593,7 @@ impl App {
                 <li class="msg note" data-author="note" key={format!("note-{}-{}", n.agent.id, n.id)}>
                     <span class="who">{ format!("{} · private note", n.agent.name) }</span>
                     <p class="body">{ n.body.clone() }</p>
-                    <span class="meta">{ time_of(n.at) }</span>
+                    <span class="meta">{ web_client::time_of(n.at) }</span>
                 </li>
             })
         }));

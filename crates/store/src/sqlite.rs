@@ -25,6 +25,23 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// The conversation an `UPDATE … WHERE id = ?` just changed, or `NotFound` if it matched none.
+    async fn changed_conversation(
+        &self,
+        result: sqlx::sqlite::SqliteQueryResult,
+        conversation_id: i64,
+    ) -> Result<Conversation> {
+        let not_found = || StoreError::NotFound {
+            what: "conversation",
+        };
+        if result.rows_affected() == 0 {
+            return Err(not_found());
+        }
+        self.conversation(conversation_id)
+            .await?
+            .ok_or_else(not_found)
+    }
+
     /// Opens (creating if needed) the database file and brings its schema up to date.
     pub async fn open(path: &Path) -> Result<Self> {
         let options = SqliteConnectOptions::new()
@@ -387,15 +404,7 @@ impl Store for SqliteStore {
         .execute(&self.pool)
         .await;
         match result {
-            Ok(r) if r.rows_affected() == 0 => Err(StoreError::NotFound {
-                what: "conversation",
-            }),
-            Ok(_) => self
-                .conversation(conversation_id)
-                .await?
-                .ok_or(StoreError::NotFound {
-                    what: "conversation",
-                }),
+            Ok(r) => self.changed_conversation(r, conversation_id).await,
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::Conflict {
                 what: "an open conversation for this visitor",
             }),
@@ -572,16 +581,7 @@ impl Store for SqliteStore {
                 .bind(conversation_id)
                 .execute(&self.pool)
                 .await?;
-        if r.rows_affected() == 0 {
-            return Err(StoreError::NotFound {
-                what: "conversation",
-            });
-        }
-        self.conversation(conversation_id)
-            .await?
-            .ok_or(StoreError::NotFound {
-                what: "conversation",
-            })
+        self.changed_conversation(r, conversation_id).await
     }
 
     async fn set_priority(
@@ -598,16 +598,7 @@ impl Store for SqliteStore {
         .bind(conversation_id)
         .execute(&self.pool)
         .await?;
-        if r.rows_affected() == 0 {
-            return Err(StoreError::NotFound {
-                what: "conversation",
-            });
-        }
-        self.conversation(conversation_id)
-            .await?
-            .ok_or(StoreError::NotFound {
-                what: "conversation",
-            })
+        self.changed_conversation(r, conversation_id).await
     }
 
     async fn overdue(&self, now: Millis) -> Result<Vec<Conversation>> {

@@ -1,5 +1,6 @@
 //! Browser plumbing shared by the widget and the console: a same-origin WebSocket that reports
-//! to callbacks and closes when dropped, and client-generated message ids.
+//! to callbacks and closes when dropped, client-generated message ids, the page's `#app` root, a
+//! clock time for messages and a notification chime.
 //!
 //! *Architecture invariant*: no protocol knowledge here; the apps decode frames and decide what
 //! to do. Only what the two apps would otherwise write twice.
@@ -79,4 +80,38 @@ pub fn new_id() -> String {
         let _ = crypto.get_random_values_with_u8_array(&mut bytes);
     }
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The page's `#app` element, where an app mounts.
+pub fn app_root() -> web_sys::Element {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id("app"))
+        .expect("the page has an #app element")
+}
+
+/// `HH:MM` in the browser's time zone.
+pub fn time_of(ms: i64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+    format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
+}
+
+/// A short chime through Web Audio (no asset to download): one 100 ms tone per frequency.
+pub fn chime(frequencies: &[f32]) {
+    let Ok(ctx) = web_sys::AudioContext::new() else {
+        return;
+    };
+    let now = ctx.current_time();
+    for (i, &freq) in frequencies.iter().enumerate() {
+        let (Ok(osc), Ok(gain)) = (ctx.create_oscillator(), ctx.create_gain()) else {
+            return;
+        };
+        osc.frequency().set_value(freq);
+        gain.gain().set_value(0.08);
+        let start = now + i as f64 * 0.12;
+        let _ = osc.connect_with_audio_node(&gain);
+        let _ = gain.connect_with_audio_node(&ctx.destination());
+        let _ = osc.start_with_when(start);
+        let _ = osc.stop_with_when(start + 0.1);
+    }
 }

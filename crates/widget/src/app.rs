@@ -12,11 +12,7 @@ use web_sys::{HtmlInputElement, HtmlTextAreaElement, MessageEvent};
 use yew::prelude::*;
 
 pub fn mount() {
-    let document = web_sys::window()
-        .and_then(|w| w.document())
-        .expect("a document");
-    let root = document.get_element_by_id("app").expect("an #app element");
-    yew::Renderer::<App>::with_root(root).render();
+    yew::Renderer::<App>::with_root(web_client::app_root()).render();
 }
 
 // Messages are handled one at a time; boxing the action would only add an allocation.
@@ -80,34 +76,9 @@ fn token_key(site: &str) -> String {
     format!("frontdesk:{site}:token")
 }
 
-fn time_of(ms: i64) -> String {
-    let date = js_sys::Date::new(&JsValue::from_f64(ms as f64));
-    format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
-}
-
 fn date_time_of(ms: i64) -> String {
     let date = js_sys::Date::new(&JsValue::from_f64(ms as f64));
     String::from(date.to_locale_string("default", &JsValue::UNDEFINED))
-}
-
-/// A short two-tone chime through Web Audio (no asset to download).
-fn chime() {
-    let Ok(ctx) = web_sys::AudioContext::new() else {
-        return;
-    };
-    let now = ctx.current_time();
-    for (i, freq) in [880.0f32, 1320.0].into_iter().enumerate() {
-        let (Ok(osc), Ok(gain)) = (ctx.create_oscillator(), ctx.create_gain()) else {
-            return;
-        };
-        osc.frequency().set_value(freq);
-        gain.gain().set_value(0.08);
-        let start = now + i as f64 * 0.12;
-        let _ = osc.connect_with_audio_node(&gain);
-        let _ = gain.connect_with_audio_node(&ctx.destination());
-        let _ = osc.start_with_when(start);
-        let _ = osc.stop_with_when(start + 0.1);
-    }
 }
 
 /// Fetches a same-origin URL as text.
@@ -193,7 +164,7 @@ impl App {
                     let _ = js_sys::Reflect::set(&message, &"count".into(), &count.into());
                     self.post_host(&message);
                 }
-                Effect::Chime => chime(),
+                Effect::Chime => web_client::chime(&[880.0, 1320.0]),
             }
         }
     }
@@ -221,11 +192,11 @@ impl App {
                 (
                     "sent",
                     line.at
-                        .map(|t| format!("{} · {status}", time_of(t)))
+                        .map(|t| format!("{} · {status}", web_client::time_of(t)))
                         .unwrap_or(status.into()),
                 )
             }
-            Delivery::Sent => ("sent", line.at.map(time_of).unwrap_or_default()),
+            Delivery::Sent => ("sent", line.at.map(web_client::time_of).unwrap_or_default()),
         };
         html! {
             <li class={classes!("fd-msg", format!("fd-{author}"))} data-author={author} data-state={state} key={format!("{author}-{}", line.id)}>
