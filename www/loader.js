@@ -18,61 +18,83 @@
   var script = d.currentScript || d.querySelector('script[src*="widget.js"][data-site]');
   if (!script) return;
   // script.src is already absolute: its origin is everything before the first path slash.
-  var origin = script.src.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/]+).*$/i, "$1");
+  // (String scans rather than regular expressions: compiling one costs more than this whole
+  // function on a slow phone.)
+  var src = script.src, slash = src.indexOf("/", src.indexOf("//") + 2);
+  var origin = slash < 0 ? src : src.slice(0, slash);
   var attr = function (k) { return script.getAttribute("data-" + k) || ""; };
   var site = attr("site") || "demo";
-  var lang = attr("lang") || navigator.language || "en";
-  var color = /^#[0-9a-fA-F]{3,8}$/.test(attr("color")) ? attr("color") : "#2f5bea";
+  // The host's setting; without one the app picks the browser's language inside its frame.
+  var lang = attr("lang");
+  var color = hexColor(attr("color")) || "#2f5bea";
   var side = attr("position") === "left" ? "left" : "right";
   var labels = { pt: "Abrir o chat de suporte", tr: "Destek sohbetini aç", ru: "Открыть чат поддержки" };
-  var label = labels[lang.slice(0, 2).toLowerCase()] || "Open support chat";
+  var label = labels[(lang || d.documentElement.lang).slice(0, 2).toLowerCase()] || "Open support chat";
 
-  var CSS = ":host{all:initial}" +
+  // `!important` in a shadow root's own rules beats any `!important` of the page around it (the
+  // cascade lets the inner context win for important rules), so host CSS such as
+  // `* { all: unset !important }` or `frontdesk-widget { display: none !important }` cannot reach
+  // in; `all:initial` also resets transform, filter, opacity, visibility and contain.
+  // Only the launcher's rules are parsed at once; the rest waits until the app is wanted.
+  var CSS = ":host{all:initial!important;display:block!important;position:fixed!important;" +
+    "z-index:2147483000!important;bottom:0!important;" + side + ":0!important;width:0!important;height:0!important}" +
     ".fd-launcher{all:initial;position:fixed;bottom:20px;" + side + ":20px;width:56px;height:56px;border-radius:50%;" +
     "background:" + color + ";cursor:pointer;display:flex;align-items:center;justify-content:center;" +
     "box-shadow:0 4px 14px rgba(0,0,0,.25);z-index:2147483001}" +
     ".fd-launcher:focus-visible{outline:3px solid #ffb020;outline-offset:2px}" +
-    ".fd-launcher i{display:block;position:relative}" +
     // The icons are drawn with CSS: no SVG to parse on someone else's page.
+    "i{display:block;position:relative}" +
     ".c{width:24px;height:17px;background:#fff;border-radius:5px}" +
     ".c:after{content:'';position:absolute;left:4px;bottom:-6px;border:4px solid transparent;" +
-    "border-top:4px solid #fff;border-left:4px solid #fff}" +
-    ".fd-launcher .x{display:none;width:22px;height:22px}.x:before,.x:after{content:'';position:absolute;left:10px;top:0;" +
-    "width:3px;height:22px;background:#fff;border-radius:2px;transform:rotate(45deg)}.x:after{transform:rotate(-45deg)}" +
-    ".fd-launcher.open .c{display:none}.fd-launcher.open .x{display:block}" +
+    "border-top:4px solid #fff;border-left:4px solid #fff}";
+  var LATER_CSS = [
+    ".x{display:none;width:22px;height:22px}",
+    ".x:before,.x:after{content:'';position:absolute;left:10px;top:0;width:3px;height:22px;background:#fff;" +
+    "border-radius:2px;transform:rotate(45deg)}",
+    ".x:after{transform:rotate(-45deg)}",
+    ".open .c{display:none}",
+    ".open .x{display:block}",
     ".fd-badge{all:initial;position:absolute;top:-4px;" + side + ":-4px;min-width:20px;height:20px;border-radius:10px;" +
     "background:#c4001d;color:#fff;font:bold 12px/20px system-ui,sans-serif;text-align:center;padding:0 5px;" +
-    "box-sizing:border-box;display:none}.fd-badge.on{display:block}" +
+    "box-sizing:border-box;display:none}",
+    ".fd-badge.on{display:block}",
     ".fd-panel{all:initial;position:fixed;bottom:88px;" + side + ":20px;width:380px;height:600px;" +
     "max-width:calc(100vw - 40px);max-height:calc(100vh - 108px);border-radius:14px;overflow:hidden;" +
-    "box-shadow:0 8px 30px rgba(0,0,0,.3);background:#fff;display:none;z-index:2147483001}" +
-    ".fd-panel.open{display:block}" +
-    "iframe{all:initial;width:100%;height:100%;border:0;display:block}" +
-    "@media (max-width:640px){.fd-panel{width:100vw;height:100%;max-width:none;max-height:none;bottom:0;" + side + ":0;border-radius:0}}";
-  var HTML = '<div class="fd-panel"></div><button type="button" class="fd-launcher" aria-expanded="false">' +
-    '<i class="c" aria-hidden="true"></i><i class="x" aria-hidden="true"></i>' +
-    '<span class="fd-badge" aria-hidden="true"></span></button>';
+    "box-shadow:0 8px 30px rgba(0,0,0,.3);background:#fff;display:none;z-index:2147483001}",
+    ".fd-panel.open{display:block}",
+    "iframe{all:initial;width:100%;height:100%;border:0;display:block}",
+    "@media (max-width:640px){.fd-panel{width:100vw;height:100%;max-width:none;max-height:none;bottom:0;" + side + ":0;border-radius:0}}"];
 
-  var host, launcher, panel, frame, badge, isOpen = false, frameReady = false;
+  // `#rgb` to `#rrggbbaa`, or "" for anything else.
+  function hexColor(c) {
+    if (c.charAt(0) !== "#" || c.length < 4 || c.length > 9) return "";
+    for (var i = 1; i < c.length; i++) if ("0123456789abcdefABCDEF".indexOf(c.charAt(i)) < 0) return "";
+    return c;
+  }
+
+  function el(tag, cls, parent) {
+    var e = d.createElement(tag);
+    e.className = cls;
+    parent.appendChild(e);
+    return e;
+  }
+
+  var host, root, sheet, launcher, panel, frame, badge, isOpen = false, frameReady = false;
   var listeners = {}, outbox = [], baseTitle = d.title;
 
   function mount() {
     if (host) return;
     host = d.createElement("frontdesk-widget");
     host.id = "frontdesk-root";
-    // Inline !important beats any author rule, even `* { all: unset !important }`.
-    host.style.cssText = "all:initial!important;display:block!important;position:fixed!important;" +
-      "z-index:2147483000!important;bottom:0!important;" + side + ":0!important;width:0!important;" +
-      "height:0!important;transform:none!important;filter:none!important;visibility:visible!important;" +
-      "opacity:1!important;contain:none!important";
-    var root = host.attachShadow({ mode: "open" });
-    var sheet = new CSSStyleSheet();
+    root = host.attachShadow({ mode: "open" });
+    sheet = new CSSStyleSheet();
     sheet.replaceSync(CSS);
     root.adoptedStyleSheets = [sheet];
-    root.innerHTML = HTML;
-    panel = root.firstChild;
-    launcher = root.lastChild;
-    badge = launcher.lastChild;
+    // Built node by node: cheaper than waking the HTML parser for two elements.
+    launcher = el("button", "fd-launcher", root);
+    launcher.type = "button";
+    el("i", "c", launcher);
+    launcher.setAttribute("aria-expanded", "false");
     launcher.setAttribute("aria-label", label);
     launcher.onclick = toggle;
     launcher.onpointerenter = launcher.onfocus = preload;
@@ -83,9 +105,15 @@
   function preload() {
     mount();
     if (frame) return;
+    for (var i = 0; i < LATER_CSS.length; i++) sheet.insertRule(LATER_CSS[i], sheet.cssRules.length);
+    el("i", "x", launcher);
+    badge = el("span", "fd-badge", launcher);
+    panel = d.createElement("div");
+    panel.className = "fd-panel";
+    root.insertBefore(panel, launcher);
     frame = d.createElement("iframe");
     frame.title = "Frontdesk chat";
-    frame.src = origin + "/frame/widget?site=" + encodeURIComponent(site) + "&lang=" + encodeURIComponent(lang);
+    frame.src = origin + "/frame/widget?site=" + encodeURIComponent(site) + (lang ? "&lang=" + encodeURIComponent(lang) : "");
     panel.appendChild(frame);
   }
 
@@ -152,7 +180,7 @@
       // The app is listening (it loads after the frame's own load event): hand over the page
       // context and whatever was queued for it.
       frameReady = true;
-      frame.contentWindow.postMessage({ frontdesk: "init", page: location.href, lang: lang }, origin);
+      frame.contentWindow.postMessage({ frontdesk: "init", page: location.href, lang: lang || undefined }, origin);
       var queued = outbox; outbox = [];
       for (var i = 0; i < queued.length; i++) frame.contentWindow.postMessage(queued[i], origin);
       post({ frontdesk: "visible", open: isOpen && !d.hidden });

@@ -181,7 +181,9 @@ test("a hostile host page on another origin, under a strict CSP, still gets a wo
     * { all: unset !important; font-size: 40px !important; }
     div, button, iframe { display: none !important; z-index: -1 !important; position: static !important; }
     body * { transform: rotate(3deg) !important; }
-    .overlay { position: fixed !important; inset: 0 !important; z-index: 2147483647 !important; }`;
+    .overlay { position: fixed !important; inset: 0 !important; z-index: 2147483647 !important; }
+    /* even rules aimed at the widget's own element lose to its shadow root's !important rules */
+    frontdesk-widget, #frontdesk-root { display: none !important; position: static !important; opacity: 0 !important; }`;
   const html = `<!doctype html><html><head><link rel="stylesheet" href="/hostile.css"></head>
     <body><h1>Hostile shop</h1><div class="overlay-not-clickable">sale!</div>
     <script src="${frontdesk}/widget.js" data-site="demo" async></script></body></html>`;

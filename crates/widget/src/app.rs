@@ -483,6 +483,7 @@ impl Component for App {
     fn create(ctx: &Context<Self>) -> Self {
         let site = query_param("site").unwrap_or_else(|| "demo".into());
         let locale = query_param("lang")
+            .filter(|l| !l.is_empty())
             .or_else(|| window().navigator().language())
             .unwrap_or_else(|| "en".into());
         let token = storage().and_then(|s| s.get_item(&token_key(&site)).ok().flatten());
@@ -627,6 +628,7 @@ impl Component for App {
                             .and_then(|v| v.as_string())
                             .map(|p| p.chars().take(2048).collect());
                         if let Some(lang) = field("lang").and_then(|v| v.as_string())
+                            && !lang.is_empty()
                             && Some(&lang) != self.state.locale.as_ref()
                         {
                             self.set_locale(ctx, lang);
