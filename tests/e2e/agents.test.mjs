@@ -11,7 +11,7 @@ import { addAgent, launchBrowser, removeData, screenshot, startServer, stopServe
 
 const AGENTS = {
   ana: { email: "ana@brightbill.test", password: "ana's long password", name: "Ana" },
-  bo: { email: "bo@brightbill.test", password: "bo's long password", name: "Bo" },
+  bo: { email: "bo@brightbill.test", password: "bo's long password", name: "Bo", teams: ["billing"] },
 };
 const NOTE = "VIP customer: refund without asking";
 let data, configDir, server, browser;
@@ -34,7 +34,7 @@ shortcut = "refund"
 title = "Refund done"
 body = "Hi {{name}}, I have refunded your payment. {{agent}}"
 `);
-  for (const a of Object.values(AGENTS)) addAgent(data, a.email, a.password, a.name);
+  for (const a of Object.values(AGENTS)) addAgent(data, a.email, a.password, a.name, { teams: a.teams });
   server = await startServer(data, "127.0.0.1:0", ["--config", config]);
   browser = await launchBrowser();
 });
@@ -142,6 +142,24 @@ test("two agents, three customers: routing, notes, canned, transfer, SLA, offlin
   await bo.page.locator('button.view-tab[data-view="mine"]').click();
   await conv(bo.page, "Rita").waitFor();
   assert.equal((await conv(ana.page, "Rita").locator(".conv-assignee").innerText()).trim(), "Bo");
+
+  // Labels: added with Enter, shown on the inbox item for every agent, and a filter.
+  await ana.page.locator('input[name="label"]').fill("Refund ");
+  await ana.page.locator('input[name="label"]').press("Enter");
+  await conv(bo.page, "Rita").locator(".chip.label", { hasText: "refund" }).waitFor();
+  await ana.page.locator('select[name="label-filter"]').selectOption("refund");
+  await ana.page.waitForFunction(() => document.querySelectorAll("nav.inbox > ul button.conv").length === 1);
+  await ana.page.locator('select[name="label-filter"]').selectOption("");
+
+  // A transfer to a team: Kim's conversation goes to the billing team's only member, Bo.
+  await conv(ana.page, "Kim").click();
+  await ana.page.locator('select[name="team"]').selectOption("billing");
+  await conv(ana.page, "Kim").locator(".chip.team", { hasText: "billing" }).waitFor();
+  await ana.page.waitForFunction(() => [...document.querySelectorAll("button.conv")]
+    .some((b) => b.textContent.includes("Kim") && b.querySelector(".conv-assignee").textContent.trim() === "Bo"));
+  await screenshot(ana.page, "console-labels-team");
+  await ana.page.locator('select[name="team"]').selectOption(""); // back to anyone (stays with Bo)
+  await conv(ana.page, "Kim").locator(".chip.team").waitFor({ state: "detached" });
 
   // SLA: Sam's conversation becomes urgent (3 s to first reply), counts down, then breaches.
   await conv(ana.page, "Sam").click();

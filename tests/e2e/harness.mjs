@@ -20,9 +20,10 @@ export function removeData(dir) {
 }
 
 /** Creates an agent through the CLI, password on standard input. */
-export function addAgent(data, email, password, name, { admin = false } = {}) {
+export function addAgent(data, email, password, name, { admin = false, teams = [] } = {}) {
   const args = ["agent", "add", "--data", data, "--email", email, "--password-stdin", "--name", name];
   if (admin) args.push("--admin");
+  if (teams.length) args.push("--teams", teams.join(","));
   const r = spawnSync(BIN, args, {
     input: password + "\n",
     encoding: "utf8",

@@ -306,17 +306,49 @@ impl App {
         }
     }
 
+    /// The earliest pending deadline: a countdown, or how long ago it passed.
     fn sla_badge(&self, c: &protocol::ConversationSummary) -> Html {
-        if let Some(at) = c.sla_breached_at {
-            return html! { <span class="sla breached" title={format!("First-response SLA breached at {}", web_client::time_of(at))}>{ "Breached" }</span> };
+        let Some((kind, due)) = c.next_deadline() else {
+            return Html::default();
+        };
+        let (what, short) = match kind {
+            protocol::SlaKind::FirstResponse => ("first reply", "reply"),
+            protocol::SlaKind::NextResponse => ("next reply", "next reply"),
+            protocol::SlaKind::Resolution => ("resolution", "resolve"),
+        };
+        let kind_attr = match kind {
+            protocol::SlaKind::FirstResponse => "first_response",
+            protocol::SlaKind::NextResponse => "next_response",
+            protocol::SlaKind::Resolution => "resolution",
+        };
+        let left = due - self.now;
+        if left <= 0 {
+            let recorded = c
+                .sla_breached_at
+                .map(|at| format!(" (recorded {})", web_client::time_of(at)))
+                .unwrap_or_default();
+            return html! {
+                <span class="sla breached" data-kind={kind_attr}
+                    title={format!("SLA breached: the {what} was due at {}{recorded}", web_client::time_of(due))}>
+                    { format!("{short} overdue {}", countdown(-left)) }
+                </span>
+            };
         }
-        match c.first_response_due {
-            Some(due) if c.status == protocol::ConversationStatus::Open => {
-                let left = due - self.now;
-                let class = if left < 60_000 { "sla soon" } else { "sla" };
-                html! { <span class={class} title="Time left for the first reply">{ countdown(left) }</span> }
-            }
-            _ => Html::default(),
+        let class = if left < 60_000 { "sla soon" } else { "sla" };
+        html! {
+            <span class={class} data-kind={kind_attr} title={format!("Time left for the {what}")}>
+                { format!("{short} in {}", countdown(left)) }
+            </span>
+        }
+    }
+
+    /// Labels and team of a conversation, as chips.
+    fn chips(c: &protocol::ConversationSummary) -> Html {
+        html! {
+            <>
+                if let Some(t) = &c.team { <span class="chip team" title="Team">{ t.clone() }</span> }
+                { for c.labels.iter().map(|l| html! { <span class="chip label">{ l.clone() }</span> }) }
+            </>
         }
     }
 
@@ -395,6 +427,7 @@ impl App {
                         <span class="conv-meta">
                             <span class={classes!("prio", c.priority.as_str())}>{ c.priority.as_str() }</span>
                             <span class="conv-assignee">{ c.assignee.as_ref().map(|a| a.name.clone()).unwrap_or_else(|| "Unassigned".into()) }</span>
+                            { Self::chips(c) }
                         </span>
                     </button>
                 </li>
@@ -419,7 +452,12 @@ impl App {
                 PresenceStatus::Away => "away",
                 PresenceStatus::Offline => "offline",
             };
-            html! { <li class={classes!("teammate", status)} key={a.id}>{ format!("{} · {status} · {}", a.name, a.open) }</li> }
+            let teams = if a.teams.is_empty() {
+                String::new()
+            } else {
+                format!(" · {}", a.teams.join(", "))
+            };
+            html! { <li class={classes!("teammate", status)} key={a.id}>{ format!("{} · {status} · {}{teams}", a.name, a.open) }</li> }
         });
         html! {
             <div class="shell">
@@ -465,10 +503,11 @@ impl App {
                         </ul>
                     } else {
                         <div class="tabs" role="tablist">{ for tabs }</div>
+                        { self.view_label_filter(ctx) }
                         if self.state.visible().is_empty() { <p class="muted empty">{ "Nothing here." }</p> }
                         <ul>{ for list }</ul>
                     }
-                    <h2>{ "Team" }</h2>
+                    <h2>{ "Agents" }</h2>
                     <ul class="team">{ for team }</ul>
                     <p class="muted shortcuts">{ "Shortcuts: j/k next/previous · r reply · n note · a assign to me · e resolve · 1-5 views · ? help" }</p>
                 </nav>
@@ -478,6 +517,81 @@ impl App {
                         <p>{ "j / k: next / previous conversation. r: reply. n: private note. a: assign to me. e: resolve and go to the next. 1-5: views. Enter sends, Shift+Enter adds a line, /shortcut + Enter inserts a canned response, Escape leaves the composer." }</p>
                     </div>
                 }
+            </div>
+        }
+    }
+
+    /// Narrows the inbox to one label (the labels of the conversations loaded).
+    fn view_label_filter(&self, ctx: &Context<Self>) -> Html {
+        let labels: std::collections::BTreeSet<&String> = self
+            .state
+            .conversations
+            .iter()
+            .flat_map(|c| &c.labels)
+            .collect();
+        if labels.is_empty() && self.state.label_filter.is_none() {
+            return Html::default();
+        }
+        let current = self.state.label_filter.clone();
+        let onchange = ctx.link().callback(|e: Event| {
+            let value = e
+                .target_unchecked_into::<web_sys::HtmlSelectElement>()
+                .value();
+            Msg::Act(Action::FilterLabel((!value.is_empty()).then_some(value)))
+        });
+        html! {
+            <label class="label-filter">{ "Label " }
+                <select name="label-filter" {onchange}>
+                    <option value="" selected={current.is_none()}>{ "Any" }</option>
+                    { for labels.iter().map(|l| html! {
+                        <option value={(*l).clone()} selected={current.as_ref() == Some(*l)}>{ (*l).clone() }</option>
+                    }) }
+                </select>
+            </label>
+        }
+    }
+
+    /// The selected conversation's labels: chips with a remove button, and a field to add one.
+    fn view_labels(&self, ctx: &Context<Self>, c: &protocol::ConversationSummary) -> Html {
+        let id = c.id;
+        let chips = c.labels.iter().map(|l| {
+            let rest: Vec<String> = c.labels.iter().filter(|x| *x != l).cloned().collect();
+            let onclick = ctx.link().callback(move |_| {
+                Msg::Act(Action::SetLabels {
+                    conversation: id,
+                    labels: rest.clone(),
+                })
+            });
+            html! {
+                <span class="chip label">{ l.clone() }
+                    <button type="button" class="chip-remove" aria-label={format!("Remove label {l}")} {onclick}>{ "×" }</button>
+                </span>
+            }
+        });
+        let current = c.labels.clone();
+        let onkeydown = ctx.link().batch_callback(move |e: KeyboardEvent| {
+            if e.key() != "Enter" {
+                return None;
+            }
+            e.prevent_default();
+            let input = e.target_unchecked_into::<HtmlInputElement>();
+            let label = protocol::normalize_label(&input.value())?;
+            input.set_value("");
+            let mut labels = current.clone();
+            if labels.contains(&label) || labels.len() >= protocol::MAX_LABELS {
+                return None;
+            }
+            labels.push(label);
+            Some(Msg::Act(Action::SetLabels {
+                conversation: id,
+                labels,
+            }))
+        });
+        html! {
+            <div class="labels">
+                { for chips }
+                <input name="label" placeholder="Add label…" aria-label="Add a label (Enter)"
+                    maxlength={protocol::MAX_LABEL_CHARS.to_string()} {onkeydown} />
             </div>
         }
     }
@@ -516,12 +630,34 @@ impl App {
                 priority: Priority::parse(&value).unwrap_or_default(),
             })
         });
+        let on_team = ctx.link().callback(move |e: Event| {
+            let value = e
+                .target_unchecked_into::<web_sys::HtmlSelectElement>()
+                .value();
+            Msg::Act(Action::SetTeam {
+                conversation: id,
+                team: (!value.is_empty()).then_some(value),
+            })
+        });
         let assignee = c.assignee.as_ref().map(|a| a.id);
+        // The selects are keyed by their value: once the agent has used one, the browser keeps
+        // showing the agent's choice whatever `selected` says, so a change from elsewhere (a
+        // transfer by a teammate, routing) must render a fresh element.
         html! {
             <div class="context">
                 <div class="controls">
+                    if !self.state.teams.is_empty() {
+                        <label title="Moving to a team routes the conversation to one of its members">{ "Team " }
+                            <select name="team" onchange={on_team} key={format!("team-{id}-{:?}", c.team)}>
+                                <option value="" selected={c.team.is_none()}>{ "Anyone" }</option>
+                                { for self.state.teams.iter().map(|t| html! {
+                                    <option value={t.clone()} selected={c.team.as_ref() == Some(t)}>{ t.clone() }</option>
+                                }) }
+                            </select>
+                        </label>
+                    }
                     <label>{ "Assignee " }
-                        <select name="assignee" onchange={on_assign}>
+                        <select name="assignee" onchange={on_assign} key={format!("assignee-{id}-{assignee:?}")}>
                             <option value="" selected={assignee.is_none()}>{ "Unassigned" }</option>
                             { for self.state.agents.iter().map(|a| html! {
                                 <option value={a.id.to_string()} selected={assignee == Some(a.id)}>{ a.name.clone() }</option>
@@ -529,7 +665,7 @@ impl App {
                         </select>
                     </label>
                     <label>{ "Priority " }
-                        <select name="priority" onchange={on_priority}>
+                        <select name="priority" onchange={on_priority} key={format!("priority-{id}-{}", c.priority.as_str())}>
                             { for Priority::ALL.iter().map(|p| html! {
                                 <option value={p.as_str()} selected={c.priority == *p}>{ p.as_str() }</option>
                             }) }
@@ -538,6 +674,7 @@ impl App {
                     { self.sla_badge(c) }
                     <button class="resolve" onclick={toggle}>{ if resolved { "Reopen" } else { "Resolve" } }</button>
                 </div>
+                { self.view_labels(ctx, c) }
                 <dl>
                     if let Some(u) = &c.page_url { <dt>{ "Page" }</dt><dd>{ u.clone() }</dd> }
                     if let Some(l) = &c.locale { <dt>{ "Language" }</dt><dd>{ l.clone() }</dd> }

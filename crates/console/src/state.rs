@@ -55,6 +55,10 @@ pub struct ConsoleState {
     pub status: PresenceStatus,
     /// New customer messages not yet seen, per conversation (drives the tab title).
     pub unseen: BTreeMap<i64, u32>,
+    /// Every team known to the server.
+    pub teams: Vec<String>,
+    /// Only conversations with this label are listed.
+    pub label_filter: Option<String>,
 }
 
 /// The inbox views.
@@ -137,6 +141,16 @@ pub enum Action {
         body: String,
     },
     SetStatus(PresenceStatus),
+    SetLabels {
+        conversation: i64,
+        labels: Vec<String>,
+    },
+    SetTeam {
+        conversation: i64,
+        team: Option<String>,
+    },
+    /// List only conversations with this label (`None`: all).
+    FilterLabel(Option<String>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -170,6 +184,8 @@ impl Default for ConsoleState {
             notes: BTreeMap::new(),
             status: PresenceStatus::Online,
             unseen: BTreeMap::new(),
+            teams: Vec::new(),
+            label_filter: None,
         }
     }
 }
@@ -186,6 +202,11 @@ impl ConsoleState {
     /// Whether a conversation belongs in `view`.
     pub fn in_view(&self, c: &ConversationSummary, view: View) -> bool {
         let open = c.status == ConversationStatus::Open;
+        if let Some(label) = &self.label_filter
+            && !c.labels.contains(label)
+        {
+            return false;
+        }
         match view {
             View::Unassigned => open && c.assignee.is_none(),
             View::Mine => open && c.assignee.as_ref().map(|a| a.id) == self.me(),
@@ -195,8 +216,8 @@ impl ConsoleState {
         }
     }
 
-    /// The current view's conversations: breached first, then by first-response due time,
-    /// then priority, then latest activity.
+    /// The current view's conversations: by the earliest pending SLA deadline (so overdue
+    /// ones come first), then priority, then latest activity.
     pub fn visible(&self) -> Vec<&ConversationSummary> {
         self.listed(self.view)
     }
@@ -207,15 +228,10 @@ impl ConsoleState {
             .iter()
             .filter(|c| self.in_view(c, view))
             .collect();
+        let due = |c: &ConversationSummary| c.next_deadline().map_or(i64::MAX, |(_, d)| d);
         list.sort_by(|a, b| {
-            b.sla_breached_at
-                .is_some()
-                .cmp(&a.sla_breached_at.is_some())
-                .then(
-                    a.first_response_due
-                        .unwrap_or(i64::MAX)
-                        .cmp(&b.first_response_due.unwrap_or(i64::MAX)),
-                )
+            due(a)
+                .cmp(&due(b))
                 .then(b.priority.cmp(&a.priority))
                 .then(b.updated_at.cmp(&a.updated_at))
                 .then(b.id.cmp(&a.id))
@@ -316,6 +332,20 @@ impl ConsoleState {
                     _ => Vec::new(),
                 }
             }
+            Action::SetLabels {
+                conversation,
+                labels,
+            } => vec![Effect::Send(AgentFrame::SetLabels {
+                conversation,
+                labels,
+            })],
+            Action::SetTeam { conversation, team } => {
+                vec![Effect::Send(AgentFrame::SetTeam { conversation, team })]
+            }
+            Action::FilterLabel(label) => {
+                self.label_filter = label;
+                Vec::new()
+            }
             Action::SetStatus(status) => {
                 self.status = status;
                 vec![Effect::Send(AgentFrame::Presence { status })]
@@ -369,8 +399,10 @@ impl ConsoleState {
                 conversations,
                 agents,
                 canned,
+                teams,
                 ..
             } => {
+                self.teams = teams;
                 self.agents = agents;
                 self.canned = canned;
                 self.agent = Some(agent);
@@ -533,7 +565,11 @@ mod tests {
             priority: protocol::Priority::Normal,
             first_response_due: None,
             first_response_at: None,
+            next_response_due: None,
+            resolution_due: None,
             sla_breached_at: None,
+            labels: Vec::new(),
+            team: None,
             waiting_on_customer: false,
         }
     }
@@ -545,6 +581,7 @@ mod tests {
             conversations,
             agents: Vec::new(),
             canned: Vec::new(),
+            teams: vec!["billing".into()],
         }))
     }
 
@@ -645,13 +682,15 @@ mod tests {
     }
 
     #[wasm_bindgen_test(unsupported = test)]
-    fn views_sort_by_breach_then_sla_then_priority() {
+    fn views_sort_by_earliest_deadline_then_priority() {
         let mut s = ConsoleState::default();
         s.apply(Action::SignedIn(agent()));
         let mut late = summary(1, 10);
         late.first_response_due = Some(500);
+        late.resolution_due = Some(9_000);
         let mut breached = summary(2, 5);
-        breached.sla_breached_at = Some(400);
+        breached.next_response_due = Some(400);
+        breached.resolution_due = Some(9_000);
         let mut urgent = summary(3, 1);
         urgent.first_response_due = Some(500);
         urgent.priority = Priority::Urgent;
@@ -675,6 +714,33 @@ mod tests {
         assert_eq!(s.selected, Some(2));
         s.apply(Action::Move(-1));
         assert_eq!(s.selected, Some(1));
+        assert_eq!(
+            s.conversations
+                .iter()
+                .find(|c| c.id == 2)
+                .unwrap()
+                .next_deadline(),
+            Some((protocol::SlaKind::NextResponse, 400))
+        );
+        // A label filter narrows every view; teams come with the welcome.
+        assert_eq!(s.teams, ["billing"]);
+        let mut labelled = summary(5, 1);
+        labelled.labels = vec!["refund".into()];
+        s.apply(Action::Frame(ServerFrame::Conversation(labelled)));
+        s.apply(Action::FilterLabel(Some("refund".into())));
+        assert_eq!(ids(&s), [5]);
+        s.apply(Action::FilterLabel(None));
+        assert_eq!(ids(&s), [2, 3, 1, 5]);
+        assert_eq!(
+            s.apply(Action::SetTeam {
+                conversation: 5,
+                team: Some("billing".into())
+            }),
+            vec![Effect::Send(AgentFrame::SetTeam {
+                conversation: 5,
+                team: Some("billing".into())
+            })]
+        );
     }
 
     #[wasm_bindgen_test(unsupported = test)]

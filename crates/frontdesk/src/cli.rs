@@ -71,18 +71,38 @@ enum AgentCommand {
     /// Set a new password (read from standard input) and end the agent's sessions.
     Password(AgentEmailArgs),
     /// Set the languages an agent answers in (routing skill), e.g. `--set en,pt`.
-    Languages(AgentLanguagesArgs),
+    Languages(AgentSetArgs),
+    /// Set the teams an agent belongs to, e.g. `--set billing,vip` (taken into account from
+    /// the agent's next console connection).
+    Teams(AgentSetArgs),
 }
 
 #[derive(Args)]
-struct AgentLanguagesArgs {
+struct AgentSetArgs {
     #[arg(long, env = "FRONTDESK_DATA", default_value = "data")]
     data: PathBuf,
     #[arg(long)]
     email: String,
-    /// Comma-separated primary language tags; empty clears them
+    /// Comma-separated list; empty clears it
     #[arg(long, value_delimiter = ',')]
     set: Vec<String>,
+}
+
+/// Validates team names given on the command line (normalized like labels).
+fn team_list(names: &[String]) -> anyhow::Result<Vec<String>> {
+    let mut out = Vec::new();
+    for name in names.iter().filter(|t| !t.trim().is_empty()) {
+        let Some(team) = protocol::normalize_label(name) else {
+            bail!(
+                "{name:?} is not a team name: 1 to {} characters, no commas",
+                protocol::MAX_LABEL_CHARS
+            );
+        };
+        if !out.contains(&team) {
+            out.push(team);
+        }
+    }
+    Ok(out)
 }
 
 /// Validates language tags given on the command line: primary subtags, lowercased.
@@ -134,6 +154,9 @@ struct AgentAddArgs {
     /// Languages the agent answers in, for routing (e.g. `en,pt`); empty means any
     #[arg(long, value_delimiter = ',')]
     languages: Vec<String>,
+    /// Teams the agent belongs to (e.g. `billing,vip`)
+    #[arg(long, value_delimiter = ',')]
+    teams: Vec<String>,
 }
 
 pub fn run() -> anyhow::Result<()> {
@@ -155,6 +178,7 @@ pub fn run() -> anyhow::Result<()> {
                 AgentCommand::Enable(args) => agent_set_disabled(args, false).await,
                 AgentCommand::Password(args) => agent_password(args).await,
                 AgentCommand::Languages(args) => agent_languages(args).await,
+                AgentCommand::Teams(args) => agent_teams(args).await,
             }
         }),
         Command::Index { .. } => unreachable!("handled above"),
@@ -232,9 +256,13 @@ async fn agent_add(args: AgentAddArgs) -> anyhow::Result<()> {
         .name
         .unwrap_or_else(|| args.email.split('@').next().unwrap_or_default().to_owned());
     let languages = language_list(&args.languages)?;
+    let teams = team_list(&args.teams)?;
     let agent = create_agent(&store, args.email.trim(), &name, password, args.admin).await?;
     if !languages.is_empty() {
         store.set_agent_languages(agent.id, &languages).await?;
+    }
+    if !teams.is_empty() {
+        store.set_agent_teams(agent.id, &teams).await?;
     }
     store.close().await;
     println!(
@@ -254,7 +282,7 @@ async fn find_agent(store: &SqliteStore, email: &str) -> anyhow::Result<store::A
     }
 }
 
-async fn agent_languages(args: AgentLanguagesArgs) -> anyhow::Result<()> {
+async fn agent_languages(args: AgentSetArgs) -> anyhow::Result<()> {
     let languages = language_list(&args.set)?;
     let store = open_store(&args.data).await?;
     let agent = find_agent(&store, &args.email).await?;
@@ -272,11 +300,29 @@ async fn agent_languages(args: AgentLanguagesArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn agent_teams(args: AgentSetArgs) -> anyhow::Result<()> {
+    let teams = team_list(&args.set)?;
+    let store = open_store(&args.data).await?;
+    let agent = find_agent(&store, &args.email).await?;
+    store.set_agent_teams(agent.id, &teams).await?;
+    store.close().await;
+    println!(
+        "{} is in: {}",
+        agent.email,
+        if teams.is_empty() {
+            "no team".into()
+        } else {
+            teams.join(", ")
+        }
+    );
+    Ok(())
+}
+
 async fn agent_list(args: DataArgs) -> anyhow::Result<()> {
     let store = open_store(&args.data).await?;
     for a in store.list_agents().await? {
         println!(
-            "{:>4}  {:<32} {:<24} {}{}{}",
+            "{:>4}  {:<32} {:<24} {}{}{}{}",
             a.id,
             a.email,
             a.name,
@@ -286,6 +332,11 @@ async fn agent_list(args: DataArgs) -> anyhow::Result<()> {
                 String::new()
             } else {
                 format!(", {}", a.languages.join("/"))
+            },
+            if a.teams.is_empty() {
+                String::new()
+            } else {
+                format!(", teams: {}", a.teams.join("/"))
             }
         );
     }
@@ -390,9 +441,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         ..server::Settings::default()
     };
     if let Some(sla) = &file.sla {
-        for (priority, minutes) in &sla.first_response_minutes {
-            if let Some(p) = protocol::Priority::parse(priority) {
-                settings.sla_first_response.insert(p, *minutes);
+        for (from, to) in [
+            (
+                &sla.first_response_minutes,
+                &mut settings.sla_first_response,
+            ),
+            (&sla.next_response_minutes, &mut settings.sla_next_response),
+            (&sla.resolution_minutes, &mut settings.sla_resolution),
+        ] {
+            for (priority, minutes) in from {
+                if let Some(p) = protocol::Priority::parse(priority) {
+                    to.insert(p, *minutes);
+                }
             }
         }
         if let Some(s) = sla.check_seconds.filter(|s| *s > 0.0) {

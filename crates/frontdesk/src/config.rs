@@ -27,11 +27,16 @@ pub struct FileConfig {
     pub canned: Vec<protocol::CannedResponse>,
 }
 
-/// `[sla]`: first-response targets per priority, in minutes.
+/// `[sla]`: first-response, next-response and resolution targets per priority, in minutes.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SlaToml {
+    #[serde(default)]
     pub first_response_minutes: BTreeMap<String, f64>,
+    #[serde(default)]
+    pub next_response_minutes: BTreeMap<String, f64>,
+    #[serde(default)]
+    pub resolution_minutes: BTreeMap<String, f64>,
     #[serde(default)]
     pub check_seconds: Option<f64>,
 }
@@ -91,6 +96,9 @@ struct SiteToml {
     prechat_email: bool,
     #[serde(default)]
     office_hours: Option<HoursToml>,
+    /// The team this site's conversations are routed to.
+    #[serde(default)]
+    team: Option<String>,
 }
 
 /// Unknown keys are caught by `OfficeHours::parse` (they must be day names), so no
@@ -151,6 +159,15 @@ fn site(key: &str, t: SiteToml) -> anyhow::Result<server::Site> {
         ),
         None => None,
     };
+    let team = match t.team.as_deref() {
+        None => None,
+        Some(name) => Some(protocol::normalize_label(name).ok_or_else(|| {
+            anyhow::anyhow!(
+                "sites.{key}.team must be 1 to {} characters without commas",
+                protocol::MAX_LABEL_CHARS
+            )
+        })?),
+    };
     let languages = if t.languages.is_empty() {
         vec!["en".to_owned()]
     } else {
@@ -169,6 +186,7 @@ fn site(key: &str, t: SiteToml) -> anyhow::Result<server::Site> {
         },
         allowed_origins: t.allowed_origins,
         office_hours,
+        team,
     })
 }
 
@@ -185,14 +203,18 @@ fn parse(text: &str) -> anyhow::Result<FileConfig> {
         root.server.sites.insert(key, site);
     }
     if let Some(sla) = &root.sla {
-        for (priority, minutes) in &sla.first_response_minutes {
-            if protocol::Priority::parse(priority).is_none() {
-                bail!(
-                    "sla.first_response_minutes: unknown priority {priority:?} (low, normal, high, urgent)"
-                );
-            }
-            if !(*minutes > 0.0 && minutes.is_finite()) {
-                bail!("sla.first_response_minutes.{priority} must be a positive number of minutes");
+        for (table, map) in [
+            ("first_response_minutes", &sla.first_response_minutes),
+            ("next_response_minutes", &sla.next_response_minutes),
+            ("resolution_minutes", &sla.resolution_minutes),
+        ] {
+            for (priority, minutes) in map {
+                if protocol::Priority::parse(priority).is_none() {
+                    bail!("sla.{table}: unknown priority {priority:?} (low, normal, high, urgent)");
+                }
+                if !(*minutes > 0.0 && minutes.is_finite()) {
+                    bail!("sla.{table}.{priority} must be a positive number of minutes");
+                }
             }
         }
     }
@@ -276,5 +298,24 @@ mon = "09:00-18:00"
                 .contains("not an origin")
         );
         assert!(bad("[sites.x]\nname = \"X\"\n[sites.x.office_hours]\nutc_offset = \"+01:00\"\nfunday = \"09:00-10:00\"\n").contains("funday"));
+        assert!(bad("[sites.x]\nname = \"X\"\nteam = \"a,b\"\n").contains("team"));
+    }
+
+    #[test]
+    fn sla_tables_and_site_teams() {
+        let c = parse(
+            "[sla]\nnext_response_minutes = { urgent = 10 }\nresolution_minutes = { low = 600 }\n\
+             [sites.shop]\nname = \"Shop\"\nteam = \" Billing \"\n",
+        )
+        .unwrap();
+        let sla = c.sla.as_ref().unwrap();
+        assert_eq!(sla.next_response_minutes["urgent"], 10.0);
+        assert_eq!(sla.resolution_minutes["low"], 600.0);
+        assert_eq!(c.sites["shop"].team.as_deref(), Some("billing"));
+        let bad = |t: &str| parse(t).unwrap_err().to_string();
+        assert!(
+            bad("[sla]\nresolution_minutes = { soon = 1 }\n").contains("sla.resolution_minutes")
+        );
+        assert!(bad("[sla]\nnext_response_minutes = { high = 0 }\n").contains("positive"));
     }
 }

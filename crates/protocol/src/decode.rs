@@ -235,6 +235,19 @@ fn check_handoff(c: &crate::Handoff) -> Result<(), FrameError> {
     Ok(())
 }
 
+fn check_label(what: &str, text: &str) -> Result<(), FrameError> {
+    if crate::normalize_label(text).is_none() {
+        return Err(FrameError::new(
+            ErrorCode::InvalidField,
+            format!(
+                "{what} must be 1 to {} characters, without commas or control characters",
+                crate::MAX_LABEL_CHARS
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Decodes and validates a frame from an agent's console.
 pub fn decode_agent(text: &str) -> Result<AgentFrame, FrameError> {
     let frame: AgentFrame = decode(
@@ -251,11 +264,30 @@ pub fn decode_agent(text: &str) -> Result<AgentFrame, FrameError> {
             "set_priority",
             "note",
             "presence",
+            "set_labels",
+            "set_team",
         ],
     )?;
-    if let AgentFrame::Send { id, body, .. } | AgentFrame::Note { id, body, .. } = &frame {
-        check_id(id)?;
-        check_body(id, body)?;
+    match &frame {
+        AgentFrame::Send { id, body, .. } | AgentFrame::Note { id, body, .. } => {
+            check_id(id)?;
+            check_body(id, body)?;
+        }
+        AgentFrame::SetLabels { labels, .. } => {
+            if labels.len() > crate::MAX_LABELS {
+                return Err(FrameError::new(
+                    ErrorCode::TooLarge,
+                    format!("at most {} labels", crate::MAX_LABELS),
+                ));
+            }
+            for label in labels {
+                check_label("label", label)?;
+            }
+        }
+        AgentFrame::SetTeam {
+            team: Some(team), ..
+        } => check_label("team", team)?,
+        _ => {}
     }
     Ok(frame)
 }
@@ -358,6 +390,34 @@ mod tests {
                 conversation: 7,
                 after_seq: 0
             }
+        );
+        assert_eq!(
+            decode_agent(r#"{"type":"set_labels","conversation":7,"labels":["Billing "," VIP"]}"#)
+                .unwrap(),
+            AgentFrame::SetLabels {
+                conversation: 7,
+                labels: vec!["Billing ".into(), " VIP".into()]
+            }
+        );
+        for bad in [
+            r#"{"type":"set_labels","conversation":7,"labels":["a,b"]}"#,
+            r#"{"type":"set_labels","conversation":7,"labels":["  "]}"#,
+            r#"{"type":"set_team","conversation":7,"team":"x\u0000"}"#,
+        ] {
+            assert_eq!(
+                decode_agent(bad).unwrap_err().code,
+                ErrorCode::InvalidField,
+                "{bad}"
+            );
+        }
+        let many = format!(
+            r#"{{"type":"set_labels","conversation":7,"labels":[{}]}}"#,
+            vec![r#""x""#; crate::MAX_LABELS + 1].join(",")
+        );
+        assert_eq!(decode_agent(&many).unwrap_err().code, ErrorCode::TooLarge);
+        assert_eq!(
+            crate::normalize_label("  Refund   Request "),
+            Some("refund request".into())
         );
         assert_eq!(
             decode_agent(r#"{"type":"send","id":"z","conversation":"7","body":"x"}"#)

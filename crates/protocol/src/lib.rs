@@ -27,6 +27,24 @@ pub const MAX_SITE_LEN: usize = 64;
 pub const MAX_TOKEN_LEN: usize = 128;
 /// Longest page URL or locale tag kept as conversation context.
 pub const MAX_CONTEXT_LEN: usize = 2_048;
+/// Most labels on one conversation.
+pub const MAX_LABELS: usize = 20;
+/// Longest label or team name, in characters.
+pub const MAX_LABEL_CHARS: usize = 40;
+
+/// A label or team name as stored: trimmed, inner whitespace collapsed, lowercase. `None` when
+/// empty, too long, or containing a comma or a control character.
+pub fn normalize_label(text: &str) -> Option<String> {
+    let label = text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase();
+    let ok = !label.is_empty()
+        && label.chars().count() <= MAX_LABEL_CHARS
+        && !label.chars().any(|c| c == ',' || c.is_control());
+    ok.then_some(label)
+}
 
 /// Conversation identifier, assigned by the server.
 pub type ConversationId = i64;
@@ -159,6 +177,18 @@ pub enum AgentFrame {
     Presence {
         status: PresenceStatus,
     },
+    /// Replaces the conversation's labels.
+    SetLabels {
+        conversation: ConversationId,
+        labels: Vec<String>,
+    },
+    /// Moves the conversation to a team (`None`: anyone), which routes it among the team's
+    /// members: a transfer to a team.
+    SetTeam {
+        conversation: ConversationId,
+        #[serde(default)]
+        team: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Default)]
@@ -208,6 +238,8 @@ pub struct AgentPresence {
     pub status: PresenceStatus,
     /// Open conversations assigned to this agent.
     pub open: u32,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub teams: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -344,6 +376,9 @@ server_frame! {
             agents: Vec<AgentPresence>,
             #[serde(default)]
             canned: Vec<CannedResponse>,
+            /// Every team known to the server (configured, or named on an agent).
+            #[serde(default)]
+            teams: Vec<String>,
         },
         /// A conversation was created or changed (console only).
         Conversation(ConversationSummary),
@@ -491,12 +526,48 @@ pub struct ConversationSummary {
     pub first_response_due: Option<Millis>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_response_at: Option<Millis>,
-    /// The SLA was breached at this time.
+    /// When the customer's next reply is due (they wrote after an agent answered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_response_due: Option<Millis>,
+    /// When the conversation should be resolved (open conversations only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution_due: Option<Millis>,
+    /// The latest SLA breach was recorded at this time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sla_breached_at: Option<Millis>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
     /// The newest message is from an agent: waiting on the customer.
     #[serde(default)]
     pub waiting_on_customer: bool,
+}
+
+/// Which service-level target a deadline is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SlaKind {
+    FirstResponse,
+    NextResponse,
+    Resolution,
+}
+
+impl ConversationSummary {
+    /// The earliest pending deadline, which orders the inbox and drives the countdown.
+    pub fn next_deadline(&self) -> Option<(SlaKind, Millis)> {
+        if self.status != ConversationStatus::Open {
+            return None;
+        }
+        [
+            (SlaKind::FirstResponse, self.first_response_due),
+            (SlaKind::NextResponse, self.next_response_due),
+            (SlaKind::Resolution, self.resolution_due),
+        ]
+        .into_iter()
+        .filter_map(|(kind, due)| due.map(|d| (kind, d)))
+        .min_by_key(|&(_, due)| due)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,6 +5,7 @@ use crate::hub::HubEvent;
 use crate::{AppState, convert, now_millis, routing};
 use protocol::{PresenceStatus, Priority};
 use std::collections::HashMap;
+use store::SlaDues;
 
 /// Open conversations per assignee.
 async fn load(state: &AppState) -> HashMap<i64, u32> {
@@ -46,7 +47,8 @@ pub async fn route(state: &AppState, conversation: i64, exclude: Option<i64>) ->
         .as_ref()
         .and_then(|c| c.locale.as_deref())
         .map(|l| l.split(['-', '_']).next().unwrap_or(l).to_ascii_lowercase());
-    let chosen = routing::choose(&candidates, exclude, lang.as_deref());
+    let team = record.as_ref().and_then(|c| c.team.clone());
+    let chosen = routing::choose(&candidates, exclude, lang.as_deref(), team.as_deref());
     let current = record.and_then(|c| c.assignee.map(|(id, _)| id));
     if chosen != current {
         match state.store.assign(conversation, chosen, now_millis()).await {
@@ -94,22 +96,90 @@ pub fn agent_left(state: AppState, agent: i64) {
     });
 }
 
-/// When the first reply is due for a conversation created at `created_at` on `site`.
-pub fn first_response_due(
+/// Every team: named on an agent or as a site's team, sorted.
+pub async fn teams(state: &AppState) -> Vec<String> {
+    let mut teams: std::collections::BTreeSet<String> = state
+        .settings
+        .sites
+        .values()
+        .filter_map(|s| s.team.clone())
+        .collect();
+    if let Ok(agents) = state.store.list_agents().await {
+        teams.extend(
+            agents
+                .into_iter()
+                .filter(|a| !a.disabled)
+                .flat_map(|a| a.teams),
+        );
+    }
+    teams.into_iter().collect()
+}
+
+/// When a deadline of `minutes` (per priority) started at `from` falls, counting only the
+/// site's office hours when it has them.
+fn due(
     state: &AppState,
     site: &str,
+    minutes: &std::collections::BTreeMap<Priority, f64>,
     priority: Priority,
-    created_at: i64,
+    from: i64,
 ) -> Option<i64> {
-    let minutes = state.settings.sla_first_response.get(&priority).copied()?;
-    let duration = (minutes * 60_000.0) as i64;
+    let duration = (minutes.get(&priority).copied()? * 60_000.0) as i64;
     match state.site(site).and_then(|s| s.office_hours.as_ref()) {
-        Some(hours) => hours.add_open_time(created_at, duration),
-        None => Some(created_at + duration),
+        Some(hours) => hours.add_open_time(from, duration),
+        None => Some(from + duration),
     }
 }
 
-/// Marks overdue first responses as breached, every `sla_tick`.
+/// Every deadline of `c` under `priority`, each from when its clock started.
+pub fn sla_dues(state: &AppState, c: &store::Conversation, priority: Priority) -> SlaDues {
+    let s = &state.settings;
+    SlaDues {
+        first_response: due(
+            state,
+            &c.site,
+            &s.sla_first_response,
+            priority,
+            c.created_at,
+        ),
+        next_response: c
+            .next_response_from
+            .and_then(|from| due(state, &c.site, &s.sla_next_response, priority, from)),
+        resolution: due(
+            state,
+            &c.site,
+            &s.sla_resolution,
+            priority,
+            c.resolution_from.unwrap_or(c.created_at),
+        ),
+    }
+}
+
+/// The customer wrote: if an agent had answered before, the next-response clock starts now.
+pub async fn customer_wrote(state: &AppState, c: &store::Conversation, at: i64) {
+    let priority = Priority::parse(&c.priority).unwrap_or_default();
+    let due = due(
+        state,
+        &c.site,
+        &state.settings.sla_next_response,
+        priority,
+        at,
+    );
+    if let Err(e) = state.store.begin_next_response(c.id, at, due).await {
+        tracing::error!(error = %e, conversation = c.id, "starting the next-response clock failed");
+    }
+}
+
+/// A conversation was reopened: its resolution clock starts again.
+pub async fn reopened(state: &AppState, c: &store::Conversation, at: i64) {
+    let priority = Priority::parse(&c.priority).unwrap_or_default();
+    let due = due(state, &c.site, &state.settings.sla_resolution, priority, at);
+    if let Err(e) = state.store.set_resolution_due(c.id, at, due).await {
+        tracing::error!(error = %e, conversation = c.id, "restarting the resolution clock failed");
+    }
+}
+
+/// Records passed deadlines as breaches, every `sla_tick`.
 pub fn start_sla_ticker(state: AppState) {
     tokio::spawn(async move {
         loop {
@@ -118,15 +188,11 @@ pub fn start_sla_ticker(state: AppState) {
             let Ok(overdue) = state.store.overdue(now).await else {
                 continue;
             };
-            for c in overdue {
-                let due = c.first_response_due.unwrap_or(now);
-                if let Ok(true) = state
-                    .store
-                    .record_breach(c.id, "first_response", due, now)
-                    .await
-                {
-                    tracing::warn!(conversation = c.id, "first-response SLA breached");
-                    publish_summary(&state, c.id).await;
+            for o in overdue {
+                let id = o.conversation.id;
+                if let Ok(true) = state.store.record_breach(id, o.kind, o.due, now).await {
+                    tracing::warn!(conversation = id, kind = o.kind.as_str(), "SLA breached");
+                    publish_summary(&state, id).await;
                 }
             }
         }

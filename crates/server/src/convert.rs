@@ -18,6 +18,12 @@ pub fn message(m: StoredMessage) -> Message {
 }
 
 pub fn summary(c: Conversation) -> ConversationSummary {
+    let due = |kind| c.due(kind);
+    let (first_response_due, next_response_due, resolution_due) = (
+        due(store::SlaKind::FirstResponse),
+        due(store::SlaKind::NextResponse),
+        due(store::SlaKind::Resolution),
+    );
     ConversationSummary {
         id: c.id,
         site: c.site,
@@ -42,11 +48,13 @@ pub fn summary(c: Conversation) -> ConversationSummary {
         visitor_read: c.visitor_read,
         assignee: c.assignee.map(|(id, name)| protocol::AgentRef { id, name }),
         priority: protocol::Priority::parse(&c.priority).unwrap_or_default(),
-        first_response_due: c
-            .first_response_due
-            .filter(|_| c.first_response_at.is_none()),
+        first_response_due,
         first_response_at: c.first_response_at,
+        next_response_due,
+        resolution_due,
         sla_breached_at: c.sla_breached_at,
+        labels: c.labels,
+        team: c.team,
         waiting_on_customer: c.last_author.as_deref() == Some("agent"),
     }
 }

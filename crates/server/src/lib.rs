@@ -44,6 +44,10 @@ pub struct Settings {
     pub knowledge_base: Option<std::path::PathBuf>,
     /// First-response SLA per priority, in minutes (business hours of the site count).
     pub sla_first_response: BTreeMap<protocol::Priority, f64>,
+    /// Next-response SLA per priority (the customer wrote again after an agent's reply).
+    pub sla_next_response: BTreeMap<protocol::Priority, f64>,
+    /// Resolution SLA per priority.
+    pub sla_resolution: BTreeMap<protocol::Priority, f64>,
     /// How often overdue conversations are checked.
     pub sla_tick: std::time::Duration,
     /// How long an agent may be disconnected before its conversations are reassigned.
@@ -93,6 +97,18 @@ impl Default for Settings {
                 (protocol::Priority::High, 15.0),
                 (protocol::Priority::Normal, 60.0),
                 (protocol::Priority::Low, 240.0),
+            ]),
+            sla_next_response: BTreeMap::from([
+                (protocol::Priority::Urgent, 15.0),
+                (protocol::Priority::High, 30.0),
+                (protocol::Priority::Normal, 120.0),
+                (protocol::Priority::Low, 480.0),
+            ]),
+            sla_resolution: BTreeMap::from([
+                (protocol::Priority::Urgent, 4.0 * 60.0),
+                (protocol::Priority::High, 8.0 * 60.0),
+                (protocol::Priority::Normal, 24.0 * 60.0),
+                (protocol::Priority::Low, 72.0 * 60.0),
             ]),
             sla_tick: std::time::Duration::from_secs(5),
             reassign_grace: std::time::Duration::from_secs(30),

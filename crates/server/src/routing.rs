@@ -17,18 +17,26 @@ pub struct Candidate {
     pub last_assigned: i64,
     /// Primary language tags the agent answers in; empty means any.
     pub languages: Vec<String>,
+    pub teams: Vec<String>,
 }
 
 /// Round-robin among online agents with free capacity: the one assigned longest ago, then the
-/// least busy, then the lowest id. Agents who speak the conversation's language (`lang`, a
-/// primary tag) go first; when none of them has room, anyone with room takes it. `None` sends
-/// the conversation to the unassigned queue.
-pub fn choose(candidates: &[Candidate], exclude: Option<i64>, lang: Option<&str>) -> Option<i64> {
+/// least busy, then the lowest id. A conversation of a team goes only to that team's members.
+/// Agents who speak the conversation's language (`lang`, a primary tag) go first; when none of
+/// them has room, anyone eligible with room takes it. `None` sends the conversation to the
+/// unassigned queue.
+pub fn choose(
+    candidates: &[Candidate],
+    exclude: Option<i64>,
+    lang: Option<&str>,
+    team: Option<&str>,
+) -> Option<i64> {
     let eligible = || {
         candidates
             .iter()
             .filter(|c| c.status == PresenceStatus::Online && c.open < c.capacity)
             .filter(|c| Some(c.id) != exclude)
+            .filter(|c| team.is_none_or(|t| c.teams.iter().any(|m| m == t)))
     };
     let speaks = |c: &&Candidate| match lang {
         Some(lang) => c.languages.iter().any(|l| l.eq_ignore_ascii_case(lang)),
@@ -45,6 +53,7 @@ pub fn choose(candidates: &[Candidate], exclude: Option<i64>, lang: Option<&str>
 struct Entry {
     name: String,
     languages: Vec<String>,
+    teams: Vec<String>,
     connections: u32,
     status: PresenceStatus,
     last_assigned: i64,
@@ -57,16 +66,20 @@ pub struct Presence {
 }
 
 impl Presence {
-    /// A connection opened; returns true when the agent just came online.
-    pub fn connect(&self, id: i64, name: &str, languages: &[String]) -> bool {
+    /// A connection opened; returns true when the agent just came online. Skills are taken
+    /// from the newest connection (an admin may have changed them).
+    pub fn connect(&self, agent: &store::Agent) -> bool {
         let mut agents = self.agents.lock().expect("lock");
-        let entry = agents.entry(id).or_insert_with(|| Entry {
-            name: name.to_owned(),
-            languages: languages.to_vec(),
+        let entry = agents.entry(agent.id).or_insert_with(|| Entry {
+            name: agent.name.clone(),
+            languages: Vec::new(),
+            teams: Vec::new(),
             connections: 0,
             status: PresenceStatus::Offline,
             last_assigned: 0,
         });
+        entry.languages = agent.languages.clone();
+        entry.teams = agent.teams.clone();
         entry.connections += 1;
         let came_online = entry.status == PresenceStatus::Offline;
         if came_online {
@@ -128,6 +141,7 @@ impl Presence {
                 capacity,
                 last_assigned: e.last_assigned,
                 languages: e.languages.clone(),
+                teams: e.teams.clone(),
             })
             .collect()
     }
@@ -144,6 +158,7 @@ impl Presence {
                 name: e.name.clone(),
                 status: e.status,
                 open: load.get(&id).copied().unwrap_or(0),
+                teams: e.teams.clone(),
             })
             .collect();
         out.sort_by_key(|a| a.id);
@@ -163,6 +178,7 @@ mod tests {
             capacity: 2,
             last_assigned: last,
             languages: Vec::new(),
+            teams: Vec::new(),
         }
     }
 
@@ -176,17 +192,17 @@ mod tests {
             c(4, Online, 2, 0),
         ];
         assert_eq!(
-            choose(&agents, None, None),
+            choose(&agents, None, None, None),
             Some(2),
             "longest since last assignment"
         );
         assert_eq!(
-            choose(&agents, Some(2), None),
+            choose(&agents, Some(2), None, None),
             Some(1),
             "a transfer excludes the holder"
         );
         assert_eq!(
-            choose(&[c(1, Online, 2, 0), c(3, Offline, 0, 0)], None, None),
+            choose(&[c(1, Online, 2, 0), c(3, Offline, 0, 0)], None, None, None),
             None,
             "queue"
         );
@@ -201,27 +217,58 @@ mod tests {
         full_pt.languages = vec!["pt".into()];
         let agents = [c(1, Online, 0, 0), pt, full_pt];
         assert_eq!(
-            choose(&agents, None, Some("pt")),
+            choose(&agents, None, Some("pt"), None),
             Some(7),
             "the free Portuguese speaker"
         );
         assert_eq!(
-            choose(&agents, None, Some("tr")),
+            choose(&agents, None, Some("tr"), None),
             Some(1),
             "nobody speaks Turkish: round-robin"
         );
         assert_eq!(
-            choose(&agents, Some(7), Some("pt")),
+            choose(&agents, Some(7), Some("pt"), None),
             Some(1),
             "speakers full: anyone"
         );
     }
 
     #[test]
+    fn a_team_conversation_goes_only_to_team_members() {
+        use PresenceStatus::*;
+        let mut billing = c(5, Online, 1, 99);
+        billing.teams = vec!["billing".into()];
+        let agents = [c(1, Online, 0, 0), billing.clone()];
+        assert_eq!(choose(&agents, None, None, Some("billing")), Some(5));
+        assert_eq!(
+            choose(&agents, Some(5), None, Some("billing")),
+            None,
+            "no other member: the team's queue"
+        );
+        billing.open = 2;
+        assert_eq!(
+            choose(&[c(1, Online, 0, 0), billing], None, None, Some("billing")),
+            None,
+            "members full: queue, not someone outside the team"
+        );
+        assert_eq!(choose(&agents, None, None, None), Some(1));
+    }
+
+    #[test]
     fn presence_counts_connections() {
         let p = Presence::default();
-        assert!(p.connect(1, "Ana", &[]));
-        assert!(!p.connect(1, "Ana", &[]), "second tab");
+        let ana = store::Agent {
+            id: 1,
+            email: "ana@example.com".into(),
+            name: "Ana".into(),
+            admin: false,
+            disabled: false,
+            languages: Vec::new(),
+            teams: vec!["billing".into()],
+        };
+        assert!(p.connect(&ana));
+        assert!(!p.connect(&ana), "second tab");
+        assert_eq!(p.list(&HashMap::new())[0].teams, ["billing"]);
         assert!(!p.disconnect(1));
         assert!(p.disconnect(1), "last tab closed");
         assert_eq!(p.connections(1), 0);

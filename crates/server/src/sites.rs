@@ -11,6 +11,8 @@ pub struct Site {
     pub allowed_origins: Vec<String>,
     /// `None` means always open.
     pub office_hours: Option<OfficeHours>,
+    /// The team new conversations of this site are routed to; `None` means anyone.
+    pub team: Option<String>,
 }
 
 /// Weekly opening hours in a fixed UTC offset.
@@ -164,6 +166,7 @@ pub fn demo_site() -> Site {
         },
         allowed_origins: Vec::new(),
         office_hours: None,
+        team: None,
     }
 }
 

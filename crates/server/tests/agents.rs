@@ -23,6 +23,11 @@ struct Server {
 }
 
 async fn start() -> Server {
+    start_with(|_| {}).await
+}
+
+/// Starts a server with the test settings, changed by `tune`; Bo is in the `billing` team.
+async fn start_with(tune: impl FnOnce(&mut server::Settings)) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("db")).await.unwrap();
     let mut ids = BTreeMap::new();
@@ -41,7 +46,11 @@ async fn start() -> Server {
             .unwrap();
         ids.insert(name, a.id);
     }
-    let settings = server::Settings {
+    store
+        .set_agent_teams(ids["Bo"], &["billing".to_owned()])
+        .await
+        .unwrap();
+    let mut settings = server::Settings {
         reassign_grace: Duration::from_millis(100),
         sla_tick: Duration::from_millis(50),
         // Urgent: 0.5 s to first reply, so a breach happens during the test.
@@ -53,6 +62,7 @@ async fn start() -> Server {
         ]),
         ..server::Settings::default()
     };
+    tune(&mut settings);
     let state = server::AppState::new(Arc::new(store), settings)
         .with_message_search()
         .unwrap();
@@ -284,6 +294,152 @@ async fn round_robin_offline_reassignment_transfer_notes_and_sla() {
     };
     assert_eq!(c.priority, Priority::Urgent);
     assert!(c.first_response_due.unwrap() <= c.sla_breached_at.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn next_response_and_resolution_slas_labels_and_a_transfer_to_a_team() {
+    let server = start_with(|s| {
+        // Urgent: the next reply within 0.4 s, resolution within 2 s.
+        s.sla_next_response.insert(Priority::Urgent, 0.4 / 60.0);
+        s.sla_resolution.insert(Priority::Urgent, 2.0 / 60.0);
+    })
+    .await;
+    let bo_id = server.ids["Bo"];
+    let mut ana = agent(&server, "ana@example.com").await;
+    let _bo = agent(&server, "bo@example.com").await;
+    let (mut visitor, id) = customer(&server, "My invoice is wrong").await;
+    let is = |f: &ServerFrame, pred: &dyn Fn(&protocol::ConversationSummary) -> bool| matches!(f, ServerFrame::Conversation(c) if c.id == id && pred(c));
+    let summary = |f: ServerFrame| match f {
+        ServerFrame::Conversation(c) => c,
+        _ => unreachable!(),
+    };
+
+    send(
+        &mut ana,
+        &format!(r#"{{"type":"set_priority","conversation":{id},"priority":"urgent"}}"#),
+    )
+    .await;
+    let c = summary(
+        wait_for(&mut ana, "urgent", |f| {
+            is(f, &|c| c.priority == Priority::Urgent)
+        })
+        .await,
+    );
+    assert!(c.resolution_due.unwrap() <= c.created_at + 2_000);
+    assert_eq!(c.next_response_due, None, "nobody has answered yet");
+
+    // Ana answers; the customer writes again: the next-response clock starts, then breaches.
+    send(
+        &mut ana,
+        &format!(r#"{{"type":"send","id":"r1","conversation":{id},"body":"Let me look"}}"#),
+    )
+    .await;
+    wait_for(
+        &mut visitor,
+        "the reply",
+        |f| matches!(f, ServerFrame::Message(m) if m.body == "Let me look"),
+    )
+    .await;
+    send(
+        &mut visitor,
+        r#"{"type":"send","id":"m2","body":"Any news?"}"#,
+    )
+    .await;
+    let c = summary(
+        wait_for(&mut ana, "the next-response deadline", |f| {
+            is(f, &|c| c.next_response_due.is_some())
+        })
+        .await,
+    );
+    assert_eq!(
+        c.next_deadline().map(|(k, _)| k),
+        Some(protocol::SlaKind::NextResponse)
+    );
+    let next_due = c.next_response_due.unwrap();
+    let c = summary(
+        wait_for(&mut ana, "the next-response breach", |f| {
+            is(f, &|c| c.sla_breached_at.is_some())
+        })
+        .await,
+    );
+    let first_breach = c.sla_breached_at.unwrap();
+    assert!(next_due <= first_breach);
+    // Then the resolution deadline passes too: a second breach is recorded.
+    let c = summary(
+        wait_for(&mut ana, "the resolution breach", |f| {
+            is(f, &|c| c.sla_breached_at.is_some_and(|b| b > first_breach))
+        })
+        .await,
+    );
+    assert!(c.resolution_due.unwrap() <= c.sla_breached_at.unwrap());
+
+    // Labels are normalized, deduplicated and sorted; bad ones are refused.
+    send(
+        &mut ana,
+        &format!(
+            r#"{{"type":"set_labels","conversation":{id},"labels":["Refund"," billing ","refund"]}}"#
+        ),
+    )
+    .await;
+    wait_for(&mut ana, "labels", |f| {
+        is(f, &|c| c.labels == ["billing", "refund"])
+    })
+    .await;
+    send(
+        &mut ana,
+        &format!(r#"{{"type":"set_labels","conversation":{id},"labels":["a,b"]}}"#),
+    )
+    .await;
+    wait_for(&mut ana, "the refusal", |f| {
+        matches!(
+            f,
+            ServerFrame::Error {
+                code: protocol::ErrorCode::InvalidField,
+                ..
+            }
+        )
+    })
+    .await;
+
+    // A transfer to the billing team goes to its only member, Bo; unknown teams are refused.
+    send(
+        &mut ana,
+        &format!(r#"{{"type":"set_team","conversation":{id},"team":"Billing"}}"#),
+    )
+    .await;
+    wait_for(&mut ana, "the team's member", |f| {
+        is(f, &|c| {
+            c.team.as_deref() == Some("billing") && c.assignee.as_ref().map(|a| a.id) == Some(bo_id)
+        })
+    })
+    .await;
+    send(
+        &mut ana,
+        &format!(r#"{{"type":"set_team","conversation":{id},"team":"nobody"}}"#),
+    )
+    .await;
+    let ServerFrame::Error { message, .. } = wait_for(&mut ana, "the refusal", |f| {
+        matches!(f, ServerFrame::Error { .. })
+    })
+    .await
+    else {
+        unreachable!()
+    };
+    assert!(message.contains("no team"), "{message}");
+
+    // Resolving stops every clock.
+    send(
+        &mut ana,
+        &format!(r#"{{"type":"resolve","conversation":{id}}}"#),
+    )
+    .await;
+    let c = summary(
+        wait_for(&mut ana, "resolved", |f| {
+            is(f, &|c| c.status == protocol::ConversationStatus::Resolved)
+        })
+        .await,
+    );
+    assert_eq!(c.next_deadline(), None);
 }
 
 #[tokio::test]

@@ -2,7 +2,8 @@
 //! with a fresh, empty store.
 
 use crate::{
-    ConversationContext, MessageAuthor, NewAgent, NewMessage, ReadBy, Status, Store, StoreError,
+    ConversationContext, MessageAuthor, NewAgent, NewMessage, ReadBy, SlaDues, SlaKind, Status,
+    Store, StoreError,
 };
 use std::sync::Arc;
 
@@ -15,6 +16,222 @@ pub async fn run_all(store: Arc<dyn Store>) {
     concurrent_first_messages_share_one_conversation(store.clone()).await;
     resolution_rating_and_read_marks(&*store).await;
     assignment_priority_sla_and_notes(&*store).await;
+    next_response_resolution_labels_and_teams(&*store).await;
+}
+
+async fn next_response_resolution_labels_and_teams(store: &dyn Store) {
+    let ana = store
+        .create_agent(new_agent("teams-ana@example.com"), 1)
+        .await
+        .unwrap();
+    let visitor = store.create_visitor("vt-next", "demo", 1).await.unwrap();
+    let conv = store
+        .open_or_create_conversation(&visitor, &ConversationContext::default(), 1)
+        .await
+        .unwrap();
+    let dues = SlaDues {
+        first_response: Some(1_000),
+        next_response: Some(1),
+        resolution: Some(5_000),
+    };
+    let c = store.set_priority(conv.id, "high", dues).await.unwrap();
+    assert_eq!(
+        (
+            c.due(SlaKind::FirstResponse),
+            c.next_response_due,
+            c.due(SlaKind::Resolution)
+        ),
+        (Some(1_000), None, Some(5_000)),
+        "no next-response deadline while nobody waits for one"
+    );
+    let send = |agent: Option<i64>, id: &'static str, at: i64| NewMessage {
+        conversation_id: conv.id,
+        client_id: id,
+        agent_id: agent,
+        body: "x",
+        at,
+    };
+    store.append_message(send(None, "q1", 10)).await.unwrap();
+    assert!(
+        !store
+            .begin_next_response(conv.id, 10, Some(600))
+            .await
+            .unwrap(),
+        "before the first response, the first-response clock runs"
+    );
+    store
+        .append_message(send(Some(ana.id), "a1", 20))
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .begin_next_response(conv.id, 20, Some(600))
+            .await
+            .unwrap(),
+        "the newest message is the agent's"
+    );
+    store.append_message(send(None, "q2", 30)).await.unwrap();
+    assert!(
+        store
+            .begin_next_response(conv.id, 30, Some(600))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .begin_next_response(conv.id, 40, Some(700))
+            .await
+            .unwrap(),
+        "already running"
+    );
+    let c = store.conversation(conv.id).await.unwrap().unwrap();
+    assert_eq!(
+        (c.next_response_from, c.due(SlaKind::NextResponse)),
+        (Some(30), Some(600))
+    );
+    let c = store
+        .set_priority(
+            conv.id,
+            "urgent",
+            SlaDues {
+                next_response: Some(90),
+                ..dues
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        c.next_response_due,
+        Some(90),
+        "a priority change moves a running clock"
+    );
+
+    let overdue = store.overdue(6_000).await.unwrap();
+    let kinds: Vec<SlaKind> = overdue
+        .iter()
+        .filter(|o| o.conversation.id == conv.id)
+        .map(|o| o.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        [SlaKind::NextResponse, SlaKind::Resolution],
+        "replied once: no first-response breach"
+    );
+    assert!(
+        store
+            .record_breach(conv.id, SlaKind::NextResponse, 90, 100)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .record_breach(conv.id, SlaKind::NextResponse, 90, 101)
+            .await
+            .unwrap(),
+        "once per deadline"
+    );
+    assert!(
+        !store
+            .overdue(6_000)
+            .await
+            .unwrap()
+            .iter()
+            .any(|o| o.conversation.id == conv.id && o.kind == SlaKind::NextResponse)
+    );
+    // The agent's reply stops the clock; the customer's next message may start a new one.
+    store
+        .append_message(send(Some(ana.id), "a2", 110))
+        .await
+        .unwrap();
+    let c = store.conversation(conv.id).await.unwrap().unwrap();
+    assert_eq!(
+        (c.next_response_from, c.next_response_due, c.sla_breached_at),
+        (None, None, Some(100))
+    );
+    store.append_message(send(None, "q3", 120)).await.unwrap();
+    assert!(
+        store
+            .begin_next_response(conv.id, 120, Some(900))
+            .await
+            .unwrap()
+    );
+
+    // Resolving clears every deadline; reopening gets a new resolution deadline from the server.
+    let c = store
+        .set_status(conv.id, Status::Resolved, 130)
+        .await
+        .unwrap();
+    assert_eq!((c.next_response_due, c.resolution_due), (None, None));
+    assert!(
+        !store
+            .overdue(i64::MAX)
+            .await
+            .unwrap()
+            .iter()
+            .any(|o| o.conversation.id == conv.id)
+    );
+    store.set_status(conv.id, Status::Open, 140).await.unwrap();
+    store
+        .set_resolution_due(conv.id, 140, Some(9_000))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .conversation(conv.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .due(SlaKind::Resolution),
+        Some(9_000)
+    );
+
+    // Labels: replaced as a set, returned sorted.
+    let labels = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let c = store
+        .set_labels(conv.id, &labels(&["refund", "billing", "refund"]))
+        .await
+        .unwrap();
+    assert_eq!(c.labels, ["billing", "refund"]);
+    assert_eq!(
+        store
+            .set_labels(conv.id, &labels(&["vip"]))
+            .await
+            .unwrap()
+            .labels,
+        ["vip"]
+    );
+    assert!(
+        store
+            .list_open_conversations(100)
+            .await
+            .unwrap()
+            .iter()
+            .any(|c| c.id == conv.id && c.labels == ["vip"])
+    );
+    assert!(matches!(
+        store.set_labels(conv.id + 10_000, &[]).await,
+        Err(StoreError::NotFound { .. })
+    ));
+
+    // Teams.
+    store
+        .set_agent_teams(ana.id, &labels(&["billing", "vip"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.agent(ana.id).await.unwrap().unwrap().teams,
+        ["billing", "vip"]
+    );
+    assert_eq!(
+        store
+            .set_team(conv.id, Some("billing"))
+            .await
+            .unwrap()
+            .team
+            .as_deref(),
+        Some("billing")
+    );
+    assert_eq!(store.set_team(conv.id, None).await.unwrap().team, None);
 }
 
 async fn assignment_priority_sla_and_notes(store: &dyn Store) {
@@ -50,7 +267,14 @@ async fn assignment_priority_sla_and_notes(store: &dyn Store) {
     );
 
     let urgent = store
-        .set_priority(conv.id, "urgent", Some(100))
+        .set_priority(
+            conv.id,
+            "urgent",
+            SlaDues {
+                first_response: Some(100),
+                ..SlaDues::default()
+            },
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -58,16 +282,20 @@ async fn assignment_priority_sla_and_notes(store: &dyn Store) {
         ("urgent", Some(100))
     );
     assert!(store.overdue(99).await.unwrap().is_empty());
-    assert_eq!(store.overdue(100).await.unwrap()[0].id, conv.id);
+    let overdue = store.overdue(100).await.unwrap();
+    assert_eq!(
+        (overdue[0].conversation.id, overdue[0].kind, overdue[0].due),
+        (conv.id, SlaKind::FirstResponse, 100)
+    );
     assert!(
         store
-            .record_breach(conv.id, "first_response", 100, 101)
+            .record_breach(conv.id, SlaKind::FirstResponse, 100, 101)
             .await
             .unwrap()
     );
     assert!(
         !store
-            .record_breach(conv.id, "first_response", 100, 102)
+            .record_breach(conv.id, SlaKind::FirstResponse, 100, 102)
             .await
             .unwrap(),
         "once"

@@ -45,6 +45,8 @@ pub struct Agent {
     pub disabled: bool,
     /// Primary language tags the agent answers in (routing skill); empty means any.
     pub languages: Vec<String>,
+    /// Teams the agent belongs to (routing to a team picks among its members).
+    pub teams: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -99,9 +101,78 @@ pub struct Conversation {
     pub priority: String,
     pub first_response_due: Option<Millis>,
     pub first_response_at: Option<Millis>,
+    /// When the latest SLA breach was recorded.
     pub sla_breached_at: Option<Millis>,
     /// `visitor` or `agent`: who wrote the newest message.
     pub last_author: Option<String>,
+    /// When the customer started waiting for the next reply (after an agent had answered).
+    pub next_response_from: Option<Millis>,
+    /// When the next agent reply is due; `None` when nobody is waiting.
+    pub next_response_due: Option<Millis>,
+    /// When the resolution clock started: creation, or the latest reopening.
+    pub resolution_from: Option<Millis>,
+    /// When the conversation should be resolved; `None` once resolved.
+    pub resolution_due: Option<Millis>,
+    /// The team the conversation belongs to; `None` means anyone.
+    pub team: Option<String>,
+    /// Labels, sorted.
+    pub labels: Vec<String>,
+}
+
+/// The three service-level targets a conversation can have pending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SlaKind {
+    FirstResponse,
+    NextResponse,
+    Resolution,
+}
+
+impl SlaKind {
+    pub const ALL: [SlaKind; 3] = [
+        SlaKind::FirstResponse,
+        SlaKind::NextResponse,
+        SlaKind::Resolution,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SlaKind::FirstResponse => "first_response",
+            SlaKind::NextResponse => "next_response",
+            SlaKind::Resolution => "resolution",
+        }
+    }
+}
+
+impl Conversation {
+    /// The deadline of `kind` while it is pending (the first response only until it happened).
+    pub fn due(&self, kind: SlaKind) -> Option<Millis> {
+        match kind {
+            SlaKind::FirstResponse => self
+                .first_response_due
+                .filter(|_| self.first_response_at.is_none()),
+            SlaKind::NextResponse => self.next_response_due,
+            SlaKind::Resolution => self.resolution_due,
+        }
+        .filter(|_| self.status == Status::Open)
+    }
+}
+
+/// Deadlines written together when a priority changes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SlaDues {
+    pub first_response: Option<Millis>,
+    /// Applied only while the customer is waiting for a next reply.
+    pub next_response: Option<Millis>,
+    /// Applied only while the conversation is open.
+    pub resolution: Option<Millis>,
+}
+
+/// A pending deadline that has passed and has no breach recorded yet.
+#[derive(Debug, Clone)]
+pub struct Overdue {
+    pub conversation: Conversation,
+    pub kind: SlaKind,
+    pub due: Millis,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -247,23 +318,44 @@ pub trait Store: Send + Sync + 'static {
         agent_id: Option<i64>,
         now: Millis,
     ) -> Result<Conversation>;
-    /// Sets the priority and the first-response deadline it implies.
+    /// Sets the priority and the deadlines it implies.
     async fn set_priority(
         &self,
         conversation_id: i64,
         priority: &str,
-        first_response_due: Option<Millis>,
+        dues: SlaDues,
     ) -> Result<Conversation>;
-    /// Open conversations whose first response is overdue and not yet marked breached.
-    async fn overdue(&self, now: Millis) -> Result<Vec<Conversation>>;
-    /// Marks the breach and records it; returns false if it was already marked.
+    /// The customer wrote after an agent's reply: starts the next-response clock, unless it is
+    /// already running, the newest message is not the customer's, or nobody has answered yet
+    /// (the first response covers that). Returns whether it started.
+    async fn begin_next_response(
+        &self,
+        conversation_id: i64,
+        from: Millis,
+        due: Option<Millis>,
+    ) -> Result<bool>;
+    /// Starts the resolution clock (on creation or reopening) at `from`, due at `due`.
+    async fn set_resolution_due(
+        &self,
+        conversation_id: i64,
+        from: Millis,
+        due: Option<Millis>,
+    ) -> Result<()>;
+    /// Pending deadlines that have passed and are not recorded as breached, oldest first.
+    async fn overdue(&self, now: Millis) -> Result<Vec<Overdue>>;
+    /// Records a breach of one deadline; returns false if it was already recorded.
     async fn record_breach(
         &self,
         conversation_id: i64,
-        kind: &str,
+        kind: SlaKind,
         due_at: Millis,
         now: Millis,
     ) -> Result<bool>;
+    /// Replaces a conversation's labels.
+    async fn set_labels(&self, conversation_id: i64, labels: &[String]) -> Result<Conversation>;
+    /// Moves a conversation to a team (`None`: anyone).
+    async fn set_team(&self, conversation_id: i64, team: Option<&str>) -> Result<Conversation>;
+    async fn set_agent_teams(&self, agent_id: i64, teams: &[String]) -> Result<()>;
     async fn add_note(
         &self,
         conversation_id: i64,

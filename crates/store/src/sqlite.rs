@@ -2,8 +2,8 @@
 
 use crate::{
     Agent, AgentCredentials, Appended, Conversation, ConversationContext, MessageAuthor, Millis,
-    NewAgent, NewMessage, ReadBy, Result, Status, Store, StoreError, StoredMessage, StoredNote,
-    Visitor,
+    NewAgent, NewMessage, Overdue, ReadBy, Result, SlaDues, SlaKind, Status, Store, StoreError,
+    StoredMessage, StoredNote, Visitor,
 };
 use async_trait::async_trait;
 use sqlx::sqlite::{
@@ -75,14 +75,18 @@ fn agent_from_row(row: &SqliteRow) -> Agent {
         name: row.get("name"),
         admin: row.get::<i64, _>("is_admin") != 0,
         disabled: row.get::<i64, _>("disabled") != 0,
-        languages: row
-            .get::<String, _>("languages")
-            .split(',')
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(str::to_owned)
-            .collect(),
+        languages: split_list(&row.get::<String, _>("languages")),
+        teams: split_list(&row.get::<String, _>("teams")),
     }
+}
+
+/// A comma-separated column as a list (empty items dropped).
+fn split_list(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 fn conversation_from_row(row: &SqliteRow) -> Conversation {
@@ -121,6 +125,15 @@ fn conversation_from_row(row: &SqliteRow) -> Conversation {
         first_response_at: row.get("first_response_at"),
         sla_breached_at: row.get("sla_breached_at"),
         last_author: row.get("last_author"),
+        next_response_from: row.get("next_response_from"),
+        next_response_due: row.get("next_response_due"),
+        resolution_from: row.get("resolution_from"),
+        resolution_due: row.get("resolution_due"),
+        team: row.get("team"),
+        labels: row
+            .get::<Option<String>, _>("labels")
+            .map(|l| split_list(&l))
+            .unwrap_or_default(),
     }
 }
 
@@ -128,9 +141,12 @@ fn conversation_from_row(row: &SqliteRow) -> Conversation {
 const NOTE_SELECT: &str = "SELECT n.conversation_id, n.client_id, n.agent_id, a.name AS agent_name, \
      n.body, n.created_at FROM notes n JOIN agents a ON a.id = n.agent_id";
 
-/// Conversation rows with the assignee's name.
-const CONVERSATION_SELECT: &str = "SELECT c.*, a.name AS assignee_name FROM conversations c \
-     LEFT JOIN agents a ON a.id = c.assignee_id";
+/// Conversation rows with the assignee's name and the labels (sorted, comma-separated: labels
+/// never contain a comma).
+const CONVERSATION_SELECT: &str = "SELECT c.*, a.name AS assignee_name, \
+     (SELECT group_concat(label, ',') FROM (SELECT label FROM conversation_labels l \
+      WHERE l.conversation_id = c.id ORDER BY label)) AS labels \
+     FROM conversations c LEFT JOIN agents a ON a.id = c.assignee_id";
 
 fn note_from_row(row: &SqliteRow) -> StoredNote {
     StoredNote {
@@ -197,7 +213,7 @@ impl Store for SqliteStore {
     async fn create_agent(&self, agent: NewAgent, now: Millis) -> Result<Agent> {
         let result = sqlx::query(
             "INSERT INTO agents (email, name, password_hash, is_admin, created_at) \
-             VALUES (?, ?, ?, ?, ?) RETURNING id, email, name, is_admin, disabled, languages",
+             VALUES (?, ?, ?, ?, ?) RETURNING id, email, name, is_admin, disabled, languages, teams",
         )
         .bind(&agent.email)
         .bind(&agent.name)
@@ -217,7 +233,7 @@ impl Store for SqliteStore {
 
     async fn agent_credentials(&self, email: &str) -> Result<Option<AgentCredentials>> {
         let row = sqlx::query(
-            "SELECT id, email, name, is_admin, disabled, languages, password_hash FROM agents WHERE email = ?",
+            "SELECT id, email, name, is_admin, disabled, languages, teams, password_hash FROM agents WHERE email = ?",
         )
         .bind(email)
         .fetch_optional(&self.pool)
@@ -230,7 +246,7 @@ impl Store for SqliteStore {
 
     async fn agent(&self, id: i64) -> Result<Option<Agent>> {
         let row = sqlx::query(
-            "SELECT id, email, name, is_admin, disabled, languages FROM agents WHERE id = ?",
+            "SELECT id, email, name, is_admin, disabled, languages, teams FROM agents WHERE id = ?",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -266,7 +282,7 @@ impl Store for SqliteStore {
 
     async fn session_agent(&self, token_hash: &str, now: Millis) -> Result<Option<Agent>> {
         let row = sqlx::query(
-            "SELECT a.id, a.email, a.name, a.is_admin, a.disabled, a.languages FROM agent_sessions s \
+            "SELECT a.id, a.email, a.name, a.is_admin, a.disabled, a.languages, a.teams FROM agent_sessions s \
              JOIN agents a ON a.id = s.agent_id \
              WHERE s.token_hash = ? AND s.expires_at > ? AND a.disabled = 0",
         )
@@ -395,7 +411,10 @@ impl Store for SqliteStore {
             Status::Resolved => ("resolved", Some(now)),
         };
         let result = sqlx::query(
-            "UPDATE conversations SET status = ?, resolved_at = ?, updated_at = ? WHERE id = ?",
+            "UPDATE conversations SET status = ?1, resolved_at = ?2, updated_at = ?3, \
+             next_response_from = CASE WHEN ?1 = 'open' THEN next_response_from END, \
+             next_response_due = CASE WHEN ?1 = 'open' THEN next_response_due END, \
+             resolution_due = CASE WHEN ?1 = 'open' THEN resolution_due END WHERE id = ?4",
         )
         .bind(status_text)
         .bind(resolved_at)
@@ -492,7 +511,7 @@ impl Store for SqliteStore {
 
     async fn list_agents(&self) -> Result<Vec<Agent>> {
         let rows = sqlx::query(
-            "SELECT id, email, name, is_admin, disabled, languages FROM agents ORDER BY id",
+            "SELECT id, email, name, is_admin, disabled, languages, teams FROM agents ORDER BY id",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -588,61 +607,188 @@ impl Store for SqliteStore {
         &self,
         conversation_id: i64,
         priority: &str,
-        first_response_due: Option<Millis>,
+        dues: SlaDues,
     ) -> Result<Conversation> {
         let r = sqlx::query(
-            "UPDATE conversations SET priority = ?, first_response_due = ? WHERE id = ?",
+            "UPDATE conversations SET priority = ?, first_response_due = ?, \
+             next_response_due = CASE WHEN next_response_from IS NOT NULL THEN ? END, \
+             resolution_due = CASE WHEN status = 'open' THEN ? END WHERE id = ?",
         )
         .bind(priority)
-        .bind(first_response_due)
+        .bind(dues.first_response)
+        .bind(dues.next_response)
+        .bind(dues.resolution)
         .bind(conversation_id)
         .execute(&self.pool)
         .await?;
         self.changed_conversation(r, conversation_id).await
     }
 
-    async fn overdue(&self, now: Millis) -> Result<Vec<Conversation>> {
-        let rows = sqlx::query(&format!(
-            "{CONVERSATION_SELECT} WHERE c.status = 'open' AND c.first_response_at IS NULL \
-             AND c.sla_breached_at IS NULL AND c.first_response_due IS NOT NULL \
-             AND c.first_response_due <= ? ORDER BY c.first_response_due LIMIT 500"
-        ))
-        .bind(now)
-        .fetch_all(&self.pool)
+    async fn begin_next_response(
+        &self,
+        conversation_id: i64,
+        from: Millis,
+        due: Option<Millis>,
+    ) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE conversations SET next_response_from = ?, next_response_due = ? \
+             WHERE id = ? AND status = 'open' AND next_response_from IS NULL \
+             AND last_author = 'visitor' AND first_response_at IS NOT NULL",
+        )
+        .bind(from)
+        .bind(due)
+        .bind(conversation_id)
+        .execute(&self.pool)
         .await?;
-        Ok(rows.iter().map(conversation_from_row).collect())
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn set_resolution_due(
+        &self,
+        conversation_id: i64,
+        from: Millis,
+        due: Option<Millis>,
+    ) -> Result<()> {
+        let r = sqlx::query(
+            "UPDATE conversations SET resolution_from = ?, resolution_due = ? WHERE id = ?",
+        )
+        .bind(from)
+        .bind(due)
+        .bind(conversation_id)
+        .execute(&self.pool)
+        .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound {
+                what: "conversation",
+            });
+        }
+        Ok(())
+    }
+
+    async fn overdue(&self, now: Millis) -> Result<Vec<Overdue>> {
+        // One arm per deadline: pending, passed, and not yet in `sla_breaches`.
+        let arm = |kind: SlaKind, column: &str, pending: &str| {
+            format!(
+                "SELECT * FROM ({CONVERSATION_SELECT}) x, (SELECT '{kind}' AS sla_kind) \
+                 WHERE x.status = 'open' AND {pending} x.{column} IS NOT NULL AND x.{column} <= ?1 \
+                 AND NOT EXISTS (SELECT 1 FROM sla_breaches b WHERE b.conversation_id = x.id \
+                 AND b.kind = '{kind}' AND b.due_at = x.{column})",
+                kind = kind.as_str()
+            )
+        };
+        let sql = format!(
+            "{} UNION ALL {} UNION ALL {} LIMIT 500",
+            arm(
+                SlaKind::FirstResponse,
+                "first_response_due",
+                "x.first_response_at IS NULL AND"
+            ),
+            arm(SlaKind::NextResponse, "next_response_due", ""),
+            arm(SlaKind::Resolution, "resolution_due", ""),
+        );
+        let rows = sqlx::query(&sql).bind(now).fetch_all(&self.pool).await?;
+        let mut out: Vec<Overdue> = rows
+            .iter()
+            .filter_map(|row| {
+                let conversation = conversation_from_row(row);
+                let kind = SlaKind::ALL
+                    .into_iter()
+                    .find(|k| k.as_str() == row.get::<String, _>("sla_kind"))?;
+                let due = conversation.due(kind)?;
+                Some(Overdue {
+                    conversation,
+                    kind,
+                    due,
+                })
+            })
+            .collect();
+        out.sort_by_key(|o| o.due);
+        Ok(out)
     }
 
     async fn record_breach(
         &self,
         conversation_id: i64,
-        kind: &str,
+        kind: SlaKind,
         due_at: Millis,
         now: Millis,
     ) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
         let r = sqlx::query(
-            "UPDATE conversations SET sla_breached_at = ? WHERE id = ? AND sla_breached_at IS NULL",
+            "INSERT INTO sla_breaches (conversation_id, kind, due_at, breached_at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (conversation_id, kind, due_at) DO NOTHING",
         )
-        .bind(now)
         .bind(conversation_id)
+        .bind(kind.as_str())
+        .bind(due_at)
+        .bind(now)
         .execute(&mut *tx)
         .await?;
         if r.rows_affected() == 0 {
             tx.rollback().await?;
             return Ok(false);
         }
-        sqlx::query(
-            "INSERT INTO sla_breaches (conversation_id, kind, due_at, breached_at) VALUES (?, ?, ?, ?)",
-        )
-        .bind(conversation_id)
-        .bind(kind)
-        .bind(due_at)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query("UPDATE conversations SET sla_breached_at = ? WHERE id = ?")
+            .bind(now)
+            .bind(conversation_id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    async fn set_labels(&self, conversation_id: i64, labels: &[String]) -> Result<Conversation> {
+        let mut tx = self.pool.begin().await?;
+        let r = sqlx::query("UPDATE conversations SET updated_at = updated_at WHERE id = ?")
+            .bind(conversation_id)
+            .execute(&mut *tx)
+            .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound {
+                what: "conversation",
+            });
+        }
+        sqlx::query("DELETE FROM conversation_labels WHERE conversation_id = ?")
+            .bind(conversation_id)
+            .execute(&mut *tx)
+            .await?;
+        for label in labels {
+            sqlx::query(
+                "INSERT INTO conversation_labels (conversation_id, label) VALUES (?, ?) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(conversation_id)
+            .bind(label)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        self.conversation(conversation_id)
+            .await?
+            .ok_or(StoreError::NotFound {
+                what: "conversation",
+            })
+    }
+
+    async fn set_team(&self, conversation_id: i64, team: Option<&str>) -> Result<Conversation> {
+        let r = sqlx::query("UPDATE conversations SET team = ? WHERE id = ?")
+            .bind(team)
+            .bind(conversation_id)
+            .execute(&self.pool)
+            .await?;
+        self.changed_conversation(r, conversation_id).await
+    }
+
+    async fn set_agent_teams(&self, agent_id: i64, teams: &[String]) -> Result<()> {
+        let r = sqlx::query("UPDATE agents SET teams = ? WHERE id = ?")
+            .bind(teams.join(","))
+            .bind(agent_id)
+            .execute(&self.pool)
+            .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound { what: "agent" });
+        }
+        Ok(())
     }
 
     async fn add_note(
@@ -724,16 +870,18 @@ impl Store for SqliteStore {
         // Write first, so this transaction holds SQLite's write lock from its first statement
         // and the busy timeout (not a snapshot conflict) governs concurrent writers.
         let seq: Option<i64> = sqlx::query_scalar(
-            "UPDATE conversations SET last_seq = last_seq + 1, updated_at = ?, preview = ?, \
-             last_author = ?, first_response_at = CASE WHEN ? = 'agent' \
-             THEN coalesce(first_response_at, ?) ELSE first_response_at END \
-             WHERE id = ? RETURNING last_seq",
+            // Numbered parameters only: sqlx counts unnumbered ones on its own, so mixing the
+            // two forms binds the wrong values.
+            "UPDATE conversations SET last_seq = last_seq + 1, updated_at = ?1, preview = ?2, \
+             last_author = ?3, first_response_at = CASE WHEN ?3 = 'agent' \
+             THEN coalesce(first_response_at, ?1) ELSE first_response_at END, \
+             next_response_from = CASE WHEN ?3 = 'agent' THEN NULL ELSE next_response_from END, \
+             next_response_due = CASE WHEN ?3 = 'agent' THEN NULL ELSE next_response_due END \
+             WHERE id = ?4 RETURNING last_seq",
         )
         .bind(message.at)
         .bind(preview(message.body))
         .bind(kind)
-        .bind(kind)
-        .bind(message.at)
         .bind(message.conversation_id)
         .fetch_optional(&mut *tx)
         .await?;

@@ -230,13 +230,15 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
     }
 
     async fn set_status(&mut self, conversation: i64, status: Status) {
-        match self
-            .state
-            .store
-            .set_status(conversation, status, now_millis())
-            .await
-        {
-            Ok(c) => {
+        let now = now_millis();
+        match self.state.store.set_status(conversation, status, now).await {
+            Ok(mut c) => {
+                if status == Status::Open {
+                    crate::assign::reopened(&self.state, &c, now).await;
+                    if let Ok(Some(fresh)) = self.state.store.conversation(conversation).await {
+                        c = fresh;
+                    }
+                }
                 self.state.hub.publish(HubEvent::Status {
                     conversation,
                     visitor: c.visitor_id,
@@ -310,6 +312,69 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
         }
     }
 
+    async fn set_labels(&mut self, conversation: i64, labels: Vec<String>) {
+        let mut labels: Vec<String> = labels
+            .iter()
+            .filter_map(|l| protocol::normalize_label(l))
+            .collect();
+        labels.sort();
+        labels.dedup();
+        match self.state.store.set_labels(conversation, &labels).await {
+            Ok(c) => self
+                .state
+                .hub
+                .publish(HubEvent::Conversation(Box::new(convert::summary(c)))),
+            Err(store::StoreError::NotFound { .. }) => {
+                self.out
+                    .error(
+                        ErrorCode::NotFound,
+                        format!("conversation {conversation} does not exist"),
+                    )
+                    .await
+            }
+            Err(e) => self.failed("labelling", e).await,
+        }
+    }
+
+    /// Moves a conversation to a team and routes it among the team's members (not back to
+    /// whoever holds it now); without a team it stays where it is.
+    async fn set_team(&mut self, conversation: i64, team: Option<String>) {
+        let team = team.as_deref().and_then(protocol::normalize_label);
+        if let Some(t) = &team
+            && !crate::assign::teams(&self.state).await.contains(t)
+        {
+            return self
+                .out
+                .error(ErrorCode::InvalidField, format!("there is no team {t:?}"))
+                .await;
+        }
+        match self
+            .state
+            .store
+            .set_team(conversation, team.as_deref())
+            .await
+        {
+            Ok(c) => {
+                let holder = c.assignee.as_ref().map(|(id, _)| *id);
+                self.state
+                    .hub
+                    .publish(HubEvent::Conversation(Box::new(convert::summary(c))));
+                if team.is_some() {
+                    crate::assign::route(&self.state, conversation, holder).await;
+                }
+            }
+            Err(store::StoreError::NotFound { .. }) => {
+                self.out
+                    .error(
+                        ErrorCode::NotFound,
+                        format!("conversation {conversation} does not exist"),
+                    )
+                    .await
+            }
+            Err(e) => self.failed("moving to a team", e).await,
+        }
+    }
+
     async fn set_priority(&mut self, conversation: i64, priority: protocol::Priority) {
         let store = self.state.store.clone();
         let c = match store.conversation(conversation).await {
@@ -325,9 +390,9 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
             }
             Err(e) => return self.failed("changing the priority", e).await,
         };
-        let due = crate::assign::first_response_due(&self.state, &c.site, priority, c.created_at);
+        let dues = crate::assign::sla_dues(&self.state, &c, priority);
         match store
-            .set_priority(conversation, priority.as_str(), due)
+            .set_priority(conversation, priority.as_str(), dues)
             .await
         {
             Ok(c) => self
@@ -393,10 +458,7 @@ struct Presence {
 
 impl Presence {
     async fn enter(state: &AppState, agent: &store::Agent) -> Self {
-        if state
-            .presence
-            .connect(agent.id, &agent.name, &agent.languages)
-        {
+        if state.presence.connect(agent) {
             state.hub.publish(HubEvent::Presence);
             crate::assign::drain_queue(state).await;
         }
@@ -496,6 +558,7 @@ where
         conversations,
         agents,
         canned: state.settings.canned.clone(),
+        teams: crate::assign::teams(&state).await,
     })
     .await;
     let mut session = Session {
@@ -544,6 +607,8 @@ where
                         Ok(AgentFrame::Assign { conversation, agent }) => session.assign(conversation, agent).await,
                         Ok(AgentFrame::SetPriority { conversation, priority }) => session.set_priority(conversation, priority).await,
                         Ok(AgentFrame::Note { id, conversation, body }) => session.note(id, conversation, body).await,
+                        Ok(AgentFrame::SetLabels { conversation, labels }) => session.set_labels(conversation, labels).await,
+                        Ok(AgentFrame::SetTeam { conversation, team }) => session.set_team(conversation, team).await,
                         Ok(AgentFrame::Presence { status }) => {
                             let status = if status == PresenceStatus::Offline { PresenceStatus::Away } else { status };
                             session.state.presence.set_status(session.agent.id, status);

@@ -101,18 +101,22 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
             Err(e) => return self.internal(id, e).await,
         };
         let store = &self.state.store;
-        // A new conversation gets its first-response deadline before its first message is
-        // acknowledged, so nothing an agent does after the ack (say, raising the priority) can
-        // be overwritten by it.
+        // A new conversation gets its deadlines and its site's team before its first message
+        // is acknowledged, so nothing an agent does after the ack (say, raising the priority)
+        // can be overwritten by it.
         if let Ok(Some(c)) = store.conversation(conversation).await
             && c.last_seq == 0
             && c.first_response_due.is_none()
             && c.first_response_at.is_none()
         {
             let priority = protocol::Priority::parse(&c.priority).unwrap_or_default();
-            let due =
-                crate::assign::first_response_due(&self.state, &c.site, priority, c.created_at);
-            if let Err(e) = store.set_priority(conversation, &c.priority, due).await {
+            let dues = crate::assign::sla_dues(&self.state, &c, priority);
+            if let Err(e) = store.set_priority(conversation, &c.priority, dues).await {
+                return self.internal(id, e).await;
+            }
+            if let Some(team) = self.state.site(&c.site).and_then(|s| s.team.as_deref())
+                && let Err(e) = store.set_team(conversation, Some(team)).await
+            {
                 return self.internal(id, e).await;
             }
         }
@@ -156,6 +160,7 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
                 if c.assignee.is_none() {
                     crate::assign::route(&self.state, conversation, None).await;
                 }
+                crate::assign::customer_wrote(&self.state, &c, appended.message.at).await;
             }
             self.publish_summary(conversation).await;
         }

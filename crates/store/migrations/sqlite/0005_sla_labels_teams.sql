@@ -1,9 +1,10 @@
 -- Next-response and resolution SLAs, labels, teams.
 -- A next response is due when the customer writes after an agent's reply; the agent's next
--- reply clears it. `next_response_from` is when the wait began (a priority change recomputes
--- the deadline from it). A resolution is due from the start; resolving clears it.
+-- reply clears it. A resolution is due from the start (or the reopening); resolving clears it.
+-- The `_from` columns are when each clock started: a priority change recomputes from them.
 ALTER TABLE conversations ADD COLUMN next_response_from INTEGER;
 ALTER TABLE conversations ADD COLUMN next_response_due INTEGER;
+ALTER TABLE conversations ADD COLUMN resolution_from INTEGER;
 ALTER TABLE conversations ADD COLUMN resolution_due INTEGER;
 -- The team a conversation belongs to (routing picks among its members); NULL = anyone.
 ALTER TABLE conversations ADD COLUMN team TEXT;
