@@ -61,13 +61,13 @@ async function signIn(who) {
   return { context, page };
 }
 
-async function customer(name, text) {
+async function customer(name, text, details = {}) {
   const context = await browser.newContext();
   const page = await context.newPage();
   const frames = [];
   page.on("websocket", (ws) => ws.on("framereceived", (f) => frames.push(String(f.payload))));
   await page.goto(`${server.base}/demo`);
-  await page.evaluate((n) => window.Frontdesk("identify", { name: n }), name);
+  await page.evaluate(([n, d]) => window.Frontdesk("identify", { name: n, ...d }), [name, details]);
   await page.locator("button.fd-launcher").click();
   const chat = page.frameLocator('iframe[title="Frontdesk chat"]');
   await chat.locator(".fd-conn.online").waitFor({ timeout: 15000 });
@@ -84,7 +84,7 @@ test("two agents, three customers: routing, notes, canned, transfer, SLA, offlin
   const ana = await signIn("ana");
   const bo = await signIn("bo");
 
-  const rita = await customer("Rita", "My invoice shows the wrong total");
+  const rita = await customer("Rita", "My invoice shows the wrong total", { email: "rita@shop.test", plan: "pro" });
   await conv(ana.page, "Rita").waitFor();
   const sam = await customer("Sam", "Cannot add a team member");
   await conv(ana.page, "Sam").waitFor();
@@ -98,8 +98,18 @@ test("two agents, three customers: routing, notes, canned, transfer, SLA, offlin
   assert.equal(owners[0], owners[2], owners.join(","));
   assert.ok(owners.every((o) => o === "Ana" || o === "Bo"), owners.join(","));
 
-  // A private note: Bo sees it, Rita never does (not on the page, not in any socket frame).
+  // The contact beside the conversation: custom attributes from the site, an account manager.
   await conv(ana.page, "Rita").click();
+  await ana.page.locator(".profile .attr-name", { hasText: "plan" }).waitFor();
+  assert.equal((await ana.page.locator(".profile .attr-value").first().innerText()).trim(), "pro");
+  await ana.page.locator(".profile .unverified").waitFor(); // no signed user id
+  await ana.page.locator('select[name="account-manager"]').selectOption({ label: "Ana" });
+  await ana.page.waitForFunction(() => {
+    const s = document.querySelector('select[name="account-manager"]');
+    return s && s.options[s.selectedIndex].textContent === "Ana";
+  });
+
+  // A private note: Bo sees it, Rita never does (not on the page, not in any socket frame).
   await ana.page.locator("button.mode-note").click();
   await ana.page.locator('textarea[name="reply"]').fill(NOTE);
   await ana.page.locator('textarea[name="reply"]').press("Enter");

@@ -39,6 +39,13 @@ pub enum Msg {
     Search(String),
     SearchResults(String, Vec<protocol::ConversationSummary>),
     History(i64, Vec<protocol::ConversationSummary>),
+    /// The contact of the selected conversation.
+    Profile(protocol::ContactProfile),
+    ProfileError(String),
+    /// Choose (or clear) the selected contact's account manager.
+    SetManager(i64, Option<i64>),
+    /// Merge contact `.0` into contact `.1`.
+    Merge(i64, i64),
     /// Text to insert in the composer (a knowledge-base link found by `/kb query`).
     Insert(String),
     ToggleAdmin,
@@ -77,6 +84,10 @@ pub struct App {
     results: Option<Vec<protocol::ConversationSummary>>,
     /// The selected conversation's customer's other conversations.
     history: Option<(i64, Vec<protocol::ConversationSummary>)>,
+    /// The contact shown beside the selected conversation, and the last one asked for.
+    profile: Option<protocol::ContactProfile>,
+    profile_requested: Option<i64>,
+    profile_error: Option<String>,
     /// The admin panel (accounts), when open.
     accounts: Option<Vec<protocol::AgentAccount>>,
     admin_error: Option<String>,
@@ -168,9 +179,63 @@ impl App {
         }
     }
 
+    /// Loads the selected conversation's contact when it is not the one shown (a new selection,
+    /// or the conversation's contact changed: identified, merged).
+    fn load_profile(&mut self, ctx: &Context<Self>) {
+        let wanted = self.state.selected.and_then(|id| {
+            self.state
+                .conversations
+                .iter()
+                .find(|c| c.id == id)
+                .and_then(|c| c.contact_id)
+        });
+        let Some(contact) = wanted else {
+            self.profile = None;
+            self.profile_requested = None;
+            return;
+        };
+        if self.profile_requested == Some(contact) {
+            return;
+        }
+        self.profile_requested = Some(contact);
+        self.profile_error = None;
+        let link = ctx.link().clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            match api("GET", &format!("/api/contacts/{contact}"), None).await {
+                Ok((200, body)) => match serde_json::from_str(&body) {
+                    Ok(p) => link.send_message(Msg::Profile(p)),
+                    Err(e) => link.send_message(Msg::ProfileError(e.to_string())),
+                },
+                Ok((status, _)) => link.send_message(Msg::ProfileError(format!("HTTP {status}"))),
+                Err(e) => link.send_message(Msg::ProfileError(e)),
+            }
+        });
+    }
+
+    /// POSTs a contact change; the answer is the updated profile.
+    fn contact_request(&self, ctx: &Context<Self>, path: String, body: serde_json::Value) {
+        let link = ctx.link().clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            match api("POST", &path, Some(body.to_string())).await {
+                Ok((200, body)) => match serde_json::from_str(&body) {
+                    Ok(p) => link.send_message(Msg::Profile(p)),
+                    Err(e) => link.send_message(Msg::ProfileError(e.to_string())),
+                },
+                Ok((_, body)) => link.send_message(Msg::ProfileError(
+                    serde_json::from_str::<serde_json::Value>(&body)
+                        .ok()
+                        .and_then(|v| v["message"].as_str().map(str::to_owned))
+                        .unwrap_or(body),
+                )),
+                Err(e) => link.send_message(Msg::ProfileError(e)),
+            }
+        });
+    }
+
     fn apply(&mut self, ctx: &Context<Self>, action: Action) {
         let before = self.state.selected;
         self.apply_effects(ctx, action);
+        self.load_profile(ctx);
         if self.state.selected != before
             && let Some(id) = self.state.selected
         {
@@ -596,6 +661,90 @@ impl App {
         }
     }
 
+    /// The customer's record: identity, custom attributes, account manager, likely duplicates.
+    fn view_profile(&self, ctx: &Context<Self>, c: &protocol::ConversationSummary) -> Html {
+        let Some(p) = self
+            .profile
+            .as_ref()
+            .filter(|p| Some(p.contact.id) == c.contact_id)
+        else {
+            return match &self.profile_error {
+                Some(e) if c.contact_id.is_some() => html! {
+                    <p class="muted profile-error" role="alert">{ format!("Contact not loaded: {e}") }</p>
+                },
+                _ => Html::default(),
+            };
+        };
+        let contact = p.contact.id;
+        let manager = p.account_manager.as_ref().map(|a| a.id);
+        let on_manager = ctx.link().callback(move |e: Event| {
+            let value = e
+                .target_unchecked_into::<web_sys::HtmlSelectElement>()
+                .value();
+            Msg::SetManager(contact, value.parse().ok())
+        });
+        // The current manager stays listed even when not connected.
+        let mut choices: Vec<(i64, String)> = self
+            .state
+            .agents
+            .iter()
+            .map(|a| (a.id, a.name.clone()))
+            .collect();
+        if let Some(m) = &p.account_manager
+            && !choices.iter().any(|(id, _)| *id == m.id)
+        {
+            choices.push((m.id, m.name.clone()));
+        }
+        html! {
+            <section class="profile" aria-label="Contact">
+                <h3>{ "Contact" }
+                    if let Some(ext) = &p.contact.external_id {
+                        <span class="verified" title="The site verified this user id">{ format!("✓ verified · {ext}") }</span>
+                    } else {
+                        <span class="muted unverified">{ "not verified" }</span>
+                    }
+                </h3>
+                <dl>
+                    { for p.attributes.iter().map(|(k, v)| html! {
+                        <><dt class="attr-name">{ k.clone() }</dt><dd class="attr-value">{ v.clone() }</dd></>
+                    }) }
+                    <dt>{ "Conversations" }</dt><dd>{ p.conversations.len() }</dd>
+                </dl>
+                <label>{ "Account manager " }
+                    <select name="account-manager" onchange={on_manager} key={format!("manager-{contact}-{manager:?}")}>
+                        <option value="" selected={manager.is_none()}>{ "None" }</option>
+                        { for choices.iter().map(|(id, name)| html! {
+                            <option value={id.to_string()} selected={manager == Some(*id)}>{ name.clone() }</option>
+                        }) }
+                    </select>
+                </label>
+                if !p.duplicates.is_empty() {
+                    <div class="duplicates">
+                        <p>{ "Possibly the same person:" }</p>
+                        <ul>
+                            { for p.duplicates.iter().map(|d| {
+                                let from = d.id;
+                                let onclick = ctx.link().callback(move |_| Msg::Merge(from, contact));
+                                let who = [d.name.clone(), d.email.clone(), d.external_id.clone()]
+                                    .into_iter()
+                                    .flatten()
+                                    .collect::<Vec<_>>()
+                                    .join(" · ");
+                                html! {
+                                    <li key={from}>
+                                        { format!("#{from} {who} ") }
+                                        <button type="button" class="merge" {onclick}>{ "Merge into this contact" }</button>
+                                    </li>
+                                }
+                            }) }
+                        </ul>
+                    </div>
+                }
+                if let Some(e) = &self.profile_error { <p class="error" role="alert">{ e.clone() }</p> }
+            </section>
+        }
+    }
+
     fn view_context(&self, ctx: &Context<Self>, c: &protocol::ConversationSummary) -> Html {
         let id = c.id;
         let resolved = c.status == protocol::ConversationStatus::Resolved;
@@ -705,6 +854,7 @@ impl App {
                         </dd>
                     }
                 </dl>
+                { self.view_profile(ctx, c) }
             </div>
         }
     }
@@ -889,6 +1039,9 @@ impl Component for App {
             search: String::new(),
             results: None,
             history: None,
+            profile: None,
+            profile_requested: None,
+            profile_error: None,
             accounts: None,
             admin_error: None,
             new_email: NodeRef::default(),
@@ -969,6 +1122,22 @@ impl Component for App {
                 self.login_error = (!error.is_empty()).then_some(error);
             }
             Msg::History(id, list) => self.history = Some((id, list)),
+            Msg::Profile(p) => {
+                self.profile_requested = Some(p.contact.id);
+                self.profile = Some(p);
+                self.profile_error = None;
+            }
+            Msg::ProfileError(e) => self.profile_error = Some(e),
+            Msg::SetManager(contact, agent) => self.contact_request(
+                ctx,
+                format!("/api/contacts/{contact}/account-manager"),
+                serde_json::json!({ "agent": agent }),
+            ),
+            Msg::Merge(from, into) => self.contact_request(
+                ctx,
+                format!("/api/contacts/{from}/merge"),
+                serde_json::json!({ "into": into }),
+            ),
             Msg::Insert(text) => {
                 self.draft = text;
                 self.focus_reply();

@@ -571,6 +571,8 @@ mod tests {
             labels: Vec::new(),
             team: None,
             waiting_on_customer: false,
+            contact_id: None,
+            contact_verified: false,
         }
     }
 

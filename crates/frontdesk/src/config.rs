@@ -99,6 +99,9 @@ struct SiteToml {
     /// The team this site's conversations are routed to.
     #[serde(default)]
     team: Option<String>,
+    /// Signs the site's user ids for identity verification; keep this file private.
+    #[serde(default)]
+    identity_secret: Option<String>,
 }
 
 /// Unknown keys are caught by `OfficeHours::parse` (they must be day names), so no
@@ -168,6 +171,14 @@ fn site(key: &str, t: SiteToml) -> anyhow::Result<server::Site> {
             )
         })?),
     };
+    let identity_secret = match t.identity_secret {
+        Some(s) if s.len() < 16 => {
+            bail!(
+                "sites.{key}.identity_secret must be at least 16 characters (use a random string)"
+            )
+        }
+        other => other,
+    };
     let languages = if t.languages.is_empty() {
         vec!["en".to_owned()]
     } else {
@@ -187,6 +198,7 @@ fn site(key: &str, t: SiteToml) -> anyhow::Result<server::Site> {
         allowed_origins: t.allowed_origins,
         office_hours,
         team,
+        identity_secret,
     })
 }
 

@@ -182,23 +182,66 @@ pub fn decode_visitor(text: &str) -> Result<VisitorFrame, FrameError> {
             check_len("query", query, 512, None)?;
             check_len("article", article, 256, None)?;
         }
-        VisitorFrame::Contact { name, email } => {
-            if let Some(name) = name {
-                check_len("name", name, 200, None)?;
-            }
-            if let Some(email) = email {
-                check_len("email", email, 254, None)?;
-                if !valid_email(email) {
-                    return Err(FrameError::new(
-                        ErrorCode::InvalidField,
-                        "email is not a valid address",
-                    ));
-                }
-            }
-        }
+        VisitorFrame::Contact(details) => check_contact(details)?,
         VisitorFrame::Typing { .. } | VisitorFrame::Read { .. } | VisitorFrame::Resolve => {}
     }
     Ok(frame)
+}
+
+fn check_contact(d: &crate::ContactDetails) -> Result<(), FrameError> {
+    if let Some(name) = &d.name {
+        check_len("name", name, 200, None)?;
+    }
+    if let Some(email) = &d.email {
+        check_len("email", email, 254, None)?;
+        if !valid_email(email) {
+            return Err(FrameError::new(
+                ErrorCode::InvalidField,
+                "email is not a valid address",
+            ));
+        }
+    }
+    if let Some(id) = &d.user_id {
+        check_len("user_id", id, 128, None)?;
+        if id.trim().is_empty() || id.chars().any(char::is_control) {
+            return Err(FrameError::new(
+                ErrorCode::InvalidField,
+                "user_id must be non-empty text",
+            ));
+        }
+    }
+    if let Some(hash) = &d.user_hash {
+        check_len("user_hash", hash, 128, None)?;
+    }
+    if d.attributes.len() > crate::MAX_ATTRIBUTES {
+        return Err(FrameError::new(
+            ErrorCode::TooLarge,
+            format!("at most {} attributes", crate::MAX_ATTRIBUTES),
+        ));
+    }
+    for (k, v) in &d.attributes {
+        let key_ok = !k.is_empty()
+            && k.chars().count() <= crate::MAX_ATTRIBUTE_KEY_CHARS
+            && k.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+        if !key_ok {
+            return Err(FrameError::new(
+                ErrorCode::InvalidField,
+                format!(
+                    "attribute names are 1 to {} characters of [A-Za-z0-9_.-]",
+                    crate::MAX_ATTRIBUTE_KEY_CHARS
+                ),
+            ));
+        }
+        check_len("attribute value", v, crate::MAX_ATTRIBUTE_VALUE_CHARS, None)?;
+        if v.chars().any(char::is_control) {
+            return Err(FrameError::new(
+                ErrorCode::InvalidField,
+                "attribute values cannot hold control characters",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A pragmatic email check: one `@`, a dotted domain, no spaces or control characters.
@@ -419,6 +462,28 @@ mod tests {
             crate::normalize_label("  Refund   Request "),
             Some("refund request".into())
         );
+        let VisitorFrame::Contact(d) = decode_visitor(
+            r#"{"type":"contact","name":"Rita","user_id":"u-1","user_hash":"ab12","attributes":{"plan":"pro"}}"#,
+        )
+        .unwrap() else {
+            panic!("a contact frame")
+        };
+        assert_eq!(
+            (d.user_id.as_deref(), d.attributes["plan"].as_str()),
+            (Some("u-1"), "pro")
+        );
+        for bad in [
+            r#"{"type":"contact","attributes":{"a b":"x"}}"#,
+            r#"{"type":"contact","attributes":{"plan":"x\u0007"}}"#,
+            r#"{"type":"contact","user_id":"  "}"#,
+            r#"{"type":"contact","email":"not an email"}"#,
+        ] {
+            assert_eq!(
+                decode_visitor(bad).unwrap_err().code,
+                ErrorCode::InvalidField,
+                "{bad}"
+            );
+        }
         assert_eq!(
             decode_agent(r#"{"type":"send","id":"z","conversation":"7","body":"x"}"#)
                 .unwrap_err()

@@ -93,14 +93,36 @@ pub enum VisitorFrame {
     },
     /// An article answered the visitor's question ("Did this answer your question?" → yes).
     Deflected { query: String, article: String },
-    /// Contact details left by the visitor (pre-chat form, or offline mode).
-    Contact {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        name: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        email: Option<String>,
-    },
+    /// Contact details left by the visitor (pre-chat form, offline mode) or passed by the site
+    /// (`Frontdesk('identify', {...})`).
+    Contact(ContactDetails),
 }
+
+/// Who the visitor is. Name, email and attributes are what the visitor or the page says; the
+/// site's user id is trusted only with a valid `user_hash` (identity verification).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactDetails {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// The site's own id for this user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// Hex HMAC-SHA256 of `user_id` under the site's identity secret, computed by the site's
+    /// server: proves the page did not make the id up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_hash: Option<String>,
+    /// Custom attributes (plan, company, …), shown to agents.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub attributes: std::collections::BTreeMap<String, String>,
+}
+
+/// Most custom attributes in one `identify`.
+pub const MAX_ATTRIBUTES: usize = 50;
+/// Longest attribute name and value, in characters.
+pub const MAX_ATTRIBUTE_KEY_CHARS: usize = 64;
+pub const MAX_ATTRIBUTE_VALUE_CHARS: usize = 256;
 
 /// What the visitor typed, saw and read before asking for a human.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -542,6 +564,40 @@ pub struct ConversationSummary {
     /// The newest message is from an agent: waiting on the customer.
     #[serde(default)]
     pub waiting_on_customer: bool,
+    /// The customer's contact record (`GET /api/contacts/{id}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<i64>,
+    /// The site verified who the customer is.
+    #[serde(default)]
+    pub contact_verified: bool,
+}
+
+/// A contact as agents see it (`GET /api/contacts/{id}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactProfile {
+    pub contact: ContactRef,
+    #[serde(default)]
+    pub attributes: std::collections::BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_manager: Option<AgentRef>,
+    /// Every conversation of the contact, newest first.
+    #[serde(default)]
+    pub conversations: Vec<ConversationSummary>,
+    /// Other contacts with the same email: likely the same person.
+    #[serde(default)]
+    pub duplicates: Vec<ContactRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactRef {
+    pub id: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// The site's user id, present only when verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
 }
 
 /// Which service-level target a deadline is.
@@ -646,6 +702,9 @@ pub enum ErrorCode {
     Internal,
     /// The site key is not configured on this server.
     UnknownSite,
+    /// `identify` carried a user id the site did not sign (or the site verifies none): the
+    /// details were kept, unverified. For the site's developers, not the customer.
+    IdentityNotVerified,
 }
 
 impl ServerFrame {

@@ -35,8 +35,32 @@ async fn publish_summary(state: &AppState, conversation: i64) {
     }
 }
 
-/// Assigns `conversation` to the next agent in turn (excluding `exclude`), or leaves it in the
-/// queue when nobody online has room. Returns the chosen agent.
+/// The contact's account manager, when that agent is online (sticky routing: the customer's
+/// own agent takes the conversation whatever the turn or load, as long as they are there).
+async fn account_manager(
+    state: &AppState,
+    record: &store::Conversation,
+    exclude: Option<i64>,
+) -> Option<i64> {
+    let contact = state.store.contact(record.contact_id?).await.ok()??;
+    let (manager, _) = contact.account_manager?;
+    let online = state.presence.status(manager) == PresenceStatus::Online;
+    let in_team = match &record.team {
+        Some(team) => state
+            .store
+            .agent(manager)
+            .await
+            .ok()
+            .flatten()
+            .is_some_and(|a| a.teams.contains(team)),
+        None => true,
+    };
+    (online && in_team && Some(manager) != exclude).then_some(manager)
+}
+
+/// Assigns `conversation` to the contact's account manager when online, else the next agent in
+/// turn (excluding `exclude`), or leaves it in the queue when nobody online has room. Returns
+/// the chosen agent.
 pub async fn route(state: &AppState, conversation: i64, exclude: Option<i64>) -> Option<i64> {
     let load = load(state).await;
     let candidates = state
@@ -48,7 +72,12 @@ pub async fn route(state: &AppState, conversation: i64, exclude: Option<i64>) ->
         .and_then(|c| c.locale.as_deref())
         .map(|l| l.split(['-', '_']).next().unwrap_or(l).to_ascii_lowercase());
     let team = record.as_ref().and_then(|c| c.team.clone());
-    let chosen = routing::choose(&candidates, exclude, lang.as_deref(), team.as_deref());
+    let sticky = match &record {
+        Some(r) => account_manager(state, r, exclude).await,
+        None => None,
+    };
+    let chosen =
+        sticky.or_else(|| routing::choose(&candidates, exclude, lang.as_deref(), team.as_deref()));
     let current = record.and_then(|c| c.assignee.map(|(id, _)| id));
     if chosen != current {
         match state.store.assign(conversation, chosen, now_millis()).await {

@@ -56,6 +56,8 @@ pub fn summary(c: Conversation) -> ConversationSummary {
         labels: c.labels,
         team: c.team,
         waiting_on_customer: c.last_author.as_deref() == Some("agent"),
+        contact_id: c.contact_id,
+        contact_verified: c.contact_verified,
     }
 }
 
@@ -78,5 +80,14 @@ pub fn agent(a: &store::Agent) -> protocol::AgentInfo {
         name: a.name.clone(),
         email: a.email.clone(),
         admin: a.admin,
+    }
+}
+
+pub fn contact_ref(c: &store::Contact) -> protocol::ContactRef {
+    protocol::ContactRef {
+        id: c.id,
+        name: c.name.clone(),
+        email: c.email.clone(),
+        external_id: c.external_id.clone(),
     }
 }

@@ -8,6 +8,7 @@
 mod admin;
 mod assign;
 mod auth;
+mod contacts;
 mod convert;
 mod error;
 mod hub;
@@ -222,6 +223,12 @@ pub fn router(state: AppState) -> Router {
         .route("/search", get(kb::search))
         .route("/conversations/search", get(search_conversations))
         .route("/conversations/{id}/history", get(conversation_history))
+        .route("/contacts/{id}", get(contacts::get))
+        .route(
+            "/contacts/{id}/account-manager",
+            post(contacts::set_account_manager),
+        )
+        .route("/contacts/{id}/merge", post(contacts::merge))
         .layer(DefaultBodyLimit::max(16 * 1024));
     Router::new()
         .route("/", get(static_files::root))
@@ -300,10 +307,17 @@ async fn conversation_history(
     let Some(c) = state.store.conversation(id).await? else {
         return Err(AppError::NotFound(format!("no conversation {id}")));
     };
-    let others = state
-        .store
-        .conversations_of_visitor(c.visitor_id, 50)
-        .await?
+    // Every browser of the contact when there is one, else this browser's.
+    let all = match c.contact_id {
+        Some(contact) => state.store.conversations_of_contact(contact, 50).await?,
+        None => {
+            state
+                .store
+                .conversations_of_visitor(c.visitor_id, 50)
+                .await?
+        }
+    };
+    let others = all
         .into_iter()
         .filter(|o| o.id != id)
         .map(convert::summary)

@@ -114,6 +114,14 @@ impl Presence {
         }
     }
 
+    pub fn status(&self, id: i64) -> PresenceStatus {
+        self.agents
+            .lock()
+            .expect("lock")
+            .get(&id)
+            .map_or(PresenceStatus::Offline, |e| e.status)
+    }
+
     pub fn any_online(&self) -> bool {
         self.agents
             .lock()

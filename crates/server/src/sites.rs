@@ -13,6 +13,26 @@ pub struct Site {
     pub office_hours: Option<OfficeHours>,
     /// The team new conversations of this site are routed to; `None` means anyone.
     pub team: Option<String>,
+    /// Secret shared with the site's own server, which signs its user ids with it
+    /// (`user_hash` = hex HMAC-SHA256(secret, user_id)); `None` accepts no user ids.
+    pub identity_secret: Option<String>,
+}
+
+impl Site {
+    /// Whether `user_hash` is the site's signature of `user_id` (compared in constant time).
+    pub fn verifies(&self, user_id: &str, user_hash: &str) -> bool {
+        use hmac::Mac;
+        let Some(secret) = &self.identity_secret else {
+            return false;
+        };
+        let Ok(signature) = hex::decode(user_hash.trim()) else {
+            return false;
+        };
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes())
+            .expect("HMAC takes keys of any length");
+        mac.update(user_id.as_bytes());
+        mac.verify_slice(&signature).is_ok()
+    }
 }
 
 /// Weekly opening hours in a fixed UTC offset.
@@ -167,6 +187,7 @@ pub fn demo_site() -> Site {
         allowed_origins: Vec::new(),
         office_hours: None,
         team: None,
+        identity_secret: None,
     }
 }
 
@@ -176,6 +197,23 @@ mod tests {
 
     // 2026-11-23 is a Monday.
     const MONDAY_UTC_MIDNIGHT: Millis = 1_795_392_000_000;
+
+    #[test]
+    fn identity_signatures_are_checked_against_the_site_secret() {
+        let mut site = demo_site();
+        // Computed independently: HMAC-SHA256("a site secret, 16+ chars", "user-42").
+        let good = "d5d10f16a9b2aeb6791ff7147c394716b848e3a3e225d6ea1838aedb0b801ddb";
+        assert!(
+            !site.verifies("user-42", good),
+            "no secret: nothing verifies"
+        );
+        site.identity_secret = Some("a site secret, 16+ chars".into());
+        assert!(site.verifies("user-42", good));
+        assert!(site.verifies("user-42", &good.to_uppercase()));
+        assert!(!site.verifies("user-43", good), "another user");
+        assert!(!site.verifies("user-42", &good[..62]), "truncated");
+        assert!(!site.verifies("user-42", "not hex"));
+    }
 
     fn hours() -> OfficeHours {
         OfficeHours::parse("-03:00", [("mon", "09:00-18:00"), ("fri", "09:00-12:00")]).unwrap()

@@ -668,3 +668,199 @@ async fn a_customers_earlier_conversations_are_listed_for_agents() {
         .unwrap();
     assert_eq!(missing.status(), 404);
 }
+
+/// A visitor on a new browser that says who it is, then writes; returns the socket, the
+/// conversation and the frames seen before the ack (errors included).
+async fn identified_customer(
+    server: &Server,
+    contact: &str,
+    text: &str,
+) -> (Ws, i64, Vec<ServerFrame>) {
+    let mut ws = connect(server, "/ws/visitor", None).await;
+    send(&mut ws, r#"{"type":"hello","v":1,"site":"demo"}"#).await;
+    wait_for(&mut ws, "welcome", |f| {
+        matches!(f, ServerFrame::Welcome { .. })
+    })
+    .await;
+    send(&mut ws, &format!(r#"{{"type":"contact",{contact}}}"#)).await;
+    let mut seen = Vec::new();
+    loop {
+        let f = next(&mut ws).await;
+        let saved = matches!(f, ServerFrame::Saved { .. });
+        seen.push(f);
+        if saved {
+            break;
+        }
+    }
+    send(
+        &mut ws,
+        &format!(r#"{{"type":"send","id":"m1","body":"{text}"}}"#),
+    )
+    .await;
+    let ServerFrame::Ack { conversation, .. } =
+        wait_for(&mut ws, "ack", |f| matches!(f, ServerFrame::Ack { .. })).await
+    else {
+        unreachable!()
+    };
+    (ws, conversation, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verified_contacts_attributes_sticky_account_manager_and_merging() {
+    const SECRET: &str = "a site secret, 16+ chars";
+    // HMAC-SHA256(SECRET, "user-42"), computed independently.
+    const HASH: &str = "d5d10f16a9b2aeb6791ff7147c394716b848e3a3e225d6ea1838aedb0b801ddb";
+    let server = start_with(|s| {
+        s.sites.get_mut("demo").unwrap().identity_secret = Some(SECRET.into());
+    })
+    .await;
+    let bo_id = server.ids["Bo"];
+    let mut ana = agent(&server, "ana@example.com").await;
+    let _bo = agent(&server, "bo@example.com").await;
+    let cookie = cookie(&server, "ana@example.com").await;
+    let client = reqwest::Client::new();
+    let get_profile = |id: i64| {
+        let request = client
+            .get(format!("{}/api/contacts/{id}", server.base))
+            .header("cookie", cookie.clone());
+        async move {
+            let r = request.send().await.unwrap();
+            assert_eq!(r.status(), 200);
+            r.json::<protocol::ContactProfile>().await.unwrap()
+        }
+    };
+    let post = |path: String, body: serde_json::Value| {
+        client
+            .post(format!("{}{path}", server.base))
+            .header("cookie", cookie.clone())
+            .header("origin", server.base.clone())
+            .json(&body)
+            .send()
+    };
+    let summary_of = |f: ServerFrame| match f {
+        ServerFrame::Conversation(c) => c,
+        _ => unreachable!(),
+    };
+
+    // A verified user with custom attributes.
+    let identity = format!(
+        r#""name":"Rita","email":"rita@example.com","user_id":"user-42","user_hash":"{HASH}","attributes":{{"plan":"pro"}}"#
+    );
+    let (_laptop, first, seen) =
+        identified_customer(&server, &identity, "Hello from the laptop").await;
+    assert!(
+        !seen.iter().any(|f| matches!(f, ServerFrame::Error { .. })),
+        "{seen:?}"
+    );
+    let c = summary_of(
+        wait_for(&mut ana, "the first conversation", |f| {
+            matches!(f, ServerFrame::Conversation(c) if c.id == first && c.contact_id.is_some())
+        })
+        .await,
+    );
+    assert!(c.contact_verified);
+    let contact = c.contact_id.unwrap();
+    let p = get_profile(contact).await;
+    assert_eq!(p.contact.external_id.as_deref(), Some("user-42"));
+    assert_eq!(p.attributes["plan"], "pro");
+
+    // Bo becomes her account manager: her next conversations go to him, whatever the turn.
+    let r = post(
+        format!("/api/contacts/{contact}/account-manager"),
+        serde_json::json!({ "agent": bo_id }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let mut on_other_browsers = Vec::new();
+    for device in ["phone", "tablet"] {
+        let (ws, id, _) =
+            identified_customer(&server, &identity, &format!("Hello from the {device}")).await;
+        let mut owner = None;
+        while owner != Some(bo_id) {
+            owner = assignee_of(&mut ana, id, "sticky assignment").await;
+        }
+        on_other_browsers.push((ws, id));
+    }
+    let history: Vec<protocol::ConversationSummary> = client
+        .get(format!("{}/api/conversations/{first}/history", server.base))
+        .header("cookie", cookie.clone())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut ids: Vec<i64> = history.iter().map(|c| c.id).collect();
+    ids.sort();
+    assert_eq!(
+        ids,
+        [on_other_browsers[0].1, on_other_browsers[1].1],
+        "earlier conversations span the contact's browsers"
+    );
+
+    // A forged identity is refused (and not linked); the same email shows up as a duplicate,
+    // which an agent merges.
+    let forged = r#""email":"RITA@example.com","user_id":"user-42","user_hash":"00""#;
+    let (_kiosk, kiosk_conv, seen) = identified_customer(&server, forged, "Hi, it is me").await;
+    assert!(
+        seen.iter().any(|f| matches!(f, ServerFrame::Error { code: protocol::ErrorCode::IdentityNotVerified, message, .. } if message.contains("verified"))),
+        "{seen:?}"
+    );
+    let k = summary_of(
+        wait_for(&mut ana, "the kiosk conversation", |f| {
+            matches!(f, ServerFrame::Conversation(c) if c.id == kiosk_conv && c.contact_id.is_some())
+        })
+        .await,
+    );
+    assert!(!k.contact_verified);
+    let duplicate = k.contact_id.unwrap();
+    assert_ne!(duplicate, contact);
+    let p = get_profile(contact).await;
+    assert_eq!(
+        p.duplicates.iter().map(|d| d.id).collect::<Vec<_>>(),
+        [duplicate]
+    );
+    let r = post(
+        format!("/api/contacts/{duplicate}/merge"),
+        serde_json::json!({ "into": contact }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let merged: protocol::ContactProfile = r.json().await.unwrap();
+    assert!(merged.duplicates.is_empty());
+    assert!(merged.conversations.iter().any(|c| c.id == kiosk_conv));
+    assert_eq!(
+        get_profile(duplicate).await.contact.id,
+        contact,
+        "the old id resolves"
+    );
+    let again = post(
+        format!("/api/contacts/{duplicate}/merge"),
+        serde_json::json!({ "into": contact }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.status(), 409, "already merged");
+
+    // Without a session or from another origin: refused.
+    let anonymous = reqwest::Client::new()
+        .get(format!("{}/api/contacts/{contact}", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let cross_site = client
+        .post(format!(
+            "{}/api/contacts/{contact}/account-manager",
+            server.base
+        ))
+        .header("cookie", cookie.clone())
+        .header("origin", "https://evil.example")
+        .json(&serde_json::json!({ "agent": null }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross_site.status(), 403);
+}

@@ -2,8 +2,8 @@
 //! with a fresh, empty store.
 
 use crate::{
-    ConversationContext, MessageAuthor, NewAgent, NewMessage, ReadBy, SlaDues, SlaKind, Status,
-    Store, StoreError,
+    ContactUpdate, ConversationContext, MessageAuthor, NewAgent, NewMessage, ReadBy, SlaDues,
+    SlaKind, Status, Store, StoreError,
 };
 use std::sync::Arc;
 
@@ -17,6 +17,196 @@ pub async fn run_all(store: Arc<dyn Store>) {
     resolution_rating_and_read_marks(&*store).await;
     assignment_priority_sla_and_notes(&*store).await;
     next_response_resolution_labels_and_teams(&*store).await;
+    contacts_identity_attributes_and_merging(&*store).await;
+}
+
+async fn contacts_identity_attributes_and_merging(store: &dyn Store) {
+    let attrs = |pairs: &[(&str, &str)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    // An anonymous browser gets a contact on first need, the same one every time.
+    let laptop = store.create_visitor("vt-laptop", "demo", 1).await.unwrap();
+    let anon = store.visitor_contact(laptop.id, 2).await.unwrap();
+    assert_eq!(
+        store.visitor_contact(laptop.id, 3).await.unwrap().id,
+        anon.id
+    );
+    assert_eq!(anon.external_id, None);
+    let conv = store
+        .open_or_create_conversation(&laptop, &ConversationContext::default(), 4)
+        .await
+        .unwrap();
+    let c = store.conversation(conv.id).await.unwrap().unwrap();
+    assert_eq!((c.contact_id, c.contact_verified), (Some(anon.id), false));
+
+    // Details and attributes; the contact's name stands in for the conversation's.
+    let update = ContactUpdate {
+        name: Some("Rita Alves".into()),
+        email: Some("rita@example.com".into()),
+        attributes: attrs(&[("plan", "pro"), ("seats", "12")]),
+    };
+    let rita = store.update_contact(anon.id, &update, 5).await.unwrap();
+    assert_eq!(rita.attributes["plan"], "pro");
+    let more = ContactUpdate {
+        attributes: attrs(&[("plan", "enterprise")]),
+        ..ContactUpdate::default()
+    };
+    let rita = store.update_contact(anon.id, &more, 6).await.unwrap();
+    assert_eq!(
+        (
+            rita.name.as_deref(),
+            rita.attributes["plan"].as_str(),
+            rita.attributes.len()
+        ),
+        (Some("Rita Alves"), "enterprise", 2),
+        "attributes merge, details stay"
+    );
+    assert_eq!(
+        store
+            .conversation(conv.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .contact_name
+            .as_deref(),
+        Some("Rita Alves")
+    );
+
+    // The site identifies her: the anonymous contact becomes hers.
+    let verified = store
+        .identify_visitor(laptop.id, "user-42", 7)
+        .await
+        .unwrap();
+    assert_eq!(
+        (verified.id, verified.external_id.as_deref()),
+        (anon.id, Some("user-42"))
+    );
+    assert!(
+        store
+            .conversation(conv.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .contact_verified
+    );
+
+    // A second browser, anonymous first, then identified as the same user: one contact, and
+    // both browsers' conversations are its history.
+    let phone = store.create_visitor("vt-phone", "demo", 8).await.unwrap();
+    let phone_anon = store.visitor_contact(phone.id, 8).await.unwrap();
+    store
+        .update_contact(
+            phone_anon.id,
+            &ContactUpdate {
+                attributes: attrs(&[("device", "phone"), ("plan", "free")]),
+                ..ContactUpdate::default()
+            },
+            8,
+        )
+        .await
+        .unwrap();
+    let phone_conv = store
+        .open_or_create_conversation(&phone, &ConversationContext::default(), 9)
+        .await
+        .unwrap();
+    let same = store
+        .identify_visitor(phone.id, "user-42", 10)
+        .await
+        .unwrap();
+    assert_eq!(same.id, anon.id);
+    assert_eq!(
+        same.attributes["plan"], "enterprise",
+        "the surviving contact's value wins"
+    );
+    assert_eq!(
+        same.attributes["device"], "phone",
+        "missing ones are copied"
+    );
+    assert_eq!(
+        store.contact(phone_anon.id).await.unwrap().unwrap().id,
+        anon.id,
+        "a merged contact resolves to the survivor"
+    );
+    let history: Vec<i64> = store
+        .conversations_of_contact(anon.id, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(history, [phone_conv.id, conv.id]);
+
+    // Duplicates by email, merged by an agent; different identities never merge.
+    let tablet = store.create_visitor("vt-tablet", "demo", 11).await.unwrap();
+    let dup = store.visitor_contact(tablet.id, 11).await.unwrap();
+    store
+        .update_contact(
+            dup.id,
+            &ContactUpdate {
+                email: Some("RITA@example.com".into()),
+                ..ContactUpdate::default()
+            },
+            12,
+        )
+        .await
+        .unwrap();
+    let dups = store
+        .contacts_with_email("demo", "rita@example.com", anon.id)
+        .await
+        .unwrap();
+    assert_eq!(dups.iter().map(|c| c.id).collect::<Vec<_>>(), [dup.id]);
+    let other = store.create_visitor("vt-other", "demo", 13).await.unwrap();
+    let bob = store
+        .identify_visitor(other.id, "user-7", 13)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.merge_contacts(bob.id, anon.id, 14).await,
+        Err(StoreError::Conflict { .. })
+    ));
+    let merged = store.merge_contacts(dup.id, anon.id, 15).await.unwrap();
+    assert_eq!(merged.external_id.as_deref(), Some("user-42"));
+    assert!(
+        store
+            .contacts_with_email("demo", "rita@example.com", anon.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.visitor_contact(tablet.id, 16).await.unwrap().id,
+        anon.id
+    );
+    assert!(
+        matches!(
+            store.merge_contacts(dup.id, anon.id, 17).await,
+            Err(StoreError::Conflict { .. })
+        ),
+        "already merged"
+    );
+
+    // The account manager.
+    let ana = store
+        .create_agent(new_agent("am-ana@example.com"), 18)
+        .await
+        .unwrap();
+    let managed = store
+        .set_account_manager(anon.id, Some(ana.id), 19)
+        .await
+        .unwrap();
+    assert_eq!(
+        managed.account_manager,
+        Some((ana.id, "Ana Lima".to_owned()))
+    );
+    assert!(matches!(
+        store
+            .set_account_manager(anon.id, Some(ana.id + 1000), 20)
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
 }
 
 async fn next_response_resolution_labels_and_teams(store: &dyn Store) {

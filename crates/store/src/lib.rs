@@ -63,6 +63,35 @@ pub struct NewAgent {
     pub admin: bool,
 }
 
+/// A customer: one record shared by every browser (visitor) linked to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contact {
+    pub id: i64,
+    pub site: String,
+    /// The site's own user id, from an identity the site signed; `None` for anonymous contacts.
+    pub external_id: Option<String>,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    /// Custom attributes passed by the site.
+    pub attributes: std::collections::BTreeMap<String, String>,
+    /// The agent who looks after this customer (sticky routing), with its name.
+    pub account_manager: Option<(i64, String)>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+/// Details to record on a contact: `None` leaves a field as it is; attributes are added to (and
+/// replace same-named) existing ones.
+#[derive(Debug, Clone, Default)]
+pub struct ContactUpdate {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub attributes: std::collections::BTreeMap<String, String>,
+}
+
+/// Most custom attributes kept on one contact.
+pub const MAX_CONTACT_ATTRIBUTES: usize = 50;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Visitor {
     pub id: i64,
@@ -117,6 +146,10 @@ pub struct Conversation {
     pub team: Option<String>,
     /// Labels, sorted.
     pub labels: Vec<String>,
+    /// The contact of the conversation's visitor, if it has one.
+    pub contact_id: Option<i64>,
+    /// That contact was identified by the site (it has a verified external id).
+    pub contact_verified: bool,
 }
 
 /// The three service-level targets a conversation can have pending.
@@ -356,6 +389,50 @@ pub trait Store: Send + Sync + 'static {
     /// Moves a conversation to a team (`None`: anyone).
     async fn set_team(&self, conversation_id: i64, team: Option<&str>) -> Result<Conversation>;
     async fn set_agent_teams(&self, agent_id: i64, teams: &[String]) -> Result<()>;
+
+    /// The visitor's contact, created (anonymous) if it has none.
+    async fn visitor_contact(&self, visitor_id: i64, now: Millis) -> Result<Contact>;
+    /// Links the visitor to the contact with this verified external id on the visitor's site
+    /// (created if new). An anonymous contact the visitor had is merged into it; one with
+    /// another external id is left alone (another account on the same browser).
+    async fn identify_visitor(
+        &self,
+        visitor_id: i64,
+        external_id: &str,
+        now: Millis,
+    ) -> Result<Contact>;
+    /// Records details on a contact; attributes beyond `MAX_CONTACT_ATTRIBUTES` are dropped.
+    async fn update_contact(
+        &self,
+        contact_id: i64,
+        update: &ContactUpdate,
+        now: Millis,
+    ) -> Result<Contact>;
+    /// A contact; a merged one resolves to the contact it was merged into.
+    async fn contact(&self, id: i64) -> Result<Option<Contact>>;
+    async fn set_account_manager(
+        &self,
+        contact_id: i64,
+        agent_id: Option<i64>,
+        now: Millis,
+    ) -> Result<Contact>;
+    /// Other contacts of the site with this email (case-insensitive): likely duplicates.
+    async fn contacts_with_email(
+        &self,
+        site: &str,
+        email: &str,
+        exclude: i64,
+    ) -> Result<Vec<Contact>>;
+    /// Merges `from` into `into`: its browsers and conversations follow, missing details and
+    /// attributes are copied over, and `from` is retired. `Conflict` when both carry different
+    /// external ids or belong to different sites.
+    async fn merge_contacts(&self, from: i64, into: i64, now: Millis) -> Result<Contact>;
+    /// Conversations of every browser of the contact, newest first.
+    async fn conversations_of_contact(
+        &self,
+        contact_id: i64,
+        limit: u32,
+    ) -> Result<Vec<Conversation>>;
     async fn add_note(
         &self,
         conversation_id: i64,

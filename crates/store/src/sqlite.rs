@@ -1,9 +1,9 @@
 //! The SQLite backend: one WAL-mode file, `synchronous = FULL`, migrations run at open.
 
 use crate::{
-    Agent, AgentCredentials, Appended, Conversation, ConversationContext, MessageAuthor, Millis,
-    NewAgent, NewMessage, Overdue, ReadBy, Result, SlaDues, SlaKind, Status, Store, StoreError,
-    StoredMessage, StoredNote, Visitor,
+    Agent, AgentCredentials, Appended, Contact, ContactUpdate, Conversation, ConversationContext,
+    MAX_CONTACT_ATTRIBUTES, MessageAuthor, Millis, NewAgent, NewMessage, Overdue, ReadBy, Result,
+    SlaDues, SlaKind, Status, Store, StoreError, StoredMessage, StoredNote, Visitor,
 };
 use async_trait::async_trait;
 use sqlx::sqlite::{
@@ -106,8 +106,12 @@ fn conversation_from_row(row: &SqliteRow) -> Conversation {
         created_at: row.get("created_at"),
         updated_at: row.get("updated_at"),
         context: row.get("context"),
-        contact_name: row.get("contact_name"),
-        contact_email: row.get("contact_email"),
+        contact_name: row
+            .get::<Option<String>, _>("contact_name")
+            .or_else(|| row.get("profile_name")),
+        contact_email: row
+            .get::<Option<String>, _>("contact_email")
+            .or_else(|| row.get("profile_email")),
         rating: row.get::<Option<i64>, _>("rating").map(|r| r as u8),
         rating_comment: row.get("rating_comment"),
         resolved_at: row.get("resolved_at"),
@@ -134,6 +138,10 @@ fn conversation_from_row(row: &SqliteRow) -> Conversation {
             .get::<Option<String>, _>("labels")
             .map(|l| split_list(&l))
             .unwrap_or_default(),
+        contact_id: row.get("contact_ref"),
+        contact_verified: row
+            .get::<Option<String>, _>("contact_external_id")
+            .is_some(),
     }
 }
 
@@ -143,10 +151,128 @@ const NOTE_SELECT: &str = "SELECT n.conversation_id, n.client_id, n.agent_id, a.
 
 /// Conversation rows with the assignee's name and the labels (sorted, comma-separated: labels
 /// never contain a comma).
+/// The contact's name and email stand in for the conversation's own when it has none.
 const CONVERSATION_SELECT: &str = "SELECT c.*, a.name AS assignee_name, \
      (SELECT group_concat(label, ',') FROM (SELECT label FROM conversation_labels l \
-      WHERE l.conversation_id = c.id ORDER BY label)) AS labels \
-     FROM conversations c LEFT JOIN agents a ON a.id = c.assignee_id";
+      WHERE l.conversation_id = c.id ORDER BY label)) AS labels, \
+     v.contact_id AS contact_ref, ct.external_id AS contact_external_id, \
+     ct.name AS profile_name, ct.email AS profile_email \
+     FROM conversations c LEFT JOIN agents a ON a.id = c.assignee_id \
+     LEFT JOIN visitors v ON v.id = c.visitor_id LEFT JOIN contacts ct ON ct.id = v.contact_id";
+
+/// Contact rows with the account manager's name.
+const CONTACT_SELECT: &str = "SELECT ct.*, a.name AS manager_name FROM contacts ct \
+     LEFT JOIN agents a ON a.id = ct.account_manager_id";
+
+fn contact_from_row(row: &SqliteRow) -> Contact {
+    Contact {
+        id: row.get("id"),
+        site: row.get("site"),
+        external_id: row.get("external_id"),
+        name: row.get("name"),
+        email: row.get("email"),
+        attributes: serde_json::from_str(&row.get::<String, _>("attributes")).unwrap_or_default(),
+        account_manager: row.get::<Option<i64>, _>("account_manager_id").map(|id| {
+            (
+                id,
+                row.get::<Option<String>, _>("manager_name")
+                    .unwrap_or_default(),
+            )
+        }),
+        created_at: row.get("created_at"),
+        updated_at: row.get("updated_at"),
+    }
+}
+
+/// `extra` added to `base` (same names replaced), keeping at most `MAX_CONTACT_ATTRIBUTES`.
+fn merged_attributes(
+    mut base: std::collections::BTreeMap<String, String>,
+    extra: &std::collections::BTreeMap<String, String>,
+) -> std::collections::BTreeMap<String, String> {
+    for (k, v) in extra {
+        if base.len() < MAX_CONTACT_ATTRIBUTES || base.contains_key(k) {
+            base.insert(k.clone(), v.clone());
+        }
+    }
+    base
+}
+
+async fn contact_in(tx: &mut Transaction<'_, Sqlite>, id: i64) -> Result<Contact> {
+    let row = sqlx::query(&format!("{CONTACT_SELECT} WHERE ct.id = ?"))
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(StoreError::NotFound { what: "contact" })?;
+    Ok(contact_from_row(&row))
+}
+
+/// Merges contact `from` into `into` inside `tx` (see `Store::merge_contacts`).
+async fn merge_in(
+    tx: &mut Transaction<'_, Sqlite>,
+    from: i64,
+    into: i64,
+    now: Millis,
+) -> Result<()> {
+    if from == into {
+        return Ok(());
+    }
+    let a = contact_in(tx, from).await?;
+    let b = contact_in(tx, into).await?;
+    let retired: Option<i64> = sqlx::query_scalar(
+        "SELECT merged_into FROM contacts WHERE id IN (?, ?) AND merged_into IS NOT NULL",
+    )
+    .bind(from)
+    .bind(into)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if retired.is_some() {
+        return Err(StoreError::Conflict {
+            what: "a merge of an already merged contact",
+        });
+    }
+    if a.site != b.site || matches!((&a.external_id, &b.external_id), (Some(x), Some(y)) if x != y)
+    {
+        return Err(StoreError::Conflict {
+            what: "a different identity on the other contact",
+        });
+    }
+    // The surviving contact's attributes win; the retired one's fill in what is missing.
+    let mut attributes = b.attributes.clone();
+    for (k, v) in &a.attributes {
+        if attributes.len() < MAX_CONTACT_ATTRIBUTES && !attributes.contains_key(k) {
+            attributes.insert(k.clone(), v.clone());
+        }
+    }
+    sqlx::query("UPDATE visitors SET contact_id = ? WHERE contact_id = ?")
+        .bind(into)
+        .bind(from)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(
+        "UPDATE contacts SET merged_into = ?, external_id = NULL, updated_at = ? WHERE id = ?",
+    )
+    .bind(into)
+    .bind(now)
+    .bind(from)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "UPDATE contacts SET name = coalesce(name, ?), email = coalesce(email, ?), \
+         external_id = coalesce(external_id, ?), \
+         account_manager_id = coalesce(account_manager_id, ?), attributes = ?, updated_at = ? \
+         WHERE id = ?",
+    )
+    .bind(&a.name)
+    .bind(&a.email)
+    .bind(&a.external_id)
+    .bind(a.account_manager.map(|(id, _)| id))
+    .bind(serde_json::to_string(&attributes).expect("strings serialize"))
+    .bind(now)
+    .bind(into)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
 
 fn note_from_row(row: &SqliteRow) -> StoredNote {
     StoredNote {
@@ -789,6 +915,260 @@ impl Store for SqliteStore {
             return Err(StoreError::NotFound { what: "agent" });
         }
         Ok(())
+    }
+
+    async fn visitor_contact(&self, visitor_id: i64, now: Millis) -> Result<Contact> {
+        let mut tx = self.pool.begin().await?;
+        // Write first: the transaction holds the write lock before it reads.
+        let r = sqlx::query("UPDATE visitors SET contact_id = contact_id WHERE id = ?")
+            .bind(visitor_id)
+            .execute(&mut *tx)
+            .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound { what: "visitor" });
+        }
+        let (site, existing): (String, Option<i64>) =
+            sqlx::query_as("SELECT site, contact_id FROM visitors WHERE id = ?")
+                .bind(visitor_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        let id = match existing {
+            Some(id) => id,
+            None => {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO contacts (site, created_at, updated_at) VALUES (?, ?, ?) RETURNING id",
+                )
+                .bind(&site)
+                .bind(now)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+                sqlx::query("UPDATE visitors SET contact_id = ? WHERE id = ?")
+                    .bind(id)
+                    .bind(visitor_id)
+                    .execute(&mut *tx)
+                    .await?;
+                id
+            }
+        };
+        let contact = contact_in(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(contact)
+    }
+
+    async fn identify_visitor(
+        &self,
+        visitor_id: i64,
+        external_id: &str,
+        now: Millis,
+    ) -> Result<Contact> {
+        let mut tx = self.pool.begin().await?;
+        let r = sqlx::query("UPDATE visitors SET contact_id = contact_id WHERE id = ?")
+            .bind(visitor_id)
+            .execute(&mut *tx)
+            .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound { what: "visitor" });
+        }
+        let (site, current): (String, Option<i64>) =
+            sqlx::query_as("SELECT site, contact_id FROM visitors WHERE id = ?")
+                .bind(visitor_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        let current_external: Option<String> = match current {
+            Some(id) => {
+                sqlx::query_scalar("SELECT external_id FROM contacts WHERE id = ?")
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?
+            }
+            None => None,
+        };
+        let known: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM contacts WHERE site = ? AND external_id = ? AND merged_into IS NULL",
+        )
+        .bind(&site)
+        .bind(external_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let target = match (known, current, current_external.as_deref()) {
+            // Already identified as this user.
+            (Some(k), Some(c), _) if k == c => k,
+            // A returning user on a new browser: the anonymous contact joins the known one.
+            (Some(k), Some(c), None) => {
+                merge_in(&mut tx, c, k, now).await?;
+                k
+            }
+            // Another account on this browser, or no contact yet: link to the known one.
+            (Some(k), _, _) => {
+                sqlx::query("UPDATE visitors SET contact_id = ? WHERE id = ?")
+                    .bind(k)
+                    .bind(visitor_id)
+                    .execute(&mut *tx)
+                    .await?;
+                k
+            }
+            // First time this user is seen: the anonymous contact becomes theirs.
+            (None, Some(c), None) => {
+                sqlx::query("UPDATE contacts SET external_id = ?, updated_at = ? WHERE id = ?")
+                    .bind(external_id)
+                    .bind(now)
+                    .bind(c)
+                    .execute(&mut *tx)
+                    .await?;
+                c
+            }
+            (None, _, _) => {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO contacts (site, external_id, created_at, updated_at) \
+                     VALUES (?, ?, ?, ?) RETURNING id",
+                )
+                .bind(&site)
+                .bind(external_id)
+                .bind(now)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+                sqlx::query("UPDATE visitors SET contact_id = ? WHERE id = ?")
+                    .bind(id)
+                    .bind(visitor_id)
+                    .execute(&mut *tx)
+                    .await?;
+                id
+            }
+        };
+        let contact = contact_in(&mut tx, target).await?;
+        tx.commit().await?;
+        Ok(contact)
+    }
+
+    async fn update_contact(
+        &self,
+        contact_id: i64,
+        update: &ContactUpdate,
+        now: Millis,
+    ) -> Result<Contact> {
+        let mut tx = self.pool.begin().await?;
+        let r = sqlx::query(
+            "UPDATE contacts SET name = coalesce(?, name), email = coalesce(?, email), \
+             updated_at = ? WHERE id = ?",
+        )
+        .bind(&update.name)
+        .bind(&update.email)
+        .bind(now)
+        .bind(contact_id)
+        .execute(&mut *tx)
+        .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound { what: "contact" });
+        }
+        if !update.attributes.is_empty() {
+            let current = contact_in(&mut tx, contact_id).await?;
+            let attributes = merged_attributes(current.attributes, &update.attributes);
+            sqlx::query("UPDATE contacts SET attributes = ? WHERE id = ?")
+                .bind(serde_json::to_string(&attributes).expect("strings serialize"))
+                .bind(contact_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let contact = contact_in(&mut tx, contact_id).await?;
+        tx.commit().await?;
+        Ok(contact)
+    }
+
+    async fn contact(&self, id: i64) -> Result<Option<Contact>> {
+        let mut id = id;
+        // Follow merges (a short chain: each merge retires one contact).
+        for _ in 0..16 {
+            let next: Option<Option<i64>> =
+                sqlx::query_scalar("SELECT merged_into FROM contacts WHERE id = ?")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+            match next {
+                None => return Ok(None),
+                Some(Some(into)) => id = into,
+                Some(None) => break,
+            }
+        }
+        let row = sqlx::query(&format!("{CONTACT_SELECT} WHERE ct.id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(contact_from_row))
+    }
+
+    async fn set_account_manager(
+        &self,
+        contact_id: i64,
+        agent_id: Option<i64>,
+        now: Millis,
+    ) -> Result<Contact> {
+        let result = sqlx::query(
+            "UPDATE contacts SET account_manager_id = ?, updated_at = ? WHERE id = ? AND merged_into IS NULL",
+        )
+        .bind(agent_id)
+        .bind(now)
+        .bind(contact_id)
+        .execute(&self.pool)
+        .await;
+        match result {
+            Ok(r) if r.rows_affected() == 0 => Err(StoreError::NotFound { what: "contact" }),
+            Ok(_) => self
+                .contact(contact_id)
+                .await?
+                .ok_or(StoreError::NotFound { what: "contact" }),
+            Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() => {
+                Err(StoreError::NotFound { what: "agent" })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn contacts_with_email(
+        &self,
+        site: &str,
+        email: &str,
+        exclude: i64,
+    ) -> Result<Vec<Contact>> {
+        let rows = sqlx::query(&format!(
+            "{CONTACT_SELECT} WHERE ct.site = ? AND ct.email = ? COLLATE NOCASE \
+             AND ct.merged_into IS NULL AND ct.id != ? ORDER BY ct.id LIMIT 20"
+        ))
+        .bind(site)
+        .bind(email)
+        .bind(exclude)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(contact_from_row).collect())
+    }
+
+    async fn merge_contacts(&self, from: i64, into: i64, now: Millis) -> Result<Contact> {
+        let mut tx = self.pool.begin().await?;
+        // Take the write lock first.
+        sqlx::query("UPDATE contacts SET updated_at = updated_at WHERE id = ?")
+            .bind(into)
+            .execute(&mut *tx)
+            .await?;
+        merge_in(&mut tx, from, into, now).await?;
+        let contact = contact_in(&mut tx, into).await?;
+        tx.commit().await?;
+        Ok(contact)
+    }
+
+    async fn conversations_of_contact(
+        &self,
+        contact_id: i64,
+        limit: u32,
+    ) -> Result<Vec<Conversation>> {
+        let rows = sqlx::query(&format!(
+            "{CONVERSATION_SELECT} WHERE v.contact_id = ? ORDER BY c.id DESC LIMIT ?"
+        ))
+        .bind(contact_id)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(conversation_from_row).collect())
     }
 
     async fn add_note(

@@ -68,6 +68,72 @@ fn query_param(name: &str) -> Option<String> {
         .get(name)
 }
 
+/// Reads `Frontdesk('identify', user)`, bounded and cleaned so the server accepts it: invalid
+/// emails and attribute names are dropped rather than failing the whole frame.
+fn identify_details(user: &JsValue) -> Option<protocol::ContactDetails> {
+    if !user.is_object() {
+        return None;
+    }
+    let plain = |v: &JsValue, max: usize| -> Option<String> {
+        // Numbers and booleans as JavaScript writes them (no float formatting in the wasm).
+        let text = match v.as_string() {
+            Some(t) => t,
+            None if v.as_f64().is_some() || v.as_bool().is_some() => {
+                js_sys::JSON::stringify(v).ok()?.into()
+            }
+            None => return None,
+        };
+        // The server's limits are in bytes: cut at a character boundary under `max` bytes.
+        let mut text: String = text.trim().chars().filter(|c| !c.is_control()).collect();
+        while text.len() > max {
+            text.pop();
+        }
+        (!text.is_empty()).then_some(text)
+    };
+    let get = |key: &str| js_sys::Reflect::get(user, &key.into()).unwrap_or(JsValue::UNDEFINED);
+    let mut details = protocol::ContactDetails {
+        name: plain(&get("name"), 200),
+        email: plain(&get("email"), 254).filter(|e| protocol::valid_email(e)),
+        user_id: plain(&get("user_id"), 128),
+        user_hash: plain(&get("user_hash"), 128),
+        attributes: Default::default(),
+    };
+    let key_ok = |k: &str| {
+        !k.is_empty()
+            && k.len() <= protocol::MAX_ATTRIBUTE_KEY_CHARS
+            && k.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+    };
+    let nested = get("attributes");
+    for source in [user, &nested] {
+        if !source.is_object() {
+            continue;
+        }
+        for entry in js_sys::Object::entries(source.unchecked_ref()).iter() {
+            let pair: js_sys::Array = entry.unchecked_into();
+            let Some(key) = pair.get(0).as_string() else {
+                continue;
+            };
+            if matches!(
+                key.as_str(),
+                "name" | "email" | "user_id" | "user_hash" | "attributes"
+            ) || !key_ok(&key)
+                || details.attributes.len() >= protocol::MAX_ATTRIBUTES
+            {
+                continue;
+            }
+            if let Some(value) = plain(&pair.get(1), protocol::MAX_ATTRIBUTE_VALUE_CHARS) {
+                details.attributes.insert(key, value);
+            }
+        }
+    }
+    let empty = details.name.is_none()
+        && details.email.is_none()
+        && details.user_id.is_none()
+        && details.attributes.is_empty();
+    (!empty).then_some(details)
+}
+
 fn storage() -> Option<web_sys::Storage> {
     window().local_storage().ok().flatten()
 }
@@ -157,6 +223,9 @@ impl App {
                         let html = search.article(&id).await;
                         link.send_message(Msg::Act(Action::ArticleLoaded { id, html }));
                     });
+                }
+                Effect::Warn(message) => {
+                    web_sys::console::warn_1(&format!("Frontdesk: {message}").into());
                 }
                 Effect::Unread(count) => {
                     let message = js_sys::Object::new();
@@ -648,20 +717,12 @@ impl Component for App {
                         }
                     }
                     Some("identify") => {
-                        // Name and email the site passed for a logged-in user: kept as the
-                        // conversation's contact details.
+                        // A logged-in user as the site describes it: name, email, the site's
+                        // user id with its signature, and any other plain values as custom
+                        // attributes (also accepted under `attributes`).
                         let user = field("user").unwrap_or(JsValue::UNDEFINED);
-                        let text = |key: &str, max: usize| {
-                            js_sys::Reflect::get(&user, &key.into())
-                                .ok()
-                                .and_then(|v| v.as_string())
-                                .map(|v| v.trim().chars().take(max).collect::<String>())
-                                .filter(|v| !v.is_empty())
-                        };
-                        let email = text("email", 254).filter(|e| protocol::valid_email(e));
-                        let name = text("name", 200);
-                        if email.is_some() || name.is_some() {
-                            self.apply(ctx, Action::SaveContact { name, email });
+                        if let Some(details) = identify_details(&user) {
+                            self.apply(ctx, Action::SaveContact(details));
                         }
                     }
                     Some("page") => {
@@ -708,7 +769,14 @@ impl Component for App {
                 let email = Some(self.email.trim().to_owned()).filter(|e| protocol::valid_email(e));
                 let name = Some(self.name.trim().to_owned()).filter(|n| !n.is_empty());
                 if email.is_some() || name.is_some() {
-                    self.apply(ctx, Action::SaveContact { name, email });
+                    self.apply(
+                        ctx,
+                        Action::SaveContact(protocol::ContactDetails {
+                            name,
+                            email,
+                            ..Default::default()
+                        }),
+                    );
                 }
             }
         }

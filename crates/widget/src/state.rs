@@ -6,8 +6,9 @@
 //! the first message of a conversation carries what the visitor searched, saw and opened.
 
 use protocol::{
-    ArticleRef, Author, Availability, ConversationStatus, ErrorCode, Handoff, PROTOCOL_VERSION,
-    Reader, Saved, ServerFrame, SiteConfig, VisitorFrame, reconnect_delay_ms as backoff_ms,
+    ArticleRef, Author, Availability, ContactDetails, ConversationStatus, ErrorCode, Handoff,
+    PROTOCOL_VERSION, Reader, Saved, ServerFrame, SiteConfig, VisitorFrame,
+    reconnect_delay_ms as backoff_ms,
 };
 
 /// How many suggestions the widget shows.
@@ -110,7 +111,7 @@ pub struct ChatState {
 
     pub contact_saved: bool,
     /// Contact details given while disconnected, sent once connected.
-    pub pending_contact: Option<(Option<String>, Option<String>)>,
+    pub pending_contact: Option<ContactDetails>,
     pub rated: bool,
     /// Whether the widget is open and the tab visible: the visitor can see new messages.
     pub visible: bool,
@@ -154,10 +155,7 @@ pub enum Action {
         id: String,
         body: String,
     },
-    SaveContact {
-        name: Option<String>,
-        email: Option<String>,
-    },
+    SaveContact(ContactDetails),
     Resolve,
     Rate {
         score: u8,
@@ -177,6 +175,8 @@ pub enum Effect {
     },
     Search(String),
     FetchArticle(String),
+    /// A problem in the site's integration, for its developers' console (not the customer).
+    Warn(String),
     /// Tell the host page how many messages are unread (launcher badge, title).
     Unread(u32),
     /// A new agent message arrived while the visitor was not looking.
@@ -425,11 +425,11 @@ impl ChatState {
                     Vec::new()
                 }
             }
-            Action::SaveContact { name, email } => {
+            Action::SaveContact(details) => {
                 if self.connection == Connection::Online {
-                    vec![Effect::Send(VisitorFrame::Contact { name, email })]
+                    vec![Effect::Send(VisitorFrame::Contact(details))]
                 } else {
-                    self.pending_contact = Some((name, email));
+                    self.pending_contact = Some(details);
                     Vec::new()
                 }
             }
@@ -505,8 +505,8 @@ impl ChatState {
                 }
                 // Resend everything not yet acknowledged, in order, with the same ids.
                 effects.extend(self.resend_pending());
-                if let Some((name, email)) = self.pending_contact.take() {
-                    effects.push(Effect::Send(VisitorFrame::Contact { name, email }));
+                if let Some(details) = self.pending_contact.take() {
+                    effects.push(Effect::Send(VisitorFrame::Contact(details)));
                 }
             }
             ServerFrame::Ack {
@@ -605,6 +605,11 @@ impl ChatState {
                 Saved::Contact => self.contact_saved = true,
                 Saved::Deflection => {}
             },
+            ServerFrame::Error {
+                code: ErrorCode::IdentityNotVerified,
+                message,
+                ..
+            } => effects.push(Effect::Warn(message)),
             ServerFrame::Error { code, .. } => {
                 self.notice = Some(match code {
                     ErrorCode::RateLimited => Notice::RateLimited,
@@ -916,23 +921,33 @@ mod tests {
     }
 
     #[wasm_bindgen_test(unsupported = test)]
+    fn an_unverified_identity_warns_the_developer_not_the_customer() {
+        let mut s = state();
+        s.apply(welcome(None, None));
+        let effects = s.apply(Action::Frame(ServerFrame::Error {
+            code: ErrorCode::IdentityNotVerified,
+            message: "bad user_hash".into(),
+            id: None,
+        }));
+        assert_eq!(effects, [Effect::Warn("bad user_hash".into())]);
+        assert_eq!(s.notice, None);
+        s.apply(Action::Frame(ServerFrame::error(ErrorCode::Internal, "x")));
+        assert_eq!(s.notice, Some(Notice::Error), "other errors still show");
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
     fn contact_details_given_offline_are_sent_once_connected() {
         let mut s = state();
-        let contact = (None, Some("rita@example.com".to_owned()));
-        assert!(
-            s.apply(Action::SaveContact {
-                name: contact.0.clone(),
-                email: contact.1.clone()
-            })
-            .is_empty()
-        );
+        let contact = ContactDetails {
+            email: Some("rita@example.com".to_owned()),
+            user_id: Some("u-42".to_owned()),
+            ..ContactDetails::default()
+        };
+        assert!(s.apply(Action::SaveContact(contact.clone())).is_empty());
         let effects = s.apply(welcome(None, None));
         assert_eq!(
             effects.last(),
-            Some(&Effect::Send(VisitorFrame::Contact {
-                name: contact.0,
-                email: contact.1
-            }))
+            Some(&Effect::Send(VisitorFrame::Contact(contact)))
         );
         assert!(s.pending_contact.is_none());
     }

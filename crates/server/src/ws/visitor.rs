@@ -27,6 +27,8 @@ struct Session<O> {
     delivered: u64,
     /// Contact details given before the conversation exists.
     pending_contact: Option<(Option<String>, Option<String>)>,
+    /// What to index for search once the conversation exists.
+    pending_contact_text: Option<String>,
     site: crate::Site,
 }
 
@@ -79,14 +81,11 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
             .open_or_create_conversation(&self.visitor, &self.context, now_millis())
             .await?;
         self.conversation = Some(c.id);
-        if let Some((name, email)) = self.pending_contact.take() {
-            let text = [name.as_deref(), email.as_deref()]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join(" ");
+        if let Some(text) = self.pending_contact_text.take() {
             self.state
                 .index_text(c.id, server_search::messages::Kind::Contact, &text);
+        }
+        if let Some((name, email)) = self.pending_contact.take() {
             self.state
                 .store
                 .set_contact(c.id, name.as_deref(), email.as_deref())
@@ -285,45 +284,89 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
                     Err(e) => self.failed("recording", e).await,
                 }
             }
-            VisitorFrame::Contact { name, email } => {
-                let text = [name.as_deref(), email.as_deref()]
-                    .into_iter()
-                    .flatten()
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                let result = match self.conversation {
-                    Some(c) => {
-                        self.state
-                            .store
-                            .set_contact(c, name.as_deref(), email.as_deref())
-                            .await
-                    }
-                    None => {
-                        self.pending_contact = Some((name, email));
-                        Ok(())
-                    }
-                };
-                match result {
-                    Ok(()) => {
-                        self.out
-                            .send(ServerFrame::Saved {
-                                what: Saved::Contact,
-                            })
-                            .await;
-                        if let Some(c) = self.conversation {
-                            self.state
-                                .index_text(c, server_search::messages::Kind::Contact, &text);
-                            self.publish_summary(c).await;
-                        }
-                    }
-                    Err(e) => self.failed("saving contact details", e).await,
-                }
-            }
+            VisitorFrame::Contact(details) => self.save_contact(details).await,
             VisitorFrame::Hello { .. } => {
                 self.out
                     .error(ErrorCode::InvalidField, "hello was already received")
                     .await;
             }
+        }
+    }
+
+    /// Records who the visitor is: on the contact record (verified user id, details, custom
+    /// attributes) and, for name and email, on the conversation. An unverifiable user id is
+    /// refused with an error while the rest is still kept, unverified.
+    async fn save_contact(&mut self, details: protocol::ContactDetails) {
+        let now = now_millis();
+        let store = self.state.store.clone();
+        let mut verified = None;
+        if let Some(user_id) = &details.user_id {
+            let hash = details.user_hash.as_deref().unwrap_or_default();
+            if self.site.verifies(user_id, hash) {
+                verified = Some(user_id.clone());
+            } else {
+                let message = if self.site.identity_secret.is_none() {
+                    "this site does not verify user ids (no identity_secret configured)"
+                } else {
+                    "the user id could not be verified: user_hash must be the site's HMAC-SHA256 of it"
+                };
+                self.out
+                    .error(ErrorCode::IdentityNotVerified, message)
+                    .await;
+            }
+        }
+        let contact = match &verified {
+            Some(user_id) => store.identify_visitor(self.visitor.id, user_id, now).await,
+            None => store.visitor_contact(self.visitor.id, now).await,
+        };
+        let update = store::ContactUpdate {
+            name: details.name.clone(),
+            email: details.email.clone(),
+            attributes: details.attributes.clone(),
+        };
+        let contact = match contact {
+            Ok(c) => store.update_contact(c.id, &update, now).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = contact {
+            return self.failed("saving contact details", e).await;
+        }
+        let (name, email) = (details.name, details.email);
+        let mut text: Vec<&str> = [name.as_deref(), email.as_deref(), verified.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        text.extend(details.attributes.values().map(String::as_str));
+        let text = text.join(" ");
+        let result = match self.conversation {
+            Some(c) if name.is_some() || email.is_some() => {
+                store
+                    .set_contact(c, name.as_deref(), email.as_deref())
+                    .await
+            }
+            Some(_) => Ok(()),
+            None => {
+                if name.is_some() || email.is_some() {
+                    self.pending_contact = Some((name, email));
+                }
+                self.pending_contact_text = Some(text.clone());
+                Ok(())
+            }
+        };
+        match result {
+            Ok(()) => {
+                self.out
+                    .send(ServerFrame::Saved {
+                        what: Saved::Contact,
+                    })
+                    .await;
+                if let Some(c) = self.conversation {
+                    self.state
+                        .index_text(c, server_search::messages::Kind::Contact, &text);
+                    self.publish_summary(c).await;
+                }
+            }
+            Err(e) => self.failed("saving contact details", e).await,
         }
     }
 
@@ -540,6 +583,7 @@ where
             0
         },
         pending_contact: None,
+        pending_contact_text: None,
         site: site_config,
     };
     session
