@@ -178,6 +178,12 @@ impl AppState {
         }
         assign::start_sla_ticker(self.clone());
         if let Some(search) = self.messages.clone() {
+            if search.documents() == 0 {
+                // An empty index beside a database with conversations (a new search folder, an
+                // upgrade, a lost index): rebuild it from the store in the background.
+                let state = self.clone();
+                tokio::spawn(async move { state.reindex().await });
+            }
             // Commit what was indexed, once a second: searches see messages within a second.
             tokio::spawn(async move {
                 loop {
@@ -187,6 +193,77 @@ impl AppState {
                 }
             });
         }
+    }
+
+    /// Indexes every stored message, note and contact field for the agents' search, in pages.
+    /// Returns how many documents were added. Safe beside live indexing: a document added twice
+    /// only points at the same conversation twice.
+    pub async fn reindex(&self) -> u64 {
+        use server_search::messages::Kind;
+        const PAGE: u32 = 1_000;
+        let Some(search) = self.messages.clone() else {
+            return 0;
+        };
+        let started = std::time::Instant::now();
+        let mut added = 0u64;
+        let mut add = |conversation: i64, kind: Kind, text: &str| {
+            if !text.trim().is_empty() {
+                self.index_text(conversation, kind, text);
+                added += 1;
+            }
+        };
+        let mut after = 0;
+        loop {
+            let page = match self.store.conversations_since(after, PAGE).await {
+                Ok(p) if !p.is_empty() => p,
+                Ok(_) => break,
+                Err(e) => return reindex_failed(e),
+            };
+            after = page.last().map_or(after, |c| c.id);
+            for c in page {
+                let fields = [c.contact_name.as_deref(), c.contact_email.as_deref()];
+                let text = fields.into_iter().flatten().collect::<Vec<_>>().join(" ");
+                add(c.id, Kind::Contact, &text);
+            }
+        }
+        let mut cursor = (0, 0);
+        loop {
+            let page = match self.store.messages_since(cursor, PAGE).await {
+                Ok(p) if !p.is_empty() => p,
+                Ok(_) => break,
+                Err(e) => return reindex_failed(e),
+            };
+            if let Some(last) = page.last() {
+                cursor = (last.conversation_id, last.seq);
+            }
+            for m in page {
+                add(m.conversation_id, Kind::Message, &m.body);
+            }
+        }
+        let mut after = 0;
+        loop {
+            let page = match self.store.notes_since(after, PAGE).await {
+                Ok(p) if !p.is_empty() => p,
+                Ok(_) => break,
+                Err(e) => return reindex_failed(e),
+            };
+            after = page.last().map_or(after, |(id, _)| *id);
+            for (_, n) in page {
+                add(n.conversation_id, Kind::Note, &n.body);
+            }
+        }
+        let s = search.clone();
+        if let Ok(Err(e)) = tokio::task::spawn_blocking(move || s.commit()).await {
+            tracing::error!(error = %e, "committing the rebuilt search index failed");
+        }
+        if added > 0 {
+            tracing::info!(
+                documents = added,
+                ms = started.elapsed().as_millis() as u64,
+                "search index rebuilt from the database"
+            );
+        }
+        added
     }
 
     pub(crate) fn site(&self, key: &str) -> Option<&Site> {
@@ -323,6 +400,11 @@ async fn conversation_history(
         .map(convert::summary)
         .collect();
     Ok(axum::Json(others))
+}
+
+fn reindex_failed(e: store::StoreError) -> u64 {
+    tracing::error!(error = %e, "rebuilding the search index failed");
+    0
 }
 
 /// Serves `router(state)` on `listener` until `shutdown` resolves, then drains connections.

@@ -864,3 +864,88 @@ async fn verified_contacts_attributes_sticky_account_manager_and_merging() {
         .unwrap();
     assert_eq!(cross_site.status(), 403);
 }
+
+#[tokio::test]
+async fn a_search_index_lost_or_new_is_rebuilt_from_the_database() {
+    // Conversations written before the server (and its in-memory search index) existed.
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("db")).await.unwrap();
+    let ana = store
+        .create_agent(
+            NewAgent {
+                email: "ana@example.com".into(),
+                name: "Ana".into(),
+                password_hash: server::hash_password("agent-password").unwrap(),
+                admin: false,
+            },
+            1,
+        )
+        .await
+        .unwrap();
+    let visitor = store.create_visitor("vt-old", "demo", 1).await.unwrap();
+    let conv = store
+        .open_or_create_conversation(&visitor, &store::ConversationContext::default(), 1)
+        .await
+        .unwrap();
+    for (i, (agent, body)) in [
+        (None, "my zanzibar invoice is wrong"),
+        (Some(ana.id), "checking"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        store
+            .append_message(store::NewMessage {
+                conversation_id: conv.id,
+                client_id: &format!("m{i}"),
+                agent_id: agent,
+                body,
+                at: 2,
+            })
+            .await
+            .unwrap();
+    }
+    store
+        .add_note(conv.id, ana.id, "n1", "quokka account, handle with care", 3)
+        .await
+        .unwrap();
+    store
+        .set_contact(conv.id, Some("Olga Petrova"), None)
+        .await
+        .unwrap();
+    let state = server::AppState::new(Arc::new(store), server::Settings::default())
+        .with_message_search()
+        .unwrap();
+    // Starting finds the index empty and rebuilds it in the background.
+    state.start();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(server::serve(listener, state, std::future::pending()));
+    let server = Server {
+        base: format!("http://{addr}"),
+        addr,
+        ids: BTreeMap::new(),
+        _dir: dir,
+    };
+    let cookie = cookie(&server, "ana@example.com").await;
+    for q in ["zanzibar", "quokka", "petrova"] {
+        let mut found = Vec::new();
+        for _ in 0..100 {
+            let hits: Vec<protocol::ConversationSummary> = reqwest::Client::new()
+                .get(format!("{}/api/conversations/search?q={q}", server.base))
+                .header("cookie", cookie.clone())
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            found = hits.iter().map(|c| c.id).collect();
+            if !found.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(found, [conv.id], "{q}");
+    }
+}

@@ -450,6 +450,13 @@ pub trait Store: Send + Sync + 'static {
     /// Durably appends a message with the next sequence number of its conversation, or returns
     /// the already-stored message when the same author already sent this client id.
     async fn append_message(&self, message: NewMessage<'_>) -> Result<Appended>;
+    /// Every message after the cursor `(conversation, seq)`, in that order, at most `limit`
+    /// (rebuilding the agents' search index).
+    async fn messages_since(&self, after: (i64, u64), limit: u32) -> Result<Vec<StoredMessage>>;
+    /// Every note with its row id, after `after_id`, in id order.
+    async fn notes_since(&self, after_id: i64, limit: u32) -> Result<Vec<(i64, StoredNote)>>;
+    /// Conversations with an id above `after_id`, in id order.
+    async fn conversations_since(&self, after_id: i64, limit: u32) -> Result<Vec<Conversation>>;
     /// Messages with `seq > after_seq`, in order, at most `limit`.
     async fn messages_after(
         &self,

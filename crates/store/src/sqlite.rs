@@ -148,6 +148,9 @@ fn conversation_from_row(row: &SqliteRow) -> Conversation {
 /// Note rows with their author's name.
 const NOTE_SELECT: &str = "SELECT n.conversation_id, n.client_id, n.agent_id, a.name AS agent_name, \
      n.body, n.created_at FROM notes n JOIN agents a ON a.id = n.agent_id";
+const NOTE_SELECT_WITH_ID: &str = "SELECT n.id AS note_id, n.conversation_id, n.client_id, \
+     n.agent_id, a.name AS agent_name, n.body, n.created_at FROM notes n \
+     JOIN agents a ON a.id = n.agent_id";
 
 /// Conversation rows with the assignee's name and the labels (sorted, comma-separated: labels
 /// never contain a comma).
@@ -1300,6 +1303,45 @@ impl Store for SqliteStore {
             message: stored,
             duplicate: false,
         })
+    }
+
+    async fn messages_since(&self, after: (i64, u64), limit: u32) -> Result<Vec<StoredMessage>> {
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} WHERE (m.conversation_id, m.seq) > (?, ?) \
+             ORDER BY m.conversation_id, m.seq LIMIT ?"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(after.0)
+            .bind(after.1 as i64)
+            .bind(limit as i64)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(message_from_row).collect())
+    }
+
+    async fn notes_since(&self, after_id: i64, limit: u32) -> Result<Vec<(i64, StoredNote)>> {
+        let rows = sqlx::query(&format!(
+            "{NOTE_SELECT_WITH_ID} WHERE n.id > ? ORDER BY n.id LIMIT ?"
+        ))
+        .bind(after_id)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get("note_id"), note_from_row(r)))
+            .collect())
+    }
+
+    async fn conversations_since(&self, after_id: i64, limit: u32) -> Result<Vec<Conversation>> {
+        let rows = sqlx::query(&format!(
+            "{CONVERSATION_SELECT} WHERE c.id > ? ORDER BY c.id LIMIT ?"
+        ))
+        .bind(after_id)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(conversation_from_row).collect())
     }
 
     async fn messages_after(
