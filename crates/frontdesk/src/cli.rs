@@ -463,6 +463,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         if let Some(c) = r.capacity {
             settings.agent_capacity = c.max(1);
         }
+        match r.strategy.as_deref() {
+            None | Some("round_robin") => {}
+            Some("least_busy") => settings.routing_strategy = server::RoutingStrategy::LeastBusy,
+            Some(other) => {
+                anyhow::bail!("routing.strategy must be round_robin or least_busy, not {other:?}")
+            }
+        }
         if let Some(s) = r.reassign_after_seconds.filter(|s| *s >= 0.0) {
             settings.reassign_grace = std::time::Duration::from_secs_f64(s);
         }

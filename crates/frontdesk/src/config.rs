@@ -48,6 +48,9 @@ pub struct SlaToml {
 pub struct RoutingToml {
     #[serde(default)]
     pub capacity: Option<u32>,
+    /// `round_robin` (default) or `least_busy`.
+    #[serde(default)]
+    pub strategy: Option<String>,
     #[serde(default)]
     pub reassign_after_seconds: Option<f64>,
 }

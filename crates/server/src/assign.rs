@@ -76,8 +76,15 @@ pub async fn route(state: &AppState, conversation: i64, exclude: Option<i64>) ->
         Some(r) => account_manager(state, r, exclude).await,
         None => None,
     };
-    let chosen =
-        sticky.or_else(|| routing::choose(&candidates, exclude, lang.as_deref(), team.as_deref()));
+    let chosen = sticky.or_else(|| {
+        routing::choose(
+            &candidates,
+            exclude,
+            lang.as_deref(),
+            team.as_deref(),
+            state.settings.routing_strategy,
+        )
+    });
     let current = record.and_then(|c| c.assignee.map(|(id, _)| id));
     if chosen != current {
         match state.store.assign(conversation, chosen, now_millis()).await {

@@ -21,6 +21,8 @@ struct Builds {
     current: Option<Arc<kb_build::Output>>,
     /// The build before, so widgets holding the previous manifest can still fetch its files.
     previous: Option<Arc<kb_build::Output>>,
+    /// Each article's tags, by article id: the topics of a conversation about it.
+    tags: Arc<std::collections::HashMap<String, Vec<String>>>,
 }
 
 #[derive(Clone, Default)]
@@ -79,7 +81,13 @@ impl KnowledgeBase {
                 None
             }
         };
+        let tags = loaded
+            .articles
+            .iter()
+            .map(|a| (a.id.clone(), a.tags.clone()))
+            .collect();
         let mut builds = self.builds.write().expect("lock");
+        builds.tags = Arc::new(tags);
         builds.previous = builds.current.take();
         builds.current = Some(output);
         builds.search = search;
@@ -89,6 +97,20 @@ impl KnowledgeBase {
             "knowledge base built"
         );
         Some(version)
+    }
+
+    /// The topics of a conversation about these articles: their tags, first seen first.
+    pub fn topics<'a>(&self, articles: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+        let tags = self.builds.read().expect("lock").tags.clone();
+        let mut out: Vec<String> = Vec::new();
+        for tag in articles.into_iter().filter_map(|id| tags.get(id)).flatten() {
+            if let Some(t) = protocol::normalize_label(tag)
+                && !out.contains(&t)
+            {
+                out.push(t);
+            }
+        }
+        out
     }
 
     fn file(&self, name: &str) -> Option<Vec<u8>> {

@@ -14,6 +14,7 @@ mod error;
 mod hub;
 mod kb;
 mod routing;
+pub use routing::Strategy as RoutingStrategy;
 mod sites;
 mod static_files;
 mod ws;
@@ -55,6 +56,8 @@ pub struct Settings {
     pub reassign_grace: std::time::Duration,
     /// Open conversations an agent takes before routing skips it.
     pub agent_capacity: u32,
+    /// Round-robin or least-busy among eligible agents.
+    pub routing_strategy: routing::Strategy,
     pub canned: Vec<protocol::CannedResponse>,
     /// Folder of the agents' full-text search index; `None` keeps it in memory.
     pub search_dir: Option<std::path::PathBuf>,
@@ -114,6 +117,7 @@ impl Default for Settings {
             sla_tick: std::time::Duration::from_secs(5),
             reassign_grace: std::time::Duration::from_secs(30),
             agent_capacity: 5,
+            routing_strategy: routing::Strategy::RoundRobin,
             canned: default_canned(),
             search_dir: None,
         }

@@ -20,8 +20,18 @@ pub struct Candidate {
     pub teams: Vec<String>,
 }
 
-/// Round-robin among online agents with free capacity: the one assigned longest ago, then the
-/// least busy, then the lowest id. A conversation of a team goes only to that team's members.
+/// How routing picks among eligible agents.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Strategy {
+    /// The one assigned longest ago, then the least busy.
+    #[default]
+    RoundRobin,
+    /// The one with the fewest open conversations, then the one assigned longest ago.
+    LeastBusy,
+}
+
+/// Picks among online agents with free capacity by `strategy` (ties: the lowest id). A
+/// conversation of a team goes only to that team's members.
 /// Agents who speak the conversation's language (`lang`, a primary tag) go first; when none of
 /// them has room, anyone eligible with room takes it. `None` sends the conversation to the
 /// unassigned queue.
@@ -30,6 +40,7 @@ pub fn choose(
     exclude: Option<i64>,
     lang: Option<&str>,
     team: Option<&str>,
+    strategy: Strategy,
 ) -> Option<i64> {
     let eligible = || {
         candidates
@@ -42,10 +53,14 @@ pub fn choose(
         Some(lang) => c.languages.iter().any(|l| l.eq_ignore_ascii_case(lang)),
         None => false,
     };
+    let key = |c: &&Candidate| match strategy {
+        Strategy::RoundRobin => (c.last_assigned, i64::from(c.open), c.id),
+        Strategy::LeastBusy => (i64::from(c.open), c.last_assigned, c.id),
+    };
     eligible()
         .filter(speaks)
-        .min_by_key(|c| (c.last_assigned, c.open, c.id))
-        .or_else(|| eligible().min_by_key(|c| (c.last_assigned, c.open, c.id)))
+        .min_by_key(key)
+        .or_else(|| eligible().min_by_key(key))
         .map(|c| c.id)
 }
 
@@ -200,17 +215,23 @@ mod tests {
             c(4, Online, 2, 0),
         ];
         assert_eq!(
-            choose(&agents, None, None, None),
+            choose(&agents, None, None, None, Strategy::RoundRobin),
             Some(2),
             "longest since last assignment"
         );
         assert_eq!(
-            choose(&agents, Some(2), None, None),
+            choose(&agents, Some(2), None, None, Strategy::RoundRobin),
             Some(1),
             "a transfer excludes the holder"
         );
         assert_eq!(
-            choose(&[c(1, Online, 2, 0), c(3, Offline, 0, 0)], None, None, None),
+            choose(
+                &[c(1, Online, 2, 0), c(3, Offline, 0, 0)],
+                None,
+                None,
+                None,
+                Strategy::RoundRobin
+            ),
             None,
             "queue"
         );
@@ -225,17 +246,17 @@ mod tests {
         full_pt.languages = vec!["pt".into()];
         let agents = [c(1, Online, 0, 0), pt, full_pt];
         assert_eq!(
-            choose(&agents, None, Some("pt"), None),
+            choose(&agents, None, Some("pt"), None, Strategy::RoundRobin),
             Some(7),
             "the free Portuguese speaker"
         );
         assert_eq!(
-            choose(&agents, None, Some("tr"), None),
+            choose(&agents, None, Some("tr"), None, Strategy::RoundRobin),
             Some(1),
             "nobody speaks Turkish: round-robin"
         );
         assert_eq!(
-            choose(&agents, Some(7), Some("pt"), None),
+            choose(&agents, Some(7), Some("pt"), None, Strategy::RoundRobin),
             Some(1),
             "speakers full: anyone"
         );
@@ -247,19 +268,51 @@ mod tests {
         let mut billing = c(5, Online, 1, 99);
         billing.teams = vec!["billing".into()];
         let agents = [c(1, Online, 0, 0), billing.clone()];
-        assert_eq!(choose(&agents, None, None, Some("billing")), Some(5));
         assert_eq!(
-            choose(&agents, Some(5), None, Some("billing")),
+            choose(&agents, None, None, Some("billing"), Strategy::RoundRobin),
+            Some(5)
+        );
+        assert_eq!(
+            choose(
+                &agents,
+                Some(5),
+                None,
+                Some("billing"),
+                Strategy::RoundRobin
+            ),
             None,
             "no other member: the team's queue"
         );
         billing.open = 2;
         assert_eq!(
-            choose(&[c(1, Online, 0, 0), billing], None, None, Some("billing")),
+            choose(
+                &[c(1, Online, 0, 0), billing],
+                None,
+                None,
+                Some("billing"),
+                Strategy::RoundRobin
+            ),
             None,
             "members full: queue, not someone outside the team"
         );
-        assert_eq!(choose(&agents, None, None, None), Some(1));
+        assert_eq!(
+            choose(&agents, None, None, None, Strategy::RoundRobin),
+            Some(1)
+        );
+    }
+
+    #[test]
+    fn least_busy_takes_the_agent_with_the_fewest_open_conversations() {
+        use PresenceStatus::*;
+        let agents = [c(1, Online, 1, 0), c(2, Online, 0, 50)];
+        assert_eq!(
+            choose(&agents, None, None, None, Strategy::RoundRobin),
+            Some(1)
+        );
+        assert_eq!(
+            choose(&agents, None, None, None, Strategy::LeastBusy),
+            Some(2)
+        );
     }
 
     #[test]

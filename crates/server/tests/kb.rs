@@ -21,7 +21,7 @@ async fn index_is_served_searched_and_rebuilt_live() {
     write(
         kb.path(),
         "en/refunds.md",
-        "---\ntitle: How do I refund a payment?\nlang: en\n---\nOpen **Payments**, pick the payment and click Refund.\n",
+        "---\ntitle: How do I refund a payment?\nlang: en\ntags: [payments, Refunds]\n---\nOpen **Payments**, pick the payment and click Refund.\n",
     );
     write(
         kb.path(),
@@ -116,4 +116,25 @@ async fn index_is_served_searched_and_rebuilt_live() {
         .await
         .unwrap();
     assert_eq!(old.status(), 200);
+
+    // Asking for a human after reading an article: its tags become the conversation's topics.
+    ws.send(Message::text(
+        r#"{"type":"send","id":"q1","body":"The refund did not arrive","context":{"query":"refund","opened":[{"id":"en/refunds","title":"How do I refund a payment?"}]}}"#,
+    ))
+    .await
+    .unwrap();
+    let conversation = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(Ok(Message::Text(text))) = ws.next().await {
+            if let Ok(ServerFrame::Ack { conversation, .. }) = protocol::decode_server(&text) {
+                return conversation;
+            }
+        }
+        panic!("socket closed");
+    })
+    .await
+    .expect("ack");
+    let reader = SqliteStore::open(&data.path().join("db")).await.unwrap();
+    use store::Store;
+    let c = reader.conversation(conversation).await.unwrap().unwrap();
+    assert_eq!(c.labels, ["payments", "refunds"]);
 }

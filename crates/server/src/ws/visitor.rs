@@ -124,6 +124,32 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
             if let Err(e) = store.set_context(conversation, &json).await {
                 return self.internal(id, e).await;
             }
+            // Topics: the tags of the articles read before asking (else of the best
+            // suggestion), added to the conversation's labels.
+            let read: Vec<&str> = match context.opened.is_empty() {
+                false => context.opened.iter().map(|a| a.id.as_str()).collect(),
+                true => context
+                    .shown
+                    .iter()
+                    .take(1)
+                    .map(|a| a.id.as_str())
+                    .collect(),
+            };
+            let topics = self.state.kb.topics(read);
+            if !topics.is_empty()
+                && let Ok(Some(c)) = store.conversation(conversation).await
+            {
+                let mut labels = c.labels;
+                for t in topics {
+                    if labels.len() < protocol::MAX_LABELS && !labels.contains(&t) {
+                        labels.push(t);
+                    }
+                }
+                labels.sort();
+                if let Err(e) = store.set_labels(conversation, &labels).await {
+                    tracing::error!(error = %e, conversation, "adding topics failed");
+                }
+            }
         }
         let appended = match store
             .append_message(NewMessage {
