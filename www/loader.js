@@ -5,8 +5,7 @@
 //   window.Frontdesk = window.Frontdesk || function () { (Frontdesk.q = Frontdesk.q || []).push(arguments) };
 //   Frontdesk('open');
 // Everything lives in a shadow root styled by a constructed stylesheet (CSSOM, allowed under a
-// strict style-src), on a host element whose inline styles are all !important, so host CSS and
-// host CSP cannot break it. Kept small and synchronous-light: it runs on someone else's page.
+// strict style-src) whose `:host` rules are !important, so host CSS and host CSP cannot break it. Kept small and synchronous-light: it runs on someone else's page.
 (function () {
   "use strict";
   var w = window, d = document;
@@ -164,6 +163,8 @@
     } else if (cmd === "off" && typeof arg === "string") {
       var fn = arguments[2];
       listeners[arg] = (listeners[arg] || []).filter(function (f) { return f !== fn; });
+    } else if (cmd === "reset") {
+      post({ frontdesk: "reset" }); // the site's user logged out: a new, anonymous visitor
     } else if (cmd === "identify" && arg && typeof arg === "object") {
       post({ frontdesk: "identify", user: JSON.parse(JSON.stringify(arg)) });
     }

@@ -125,6 +125,27 @@ test("the agent resolves, the customer rates, the console shows the rating", asy
   await context.close();
 });
 
+test("Frontdesk('reset') after the site's logout: the next person on this browser starts anew", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${server.base}/demo`);
+  const chat = await openChat(page);
+  await send(chat, "Private question before logging out");
+  const before = await chat.locator("body").evaluate(() => localStorage.getItem("frontdesk:demo:token"));
+  assert.ok(before);
+  await page.evaluate(() => window.Frontdesk("reset"));
+  await chat.locator(".fd-msg").first().waitFor({ state: "detached" });
+  const frame = page.frames().find((f) => f.url().includes("/frame/widget"));
+  await frame.waitForFunction((old) => {
+    const t = localStorage.getItem("frontdesk:demo:token");
+    return t && t !== old;
+  }, before);
+  await page.reload();
+  const again = await openChat(page);
+  assert.equal(await again.locator(".fd-msg", { hasText: "Private question" }).count(), 0);
+  await context.close();
+});
+
 test("keyboard only: open, start a chat, send", async () => {
   const context = await browser.newContext();
   const page = await context.newPage();

@@ -118,11 +118,12 @@ pub struct ContactDetails {
     pub attributes: std::collections::BTreeMap<String, String>,
 }
 
-/// Most custom attributes in one `identify`.
-pub const MAX_ATTRIBUTES: usize = 50;
-/// Longest attribute name and value, in characters.
+/// Most custom attributes in one `identify`. With the lengths below, the largest `identify`
+/// stays well under `MAX_FRAME_BYTES` (30 × (64 + 200) bytes, plus quoting and the rest).
+pub const MAX_ATTRIBUTES: usize = 30;
+/// Longest attribute name and value, in bytes.
 pub const MAX_ATTRIBUTE_KEY_CHARS: usize = 64;
-pub const MAX_ATTRIBUTE_VALUE_CHARS: usize = 256;
+pub const MAX_ATTRIBUTE_VALUE_CHARS: usize = 200;
 
 /// What the visitor typed, saw and read before asking for a human.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

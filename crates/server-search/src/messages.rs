@@ -119,6 +119,12 @@ impl MessageSearch {
         Ok(())
     }
 
+    /// Removes every document (before a rebuild), committed at once.
+    pub fn clear(&self) -> Result<(), SearchError> {
+        self.writer.lock().expect("lock").delete_all_documents()?;
+        self.commit()
+    }
+
     pub fn commit(&self) -> Result<(), SearchError> {
         self.writer.lock().expect("lock").commit()?;
         self.reader.reload()?;

@@ -106,10 +106,10 @@ pub async fn drain_queue(state: &AppState) {
     let Ok(queue) = state.store.unassigned_open(200).await else {
         return;
     };
+    // Not `break` on the first miss: a team's conversation may wait for its members while
+    // others behind it can be placed.
     for c in queue {
-        if route(state, c.id, None).await.is_none() {
-            break;
-        }
+        route(state, c.id, None).await;
     }
 }
 

@@ -182,11 +182,29 @@ impl AppState {
         }
         assign::start_sla_ticker(self.clone());
         if let Some(search) = self.messages.clone() {
-            if search.documents() == 0 {
-                // An empty index beside a database with conversations (a new search folder, an
-                // upgrade, a lost index): rebuild it from the store in the background.
+            // A marker written after a complete rebuild: without it (a new or lost search
+            // folder, an upgrade from before the marker, a rebuild cut short by a restart) the
+            // index is rebuilt from the database in the background.
+            let marker = self
+                .settings
+                .search_dir
+                .as_ref()
+                .map(|d| d.join("rebuilt-from-database"));
+            if search.documents() == 0 || marker.as_ref().is_some_and(|m| !m.exists()) {
                 let state = self.clone();
-                tokio::spawn(async move { state.reindex().await });
+                let s = search.clone();
+                tokio::spawn(async move {
+                    match tokio::task::spawn_blocking(move || s.clear()).await {
+                        Ok(Ok(())) => {}
+                        _ => return tracing::error!("clearing the search index failed"),
+                    }
+                    if state.reindex().await.is_some()
+                        && let Some(m) = marker
+                        && let Err(e) = std::fs::write(&m, b"")
+                    {
+                        tracing::error!(error = %e, "writing {} failed", m.display());
+                    }
+                });
             }
             // Commit what was indexed, once a second: searches see messages within a second.
             tokio::spawn(async move {
@@ -202,12 +220,10 @@ impl AppState {
     /// Indexes every stored message, note and contact field for the agents' search, in pages.
     /// Returns how many documents were added. Safe beside live indexing: a document added twice
     /// only points at the same conversation twice.
-    pub async fn reindex(&self) -> u64 {
+    pub async fn reindex(&self) -> Option<u64> {
         use server_search::messages::Kind;
         const PAGE: u32 = 1_000;
-        let Some(search) = self.messages.clone() else {
-            return 0;
-        };
+        let search = self.messages.clone()?;
         let started = std::time::Instant::now();
         let mut added = 0u64;
         let mut add = |conversation: i64, kind: Kind, text: &str| {
@@ -216,6 +232,8 @@ impl AppState {
                 added += 1;
             }
         };
+        let mut contacts: std::collections::HashMap<i64, Option<store::Contact>> =
+            std::collections::HashMap::new();
         let mut after = 0;
         loop {
             let page = match self.store.conversations_since(after, PAGE).await {
@@ -225,9 +243,22 @@ impl AppState {
             };
             after = page.last().map_or(after, |c| c.id);
             for c in page {
-                let fields = [c.contact_name.as_deref(), c.contact_email.as_deref()];
-                let text = fields.into_iter().flatten().collect::<Vec<_>>().join(" ");
-                add(c.id, Kind::Contact, &text);
+                // As live indexing does: name, email, and the contact's verified id and
+                // attribute values.
+                let mut text: Vec<String> = [c.contact_name.clone(), c.contact_email.clone()]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                if let Some(id) = c.contact_id {
+                    if let std::collections::hash_map::Entry::Vacant(slot) = contacts.entry(id) {
+                        slot.insert(self.store.contact(id).await.ok().flatten());
+                    }
+                    if let Some(Some(contact)) = contacts.get(&id) {
+                        text.extend(contact.external_id.clone());
+                        text.extend(contact.attributes.values().cloned());
+                    }
+                }
+                add(c.id, Kind::Contact, &text.join(" "));
             }
         }
         let mut cursor = (0, 0);
@@ -257,8 +288,13 @@ impl AppState {
             }
         }
         let s = search.clone();
-        if let Ok(Err(e)) = tokio::task::spawn_blocking(move || s.commit()).await {
-            tracing::error!(error = %e, "committing the rebuilt search index failed");
+        match tokio::task::spawn_blocking(move || s.commit()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "committing the rebuilt search index failed");
+                return None;
+            }
+            Err(_) => return None,
         }
         if added > 0 {
             tracing::info!(
@@ -267,7 +303,7 @@ impl AppState {
                 "search index rebuilt from the database"
             );
         }
-        added
+        Some(added)
     }
 
     pub(crate) fn site(&self, key: &str) -> Option<&Site> {
@@ -406,9 +442,9 @@ async fn conversation_history(
     Ok(axum::Json(others))
 }
 
-fn reindex_failed(e: store::StoreError) -> u64 {
+fn reindex_failed(e: store::StoreError) -> Option<u64> {
     tracing::error!(error = %e, "rebuilding the search index failed");
-    0
+    None
 }
 
 /// Serves `router(state)` on `listener` until `shutdown` resolves, then drains connections.

@@ -802,7 +802,7 @@ async fn verified_contacts_attributes_sticky_account_manager_and_merging() {
     // A forged identity is refused (and not linked); the same email shows up as a duplicate,
     // which an agent merges.
     let forged = r#""email":"RITA@example.com","user_id":"user-42","user_hash":"00""#;
-    let (_kiosk, kiosk_conv, seen) = identified_customer(&server, forged, "Hi, it is me").await;
+    let (mut kiosk, kiosk_conv, seen) = identified_customer(&server, forged, "Hi, it is me").await;
     assert!(
         seen.iter().any(|f| matches!(f, ServerFrame::Error { code: protocol::ErrorCode::IdentityNotVerified, message, .. } if message.contains("verified"))),
         "{seen:?}"
@@ -843,6 +843,28 @@ async fn verified_contacts_attributes_sticky_account_manager_and_merging() {
     .await
     .unwrap();
     assert_eq!(again.status(), 409, "already merged");
+
+    // Merged in by an agent, the kiosk browser still has not proved who it is: its
+    // conversation is not verified, and it cannot rewrite the verified profile.
+    send(
+        &mut kiosk,
+        r#"{"type":"contact","name":"Mallory","attributes":{"plan":"free"}}"#,
+    )
+    .await;
+    wait_for(&mut kiosk, "saved", |f| {
+        matches!(f, ServerFrame::Saved { .. })
+    })
+    .await;
+    let p = get_profile(contact).await;
+    assert_eq!(p.contact.name.as_deref(), Some("Rita"));
+    assert_eq!(p.attributes["plan"], "pro");
+    let kiosk_summary = p.conversations.iter().find(|c| c.id == kiosk_conv).unwrap();
+    assert!(!kiosk_summary.contact_verified);
+    assert!(
+        p.conversations
+            .iter()
+            .any(|c| c.id == first && c.contact_verified)
+    );
 
     // Without a session or from another origin: refused.
     let anonymous = reqwest::Client::new()
@@ -913,7 +935,12 @@ async fn a_search_index_lost_or_new_is_rebuilt_from_the_database() {
         .set_contact(conv.id, Some("Olga Petrova"), None)
         .await
         .unwrap();
-    let state = server::AppState::new(Arc::new(store), server::Settings::default())
+    let search_dir = dir.path().join("search");
+    let settings = server::Settings {
+        search_dir: Some(search_dir.clone()),
+        ..server::Settings::default()
+    };
+    let state = server::AppState::new(Arc::new(store), settings)
         .with_message_search()
         .unwrap();
     // Starting finds the index empty and rebuilds it in the background.
@@ -948,4 +975,12 @@ async fn a_search_index_lost_or_new_is_rebuilt_from_the_database() {
         }
         assert_eq!(found, [conv.id], "{q}");
     }
+    // The rebuild finished: marked, so the next start does not redo it.
+    for _ in 0..50 {
+        if search_dir.join("rebuilt-from-database").exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(search_dir.join("rebuilt-from-database").exists());
 }

@@ -221,6 +221,47 @@ async fn contacts_identity_attributes_and_merging(store: &dyn Store) {
         store.visitor_contact(tablet.id, 16).await.unwrap().id,
         anon.id
     );
+    // A browser merged in by an agent did not prove who it is: its conversations are the
+    // contact's, but not verified.
+    let tablet_conv = store
+        .open_or_create_conversation(&tablet, &ConversationContext::default(), 16)
+        .await
+        .unwrap();
+    assert_eq!(
+        (tablet_conv.contact_id, tablet_conv.contact_verified),
+        (Some(anon.id), false)
+    );
+    assert!(
+        store
+            .conversation(conv.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .contact_verified
+    );
+
+    // Another account on a browser: its earlier conversation stays with the first account.
+    let bob_conv = store
+        .open_or_create_conversation(&other, &ConversationContext::default(), 16)
+        .await
+        .unwrap();
+    assert_eq!(bob_conv.contact_id, Some(bob.id));
+    store
+        .set_status(bob_conv.id, Status::Resolved, 16)
+        .await
+        .unwrap();
+    store
+        .identify_visitor(other.id, "user-42", 16)
+        .await
+        .unwrap();
+    let bobs: Vec<i64> = store
+        .conversations_of_contact(bob.id, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(bobs, [bob_conv.id]);
     assert!(
         matches!(
             store.merge_contacts(dup.id, anon.id, 17).await,

@@ -96,6 +96,8 @@ pub const MAX_CONTACT_ATTRIBUTES: usize = 50;
 pub struct Visitor {
     pub id: i64,
     pub site: String,
+    /// The site user id this browser proved with a signed identify, if any.
+    pub verified_as: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,9 +148,9 @@ pub struct Conversation {
     pub team: Option<String>,
     /// Labels, sorted.
     pub labels: Vec<String>,
-    /// The contact of the conversation's visitor, if it has one.
+    /// Whose conversation it is, if known.
     pub contact_id: Option<i64>,
-    /// That contact was identified by the site (it has a verified external id).
+    /// The browser that wrote it proved it is that contact's verified user.
     pub contact_verified: bool,
 }
 
@@ -393,8 +395,9 @@ pub trait Store: Send + Sync + 'static {
     /// The visitor's contact, created (anonymous) if it has none.
     async fn visitor_contact(&self, visitor_id: i64, now: Millis) -> Result<Contact>;
     /// Links the visitor to the contact with this verified external id on the visitor's site
-    /// (created if new). An anonymous contact the visitor had is merged into it; one with
-    /// another external id is left alone (another account on the same browser).
+    /// (created if new) and marks the visitor verified as it; its open conversation becomes the
+    /// contact's. An anonymous contact the visitor had is merged into it; one with another
+    /// external id is left alone with its conversations (another account on the same browser).
     async fn identify_visitor(
         &self,
         visitor_id: i64,
@@ -427,7 +430,7 @@ pub trait Store: Send + Sync + 'static {
     /// attributes are copied over, and `from` is retired. `Conflict` when both carry different
     /// external ids or belong to different sites.
     async fn merge_contacts(&self, from: i64, into: i64, now: Millis) -> Result<Contact>;
-    /// Conversations of every browser of the contact, newest first.
+    /// The contact's conversations (on every browser), newest first.
     async fn conversations_of_contact(
         &self,
         contact_id: i64,

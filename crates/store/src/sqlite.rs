@@ -138,10 +138,10 @@ fn conversation_from_row(row: &SqliteRow) -> Conversation {
             .get::<Option<String>, _>("labels")
             .map(|l| split_list(&l))
             .unwrap_or_default(),
-        contact_id: row.get("contact_ref"),
+        contact_id: row.get("contact_id"),
         contact_verified: row
-            .get::<Option<String>, _>("contact_external_id")
-            .is_some(),
+            .get::<Option<bool>, _>("contact_is_verified")
+            .unwrap_or(false),
     }
 }
 
@@ -158,10 +158,10 @@ const NOTE_SELECT_WITH_ID: &str = "SELECT n.id AS note_id, n.conversation_id, n.
 const CONVERSATION_SELECT: &str = "SELECT c.*, a.name AS assignee_name, \
      (SELECT group_concat(label, ',') FROM (SELECT label FROM conversation_labels l \
       WHERE l.conversation_id = c.id ORDER BY label)) AS labels, \
-     v.contact_id AS contact_ref, ct.external_id AS contact_external_id, \
+     (ct.external_id IS NOT NULL AND v.verified_as IS ct.external_id) AS contact_is_verified, \
      ct.name AS profile_name, ct.email AS profile_email \
      FROM conversations c LEFT JOIN agents a ON a.id = c.assignee_id \
-     LEFT JOIN visitors v ON v.id = c.visitor_id LEFT JOIN contacts ct ON ct.id = v.contact_id";
+     LEFT JOIN visitors v ON v.id = c.visitor_id LEFT JOIN contacts ct ON ct.id = c.contact_id";
 
 /// Contact rows with the account manager's name.
 const CONTACT_SELECT: &str = "SELECT ct.*, a.name AS manager_name FROM contacts ct \
@@ -246,11 +246,15 @@ async fn merge_in(
             attributes.insert(k.clone(), v.clone());
         }
     }
-    sqlx::query("UPDATE visitors SET contact_id = ? WHERE contact_id = ?")
+    for table in ["visitors", "conversations"] {
+        sqlx::query(&format!(
+            "UPDATE {table} SET contact_id = ? WHERE contact_id = ?"
+        ))
         .bind(into)
         .bind(from)
         .execute(&mut **tx)
         .await?;
+    }
     sqlx::query(
         "UPDATE contacts SET merged_into = ?, external_id = NULL, updated_at = ? WHERE id = ?",
     )
@@ -442,17 +446,19 @@ impl Store for SqliteStore {
         Ok(Visitor {
             id,
             site: site.to_owned(),
+            verified_as: None,
         })
     }
 
     async fn visitor(&self, token_hash: &str) -> Result<Option<Visitor>> {
-        let row = sqlx::query("SELECT id, site FROM visitors WHERE token_hash = ?")
+        let row = sqlx::query("SELECT id, site, verified_as FROM visitors WHERE token_hash = ?")
             .bind(token_hash)
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.map(|row| Visitor {
             id: row.get("id"),
             site: row.get("site"),
+            verified_as: row.get("verified_as"),
         }))
     }
 
@@ -474,8 +480,9 @@ impl Store for SqliteStore {
     ) -> Result<Conversation> {
         // The partial unique index makes this atomic: a concurrent creator's insert is ignored.
         sqlx::query(
-            "INSERT INTO conversations (visitor_id, site, page_url, locale, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            "INSERT INTO conversations (visitor_id, site, page_url, locale, created_at, updated_at, \
+             contact_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, \
+             (SELECT contact_id FROM visitors WHERE id = ?1)) ON CONFLICT DO NOTHING",
         )
         .bind(visitor.id)
         .bind(&visitor.site)
@@ -951,6 +958,13 @@ impl Store for SqliteStore {
                     .bind(visitor_id)
                     .execute(&mut *tx)
                     .await?;
+                sqlx::query(
+                    "UPDATE conversations SET contact_id = ? WHERE visitor_id = ? AND contact_id IS NULL",
+                )
+                .bind(id)
+                .bind(visitor_id)
+                .execute(&mut *tx)
+                .await?;
                 id
             }
         };
@@ -1040,6 +1054,20 @@ impl Store for SqliteStore {
                 id
             }
         };
+        sqlx::query("UPDATE visitors SET contact_id = ?, verified_as = ? WHERE id = ?")
+            .bind(target)
+            .bind(external_id)
+            .bind(visitor_id)
+            .execute(&mut *tx)
+            .await?;
+        // The conversation open now is the identified user's; earlier ones stay whose they were.
+        sqlx::query(
+            "UPDATE conversations SET contact_id = ? WHERE visitor_id = ? AND (status = 'open' OR contact_id IS NULL)",
+        )
+        .bind(target)
+        .bind(visitor_id)
+        .execute(&mut *tx)
+        .await?;
         let contact = contact_in(&mut tx, target).await?;
         tx.commit().await?;
         Ok(contact)
@@ -1165,7 +1193,7 @@ impl Store for SqliteStore {
         limit: u32,
     ) -> Result<Vec<Conversation>> {
         let rows = sqlx::query(&format!(
-            "{CONVERSATION_SELECT} WHERE v.contact_id = ? ORDER BY c.id DESC LIMIT ?"
+            "{CONVERSATION_SELECT} WHERE c.contact_id = ? ORDER BY c.id DESC LIMIT ?"
         ))
         .bind(contact_id)
         .bind(limit as i64)

@@ -105,6 +105,7 @@ fn identify_details(user: &JsValue) -> Option<protocol::ContactDetails> {
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
     };
     let nested = get("attributes");
+    let mut budget: usize = 12 * 1024;
     for source in [user, &nested] {
         if !source.is_object() {
             continue;
@@ -123,6 +124,11 @@ fn identify_details(user: &JsValue) -> Option<protocol::ContactDetails> {
                 continue;
             }
             if let Some(value) = plain(&pair.get(1), protocol::MAX_ATTRIBUTE_VALUE_CHARS) {
+                // Escaped quotes can double a value's size on the wire: keep the frame small.
+                budget = budget.saturating_sub(key.len() + 2 * value.len() + 6);
+                if budget == 0 {
+                    break;
+                }
                 details.attributes.insert(key, value);
             }
         }
@@ -724,6 +730,27 @@ impl Component for App {
                         if let Some(details) = identify_details(&user) {
                             self.apply(ctx, Action::SaveContact(details));
                         }
+                    }
+                    Some("reset") => {
+                        // The site's user logged out: forget this browser's identity and
+                        // conversation; the next visitor on it starts as someone new.
+                        if let Some(s) = storage() {
+                            let _ = s.remove_item(&token_key(&self.state.site));
+                        }
+                        let old = &self.state;
+                        let mut fresh = ChatState::new(
+                            old.site.clone(),
+                            None,
+                            old.locale.clone(),
+                            old.page_url.clone(),
+                            old.user_agent.clone(),
+                        );
+                        fresh.config = old.config.clone();
+                        fresh.muted = old.muted;
+                        fresh.visible = old.visible;
+                        self.state = fresh;
+                        self.socket = None;
+                        self.connect(ctx);
                     }
                     Some("page") => {
                         self.state.page_url = field("page")

@@ -231,9 +231,15 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
 
     async fn set_status(&mut self, conversation: i64, status: Status) {
         let now = now_millis();
+        let was_resolved = matches!(
+            self.state.store.conversation(conversation).await,
+            Ok(Some(c)) if c.status == Status::Resolved
+        );
         match self.state.store.set_status(conversation, status, now).await {
             Ok(mut c) => {
-                if status == Status::Open {
+                // Only a real reopening restarts the resolution clock (a stale "reopen" of an
+                // open conversation must not push its deadline back).
+                if status == Status::Open && was_resolved {
                     crate::assign::reopened(&self.state, &c, now).await;
                     if let Ok(Some(fresh)) = self.state.store.conversation(conversation).await {
                         c = fresh;

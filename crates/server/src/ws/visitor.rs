@@ -345,17 +345,27 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
             Some(user_id) => store.identify_visitor(self.visitor.id, user_id, now).await,
             None => store.visitor_contact(self.visitor.id, now).await,
         };
-        let update = store::ContactUpdate {
-            name: details.name.clone(),
-            email: details.email.clone(),
-            attributes: details.attributes.clone(),
-        };
         let contact = match contact {
-            Ok(c) => store.update_contact(c.id, &update, now).await,
-            Err(e) => Err(e),
+            Ok(c) => c,
+            Err(e) => return self.failed("saving contact details", e).await,
         };
-        if let Err(e) = contact {
-            return self.failed("saving contact details", e).await;
+        if verified.is_some() {
+            self.visitor.verified_as = verified.clone();
+        }
+        // A verified profile only takes details from a browser verified as that user: a browser
+        // an agent merged in (or anyone typing the same email) cannot rewrite it. Its details
+        // still go on its own conversation below.
+        let may_update =
+            contact.external_id.is_none() || contact.external_id == self.visitor.verified_as;
+        if may_update {
+            let update = store::ContactUpdate {
+                name: details.name.clone(),
+                email: details.email.clone(),
+                attributes: details.attributes.clone(),
+            };
+            if let Err(e) = store.update_contact(contact.id, &update, now).await {
+                return self.failed("saving contact details", e).await;
+            }
         }
         let (name, email) = (details.name, details.email);
         let mut text: Vec<&str> = [name.as_deref(), email.as_deref(), verified.as_deref()]

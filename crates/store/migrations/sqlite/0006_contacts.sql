@@ -18,5 +18,13 @@ CREATE UNIQUE INDEX contacts_by_external_id ON contacts (site, external_id)
     WHERE external_id IS NOT NULL AND merged_into IS NULL;
 CREATE INDEX contacts_by_email ON contacts (site, email COLLATE NOCASE) WHERE merged_into IS NULL;
 
+-- A browser's current contact (it changes when another account identifies on it).
 ALTER TABLE visitors ADD COLUMN contact_id INTEGER REFERENCES contacts (id);
+-- The external id this browser proved (a signed identify); a browser merged into a verified
+-- contact by an agent is not thereby verified.
+ALTER TABLE visitors ADD COLUMN verified_as TEXT;
 CREATE INDEX visitors_by_contact ON visitors (contact_id);
+-- Whose conversation it is, fixed when it starts (or when its browser identifies while it is
+-- open): another account later identifying on the same browser does not take it over.
+ALTER TABLE conversations ADD COLUMN contact_id INTEGER REFERENCES contacts (id);
+CREATE INDEX conversations_by_contact ON conversations (contact_id, id);
