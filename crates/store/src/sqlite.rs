@@ -209,6 +209,53 @@ async fn contact_in(tx: &mut Transaction<'_, Sqlite>, id: i64) -> Result<Contact
     Ok(contact_from_row(&row))
 }
 
+/// Takes the write lock with a no-op write to the visitor (so the transaction never upgrades
+/// from a read), then reads its site and current contact.
+async fn lock_visitor(
+    tx: &mut Transaction<'_, Sqlite>,
+    visitor_id: i64,
+) -> Result<(String, Option<i64>)> {
+    let r = sqlx::query("UPDATE visitors SET contact_id = contact_id WHERE id = ?")
+        .bind(visitor_id)
+        .execute(&mut **tx)
+        .await?;
+    if r.rows_affected() == 0 {
+        return Err(StoreError::NotFound { what: "visitor" });
+    }
+    Ok(
+        sqlx::query_as("SELECT site, contact_id FROM visitors WHERE id = ?")
+            .bind(visitor_id)
+            .fetch_one(&mut **tx)
+            .await?,
+    )
+}
+
+/// Creates a contact (anonymous without `external_id`) and makes it the visitor's.
+async fn new_contact_for(
+    tx: &mut Transaction<'_, Sqlite>,
+    visitor_id: i64,
+    site: &str,
+    external_id: Option<&str>,
+    now: Millis,
+) -> Result<i64> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO contacts (site, external_id, created_at, updated_at) VALUES (?, ?, ?, ?) \
+         RETURNING id",
+    )
+    .bind(site)
+    .bind(external_id)
+    .bind(now)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?;
+    sqlx::query("UPDATE visitors SET contact_id = ? WHERE id = ?")
+        .bind(id)
+        .bind(visitor_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(id)
+}
+
 /// Merges contact `from` into `into` inside `tx` (see `Store::merge_contacts`).
 async fn merge_in(
     tx: &mut Transaction<'_, Sqlite>,
@@ -929,35 +976,11 @@ impl Store for SqliteStore {
 
     async fn visitor_contact(&self, visitor_id: i64, now: Millis) -> Result<Contact> {
         let mut tx = self.pool.begin().await?;
-        // Write first: the transaction holds the write lock before it reads.
-        let r = sqlx::query("UPDATE visitors SET contact_id = contact_id WHERE id = ?")
-            .bind(visitor_id)
-            .execute(&mut *tx)
-            .await?;
-        if r.rows_affected() == 0 {
-            return Err(StoreError::NotFound { what: "visitor" });
-        }
-        let (site, existing): (String, Option<i64>) =
-            sqlx::query_as("SELECT site, contact_id FROM visitors WHERE id = ?")
-                .bind(visitor_id)
-                .fetch_one(&mut *tx)
-                .await?;
+        let (site, existing) = lock_visitor(&mut tx, visitor_id).await?;
         let id = match existing {
             Some(id) => id,
             None => {
-                let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO contacts (site, created_at, updated_at) VALUES (?, ?, ?) RETURNING id",
-                )
-                .bind(&site)
-                .bind(now)
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?;
-                sqlx::query("UPDATE visitors SET contact_id = ? WHERE id = ?")
-                    .bind(id)
-                    .bind(visitor_id)
-                    .execute(&mut *tx)
-                    .await?;
+                let id = new_contact_for(&mut tx, visitor_id, &site, None, now).await?;
                 sqlx::query(
                     "UPDATE conversations SET contact_id = ? WHERE visitor_id = ? AND contact_id IS NULL",
                 )
@@ -980,18 +1003,7 @@ impl Store for SqliteStore {
         now: Millis,
     ) -> Result<Contact> {
         let mut tx = self.pool.begin().await?;
-        let r = sqlx::query("UPDATE visitors SET contact_id = contact_id WHERE id = ?")
-            .bind(visitor_id)
-            .execute(&mut *tx)
-            .await?;
-        if r.rows_affected() == 0 {
-            return Err(StoreError::NotFound { what: "visitor" });
-        }
-        let (site, current): (String, Option<i64>) =
-            sqlx::query_as("SELECT site, contact_id FROM visitors WHERE id = ?")
-                .bind(visitor_id)
-                .fetch_one(&mut *tx)
-                .await?;
+        let (site, current) = lock_visitor(&mut tx, visitor_id).await?;
         let current_external: Option<String> = match current {
             Some(id) => {
                 sqlx::query_scalar("SELECT external_id FROM contacts WHERE id = ?")
@@ -1036,22 +1048,7 @@ impl Store for SqliteStore {
                 c
             }
             (None, _, _) => {
-                let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO contacts (site, external_id, created_at, updated_at) \
-                     VALUES (?, ?, ?, ?) RETURNING id",
-                )
-                .bind(&site)
-                .bind(external_id)
-                .bind(now)
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?;
-                sqlx::query("UPDATE visitors SET contact_id = ? WHERE id = ?")
-                    .bind(id)
-                    .bind(visitor_id)
-                    .execute(&mut *tx)
-                    .await?;
-                id
+                new_contact_for(&mut tx, visitor_id, &site, Some(external_id), now).await?
             }
         };
         sqlx::query("UPDATE visitors SET contact_id = ?, verified_as = ? WHERE id = ?")

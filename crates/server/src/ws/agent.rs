@@ -325,21 +325,8 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
             .collect();
         labels.sort();
         labels.dedup();
-        match self.state.store.set_labels(conversation, &labels).await {
-            Ok(c) => self
-                .state
-                .hub
-                .publish(HubEvent::Conversation(Box::new(convert::summary(c)))),
-            Err(store::StoreError::NotFound { .. }) => {
-                self.out
-                    .error(
-                        ErrorCode::NotFound,
-                        format!("conversation {conversation} does not exist"),
-                    )
-                    .await
-            }
-            Err(e) => self.failed("labelling", e).await,
-        }
+        let result = self.state.store.set_labels(conversation, &labels).await;
+        self.changed(conversation, result, "labelling").await;
     }
 
     /// Moves a conversation to a team and routes it among the team's members (not back to
@@ -397,16 +384,11 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
             Err(e) => return self.failed("changing the priority", e).await,
         };
         let dues = crate::assign::sla_dues(&self.state, &c, priority);
-        match store
+        let result = store
             .set_priority(conversation, priority.as_str(), dues)
-            .await
-        {
-            Ok(c) => self
-                .state
-                .hub
-                .publish(HubEvent::Conversation(Box::new(convert::summary(c)))),
-            Err(e) => self.failed("changing the priority", e).await,
-        }
+            .await;
+        self.changed(conversation, result, "changing the priority")
+            .await;
     }
 
     async fn note(&mut self, id: String, conversation: i64, body: String) {
@@ -437,6 +419,30 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
                     .await
             }
             Err(e) => self.failed("saving the note", e).await,
+        }
+    }
+
+    /// Publishes a changed conversation to every console, or reports why it could not change.
+    async fn changed(
+        &mut self,
+        conversation: i64,
+        result: Result<store::Conversation, store::StoreError>,
+        what: &str,
+    ) {
+        match result {
+            Ok(c) => self
+                .state
+                .hub
+                .publish(HubEvent::Conversation(Box::new(convert::summary(c)))),
+            Err(store::StoreError::NotFound { .. }) => {
+                self.out
+                    .error(
+                        ErrorCode::NotFound,
+                        format!("conversation {conversation} does not exist"),
+                    )
+                    .await
+            }
+            Err(e) => self.failed(what, e).await,
         }
     }
 
