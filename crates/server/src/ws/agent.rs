@@ -296,25 +296,14 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
                 Err(e) => return self.failed("assigning", e).await,
             }
         }
-        match store.assign(conversation, agent, now_millis()).await {
-            Ok(c) => {
-                if let Some(id) = agent {
-                    self.state.presence.mark_assigned(id, now_millis());
-                }
-                self.state
-                    .hub
-                    .publish(HubEvent::Conversation(Box::new(convert::summary(c))));
-                crate::assign::publish_agents(&self.state).await;
+        let result = store.assign(conversation, agent, now_millis()).await;
+        let assigned = result.is_ok();
+        self.changed(conversation, result, "assigning").await;
+        if assigned {
+            if let Some(id) = agent {
+                self.state.presence.mark_assigned(id, now_millis());
             }
-            Err(store::StoreError::NotFound { .. }) => {
-                self.out
-                    .error(
-                        ErrorCode::NotFound,
-                        format!("conversation {conversation} does not exist"),
-                    )
-                    .await
-            }
-            Err(e) => self.failed("assigning", e).await,
+            crate::assign::publish_agents(&self.state).await;
         }
     }
 
@@ -341,30 +330,20 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
                 .error(ErrorCode::InvalidField, format!("there is no team {t:?}"))
                 .await;
         }
-        match self
+        let result = self
             .state
             .store
             .set_team(conversation, team.as_deref())
-            .await
+            .await;
+        let moved = result
+            .as_ref()
+            .ok()
+            .map(|c| c.assignee.as_ref().map(|a| a.0));
+        self.changed(conversation, result, "moving to a team").await;
+        if let Some(holder) = moved
+            && team.is_some()
         {
-            Ok(c) => {
-                let holder = c.assignee.as_ref().map(|(id, _)| *id);
-                self.state
-                    .hub
-                    .publish(HubEvent::Conversation(Box::new(convert::summary(c))));
-                if team.is_some() {
-                    crate::assign::route(&self.state, conversation, holder).await;
-                }
-            }
-            Err(store::StoreError::NotFound { .. }) => {
-                self.out
-                    .error(
-                        ErrorCode::NotFound,
-                        format!("conversation {conversation} does not exist"),
-                    )
-                    .await
-            }
-            Err(e) => self.failed("moving to a team", e).await,
+            crate::assign::route(&self.state, conversation, holder).await;
         }
     }
 
