@@ -9,8 +9,9 @@
 (function () {
   "use strict";
   var w = window, d = document;
-  var perf = w.performance && w.performance.mark ? w.performance : null;
-  if (perf) perf.mark("frontdesk:start"); // read by `cargo xtask bench widget`
+  // Timing marks only when `cargo xtask bench widget` asks for them (no cost on real pages).
+  var perf = w.__frontdeskBench && w.performance;
+  if (perf) perf.mark("frontdesk:start");
   var prior = w.Frontdesk;
   if (prior && prior.loaded) return; // loaded twice: the first instance stays
 
@@ -41,18 +42,17 @@
     "background:" + color + ";cursor:pointer;display:flex;align-items:center;justify-content:center;" +
     "box-shadow:0 4px 14px rgba(0,0,0,.25);z-index:2147483001}" +
     ".fd-launcher:focus-visible{outline:3px solid #ffb020;outline-offset:2px}" +
-    // The icons are drawn with CSS: no SVG to parse on someone else's page.
-    "i{display:block;position:relative}" +
-    ".c{width:24px;height:17px;background:#fff;border-radius:5px}" +
-    ".c:after{content:'';position:absolute;left:4px;bottom:-6px;border:4px solid transparent;" +
-    "border-top:4px solid #fff;border-left:4px solid #fff}";
+    // The icons are the button's own pseudo-elements: no child elements, no SVG to parse on
+    // someone else's page. Closed: a speech bubble (::before) and its tail (::after).
+    ".fd-launcher:before,.fd-launcher:after{content:'';position:absolute;background:#fff}" +
+    ".fd-launcher:before{left:16px;top:19px;width:24px;height:17px;border-radius:5px}" +
+    ".fd-launcher:after{left:20px;top:34px;background:none;border:4px solid transparent;" +
+    "border-top-color:#fff;border-left-color:#fff}";
   var LATER_CSS = [
-    ".x{display:none;width:22px;height:22px}",
-    ".x:before,.x:after{content:'';position:absolute;left:10px;top:0;width:3px;height:22px;background:#fff;" +
-    "border-radius:2px;transform:rotate(45deg)}",
-    ".x:after{transform:rotate(-45deg)}",
-    ".open .c{display:none}",
-    ".open .x{display:block}",
+    // Open: a cross made of the same two pseudo-elements.
+    ".fd-launcher.open:before,.fd-launcher.open:after{left:26px;top:17px;width:3px;height:22px;border:0;" +
+    "border-radius:2px;background:#fff;transform:rotate(45deg)}",
+    ".fd-launcher.open:after{transform:rotate(-45deg)}",
     ".fd-badge{all:initial;position:absolute;top:-4px;" + side + ":-4px;min-width:20px;height:20px;border-radius:10px;" +
     "background:#c4001d;color:#fff;font:bold 12px/20px system-ui,sans-serif;text-align:center;padding:0 5px;" +
     "box-sizing:border-box;display:none}",
@@ -79,20 +79,17 @@
   }
 
   var host, root, sheet, launcher, panel, frame, badge, isOpen = false, frameReady = false;
-  var listeners = {}, outbox = [], baseTitle = d.title;
+  var listeners = {}, outbox = [], baseTitle = null;
 
   function mount() {
     if (host) return;
     host = d.createElement("frontdesk-widget");
-    host.id = "frontdesk-root";
     root = host.attachShadow({ mode: "open" });
     sheet = new CSSStyleSheet();
     sheet.replaceSync(CSS);
     root.adoptedStyleSheets = [sheet];
     // Built node by node: cheaper than waking the HTML parser for two elements.
     launcher = el("button", "fd-launcher", root);
-    launcher.type = "button";
-    el("i", "c", launcher);
     launcher.setAttribute("aria-expanded", "false");
     launcher.setAttribute("aria-label", label);
     launcher.onclick = toggle;
@@ -104,8 +101,30 @@
   function preload() {
     mount();
     if (frame) return;
+    if (baseTitle === null) baseTitle = d.title;
+    // Listening starts with the frame (nothing can come from it before), and only to it.
+    w.addEventListener("message", function (e) {
+      if (e.origin !== origin || !frame || e.source !== frame.contentWindow || !e.data) return;
+      var m = e.data;
+      if (m.frontdesk === "ready") {
+        // The app is listening (it loads after the frame's own load event): hand over the page
+        // context and whatever was queued for it.
+        frameReady = true;
+        frame.contentWindow.postMessage({ frontdesk: "init", page: location.href, lang: lang || undefined }, origin);
+        var queued = outbox; outbox = [];
+        for (var i = 0; i < queued.length; i++) frame.contentWindow.postMessage(queued[i], origin);
+        post({ frontdesk: "visible", open: isOpen && !d.hidden });
+      } else if (m.frontdesk === "close") setOpen(false);
+      else if (m.frontdesk === "unread" && typeof m.count === "number") {
+        setUnread(isOpen && !d.hidden ? 0 : m.count);
+        if (m.count > 0) emit("message", { unread: m.count });
+      }
+    });
+    d.addEventListener("visibilitychange", function () {
+      if (frame) post({ frontdesk: "visible", open: isOpen && !d.hidden });
+      if (!d.hidden && isOpen) setUnread(0);
+    });
     for (var i = 0; i < LATER_CSS.length; i++) sheet.insertRule(LATER_CSS[i], sheet.cssRules.length);
-    el("i", "x", launcher);
     badge = el("span", "fd-badge", launcher);
     panel = d.createElement("div");
     panel.className = "fd-panel";
@@ -172,29 +191,6 @@
   api.loaded = true;
   api.version = 1;
   w.Frontdesk = api;
-
-  // Only messages from the Frontdesk frame.
-  w.addEventListener("message", function (e) {
-    if (e.origin !== origin || !frame || e.source !== frame.contentWindow || !e.data) return;
-    var m = e.data;
-    if (m.frontdesk === "ready") {
-      // The app is listening (it loads after the frame's own load event): hand over the page
-      // context and whatever was queued for it.
-      frameReady = true;
-      frame.contentWindow.postMessage({ frontdesk: "init", page: location.href, lang: lang || undefined }, origin);
-      var queued = outbox; outbox = [];
-      for (var i = 0; i < queued.length; i++) frame.contentWindow.postMessage(queued[i], origin);
-      post({ frontdesk: "visible", open: isOpen && !d.hidden });
-    } else if (m.frontdesk === "close") setOpen(false);
-    else if (m.frontdesk === "unread" && typeof m.count === "number") {
-      setUnread(isOpen && !d.hidden ? 0 : m.count);
-      if (m.count > 0) emit("message", { unread: m.count });
-    }
-  });
-  d.addEventListener("visibilitychange", function () {
-    if (frame) post({ frontdesk: "visible", open: isOpen && !d.hidden });
-    if (!d.hidden && isOpen) setUnread(0);
-  });
 
   var start = function () {
     mount();

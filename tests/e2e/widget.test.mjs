@@ -154,7 +154,7 @@ test("keyboard only: open, start a chat, send", async () => {
   // Tab through the host page until the launcher has focus.
   for (let i = 0; i < 20; i++) {
     await page.keyboard.press("Tab");
-    const focused = await page.evaluate(() => document.activeElement?.id === "frontdesk-root"
+    const focused = await page.evaluate(() => document.activeElement?.localName === "frontdesk-widget"
       && document.activeElement.shadowRoot?.activeElement?.classList.contains("fd-launcher"));
     if (focused) break;
   }
@@ -188,7 +188,7 @@ test("right to left, and a phone viewport", async () => {
   const mobile = await phone.newPage();
   await mobile.goto(`${server.base}/demo`);
   const chat = await openChat(mobile);
-  const box = await mobile.locator("#frontdesk-root .fd-panel").boundingBox();
+  const box = await mobile.locator("frontdesk-widget .fd-panel").boundingBox();
   assert.equal(Math.round(box.width), 375, "full width under 640 px");
   const fontSize = await chat.locator('textarea[name="message"]').evaluate((e) => getComputedStyle(e).fontSize);
   assert.equal(fontSize, "16px", "no zoom on focus in iOS");
@@ -204,7 +204,7 @@ test("a hostile host page on another origin, under a strict CSP, still gets a wo
     body * { transform: rotate(3deg) !important; }
     .overlay { position: fixed !important; inset: 0 !important; z-index: 2147483647 !important; }
     /* even rules aimed at the widget's own element lose to its shadow root's !important rules */
-    frontdesk-widget, #frontdesk-root { display: none !important; position: static !important; opacity: 0 !important; }`;
+    frontdesk-widget, body > frontdesk-widget { display: none !important; position: static !important; opacity: 0 !important; }`;
   const html = `<!doctype html><html><head><link rel="stylesheet" href="/hostile.css"></head>
     <body><h1>Hostile shop</h1><div class="overlay-not-clickable">sale!</div>
     <script src="${frontdesk}/widget.js" data-site="demo" async></script></body></html>`;
