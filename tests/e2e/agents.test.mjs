@@ -220,6 +220,17 @@ test("an admin adds and disables an agent from the console; the disabled console
   await ada.page.locator('input[name="new-password"]').fill("dee's long password");
   await ada.page.locator(".add-agent button[type=submit]").click();
   await ada.page.locator(".admin tr", { hasText: "dee@brightbill.test" }).waitFor();
+  // Routing skills from the same page: saved when the field is left, shown normalized.
+  const deeRow = ada.page.locator(".admin tr", { hasText: "dee@brightbill.test" });
+  await deeRow.locator('input[name="teams"]').fill(" VIP , Billing");
+  await deeRow.locator('input[name="teams"]').press("Tab");
+  await deeRow.locator('input[name="languages"]').fill("pt-BR, en");
+  await deeRow.locator('input[name="languages"]').press("Tab");
+  await ada.page.waitForFunction(() => {
+    const row = [...document.querySelectorAll(".admin tr")].find((r) => r.textContent.includes("dee@brightbill.test"));
+    return row && row.querySelector('input[name="teams"]').value === "vip, billing"
+      && row.querySelector('input[name="languages"]').value === "pt, en";
+  });
 
   AGENTS.dee = { email: "dee@brightbill.test", password: "dee's long password", name: "Dee" };
   const dee = await signIn("dee");

@@ -51,6 +51,9 @@ pub enum Msg {
     ToggleAdmin,
     Accounts(Vec<protocol::AgentAccount>),
     SetDisabled(i64, bool),
+    /// An admin edited an agent's routing skills (comma-separated languages and teams).
+    SetSkills(i64, String, String),
+    AccountChanged(protocol::AgentAccount),
     AddAgent,
     AdminError(String),
     LogoutAll,
@@ -305,10 +308,29 @@ impl App {
         let rows = accounts.iter().map(|a| {
             let (id, disabled) = (a.id, a.disabled);
             let onclick = ctx.link().callback(move |_| Msg::SetDisabled(id, !disabled));
+            let (languages, teams) = (a.languages.join(", "), a.teams.join(", "));
+            // Saved when a field is left or Enter is pressed, with both fields as they read now
+            // (not as they were rendered: the other one may have just been edited).
+            let skills = ctx.link().batch_callback(move |e: Event| {
+                let input = e.target_unchecked_into::<web_sys::Element>();
+                let row = input.closest("tr").ok().flatten()?;
+                let read = |name: &str| {
+                    row.query_selector(&format!("input[name=\"{name}\"]"))
+                        .ok()
+                        .flatten()
+                        .map(|i| i.unchecked_into::<HtmlInputElement>().value())
+                        .unwrap_or_default()
+                };
+                Some(Msg::SetSkills(id, read("languages"), read("teams")))
+            });
             html! {
                 <tr key={a.id} class={classes!("account", disabled.then_some("disabled"))}>
                     <td>{ a.name.clone() }</td><td>{ a.email.clone() }</td>
                     <td>{ if a.admin { "admin" } else { "agent" } }</td>
+                    <td><input name="languages" value={languages.clone()} placeholder="languages: en, pt"
+                        aria-label={format!("Languages {} answers in", a.name)} maxlength="100" onchange={skills.clone()} /></td>
+                    <td><input name="teams" value={teams.clone()} placeholder="teams: billing"
+                        aria-label={format!("Teams of {}", a.name)} maxlength="400" onchange={skills} /></td>
                     <td>
                         if Some(a.id) != me {
                             <button class="toggle-account" {onclick}>{ if disabled { "Enable" } else { "Disable" } }</button>
@@ -1167,6 +1189,39 @@ impl Component for App {
                 });
                 self.accounts = None; // reopened with fresh data on success
                 return false;
+            }
+            Msg::SetSkills(id, languages, teams) => {
+                let list = |text: &str| {
+                    text.split(',')
+                        .map(|t| t.trim().to_owned())
+                        .filter(|t| !t.is_empty())
+                        .collect::<Vec<_>>()
+                };
+                let body =
+                    serde_json::json!({ "languages": list(&languages), "teams": list(&teams) });
+                let link = ctx.link().clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    let path = format!("/api/agents/{id}/skills");
+                    match api("POST", &path, Some(body.to_string())).await {
+                        Ok((200, body)) => {
+                            match serde_json::from_str::<protocol::AgentAccount>(&body) {
+                                Ok(account) => link.send_message(Msg::AccountChanged(account)),
+                                Err(e) => link.send_message(Msg::AdminError(e.to_string())),
+                            }
+                        }
+                        Ok((_, body)) => link.send_message(Msg::AdminError(error_message(&body))),
+                        Err(e) => link.send_message(Msg::AdminError(e)),
+                    }
+                });
+                return false;
+            }
+            Msg::AccountChanged(account) => {
+                if let Some(list) = &mut self.accounts
+                    && let Some(slot) = list.iter_mut().find(|a| a.id == account.id)
+                {
+                    *slot = account;
+                }
+                self.admin_error = None;
             }
             Msg::AddAgent => {
                 let value = |r: &NodeRef| {

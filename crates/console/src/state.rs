@@ -430,7 +430,16 @@ impl ConsoleState {
                 }
             }
             ServerFrame::Conversation(summary) => self.upsert(summary),
-            ServerFrame::Agents { agents } => self.agents = agents,
+            ServerFrame::Agents { agents } => {
+                // A team an admin just gave someone is a team to transfer to.
+                for t in agents.iter().flat_map(|a| &a.teams) {
+                    if !self.teams.contains(t) {
+                        self.teams.push(t.clone());
+                        self.teams.sort();
+                    }
+                }
+                self.agents = agents;
+            }
             ServerFrame::Note(note) => {
                 let notes = self.notes.entry(note.conversation).or_default();
                 if !notes

@@ -109,14 +109,9 @@ fn team_list(names: &[String]) -> anyhow::Result<Vec<String>> {
 fn language_list(tags: &[String]) -> anyhow::Result<Vec<String>> {
     let mut out = Vec::new();
     for tag in tags.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
-        let primary = tag
-            .split(['-', '_'])
-            .next()
-            .unwrap_or(tag)
-            .to_ascii_lowercase();
-        if !(2..=3).contains(&primary.len()) || !primary.bytes().all(|b| b.is_ascii_lowercase()) {
+        let Some(primary) = protocol::primary_language(tag) else {
             bail!("{tag:?} is not a language tag like en or pt-BR");
-        }
+        };
         if !out.contains(&primary) {
             out.push(primary);
         }

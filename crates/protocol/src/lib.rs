@@ -502,6 +502,23 @@ pub struct AgentAccount {
     pub email: String,
     pub admin: bool,
     pub disabled: bool,
+    /// Routing skills: primary language tags (empty: any) and teams.
+    #[serde(default)]
+    pub languages: Vec<String>,
+    #[serde(default)]
+    pub teams: Vec<String>,
+}
+
+/// A primary language tag as routing stores it (`pt-BR` → `pt`), or `None` if `tag` is not one.
+pub fn primary_language(tag: &str) -> Option<String> {
+    let tag = tag.trim();
+    let primary = tag
+        .split(['-', '_'])
+        .next()
+        .unwrap_or(tag)
+        .to_ascii_lowercase();
+    ((2..=3).contains(&primary.len()) && primary.bytes().all(|b| b.is_ascii_lowercase()))
+        .then_some(primary)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -26,7 +26,76 @@ fn account(a: store::Agent) -> AgentAccount {
         email: a.email,
         admin: a.admin,
         disabled: a.disabled,
+        languages: a.languages,
+        teams: a.teams,
     }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SkillsRequest {
+    languages: Vec<String>,
+    teams: Vec<String>,
+}
+
+/// Sets an agent's routing skills (languages it answers in, teams it belongs to); a connected
+/// agent is routed by them at once.
+pub async fn set_skills(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Json(req): Json<SkillsRequest>,
+) -> Result<Json<AgentAccount>, AppError> {
+    check_origin(&state, &headers)?;
+    require_admin(&state, &headers).await?;
+    if req.languages.len() > 20 || req.teams.len() > protocol::MAX_LABELS {
+        return Err(AppError::BadRequest(
+            "at most 20 languages and 20 teams".into(),
+        ));
+    }
+    let mut languages = Vec::new();
+    for tag in req.languages.iter().filter(|t| !t.trim().is_empty()) {
+        let primary = protocol::primary_language(tag).ok_or_else(|| {
+            AppError::BadRequest(format!("{tag:?} is not a language tag like en or pt-BR"))
+        })?;
+        if !languages.contains(&primary) {
+            languages.push(primary);
+        }
+    }
+    let mut teams = Vec::new();
+    for name in req.teams.iter().filter(|t| !t.trim().is_empty()) {
+        let team = protocol::normalize_label(name).ok_or_else(|| {
+            AppError::BadRequest(format!(
+                "{name:?} is not a team name: 1 to {} characters, no commas",
+                protocol::MAX_LABEL_CHARS
+            ))
+        })?;
+        if !teams.contains(&team) {
+            teams.push(team);
+        }
+    }
+    let not_found = |e| match e {
+        store::StoreError::NotFound { .. } => AppError::NotFound(format!("no agent {id}")),
+        e => e.into(),
+    };
+    state
+        .store
+        .set_agent_languages(id, &languages)
+        .await
+        .map_err(not_found)?;
+    state
+        .store
+        .set_agent_teams(id, &teams)
+        .await
+        .map_err(not_found)?;
+    state.presence.set_skills(id, &languages, &teams);
+    crate::assign::publish_agents(&state).await;
+    let agent = state
+        .store
+        .agent(id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no agent {id}")))?;
+    Ok(Json(account(agent)))
 }
 
 pub async fn list(

@@ -336,6 +336,7 @@ pub fn router(state: AppState) -> Router {
         .route("/agents", get(admin::list).post(admin::create))
         .route("/agents/{id}/disable", post(admin::disable))
         .route("/agents/{id}/enable", post(admin::enable))
+        .route("/agents/{id}/skills", post(admin::set_skills))
         .route("/sites/{site}", get(site_config))
         .route("/search", get(kb::search))
         .route("/conversations/search", get(search_conversations))

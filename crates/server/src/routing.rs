@@ -129,6 +129,14 @@ impl Presence {
         }
     }
 
+    /// New skills for a connected agent (an admin changed them).
+    pub fn set_skills(&self, id: i64, languages: &[String], teams: &[String]) {
+        if let Some(e) = self.agents.lock().expect("lock").get_mut(&id) {
+            e.languages = languages.to_vec();
+            e.teams = teams.to_vec();
+        }
+    }
+
     pub fn status(&self, id: i64) -> PresenceStatus {
         self.agents
             .lock()

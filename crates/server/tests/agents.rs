@@ -498,6 +498,51 @@ async fn admins_manage_agents_and_sign_outs_reach_live_consoles() {
     let list: Vec<protocol::AgentAccount> = get(&ana).await.unwrap().json().await.unwrap();
     assert_eq!(list.len(), 2);
 
+    // Routing skills, edited by an admin: normalized, validated, admins only, same origin only.
+    let bo_id = server.ids["Bo"];
+    let skills = |cookie: &str, origin: &str, body: serde_json::Value| {
+        client
+            .post(format!("{}/api/agents/{bo_id}/skills", server.base))
+            .header("cookie", cookie.to_owned())
+            .header("origin", origin.to_owned())
+            .json(&body)
+            .send()
+    };
+    let r = skills(
+        &ana,
+        &server.base,
+        serde_json::json!({"languages": ["pt-BR", " en", "pt"], "teams": ["Billing", " VIP "]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let account: protocol::AgentAccount = r.json().await.unwrap();
+    assert_eq!(
+        (account.languages, account.teams),
+        (
+            vec!["pt".to_owned(), "en".to_owned()],
+            vec!["billing".to_owned(), "vip".to_owned()]
+        )
+    );
+    let bad = skills(
+        &ana,
+        &server.base,
+        serde_json::json!({"languages": ["portuguese"], "teams": []}),
+    );
+    assert_eq!(bad.await.unwrap().status(), 400);
+    let by_agent = skills(
+        &bo,
+        &server.base,
+        serde_json::json!({"languages": [], "teams": []}),
+    );
+    assert_eq!(by_agent.await.unwrap().status(), 403);
+    let cross_site = skills(
+        &ana,
+        "https://evil.example",
+        serde_json::json!({"languages": [], "teams": []}),
+    );
+    assert_eq!(cross_site.await.unwrap().status(), 403);
+
     let create = |body: serde_json::Value| {
         client
             .post(format!("{}/api/agents", server.base))
