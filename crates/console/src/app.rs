@@ -52,8 +52,11 @@ pub enum Msg {
     Accounts(Vec<protocol::AgentAccount>),
     SetDisabled(i64, bool),
     /// An admin edited an agent's routing skills (comma-separated languages and teams).
-    SetSkills(i64, String, String),
-    AccountChanged(protocol::AgentAccount),
+    SetSkills(i64),
+    /// The admin typed in an agent's languages (0) or teams (1) field.
+    SkillsDraft(i64, u8, String),
+    /// The answer to a skills save for this agent.
+    SkillsSaved(i64, Result<protocol::AgentAccount, String>),
     AddAgent,
     AdminError(String),
     LogoutAll,
@@ -87,6 +90,13 @@ pub struct App {
     results: Option<Vec<protocol::ConversationSummary>>,
     /// The selected conversation's customer's other conversations.
     history: Option<(i64, Vec<protocol::ConversationSummary>)>,
+    /// Skills saves in flight, and the newest edit made meanwhile (sent once the first answers:
+    /// two saves racing could land in the wrong order).
+    skills_busy: std::collections::HashSet<i64>,
+    skills_next: std::collections::HashSet<i64>,
+    /// What the admin's skills fields hold (languages, teams) and what was last sent.
+    skills_draft: std::collections::HashMap<i64, (String, String)>,
+    skills_sent: std::collections::HashMap<i64, (String, String)>,
     /// The contact shown beside the selected conversation, and the last one asked for.
     profile: Option<protocol::ContactProfile>,
     profile_requested: Option<i64>,
@@ -308,29 +318,28 @@ impl App {
         let rows = accounts.iter().map(|a| {
             let (id, disabled) = (a.id, a.disabled);
             let onclick = ctx.link().callback(move |_| Msg::SetDisabled(id, !disabled));
-            let (languages, teams) = (a.languages.join(", "), a.teams.join(", "));
-            // Saved when a field is left or Enter is pressed, with both fields as they read now
-            // (not as they were rendered: the other one may have just been edited).
-            let skills = ctx.link().batch_callback(move |e: Event| {
-                let input = e.target_unchecked_into::<web_sys::Element>();
-                let row = input.closest("tr").ok().flatten()?;
-                let read = |name: &str| {
-                    row.query_selector(&format!("input[name=\"{name}\"]"))
-                        .ok()
-                        .flatten()
-                        .map(|i| i.unchecked_into::<HtmlInputElement>().value())
-                        .unwrap_or_default()
-                };
-                Some(Msg::SetSkills(id, read("languages"), read("teams")))
+            // The fields show the admin's draft (kept in step on every keystroke, so a save
+            // answered meanwhile never overwrites typing); saved when a field is left.
+            let (languages, teams) = self.skills_draft.get(&id).cloned().unwrap_or_else(|| {
+                (a.languages.join(", "), a.teams.join(", "))
             });
+            let draft = |field: u8| {
+                ctx.link().callback(move |e: InputEvent| {
+                    let value = e.target_unchecked_into::<HtmlInputElement>().value();
+                    Msg::SkillsDraft(id, field, value)
+                })
+            };
+            let skills = ctx.link().callback(move |_: Event| Msg::SetSkills(id));
             html! {
                 <tr key={a.id} class={classes!("account", disabled.then_some("disabled"))}>
                     <td>{ a.name.clone() }</td><td>{ a.email.clone() }</td>
                     <td>{ if a.admin { "admin" } else { "agent" } }</td>
-                    <td><input name="languages" value={languages.clone()} placeholder="languages: en, pt"
-                        aria-label={format!("Languages {} answers in", a.name)} maxlength="100" onchange={skills.clone()} /></td>
-                    <td><input name="teams" value={teams.clone()} placeholder="teams: billing"
-                        aria-label={format!("Teams of {}", a.name)} maxlength="400" onchange={skills} /></td>
+                    <td><input name="languages" value={languages} placeholder="languages: en, pt"
+                        aria-label={format!("Languages {} answers in", a.name)} maxlength="100"
+                        oninput={draft(0)} onchange={skills.clone()} /></td>
+                    <td><input name="teams" value={teams} placeholder="teams: billing"
+                        aria-label={format!("Teams of {}", a.name)} maxlength="400"
+                        oninput={draft(1)} onchange={skills} /></td>
                     <td>
                         if Some(a.id) != me {
                             <button class="toggle-account" {onclick}>{ if disabled { "Enable" } else { "Disable" } }</button>
@@ -357,6 +366,16 @@ impl App {
                 </form>
             </section>
         }
+    }
+
+    /// An agent's saved skills as the fields show them.
+    fn skills_current(&self, id: i64) -> (String, String) {
+        self.accounts
+            .iter()
+            .flatten()
+            .find(|a| a.id == id)
+            .map(|a| (a.languages.join(", "), a.teams.join(", ")))
+            .unwrap_or_default()
     }
 
     fn selected_contact_name(&self) -> Option<String> {
@@ -1061,6 +1080,10 @@ impl Component for App {
             search: String::new(),
             results: None,
             history: None,
+            skills_busy: Default::default(),
+            skills_next: Default::default(),
+            skills_draft: Default::default(),
+            skills_sent: Default::default(),
             profile: None,
             profile_requested: None,
             profile_error: None,
@@ -1131,6 +1154,9 @@ impl Component for App {
                         },
                         Ok((401, _)) => link
                             .send_message(Msg::LoginFailed("Email or password is wrong.".into())),
+                        Ok((429, body)) => {
+                            link.send_message(Msg::LoginFailed(error_message(&body)))
+                        }
                         Ok((status, _)) => link.send_message(Msg::LoginFailed(format!(
                             "Sign-in failed (HTTP {status})."
                         ))),
@@ -1170,6 +1196,7 @@ impl Component for App {
                 }
             }
             Msg::Accounts(list) => {
+                self.skills_draft.clear();
                 self.accounts = Some(list);
                 self.admin_error = None;
             }
@@ -1190,7 +1217,28 @@ impl Component for App {
                 self.accounts = None; // reopened with fresh data on success
                 return false;
             }
-            Msg::SetSkills(id, languages, teams) => {
+            Msg::SkillsDraft(id, field, value) => {
+                let current = self.skills_current(id);
+                let entry = self.skills_draft.entry(id).or_insert(current);
+                if field == 0 {
+                    entry.0 = value;
+                } else {
+                    entry.1 = value;
+                }
+                return false; // the field already shows it
+            }
+            Msg::SetSkills(id) => {
+                if !self.skills_busy.insert(id) {
+                    self.skills_next.insert(id);
+                    return false;
+                }
+                let (languages, teams) = self
+                    .skills_draft
+                    .get(&id)
+                    .cloned()
+                    .unwrap_or_else(|| self.skills_current(id));
+                self.skills_sent
+                    .insert(id, (languages.clone(), teams.clone()));
                 let list = |text: &str| {
                     text.split(',')
                         .map(|t| t.trim().to_owned())
@@ -1202,26 +1250,44 @@ impl Component for App {
                 let link = ctx.link().clone();
                 wasm_bindgen_futures::spawn_local(async move {
                     let path = format!("/api/agents/{id}/skills");
-                    match api("POST", &path, Some(body.to_string())).await {
-                        Ok((200, body)) => {
-                            match serde_json::from_str::<protocol::AgentAccount>(&body) {
-                                Ok(account) => link.send_message(Msg::AccountChanged(account)),
-                                Err(e) => link.send_message(Msg::AdminError(e.to_string())),
-                            }
-                        }
-                        Ok((_, body)) => link.send_message(Msg::AdminError(error_message(&body))),
-                        Err(e) => link.send_message(Msg::AdminError(e)),
-                    }
+                    let result = match api("POST", &path, Some(body.to_string())).await {
+                        Ok((200, body)) => serde_json::from_str::<protocol::AgentAccount>(&body)
+                            .map_err(|e| e.to_string()),
+                        Ok((_, body)) => Err(error_message(&body)),
+                        Err(e) => Err(e),
+                    };
+                    link.send_message(Msg::SkillsSaved(id, result));
                 });
                 return false;
             }
-            Msg::AccountChanged(account) => {
-                if let Some(list) = &mut self.accounts
-                    && let Some(slot) = list.iter_mut().find(|a| a.id == account.id)
-                {
-                    *slot = account;
+            Msg::SkillsSaved(id, result) => {
+                self.skills_busy.remove(&id);
+                let sent = self.skills_sent.remove(&id);
+                match result {
+                    Ok(account) => {
+                        // Fields still holding what was sent show the saved form; a field
+                        // edited since keeps the edit.
+                        let saved = (account.languages.join(", "), account.teams.join(", "));
+                        if let (Some(draft), Some(sent)) = (self.skills_draft.get_mut(&id), sent) {
+                            if draft.0 == sent.0 {
+                                draft.0 = saved.0;
+                            }
+                            if draft.1 == sent.1 {
+                                draft.1 = saved.1;
+                            }
+                        }
+                        if let Some(list) = &mut self.accounts
+                            && let Some(slot) = list.iter_mut().find(|a| a.id == account.id)
+                        {
+                            *slot = account;
+                        }
+                        self.admin_error = None;
+                    }
+                    Err(e) => self.admin_error = Some(e),
                 }
-                self.admin_error = None;
+                if self.skills_next.remove(&id) {
+                    Component::update(self, ctx, Msg::SetSkills(id));
+                }
             }
             Msg::AddAgent => {
                 let value = |r: &NodeRef| {

@@ -141,6 +141,59 @@ fn session_cookie(state: &AppState, token: &str, max_age_secs: i64) -> HeaderVal
     .expect("cookie is ASCII")
 }
 
+/// Failed sign-ins per email: after `LIMIT` in `WINDOW`, that email is refused until the window
+/// ends (so a password cannot be guessed online; argon2 already makes each guess slow). Held in
+/// memory, bounded: expired entries are dropped when it grows.
+#[derive(Clone, Default)]
+pub struct LoginThrottle {
+    failures: std::sync::Arc<
+        std::sync::Mutex<std::collections::HashMap<String, (u32, std::time::Instant)>>,
+    >,
+}
+
+impl LoginThrottle {
+    pub const LIMIT: u32 = 10;
+    pub const WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+    const MAX_ENTRIES: usize = 10_000;
+
+    fn key(email: &str) -> String {
+        email.trim().to_lowercase()
+    }
+
+    /// Seconds to wait, if this email is locked.
+    pub fn locked(&self, email: &str) -> Option<u64> {
+        let map = self.failures.lock().expect("lock");
+        let (count, since) = map.get(&Self::key(email))?;
+        let elapsed = since.elapsed();
+        (*count >= Self::LIMIT && elapsed < Self::WINDOW)
+            .then(|| (Self::WINDOW - elapsed).as_secs().max(1))
+    }
+
+    pub fn failed(&self, email: &str) {
+        let mut map = self.failures.lock().expect("lock");
+        if map.len() >= Self::MAX_ENTRIES {
+            map.retain(|_, (_, since)| since.elapsed() < Self::WINDOW);
+            if map.len() >= Self::MAX_ENTRIES {
+                return; // a flood of distinct emails: each is still slowed by argon2
+            }
+        }
+        let entry = map
+            .entry(Self::key(email))
+            .or_insert((0, std::time::Instant::now()));
+        if entry.1.elapsed() >= Self::WINDOW {
+            *entry = (0, std::time::Instant::now());
+        }
+        entry.0 += 1;
+    }
+
+    pub fn succeeded(&self, email: &str) {
+        self.failures
+            .lock()
+            .expect("lock")
+            .remove(&Self::key(email));
+    }
+}
+
 #[derive(Deserialize)]
 pub struct LoginRequest {
     email: String,
@@ -156,6 +209,9 @@ pub async fn login(
     if req.email.len() > 254 || req.password.len() > MAX_PASSWORD_LEN {
         return Err(AppError::InvalidCredentials);
     }
+    if let Some(seconds) = state.login_throttle.locked(&req.email) {
+        return Err(AppError::TooManyAttempts(seconds));
+    }
     let creds = state.store.agent_credentials(req.email.trim()).await?;
     // Verify against a dummy hash when the agent is unknown, so timing does not reveal which
     // emails exist.
@@ -169,8 +225,10 @@ pub async fn login(
         .await
         .map_err(|e| AppError::Internal(e.into()))?;
     let Some(creds) = creds.filter(|c| ok && !c.agent.disabled) else {
+        state.login_throttle.failed(&req.email);
         return Err(AppError::InvalidCredentials);
     };
+    state.login_throttle.succeeded(&req.email);
     let token = new_token();
     let now = now_millis();
     let max_age = i64::from(state.settings.session_days) * 86_400;

@@ -20,6 +20,9 @@ pub enum AppError {
     Unauthenticated,
     #[error("this request's origin is not allowed")]
     ForbiddenOrigin,
+    /// Too many failed sign-ins; retry after this many seconds.
+    #[error("too many failed sign-ins; try again in {} minutes", .0.div_ceil(60))]
+    TooManyAttempts(u64),
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -40,12 +43,20 @@ impl IntoResponse for AppError {
             AppError::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
             AppError::Unauthenticated => (StatusCode::UNAUTHORIZED, "not_authenticated"),
             AppError::ForbiddenOrigin => (StatusCode::FORBIDDEN, "forbidden_origin"),
+            AppError::TooManyAttempts(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
             AppError::Internal(e) => {
                 tracing::error!(error = format!("{e:#}"), "internal error");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
             }
         };
         let body = serde_json::json!({ "error": code, "message": self.to_string() });
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let AppError::TooManyAttempts(seconds) = self {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(seconds),
+            );
+        }
+        response
     }
 }

@@ -132,6 +132,7 @@ pub struct AppState {
     pub(crate) settings: Arc<Settings>,
     /// Connected agents and their status (drives routing and the widget's availability).
     pub(crate) presence: routing::Presence,
+    pub(crate) login_throttle: auth::LoginThrottle,
     pub(crate) kb: kb::KnowledgeBase,
     /// Agents' full-text search over messages, notes and contact fields.
     pub(crate) messages: Option<Arc<server_search::messages::MessageSearch>>,
@@ -144,6 +145,7 @@ impl AppState {
             hub: hub::Hub::new(),
             settings: Arc::new(settings),
             presence: routing::Presence::default(),
+            login_throttle: auth::LoginThrottle::default(),
             kb: kb::KnowledgeBase::default(),
             messages: None,
         }

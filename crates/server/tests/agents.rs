@@ -1029,3 +1029,48 @@ async fn a_search_index_lost_or_new_is_rebuilt_from_the_database() {
     }
     assert!(search_dir.join("rebuilt-from-database").exists());
 }
+
+#[tokio::test]
+async fn repeated_wrong_passwords_lock_that_email_for_a_while() {
+    let server = start().await;
+    let client = reqwest::Client::new();
+    let login = |email: &str, password: &str| {
+        client
+            .post(format!("{}/api/login", server.base))
+            .header("origin", server.base.clone())
+            .json(&serde_json::json!({"email": email, "password": password}))
+            .send()
+    };
+    for _ in 0..10 {
+        assert_eq!(
+            login("ana@example.com", "guess").await.unwrap().status(),
+            401
+        );
+    }
+    let locked = login("ANA@example.com", "guess").await.unwrap();
+    assert_eq!(locked.status(), 429, "the same email, whatever its case");
+    let wait: u64 = locked.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(wait > 0 && wait <= 15 * 60);
+    let body: serde_json::Value = locked.json().await.unwrap();
+    assert_eq!(body["error"], "too_many_attempts");
+    assert_eq!(
+        login("ana@example.com", "agent-password")
+            .await
+            .unwrap()
+            .status(),
+        429,
+        "even the right password waits"
+    );
+    assert_eq!(
+        login("bo@example.com", "agent-password")
+            .await
+            .unwrap()
+            .status(),
+        200,
+        "other accounts are not affected"
+    );
+}
