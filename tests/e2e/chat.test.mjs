@@ -73,6 +73,7 @@ test("a customer's message reaches the agent, the reply comes back, both survive
   // Live: the customer sees the reply without reloading.
   await chat.locator('.fd-msg[data-author="agent"]', { hasText: REPLY }).waitFor({ timeout: 10000 });
   assert.match(await chat.locator('.fd-msg[data-author="agent"] .fd-who').innerText(), /Ana Souza/);
+  assert.equal(await chat.locator('.fd-msg[data-author="agent"] .fd-avatar').innerText(), "AS", "the agent's avatar");
   await screenshot(customer, "chat");
   await screenshot(agent, "console");
 
