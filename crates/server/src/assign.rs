@@ -8,16 +8,11 @@ use std::collections::HashMap;
 use store::SlaDues;
 
 /// Open conversations per assignee.
-async fn load(state: &AppState) -> HashMap<i64, u32> {
-    let mut load = HashMap::new();
-    if let Ok(open) = state.store.list_open_conversations(5_000).await {
-        for c in open {
-            if let Some((id, _)) = c.assignee {
-                *load.entry(id).or_insert(0) += 1;
-            }
-        }
-    }
-    load
+pub(crate) async fn load(state: &AppState) -> HashMap<i64, u32> {
+    state.store.open_load().await.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "reading the agents' load failed");
+        HashMap::new()
+    })
 }
 
 pub async fn publish_agents(state: &AppState) {
@@ -62,15 +57,39 @@ async fn account_manager(
 /// turn (excluding `exclude`), or leaves it in the queue when nobody online has room. Returns
 /// the chosen agent.
 pub async fn route(state: &AppState, conversation: i64, exclude: Option<i64>) -> Option<i64> {
-    let load = load(state).await;
+    let mut load = load(state).await;
+    let (chosen, changed) = place(state, conversation, exclude, &mut load).await;
+    if changed {
+        publish_agents(state).await;
+    }
+    chosen
+}
+
+/// Routes several conversations against one reading of the load (kept up to date as they are
+/// placed). The callers tell consoles about the agents afterwards.
+async fn route_all(state: &AppState, conversations: &[i64], exclude: Option<i64>) {
+    let mut load = load(state).await;
+    for &id in conversations {
+        place(state, id, exclude, &mut load).await;
+    }
+}
+
+/// The routing decision for one conversation, stored and announced; `load` follows it.
+/// Returns the chosen agent and whether the assignment changed.
+async fn place(
+    state: &AppState,
+    conversation: i64,
+    exclude: Option<i64>,
+    load: &mut HashMap<i64, u32>,
+) -> (Option<i64>, bool) {
     let candidates = state
         .presence
-        .candidates(&load, state.settings.agent_capacity);
+        .candidates(load, state.settings.agent_capacity);
     let record = state.store.conversation(conversation).await.ok().flatten();
     let lang = record
         .as_ref()
         .and_then(|c| c.locale.as_deref())
-        .map(|l| l.split(['-', '_']).next().unwrap_or(l).to_ascii_lowercase());
+        .and_then(protocol::primary_language);
     let team = record.as_ref().and_then(|c| c.team.clone());
     let sticky = match &record {
         Some(r) => account_manager(state, r, exclude).await,
@@ -86,30 +105,33 @@ pub async fn route(state: &AppState, conversation: i64, exclude: Option<i64>) ->
         )
     });
     let current = record.and_then(|c| c.assignee.map(|(id, _)| id));
-    if chosen != current {
-        match state.store.assign(conversation, chosen, now_millis()).await {
-            Ok(_) => {
-                if let Some(id) = chosen {
-                    state.presence.mark_assigned(id, now_millis());
-                }
-                publish_summary(state, conversation).await;
-                publish_agents(state).await;
-            }
-            Err(e) => tracing::error!(error = %e, conversation, "assignment failed"),
-        }
+    if chosen == current {
+        return (chosen, false);
     }
-    chosen
+    if let Err(e) = state.store.assign(conversation, chosen, now_millis()).await {
+        tracing::error!(error = %e, conversation, "assignment failed");
+        return (current, false);
+    }
+    if let Some(id) = current
+        && let Some(n) = load.get_mut(&id)
+    {
+        *n = n.saturating_sub(1);
+    }
+    if let Some(id) = chosen {
+        *load.entry(id).or_insert(0) += 1;
+        state.presence.mark_assigned(id, now_millis());
+    }
+    publish_summary(state, conversation).await;
+    (chosen, true)
 }
 
-/// Gives queued conversations, oldest first, to agents with room.
+/// Gives queued conversations, oldest first, to agents with room. Not stopping at the first
+/// that cannot be placed: a team's conversation may wait for its members while others behind
+/// it can go. The caller publishes the agents' new load.
 pub async fn drain_queue(state: &AppState) {
-    let Ok(queue) = state.store.unassigned_open(200).await else {
-        return;
-    };
-    // Not `break` on the first miss: a team's conversation may wait for its members while
-    // others behind it can be placed.
-    for c in queue {
-        route(state, c.id, None).await;
+    if let Ok(queue) = state.store.unassigned_open(200).await {
+        let ids: Vec<i64> = queue.iter().map(|c| c.id).collect();
+        route_all(state, &ids, None).await;
     }
 }
 
@@ -124,9 +146,8 @@ pub fn agent_left(state: AppState, agent: i64) {
         state.presence.set_status(agent, PresenceStatus::Offline);
         state.hub.publish(HubEvent::Presence);
         if let Ok(open) = state.store.assigned_open(agent).await {
-            for c in open {
-                route(&state, c.id, Some(agent)).await;
-            }
+            let ids: Vec<i64> = open.iter().map(|c| c.id).collect();
+            route_all(&state, &ids, Some(agent)).await;
         }
         publish_agents(&state).await;
     });

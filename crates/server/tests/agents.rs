@@ -440,6 +440,84 @@ async fn next_response_and_resolution_slas_labels_and_a_transfer_to_a_team() {
         .await,
     );
     assert_eq!(c.next_deadline(), None);
+
+    // Reopening starts a new resolution clock; a second "reopen" of the open conversation (a
+    // stale console) must not push it back.
+    let reopen = format!(r#"{{"type":"reopen","conversation":{id}}}"#);
+    send(&mut ana, &reopen).await;
+    let reopened = summary(
+        wait_for(&mut ana, "reopened", |f| {
+            is(f, &|c| {
+                c.status == protocol::ConversationStatus::Open && c.resolution_due.is_some()
+            })
+        })
+        .await,
+    );
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    send(&mut ana, &reopen).await;
+    let again = summary(
+        wait_for(&mut ana, "the second reopen", |f| {
+            is(f, &|c| c.updated_at > reopened.updated_at)
+        })
+        .await,
+    );
+    assert_eq!(again.resolution_due, reopened.resolution_due);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_queue_routes_past_a_team_conversation_nobody_can_take() {
+    // Demo's conversations go to the billing team (Bo, offline); the shop's to anyone.
+    let server = start_with(|s| {
+        let mut shop = server::demo_site();
+        shop.config.site = "shop".into();
+        s.sites.insert("shop".into(), shop);
+        s.sites.get_mut("demo").unwrap().team = Some("billing".into());
+    })
+    .await;
+    let (_billing_customer, billing) = customer(&server, "A billing question").await;
+    let mut shop_customer = connect(&server, "/ws/visitor", None).await;
+    send(
+        &mut shop_customer,
+        r#"{"type":"hello","v":1,"site":"shop"}"#,
+    )
+    .await;
+    send(
+        &mut shop_customer,
+        r#"{"type":"send","id":"m1","body":"A shop question"}"#,
+    )
+    .await;
+    let ServerFrame::Ack {
+        conversation: shop, ..
+    } = wait_for(&mut shop_customer, "ack", |f| {
+        matches!(f, ServerFrame::Ack { .. })
+    })
+    .await
+    else {
+        unreachable!()
+    };
+    // Ana comes online: the queue is drained before her inbox is sent.
+    let cookie = cookie(&server, "ana@example.com").await;
+    let mut ana = connect(&server, "/ws/agent", Some(&cookie)).await;
+    send(&mut ana, r#"{"type":"hello","v":1}"#).await;
+    let ServerFrame::AgentWelcome { conversations, .. } = wait_for(&mut ana, "welcome", |f| {
+        matches!(f, ServerFrame::AgentWelcome { .. })
+    })
+    .await
+    else {
+        unreachable!()
+    };
+    let owner = |id: i64| {
+        conversations
+            .iter()
+            .find(|c| c.id == id)
+            .and_then(|c| c.assignee.as_ref().map(|a| a.id))
+    };
+    assert_eq!(owner(billing), None, "waits for the billing team");
+    assert_eq!(
+        owner(shop),
+        Some(server.ids["Ana"]),
+        "placed although queued behind it"
+    );
 }
 
 #[tokio::test]

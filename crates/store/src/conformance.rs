@@ -529,6 +529,7 @@ async fn assignment_priority_sla_and_notes(store: &dyn Store) {
     let assigned = store.assign(conv.id, Some(ana.id), 2).await.unwrap();
     assert_eq!(assigned.assignee, Some((ana.id, "Ana Lima".to_owned())));
     assert_eq!(store.assigned_open(ana.id).await.unwrap().len(), 1);
+    assert_eq!(store.open_load().await.unwrap().get(&ana.id), Some(&1));
     assert!(
         !store
             .unassigned_open(100)

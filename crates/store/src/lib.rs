@@ -445,6 +445,8 @@ pub trait Store: Send + Sync + 'static {
         now: Millis,
     ) -> Result<StoredNote>;
     async fn notes(&self, conversation_id: i64) -> Result<Vec<StoredNote>>;
+    /// How many open conversations each agent holds (routing's load), agents with none left out.
+    async fn open_load(&self) -> Result<std::collections::HashMap<i64, u32>>;
     /// Open conversations assigned to `agent_id`.
     async fn assigned_open(&self, agent_id: i64) -> Result<Vec<Conversation>>;
     /// Open, unassigned conversations, oldest first.

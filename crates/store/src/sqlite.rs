@@ -1248,6 +1248,16 @@ impl Store for SqliteStore {
         Ok(rows.iter().map(note_from_row).collect())
     }
 
+    async fn open_load(&self) -> Result<std::collections::HashMap<i64, u32>> {
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT assignee_id, count(*) FROM conversations \
+             WHERE status = 'open' AND assignee_id IS NOT NULL GROUP BY assignee_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(id, n)| (id, n as u32)).collect())
+    }
+
     async fn assigned_open(&self, agent_id: i64) -> Result<Vec<Conversation>> {
         let rows = sqlx::query(&format!(
             "{CONVERSATION_SELECT} WHERE c.status = 'open' AND c.assignee_id = ? ORDER BY c.id"

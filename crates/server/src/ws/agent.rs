@@ -533,16 +533,7 @@ where
             return out.close(&mut inbound, 1011, "internal error").await;
         }
     };
-    let agents = {
-        let mut load = std::collections::HashMap::new();
-        for c in &conversations {
-            let c: &protocol::ConversationSummary = c;
-            if let Some(a) = &c.assignee {
-                *load.entry(a.id).or_insert(0u32) += 1;
-            }
-        }
-        state.presence.list(&load)
-    };
+    let agents = state.presence.list(&crate::assign::load(&state).await);
     out.send(ServerFrame::AgentWelcome {
         v: PROTOCOL_VERSION,
         agent: convert::agent(&agent),
