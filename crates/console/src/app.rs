@@ -378,6 +378,17 @@ impl App {
             .unwrap_or_default()
     }
 
+    /// `/shortcut` typed as the whole draft, filled in for the selected customer and this agent.
+    fn expand_canned(&self, draft: &str) -> Option<String> {
+        let me = self.state.agent.as_ref().map_or("", |a| a.name.as_str());
+        crate::state::expand_canned(
+            draft,
+            &self.state.canned,
+            self.selected_contact_name().as_deref(),
+            me,
+        )
+    }
+
     fn selected_contact_name(&self) -> Option<String> {
         let id = self.state.selected?;
         self.state
@@ -1380,23 +1391,9 @@ impl Component for App {
                     });
                     return false;
                 }
-                if self.draft.trim().starts_with('/') {
-                    let name = self.selected_contact_name();
-                    let me = self
-                        .state
-                        .agent
-                        .as_ref()
-                        .map(|a| a.name.clone())
-                        .unwrap_or_default();
-                    if let Some(text) = crate::state::expand_canned(
-                        &self.draft,
-                        &self.state.canned,
-                        name.as_deref(),
-                        &me,
-                    ) {
-                        self.draft = text; // expand first; Enter again sends
-                        return true;
-                    }
+                if let Some(text) = self.expand_canned(&self.draft) {
+                    self.draft = text; // expand first; Enter again sends
+                    return true;
                 }
                 let body = std::mem::take(&mut self.draft);
                 if body.trim().is_empty() {
@@ -1455,19 +1452,7 @@ impl Component for App {
                 self.results = Some(hits);
             }
             Msg::UseCanned(shortcut) => {
-                let name = self.selected_contact_name();
-                let me = self
-                    .state
-                    .agent
-                    .as_ref()
-                    .map(|a| a.name.clone())
-                    .unwrap_or_default();
-                if let Some(text) = crate::state::expand_canned(
-                    &format!("/{shortcut}"),
-                    &self.state.canned,
-                    name.as_deref(),
-                    &me,
-                ) {
+                if let Some(text) = self.expand_canned(&format!("/{shortcut}")) {
                     self.draft = text;
                 }
                 self.focus_reply();

@@ -172,8 +172,8 @@ pub fn run() -> anyhow::Result<()> {
                 AgentCommand::Disable(args) => agent_set_disabled(args, true).await,
                 AgentCommand::Enable(args) => agent_set_disabled(args, false).await,
                 AgentCommand::Password(args) => agent_password(args).await,
-                AgentCommand::Languages(args) => agent_languages(args).await,
-                AgentCommand::Teams(args) => agent_teams(args).await,
+                AgentCommand::Languages(args) => agent_skill(args, Skill::Languages).await,
+                AgentCommand::Teams(args) => agent_skill(args, Skill::Teams).await,
             }
         }),
         Command::Index { .. } => unreachable!("handled above"),
@@ -277,39 +277,35 @@ async fn find_agent(store: &SqliteStore, email: &str) -> anyhow::Result<store::A
     }
 }
 
-async fn agent_languages(args: AgentSetArgs) -> anyhow::Result<()> {
-    let languages = language_list(&args.set)?;
-    let store = open_store(&args.data).await?;
-    let agent = find_agent(&store, &args.email).await?;
-    store.set_agent_languages(agent.id, &languages).await?;
-    store.close().await;
-    println!(
-        "{} answers in: {}",
-        agent.email,
-        if languages.is_empty() {
-            "any language".into()
-        } else {
-            languages.join(", ")
-        }
-    );
-    Ok(())
+/// Which routing skill `agent languages` / `agent teams` sets.
+#[derive(Clone, Copy)]
+enum Skill {
+    Languages,
+    Teams,
 }
 
-async fn agent_teams(args: AgentSetArgs) -> anyhow::Result<()> {
-    let teams = team_list(&args.set)?;
+async fn agent_skill(args: AgentSetArgs, skill: Skill) -> anyhow::Result<()> {
+    let values = match skill {
+        Skill::Languages => language_list(&args.set)?,
+        Skill::Teams => team_list(&args.set)?,
+    };
     let store = open_store(&args.data).await?;
     let agent = find_agent(&store, &args.email).await?;
-    store.set_agent_teams(agent.id, &teams).await?;
+    match skill {
+        Skill::Languages => store.set_agent_languages(agent.id, &values).await?,
+        Skill::Teams => store.set_agent_teams(agent.id, &values).await?,
+    }
     store.close().await;
-    println!(
-        "{} is in: {}",
-        agent.email,
-        if teams.is_empty() {
-            "no team".into()
-        } else {
-            teams.join(", ")
-        }
-    );
+    let (what, none) = match skill {
+        Skill::Languages => ("answers in", "any language"),
+        Skill::Teams => ("is in", "no team"),
+    };
+    let list = if values.is_empty() {
+        none.to_owned()
+    } else {
+        values.join(", ")
+    };
+    println!("{} {what}: {list}", agent.email);
     Ok(())
 }
 

@@ -220,11 +220,7 @@ fn check_contact(d: &crate::ContactDetails) -> Result<(), FrameError> {
         ));
     }
     for (k, v) in &d.attributes {
-        let key_ok = !k.is_empty()
-            && k.chars().count() <= crate::MAX_ATTRIBUTE_KEY_CHARS
-            && k.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
-        if !key_ok {
+        if !crate::valid_attribute_key(k) {
             return Err(FrameError::new(
                 ErrorCode::InvalidField,
                 format!(

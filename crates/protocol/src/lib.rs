@@ -125,6 +125,15 @@ pub const MAX_ATTRIBUTES: usize = 30;
 pub const MAX_ATTRIBUTE_KEY_CHARS: usize = 64;
 pub const MAX_ATTRIBUTE_VALUE_CHARS: usize = 200;
 
+/// Whether `key` can name a custom attribute: 1 to `MAX_ATTRIBUTE_KEY_CHARS` of `[A-Za-z0-9_.-]`.
+pub fn valid_attribute_key(key: &str) -> bool {
+    !key.is_empty()
+        && key.len() <= MAX_ATTRIBUTE_KEY_CHARS
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
 /// What the visitor typed, saw and read before asking for a human.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Handoff {

@@ -1,7 +1,7 @@
 //! Account administration over HTTP: admins list, create, disable and re-enable agents; every
 //! agent can log out everywhere. Disabling or logging out everywhere also closes live consoles.
 
-use crate::auth::{check_origin, hash_password, session_agent};
+use crate::auth::{check_origin, hash_password, require_agent};
 use crate::hub::HubEvent;
 use crate::{AppError, AppState, now_millis};
 use axum::Json;
@@ -12,11 +12,11 @@ use protocol::AgentAccount;
 use serde::Deserialize;
 
 async fn require_admin(state: &AppState, headers: &HeaderMap) -> Result<store::Agent, AppError> {
-    match session_agent(state, headers).await? {
-        Some(a) if a.admin => Ok(a),
-        Some(_) => Err(AppError::Forbidden("only admins manage agents".into())),
-        None => Err(AppError::Unauthenticated),
+    let agent = require_agent(state, headers).await?;
+    if !agent.admin {
+        return Err(AppError::Forbidden("only admins manage agents".into()));
     }
+    Ok(agent)
 }
 
 fn account(a: store::Agent) -> AgentAccount {
@@ -215,9 +215,7 @@ pub async fn logout_all(
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     check_origin(&state, &headers)?;
-    let Some(me) = session_agent(&state, &headers).await? else {
-        return Err(AppError::Unauthenticated);
-    };
+    let me = require_agent(&state, &headers).await?;
     state.store.delete_sessions_of(me.id).await?;
     state.hub.publish(HubEvent::SignedOut { agent: me.id });
     crate::auth::logout(State(state), headers).await

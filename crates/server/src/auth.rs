@@ -76,6 +76,16 @@ fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// The agent behind the request's session cookie, if it is live.
+/// The signed-in agent, or 401.
+pub async fn require_agent(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<store::Agent, AppError> {
+    session_agent(state, headers)
+        .await?
+        .ok_or(AppError::Unauthenticated)
+}
+
 pub async fn session_agent(
     state: &AppState,
     headers: &HeaderMap,

@@ -2,7 +2,7 @@
 //! manager, every conversation, likely duplicates), choosing the account manager, and merging
 //! duplicates. Changes are pushed to live consoles as conversation updates.
 
-use crate::auth::{check_origin, session_agent};
+use crate::auth::{check_origin, require_agent};
 use crate::hub::HubEvent;
 use crate::{AppError, AppState, convert, now_millis};
 use axum::Json;
@@ -11,12 +11,6 @@ use axum::http::HeaderMap;
 use protocol::ContactProfile;
 use serde::Deserialize;
 use store::StoreError;
-
-async fn require_agent(state: &AppState, headers: &HeaderMap) -> Result<store::Agent, AppError> {
-    session_agent(state, headers)
-        .await?
-        .ok_or(AppError::Unauthenticated)
-}
 
 fn not_found(id: i64) -> impl Fn(StoreError) -> AppError {
     move |e| match e {

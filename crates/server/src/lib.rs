@@ -389,9 +389,7 @@ async fn search_conversations(
     headers: axum::http::HeaderMap,
     axum::extract::Query(query): axum::extract::Query<ConversationQuery>,
 ) -> Result<axum::Json<Vec<protocol::ConversationSummary>>, AppError> {
-    if auth::session_agent(&state, &headers).await?.is_none() {
-        return Err(AppError::Unauthenticated);
-    }
+    auth::require_agent(&state, &headers).await?;
     if query.q.chars().count() > 200 {
         return Err(AppError::BadRequest(
             "q is limited to 200 characters".into(),
@@ -421,9 +419,7 @@ async fn conversation_history(
     headers: axum::http::HeaderMap,
     axum::extract::Path(id): axum::extract::Path<i64>,
 ) -> Result<axum::Json<Vec<protocol::ConversationSummary>>, AppError> {
-    if auth::session_agent(&state, &headers).await?.is_none() {
-        return Err(AppError::Unauthenticated);
-    }
+    auth::require_agent(&state, &headers).await?;
     let Some(c) = state.store.conversation(id).await? else {
         return Err(AppError::NotFound(format!("no conversation {id}")));
     };

@@ -180,6 +180,29 @@ async fn customer(server: &Server, text: &str) -> (Ws, i64) {
     (ws, conversation)
 }
 
+/// The conversations an agent's search finds for `q`, asked again every 100 ms for up to 10 s
+/// while it finds nothing (search sees new text after its next commit).
+async fn search_until_found(server: &Server, cookie: &str, q: &str) -> Vec<i64> {
+    let client = reqwest::Client::new();
+    for _ in 0..100 {
+        let hits: Vec<protocol::ConversationSummary> = client
+            .get(format!("{}/api/conversations/search", server.base))
+            .query(&[("q", q)])
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if !hits.is_empty() {
+            return hits.iter().map(|c| c.id).collect();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Vec::new()
+}
+
 async fn assignee_of(ws: &mut Ws, conversation: i64, what: &str) -> Option<i64> {
     match wait_for(
         ws,
@@ -537,22 +560,10 @@ async fn agents_search_messages_notes_and_contacts() {
         req.send()
     };
     // Indexed text becomes searchable within about a second.
-    let mut found = Vec::new();
-    for _ in 0..30 {
-        let hits: Vec<protocol::ConversationSummary> =
-            search("inv-0042 total", Some(cookie.clone()))
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-        found = hits.iter().map(|c| c.id).collect();
-        if !found.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(found, [first]);
+    assert_eq!(
+        search_until_found(&server, &cookie, "inv-0042 total").await,
+        [first]
+    );
     assert_eq!(search("anything", None).await.unwrap().status(), 401);
 }
 
@@ -1079,24 +1090,11 @@ async fn a_search_index_lost_or_new_is_rebuilt_from_the_database() {
     };
     let cookie = cookie(&server, "ana@example.com").await;
     for q in ["zanzibar", "quokka", "petrova"] {
-        let mut found = Vec::new();
-        for _ in 0..100 {
-            let hits: Vec<protocol::ConversationSummary> = reqwest::Client::new()
-                .get(format!("{}/api/conversations/search?q={q}", server.base))
-                .header("cookie", cookie.clone())
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            found = hits.iter().map(|c| c.id).collect();
-            if !found.is_empty() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        assert_eq!(found, [conv.id], "{q}");
+        assert_eq!(
+            search_until_found(&server, &cookie, q).await,
+            [conv.id],
+            "{q}"
+        );
     }
     // The rebuild finished: marked, so the next start does not redo it.
     for _ in 0..50 {

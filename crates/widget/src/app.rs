@@ -98,12 +98,6 @@ fn identify_details(user: &JsValue) -> Option<protocol::ContactDetails> {
         user_hash: plain(&get("user_hash"), 128),
         attributes: Default::default(),
     };
-    let key_ok = |k: &str| {
-        !k.is_empty()
-            && k.len() <= protocol::MAX_ATTRIBUTE_KEY_CHARS
-            && k.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
-    };
     let nested = get("attributes");
     let mut budget: usize = 12 * 1024;
     for source in [user, &nested] {
@@ -118,7 +112,7 @@ fn identify_details(user: &JsValue) -> Option<protocol::ContactDetails> {
             if matches!(
                 key.as_str(),
                 "name" | "email" | "user_id" | "user_hash" | "attributes"
-            ) || !key_ok(&key)
+            ) || !protocol::valid_attribute_key(&key)
                 || details.attributes.len() >= protocol::MAX_ATTRIBUTES
             {
                 continue;
