@@ -1022,7 +1022,7 @@ async fn verified_contacts_attributes_sticky_account_manager_and_merging() {
 }
 
 #[tokio::test]
-async fn a_search_index_lost_or_new_is_rebuilt_from_the_database() {
+async fn a_search_index_lost_new_or_unfinished_is_rebuilt_from_the_database() {
     // Conversations written before the server (and its in-memory search index) existed.
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("db")).await.unwrap();
@@ -1069,7 +1069,20 @@ async fn a_search_index_lost_or_new_is_rebuilt_from_the_database() {
         .set_contact(conv.id, Some("Olga Petrova"), None)
         .await
         .unwrap();
+    // A search folder left by an older version (or a rebuild cut short): documents but no
+    // completion marker. It must be cleared and rebuilt, not trusted.
     let search_dir = dir.path().join("search");
+    {
+        let stale = server_search::messages::MessageSearch::open(&search_dir).unwrap();
+        stale
+            .add(
+                conv.id,
+                server_search::messages::Kind::Message,
+                "obsolete wombat",
+            )
+            .unwrap();
+        stale.commit().unwrap();
+    }
     let settings = server::Settings {
         search_dir: Some(search_dir.clone()),
         ..server::Settings::default()
@@ -1096,6 +1109,16 @@ async fn a_search_index_lost_or_new_is_rebuilt_from_the_database() {
             "{q}"
         );
     }
+    let stale: Vec<protocol::ConversationSummary> = reqwest::Client::new()
+        .get(format!("{}/api/conversations/search?q=wombat", server.base))
+        .header("cookie", cookie.clone())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(stale.is_empty(), "the old index was cleared");
     // The rebuild finished: marked, so the next start does not redo it.
     for _ in 0..50 {
         if search_dir.join("rebuilt-from-database").exists() {
