@@ -1,7 +1,7 @@
 //! Account administration over HTTP: admins list, create, disable and re-enable agents; every
 //! agent can log out everywhere. Disabling or logging out everywhere also closes live consoles.
 
-use crate::auth::{check_origin, hash_password, require_agent};
+use crate::auth::{check_origin, require_agent};
 use crate::hub::HubEvent;
 use crate::{AppError, AppState, now_millis};
 use axum::Json;
@@ -143,9 +143,11 @@ pub async fn create(
         ));
     }
     let password = req.password;
-    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+    let hash = state
+        .passwords
+        .hash(password)
         .await
-        .map_err(|e| AppError::Internal(e.into()))?
+        .map_err(|_| AppError::Busy(1))?
         .map_err(|e| AppError::BadRequest(e.to_string()))?;
     let agent = state
         .store

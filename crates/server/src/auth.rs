@@ -1,11 +1,11 @@
 //! Agent authentication: argon2 passwords, opaque session tokens in HttpOnly SameSite cookies,
 //! and the origin check that guards every state-changing request and WebSocket upgrade.
 
+use crate::password;
+use crate::throttle::Account;
 use crate::{AppError, AppState, convert, now_millis};
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::header::{COOKIE, HOST, ORIGIN, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -14,44 +14,6 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 pub const SESSION_COOKIE: &str = "fd_session";
-const MAX_PASSWORD_LEN: usize = 1024;
-const MIN_PASSWORD_LEN: usize = 8;
-
-#[derive(Debug, thiserror::Error)]
-pub enum PasswordError {
-    #[error("the password must be at least {MIN_PASSWORD_LEN} characters")]
-    TooShort,
-    #[error("the password must be at most {MAX_PASSWORD_LEN} bytes")]
-    TooLong,
-    #[error("hashing failed: {0}")]
-    Hash(String),
-}
-
-/// Hashes a password with argon2id and a random salt.
-pub fn hash_password(password: &str) -> Result<String, PasswordError> {
-    if password.chars().count() < MIN_PASSWORD_LEN {
-        return Err(PasswordError::TooShort);
-    }
-    if password.len() > MAX_PASSWORD_LEN {
-        return Err(PasswordError::TooLong);
-    }
-    let salt = SaltString::generate(&mut rand::rngs::OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| PasswordError::Hash(e.to_string()))
-}
-
-fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .map(|parsed| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        })
-        .unwrap_or(false)
-}
-
 /// A fresh 256-bit secret, hex-encoded.
 pub fn new_token() -> String {
     let mut bytes = [0u8; 32];
@@ -151,59 +113,6 @@ fn session_cookie(state: &AppState, token: &str, max_age_secs: i64) -> HeaderVal
     .expect("cookie is ASCII")
 }
 
-/// Failed sign-ins per email: after `LIMIT` in `WINDOW`, that email is refused until the window
-/// ends (so a password cannot be guessed online; argon2 already makes each guess slow). Held in
-/// memory, bounded: expired entries are dropped when it grows.
-#[derive(Clone, Default)]
-pub struct LoginThrottle {
-    failures: std::sync::Arc<
-        std::sync::Mutex<std::collections::HashMap<String, (u32, std::time::Instant)>>,
-    >,
-}
-
-impl LoginThrottle {
-    pub const LIMIT: u32 = 10;
-    pub const WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
-    const MAX_ENTRIES: usize = 10_000;
-
-    fn key(email: &str) -> String {
-        email.trim().to_lowercase()
-    }
-
-    /// Seconds to wait, if this email is locked.
-    pub fn locked(&self, email: &str) -> Option<u64> {
-        let map = self.failures.lock().expect("lock");
-        let (count, since) = map.get(&Self::key(email))?;
-        let elapsed = since.elapsed();
-        (*count >= Self::LIMIT && elapsed < Self::WINDOW)
-            .then(|| (Self::WINDOW - elapsed).as_secs().max(1))
-    }
-
-    pub fn failed(&self, email: &str) {
-        let mut map = self.failures.lock().expect("lock");
-        if map.len() >= Self::MAX_ENTRIES {
-            map.retain(|_, (_, since)| since.elapsed() < Self::WINDOW);
-            if map.len() >= Self::MAX_ENTRIES {
-                return; // a flood of distinct emails: each is still slowed by argon2
-            }
-        }
-        let entry = map
-            .entry(Self::key(email))
-            .or_insert((0, std::time::Instant::now()));
-        if entry.1.elapsed() >= Self::WINDOW {
-            *entry = (0, std::time::Instant::now());
-        }
-        entry.0 += 1;
-    }
-
-    pub fn succeeded(&self, email: &str) {
-        self.failures
-            .lock()
-            .expect("lock")
-            .remove(&Self::key(email));
-    }
-}
-
 #[derive(Deserialize)]
 pub struct LoginRequest {
     email: String,
@@ -212,17 +121,26 @@ pub struct LoginRequest {
 
 pub async fn login(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     Json(req): Json<LoginRequest>,
 ) -> Result<Response, AppError> {
     check_origin(&state, &headers)?;
-    if req.email.len() > 254 || req.password.len() > MAX_PASSWORD_LEN {
+    if req.email.len() > 254 || req.password.len() > password::MAX_LEN {
         return Err(AppError::InvalidCredentials);
     }
-    if let Some(seconds) = state.login_throttle.locked(&req.email) {
+    let ip = peer.ip();
+    if let Some(seconds) = state.signin_throttle.address_wait(ip) {
         return Err(AppError::TooManyAttempts(seconds));
     }
     let creds = state.store.agent_credentials(req.email.trim()).await?;
+    let account = match &creds {
+        Some(c) => Account::Known(c.agent.id),
+        None => Account::unknown(&req.email),
+    };
+    if let Some(seconds) = state.signin_throttle.wait(&account, ip) {
+        return Err(AppError::TooManyAttempts(seconds));
+    }
     // Verify against a dummy hash when the agent is unknown, so timing does not reveal which
     // emails exist.
     const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Xp2yJ0wL3n0b6m9Zz8qVt4m6y2cV3b0a5oJk9mXH2sU";
@@ -230,15 +148,16 @@ pub async fn login(
         .as_ref()
         .map(|c| c.password_hash.clone())
         .unwrap_or_else(|| DUMMY.to_owned());
-    let password = req.password;
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+    let ok = state
+        .passwords
+        .verify(req.password, hash)
         .await
-        .map_err(|e| AppError::Internal(e.into()))?;
+        .map_err(|_| AppError::Busy(1))?;
     let Some(creds) = creds.filter(|c| ok && !c.agent.disabled) else {
-        state.login_throttle.failed(&req.email);
+        state.signin_throttle.failed(&account, ip);
         return Err(AppError::InvalidCredentials);
     };
-    state.login_throttle.succeeded(&req.email);
+    state.signin_throttle.succeeded(&account, ip);
     let token = new_token();
     let now = now_millis();
     let max_age = i64::from(state.settings.session_days) * 86_400;
@@ -283,18 +202,6 @@ pub async fn me(State(state): State<AppState>, headers: HeaderMap) -> Result<Res
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn passwords_verify_and_reject() {
-        let hash = hash_password("correct horse").unwrap();
-        assert!(verify_password("correct horse", &hash));
-        assert!(!verify_password("wrong horse", &hash));
-        assert!(!verify_password("correct horse", "not a hash"));
-        assert!(matches!(
-            hash_password("short"),
-            Err(PasswordError::TooShort)
-        ));
-    }
 
     #[test]
     fn cookie_parsing_finds_the_session() {

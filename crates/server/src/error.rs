@@ -21,10 +21,23 @@ pub enum AppError {
     #[error("this request's origin is not allowed")]
     ForbiddenOrigin,
     /// Too many failed sign-ins; retry after this many seconds.
-    #[error("too many failed sign-ins; try again in {} minutes", .0.div_ceil(60))]
+    #[error("too many failed sign-ins; try again in {}", wait_text(*.0))]
     TooManyAttempts(u64),
+    /// The server is at capacity for this kind of work; retry after this many seconds.
+    #[error("the server is busy; try again in {}", wait_text(*.0))]
+    Busy(u64),
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
+}
+
+/// "1 second", "40 seconds", "3 minutes".
+fn wait_text(seconds: u64) -> String {
+    match seconds {
+        0 | 1 => "1 second".into(),
+        2..=59 => format!("{seconds} seconds"),
+        60..=119 => "1 minute".into(),
+        _ => format!("{} minutes", seconds.div_ceil(60)),
+    }
 }
 
 impl From<store::StoreError> for AppError {
@@ -44,6 +57,7 @@ impl IntoResponse for AppError {
             AppError::Unauthenticated => (StatusCode::UNAUTHORIZED, "not_authenticated"),
             AppError::ForbiddenOrigin => (StatusCode::FORBIDDEN, "forbidden_origin"),
             AppError::TooManyAttempts(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
+            AppError::Busy(_) => (StatusCode::TOO_MANY_REQUESTS, "busy"),
             AppError::Internal(e) => {
                 tracing::error!(error = format!("{e:#}"), "internal error");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
@@ -51,7 +65,7 @@ impl IntoResponse for AppError {
         };
         let body = serde_json::json!({ "error": code, "message": self.to_string() });
         let mut response = (status, Json(body)).into_response();
-        if let AppError::TooManyAttempts(seconds) = self {
+        if let AppError::TooManyAttempts(seconds) | AppError::Busy(seconds) = self {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
                 axum::http::HeaderValue::from(seconds),

@@ -13,14 +13,16 @@ mod convert;
 mod error;
 mod hub;
 mod kb;
+mod password;
 mod routing;
 pub use routing::Strategy as RoutingStrategy;
 mod sites;
 mod static_files;
+mod throttle;
 mod ws;
 
-pub use auth::{PasswordError, hash_password};
 pub use error::AppError;
+pub use password::{PasswordError, hash_password};
 pub use sites::{HoursError, OfficeHours, Site, demo_site};
 
 use axum::Router;
@@ -132,7 +134,9 @@ pub struct AppState {
     pub(crate) settings: Arc<Settings>,
     /// Connected agents and their status (drives routing and the widget's availability).
     pub(crate) presence: routing::Presence,
-    pub(crate) login_throttle: auth::LoginThrottle,
+    pub(crate) signin_throttle: throttle::SignInThrottle,
+    /// Where passwords are hashed: a bounded pool, so sign-in floods cannot exhaust memory.
+    pub(crate) passwords: password::PasswordPool,
     pub(crate) kb: kb::KnowledgeBase,
     /// Agents' full-text search over messages, notes and contact fields.
     pub(crate) messages: Option<Arc<server_search::messages::MessageSearch>>,
@@ -145,7 +149,8 @@ impl AppState {
             hub: hub::Hub::new(),
             settings: Arc::new(settings),
             presence: routing::Presence::default(),
-            login_throttle: auth::LoginThrottle::default(),
+            signin_throttle: throttle::SignInThrottle::default(),
+            passwords: password::PasswordPool::for_this_machine(),
             kb: kb::KnowledgeBase::default(),
             messages: None,
         }

@@ -1129,47 +1129,105 @@ async fn a_search_index_lost_new_or_unfinished_is_rebuilt_from_the_database() {
     assert!(search_dir.join("rebuilt-from-database").exists());
 }
 
+/// A sign-in client whose connections come from `ip` (any 127.x address reaches the server).
+fn client_from(ip: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(ip.parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap()
+}
+
+async fn sign_in(
+    server: &Server,
+    client: &reqwest::Client,
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
+    client
+        .post(format!("{}/api/login", server.base))
+        .header("origin", server.base.clone())
+        .json(&serde_json::json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
-async fn repeated_wrong_passwords_lock_that_email_for_a_while() {
+async fn wrong_passwords_from_one_address_do_not_keep_the_agent_out_from_another() {
     let server = start().await;
-    let client = reqwest::Client::new();
-    let login = |email: &str, password: &str| {
-        client
-            .post(format!("{}/api/login", server.base))
-            .header("origin", server.base.clone())
-            .json(&serde_json::json!({"email": email, "password": password}))
-            .send()
-    };
+    let attacker = client_from("127.0.0.2");
+    let mut slowed = None;
     for _ in 0..10 {
-        assert_eq!(
-            login("ana@example.com", "guess").await.unwrap().status(),
-            401
-        );
+        let r = sign_in(&server, &attacker, "ana@example.com", "guess").await;
+        match r.status().as_u16() {
+            401 => {}
+            429 => {
+                slowed = Some(r);
+                break;
+            }
+            other => panic!("unexpected {other}"),
+        }
     }
-    let locked = login("ANA@example.com", "guess").await.unwrap();
-    assert_eq!(locked.status(), 429, "the same email, whatever its case");
-    let wait: u64 = locked.headers()["retry-after"]
+    let slowed = slowed.expect("the guessing address is slowed down");
+    let wait: u64 = slowed.headers()["retry-after"]
         .to_str()
         .unwrap()
         .parse()
         .unwrap();
     assert!(wait > 0 && wait <= 15 * 60);
-    let body: serde_json::Value = locked.json().await.unwrap();
+    let body: serde_json::Value = slowed.json().await.unwrap();
     assert_eq!(body["error"], "too_many_attempts");
     assert_eq!(
-        login("ana@example.com", "agent-password")
+        sign_in(&server, &attacker, "ANA@example.com", "agent-password")
             .await
-            .unwrap()
             .status(),
         429,
-        "even the right password waits"
+        "the same email, whatever its case, waits on the guessing address"
+    );
+    // The agent, from its own address, is not affected: no lock a stranger can impose.
+    assert_eq!(
+        sign_in(
+            &server,
+            &client_from("127.0.0.3"),
+            "ana@example.com",
+            "agent-password"
+        )
+        .await
+        .status(),
+        200
     );
     assert_eq!(
-        login("bo@example.com", "agent-password")
+        sign_in(&server, &attacker, "bo@example.com", "agent-password")
             .await
-            .unwrap()
             .status(),
         200,
-        "other accounts are not affected"
+        "other accounts are not affected on that address"
+    );
+}
+
+#[tokio::test]
+async fn the_delay_of_a_guessing_address_grows_and_then_lets_it_try_again() {
+    let server = start().await;
+    let client = client_from("127.0.0.4");
+    let mut waits = Vec::new();
+    while waits.len() < 2 {
+        let r = sign_in(&server, &client, "bo@example.com", "guess").await;
+        if r.status() == 429 {
+            let wait: u64 = r.headers()["retry-after"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            waits.push(wait);
+            tokio::time::sleep(Duration::from_millis(wait * 1000 + 50)).await;
+        }
+    }
+    assert!(waits[1] > waits[0], "the delay grows: {waits:?}");
+    assert_eq!(
+        sign_in(&server, &client, "bo@example.com", "agent-password")
+            .await
+            .status(),
+        200,
+        "after the wait the right password works"
     );
 }
