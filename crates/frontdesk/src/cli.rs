@@ -50,6 +50,10 @@ struct ServeArgs {
     /// Public origin when behind a reverse proxy, e.g. https://support.example.com
     #[arg(long, env = "FRONTDESK_PUBLIC_URL")]
     public_url: Option<String>,
+    /// Reverse proxies whose Forwarded / X-Forwarded-For headers name the client, as CIDRs
+    /// separated by commas (e.g. 127.0.0.1/32,10.0.0.0/8); needs --public-url
+    #[arg(long, env = "FRONTDESK_TRUSTED_PROXIES", value_delimiter = ',')]
+    trusted_proxies: Vec<String>,
     /// Folder of Markdown articles to serve as the knowledge base [default: ./index if present]
     #[arg(long, env = "FRONTDESK_KB")]
     kb: Option<PathBuf>,
@@ -418,6 +422,24 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .or(file.data)
         .unwrap_or_else(|| PathBuf::from("data"));
     let public_url = args.public_url.or(file.public_url);
+    let trusted_proxies = if args.trusted_proxies.is_empty() {
+        file.trusted_proxies.clone().unwrap_or_default()
+    } else {
+        args.trusted_proxies.clone()
+    };
+    let trusted_proxies = trusted_proxies
+        .iter()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| s.parse::<server::Cidr>())
+        .collect::<Result<Vec<_>, _>>()
+        .context("server.trusted_proxies")?;
+    if !trusted_proxies.is_empty() && public_url.is_none() {
+        bail!(
+            "server.trusted_proxies needs server.public_url (the origin browsers use through the \
+             proxy, e.g. https://support.example.com): behind a proxy the server cannot tell \
+             its own origin"
+        );
+    }
     let knowledge_base = args
         .kb
         .or(file.knowledge_base)
@@ -426,6 +448,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     sites.extend(file.sites);
     let mut settings = server::Settings {
         public_url: public_url.clone(),
+        trusted_proxies,
+        limits: config::limits(&file.limits, |k| std::env::var(k).ok())?,
         session_days: file.session_days.unwrap_or(30),
         sites,
         knowledge_base: knowledge_base.clone(),

@@ -14,6 +14,8 @@ pub struct FileConfig {
     pub listen: Option<SocketAddr>,
     pub data: Option<PathBuf>,
     pub public_url: Option<String>,
+    /// Reverse proxies (CIDRs) whose forwarded client addresses are believed.
+    pub trusted_proxies: Option<Vec<String>>,
     pub session_days: Option<u32>,
     /// Folder of Markdown articles (the knowledge base).
     pub knowledge_base: Option<PathBuf>,
@@ -25,6 +27,124 @@ pub struct FileConfig {
     pub routing: Option<RoutingToml>,
     #[serde(skip)]
     pub canned: Vec<protocol::CannedResponse>,
+    #[serde(skip)]
+    pub limits: LimitsToml,
+}
+
+/// `[limits]`: per-client limits. Rates are `"N/period"` (`"10/hour"`, `"40/4s"`) or `0` (off);
+/// each can also be set by `FRONTDESK_LIMITS_<NAME>` (e.g. `FRONTDESK_LIMITS_MESSAGES_PER_VISITOR`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsToml {
+    pub new_visitors_per_address: Option<RateToml>,
+    pub new_conversations_per_address: Option<RateToml>,
+    pub messages_per_visitor: Option<RateToml>,
+    pub sign_ins_per_address: Option<RateToml>,
+    pub frames_per_connection: Option<RateToml>,
+    pub connections_per_address: Option<u32>,
+    pub header_timeout_seconds: Option<f64>,
+    pub body_timeout_seconds: Option<f64>,
+}
+
+/// A rate as a string, or the number 0 (off).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum RateToml {
+    Text(String),
+    Number(u32),
+}
+
+impl RateToml {
+    fn parse(&self, name: &str) -> anyhow::Result<server::Rate> {
+        let text = match self {
+            RateToml::Text(t) => t.clone(),
+            RateToml::Number(n) => n.to_string(),
+        };
+        server::Rate::parse(&text).with_context(|| format!("limits.{name}"))
+    }
+}
+
+/// The limits: defaults, then `[limits]`, then `FRONTDESK_LIMITS_*` from `env`.
+pub fn limits(
+    file: &LimitsToml,
+    env: impl Fn(&str) -> Option<String>,
+) -> anyhow::Result<server::Limits> {
+    let mut limits = server::Limits::default();
+    let rates: [(&str, &Option<RateToml>, &mut server::Rate); 5] = [
+        (
+            "new_visitors_per_address",
+            &file.new_visitors_per_address,
+            &mut limits.new_visitors_per_address,
+        ),
+        (
+            "new_conversations_per_address",
+            &file.new_conversations_per_address,
+            &mut limits.new_conversations_per_address,
+        ),
+        (
+            "messages_per_visitor",
+            &file.messages_per_visitor,
+            &mut limits.messages_per_visitor,
+        ),
+        (
+            "sign_ins_per_address",
+            &file.sign_ins_per_address,
+            &mut limits.sign_ins_per_address,
+        ),
+        (
+            "frames_per_connection",
+            &file.frames_per_connection,
+            &mut limits.frames_per_connection,
+        ),
+    ];
+    for (name, from_file, slot) in rates {
+        let from_env = env(&format!("FRONTDESK_LIMITS_{}", name.to_uppercase()));
+        match (from_env, from_file) {
+            (Some(text), _) => *slot = RateToml::Text(text).parse(name)?,
+            (None, Some(rate)) => *slot = rate.parse(name)?,
+            (None, None) => {}
+        }
+    }
+    let number = |name: &str, from_file: Option<f64>| -> anyhow::Result<Option<f64>> {
+        match env(&format!("FRONTDESK_LIMITS_{}", name.to_uppercase())) {
+            Some(text) => text.trim().parse::<f64>().map(Some).map_err(|_| {
+                anyhow::anyhow!(
+                    "FRONTDESK_LIMITS_{}: {text:?} is not a number",
+                    name.to_uppercase()
+                )
+            }),
+            None => Ok(from_file),
+        }
+    };
+    if let Some(n) = number(
+        "connections_per_address",
+        file.connections_per_address.map(f64::from),
+    )? {
+        if !(0.0..=1e9).contains(&n) || n.fract() != 0.0 {
+            bail!("limits.connections_per_address must be a whole number (0: no cap)");
+        }
+        limits.connections_per_address = n as u32;
+    }
+    for (name, from_file, slot) in [
+        (
+            "header_timeout_seconds",
+            file.header_timeout_seconds,
+            &mut limits.header_timeout,
+        ),
+        (
+            "body_timeout_seconds",
+            file.body_timeout_seconds,
+            &mut limits.body_timeout,
+        ),
+    ] {
+        if let Some(s) = number(name, from_file)? {
+            if !(s > 0.0 && s <= 3600.0) {
+                bail!("limits.{name} must be more than 0 and at most 3600 seconds");
+            }
+            *slot = std::time::Duration::from_secs_f64(s);
+        }
+    }
+    Ok(limits)
 }
 
 /// `[sla]`: first-response, next-response and resolution targets per priority, in minutes.
@@ -76,6 +196,8 @@ struct Root {
     routing: Option<RoutingToml>,
     #[serde(default)]
     canned: Vec<CannedToml>,
+    #[serde(default)]
+    limits: LimitsToml,
 }
 
 /// `[sites.KEY]`: what a site owner configures.
@@ -246,6 +368,9 @@ fn parse(text: &str) -> anyhow::Result<FileConfig> {
             );
         }
     }
+    // Validated here so a bad file fails at load, with the file's name.
+    limits(&root.limits, |_| None)?;
+    root.server.limits = std::mem::take(&mut root.limits);
     root.server.sla = root.sla.take();
     root.server.routing = root.routing.take();
     root.server.canned = std::mem::take(&mut root.canned)
@@ -314,6 +439,34 @@ mon = "09:00-18:00"
         );
         assert!(bad("[sites.x]\nname = \"X\"\n[sites.x.office_hours]\nutc_offset = \"+01:00\"\nfunday = \"09:00-10:00\"\n").contains("funday"));
         assert!(bad("[sites.x]\nname = \"X\"\nteam = \"a,b\"\n").contains("team"));
+    }
+
+    #[test]
+    fn limits_from_the_file_and_the_environment() {
+        let c = parse(
+            "[limits]\nnew_conversations_per_address = \"6/12h\"\nmessages_per_visitor = 0\n\
+             connections_per_address = 50\nheader_timeout_seconds = 5\n",
+        )
+        .unwrap();
+        let l = limits(&c.limits, |_| None).unwrap();
+        assert_eq!(
+            l.new_conversations_per_address,
+            server::Rate::new(6, std::time::Duration::from_secs(12 * 3600))
+        );
+        assert!(l.messages_per_visitor.is_off());
+        assert_eq!(l.connections_per_address, 50);
+        assert_eq!(l.header_timeout, std::time::Duration::from_secs(5));
+        let env =
+            |k: &str| (k == "FRONTDESK_LIMITS_MESSAGES_PER_VISITOR").then(|| "5/s".to_owned());
+        let l = limits(&c.limits, env).unwrap();
+        assert_eq!(l.messages_per_visitor.count, 5);
+        let bad = |t: &str| format!("{:#}", parse(t).unwrap_err());
+        assert!(
+            bad("[limits]\nmessages_per_visitor = \"lots\"\n")
+                .contains("limits.messages_per_visitor")
+        );
+        assert!(bad("[limits]\nheader_timeout_seconds = 0\n").contains("header_timeout"));
+        assert!(bad("[limits]\npings = 3\n").contains("unknown field"));
     }
 
     #[test]

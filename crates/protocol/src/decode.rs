@@ -578,6 +578,7 @@ mod tests {
                 code: ErrorCode::TooLarge,
                 message: "m".into(),
                 id: Some("c1".into()),
+                retry_after_ms: None,
             },
         ];
         for frame in frames {

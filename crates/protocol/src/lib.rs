@@ -395,6 +395,10 @@ server_frame! {
             /// The client message id the error is about, when there is one.
             #[serde(default, skip_serializing_if = "Option::is_none")]
             id: Option<String>,
+            /// With `rate_limited` (and a busy server): try again after this many
+            /// milliseconds; the message with `id` was not stored and should be resent then.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            retry_after_ms: Option<u32>,
         },
     }
     console {
@@ -751,6 +755,22 @@ impl ServerFrame {
             code,
             message: message.into(),
             id: None,
+            retry_after_ms: None,
+        }
+    }
+
+    /// A refusal by a limit: the message with `id` (if any) was not stored; resend it after
+    /// `retry_after_ms`.
+    pub fn rate_limited(
+        message: impl Into<String>,
+        id: Option<String>,
+        retry_after_ms: u32,
+    ) -> Self {
+        ServerFrame::Error {
+            code: ErrorCode::RateLimited,
+            message: message.into(),
+            id,
+            retry_after_ms: Some(retry_after_ms),
         }
     }
 

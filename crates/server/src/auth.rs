@@ -1,11 +1,13 @@
 //! Agent authentication: argon2 passwords, opaque session tokens in HttpOnly SameSite cookies,
 //! and the origin check that guards every state-changing request and WebSocket upgrade.
 
+use crate::client::{self, ClientIp};
+use crate::limits::{Key, Limit};
 use crate::password;
 use crate::throttle::Account;
 use crate::{AppError, AppState, convert, now_millis};
 use axum::Json;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::header::{COOKIE, HOST, ORIGIN, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -65,32 +67,25 @@ pub async fn session_agent(
 }
 
 /// Rejects cross-site requests: a browser always sends `Origin` on WebSocket upgrades and
-/// non-GET fetches, and it must name this server. Requests without `Origin` come from
-/// non-browser clients, which carry no ambient cookies to abuse.
+/// non-GET fetches, and it must name this server (see `client::origin_allowed`). Requests
+/// without `Origin` come from non-browser clients, which carry no ambient cookies to abuse.
 pub fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
     let Some(origin) = headers.get(ORIGIN) else {
         return Ok(());
     };
     let origin = origin.to_str().map_err(|_| AppError::ForbiddenOrigin)?;
-    let allowed = match &state.settings.public_url {
-        Some(public) => origin.eq_ignore_ascii_case(public.trim_end_matches('/')),
-        None => {
-            let host = headers
-                .get(HOST)
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or_default();
-            let origin_host = origin
-                .strip_prefix("http://")
-                .or_else(|| origin.strip_prefix("https://"))
-                .unwrap_or_default();
-            !host.is_empty() && origin_host.eq_ignore_ascii_case(host)
-        }
-    };
-    if allowed {
-        Ok(())
-    } else {
-        Err(AppError::ForbiddenOrigin)
+    let host = headers.get(HOST).and_then(|h| h.to_str().ok());
+    let public_url = state.settings.public_url.as_deref();
+    if client::origin_allowed(origin, public_url, host, state.listen.get().copied()) {
+        return Ok(());
     }
+    if public_url.is_none() && origin.starts_with("https://") {
+        tracing::warn!(
+            origin,
+            "refused an https origin: behind a TLS proxy, set server.public_url"
+        );
+    }
+    Err(AppError::ForbiddenOrigin)
 }
 
 fn secure_cookies(state: &AppState) -> bool {
@@ -121,7 +116,7 @@ pub struct LoginRequest {
 
 pub async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Json(req): Json<LoginRequest>,
 ) -> Result<Response, AppError> {
@@ -129,7 +124,9 @@ pub async fn login(
     if req.email.len() > 254 || req.password.len() > password::MAX_LEN {
         return Err(AppError::InvalidCredentials);
     }
-    let ip = peer.ip();
+    if let Err(wait) = state.limit(Limit::SignIns, Key::address(ip)) {
+        return Err(AppError::RateLimited(wait.seconds()));
+    }
     if let Some(seconds) = state.signin_throttle.address_wait(ip) {
         return Err(AppError::TooManyAttempts(seconds));
     }

@@ -23,6 +23,9 @@ pub enum AppError {
     /// Too many failed sign-ins; retry after this many seconds.
     #[error("too many failed sign-ins; try again in {}", wait_text(*.0))]
     TooManyAttempts(u64),
+    /// A per-client limit; retry after this many seconds.
+    #[error("too many requests; try again in {}", wait_text(*.0))]
+    RateLimited(u64),
     /// The server is at capacity for this kind of work; retry after this many seconds.
     #[error("the server is busy; try again in {}", wait_text(*.0))]
     Busy(u64),
@@ -58,6 +61,7 @@ impl IntoResponse for AppError {
             AppError::ForbiddenOrigin => (StatusCode::FORBIDDEN, "forbidden_origin"),
             AppError::TooManyAttempts(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
             AppError::Busy(_) => (StatusCode::TOO_MANY_REQUESTS, "busy"),
+            AppError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             AppError::Internal(e) => {
                 tracing::error!(error = format!("{e:#}"), "internal error");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
@@ -65,7 +69,10 @@ impl IntoResponse for AppError {
         };
         let body = serde_json::json!({ "error": code, "message": self.to_string() });
         let mut response = (status, Json(body)).into_response();
-        if let AppError::TooManyAttempts(seconds) | AppError::Busy(seconds) = self {
+        if let AppError::TooManyAttempts(seconds)
+        | AppError::Busy(seconds)
+        | AppError::RateLimited(seconds) = self
+        {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
                 axum::http::HeaderValue::from(seconds),

@@ -8,21 +8,27 @@
 mod admin;
 mod assign;
 mod auth;
+mod client;
 mod contacts;
 mod convert;
 mod error;
 mod hub;
 mod kb;
+mod limits;
 mod password;
 mod routing;
+mod serve;
 pub use routing::Strategy as RoutingStrategy;
 mod sites;
 mod static_files;
 mod throttle;
 mod ws;
 
+pub use client::{Cidr, CidrError};
 pub use error::AppError;
+pub use limits::{Limits, Rate, RateError};
 pub use password::{PasswordError, hash_password};
+pub use serve::serve;
 pub use sites::{HoursError, OfficeHours, Site, demo_site};
 
 use axum::Router;
@@ -32,7 +38,6 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use store::Store;
-use tokio::net::TcpListener;
 
 /// What the server needs to know beyond its storage.
 #[derive(Debug, Clone)]
@@ -40,6 +45,11 @@ pub struct Settings {
     /// The public origin (`https://support.example.com`) when behind a proxy; `None` trusts
     /// the `Host` header, which is right for direct serving.
     pub public_url: Option<String>,
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` headers name the client; anyone
+    /// else's are ignored. Needs `public_url`.
+    pub trusted_proxies: Vec<Cidr>,
+    /// Per-client limits (`[limits]`).
+    pub limits: Limits,
     /// How long an agent session lasts.
     pub session_days: u32,
     /// The sites this server serves, by site key.
@@ -95,6 +105,8 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             public_url: None,
+            trusted_proxies: Vec::new(),
+            limits: Limits::default(),
             session_days: 30,
             sites: BTreeMap::from([("demo".to_owned(), demo_site())]),
             knowledge_base: None,
@@ -132,9 +144,14 @@ pub struct AppState {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) hub: hub::Hub,
     pub(crate) settings: Arc<Settings>,
+    /// The address `serve` listens on (the origin check compares against it).
+    pub(crate) listen: Arc<std::sync::OnceLock<SocketAddr>>,
     /// Connected agents and their status (drives routing and the widget's availability).
     pub(crate) presence: routing::Presence,
     pub(crate) signin_throttle: throttle::SignInThrottle,
+    pub(crate) limiter: Arc<dyn limits::RateLimiter>,
+    pub(crate) refusals: Arc<limits::Refusals>,
+    pub(crate) connections: limits::Connections,
     /// Where passwords are hashed: a bounded pool, so sign-in floods cannot exhaust memory.
     pub(crate) passwords: password::PasswordPool,
     pub(crate) kb: kb::KnowledgeBase,
@@ -148,8 +165,12 @@ impl AppState {
             store,
             hub: hub::Hub::new(),
             settings: Arc::new(settings),
+            listen: Arc::default(),
             presence: routing::Presence::default(),
             signin_throttle: throttle::SignInThrottle::default(),
+            limiter: Arc::new(limits::LocalLimiter::default()),
+            refusals: Arc::default(),
+            connections: limits::Connections::default(),
             passwords: password::PasswordPool::for_this_machine(),
             kb: kb::KnowledgeBase::default(),
             messages: None,
@@ -313,6 +334,25 @@ impl AppState {
         Some(added)
     }
 
+    /// Takes one unit of `limit` for `key`; a refusal is counted for `/metrics`.
+    pub(crate) fn limit(
+        &self,
+        limit: limits::Limit,
+        key: limits::Key,
+    ) -> Result<(), limits::RetryAfter> {
+        let result = self
+            .limiter
+            .take(limit, self.settings.limits.rate(limit), key);
+        if result.is_err() {
+            self.refusals.count(limit);
+        }
+        result
+    }
+
+    pub(crate) fn is_trusted_proxy(&self, ip: std::net::IpAddr) -> bool {
+        self.settings.trusted_proxies.iter().any(|c| c.contains(ip))
+    }
+
     pub(crate) fn site(&self, key: &str) -> Option<&Site> {
         self.settings.sites.get(key)
     }
@@ -358,6 +398,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(static_files::root))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics))
         .route("/widget.js", get(static_files::loader))
         .route("/demo", get(static_files::demo))
         .route("/console", get(static_files::console))
@@ -446,21 +487,24 @@ async fn conversation_history(
     Ok(axum::Json(others))
 }
 
+/// `GET /metrics`: Prometheus text format.
+async fn metrics(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> impl axum::response::IntoResponse {
+    let mut out = String::new();
+    state.refusals.render(&mut out);
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        out,
+    )
+}
+
 fn reindex_failed(e: store::StoreError) -> Option<u64> {
     tracing::error!(error = %e, "rebuilding the search index failed");
     None
-}
-
-/// Serves `router(state)` on `listener` until `shutdown` resolves, then drains connections.
-pub async fn serve(
-    listener: TcpListener,
-    state: AppState,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
 }
 
 /// True when `cargo xtask build` ran before this binary was compiled.

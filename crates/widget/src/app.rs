@@ -142,6 +142,50 @@ fn token_key(site: &str) -> String {
     format!("frontdesk:{site}:token")
 }
 
+fn outbox_key(site: &str) -> String {
+    format!("frontdesk:{site}:outbox")
+}
+
+/// Keeps unacknowledged messages across a reload, as `[[id, body], …]` JSON.
+fn save_outbox(site: &str, outbox: &[(String, String)]) {
+    let Some(s) = storage() else { return };
+    if outbox.is_empty() {
+        let _ = s.remove_item(&outbox_key(site));
+        return;
+    }
+    let list = js_sys::Array::new();
+    for (id, body) in outbox {
+        list.push(&js_sys::Array::of2(&id.into(), &body.into()));
+    }
+    if let Ok(json) = js_sys::JSON::stringify(&list) {
+        let _ = s.set_item(&outbox_key(site), &String::from(json));
+    }
+}
+
+/// What `save_outbox` kept; anything malformed is ignored.
+fn load_outbox(site: &str) -> Vec<(String, String)> {
+    let Some(text) = storage().and_then(|s| s.get_item(&outbox_key(site)).ok().flatten()) else {
+        return Vec::new();
+    };
+    let Ok(list) = js_sys::JSON::parse(&text) else {
+        return Vec::new();
+    };
+    let Ok(list) = list.dyn_into::<js_sys::Array>() else {
+        return Vec::new();
+    };
+    list.iter()
+        .filter_map(|pair| {
+            let pair = pair.dyn_into::<js_sys::Array>().ok()?;
+            let id = pair.get(0).as_string()?;
+            let body = pair.get(1).as_string()?;
+            (id.len() <= protocol::MAX_CLIENT_ID_LEN
+                && body.chars().count() <= protocol::MAX_BODY_CHARS)
+                .then_some((id, body))
+        })
+        .take(50)
+        .collect()
+}
+
 fn date_time_of(ms: i64) -> String {
     let date = js_sys::Date::new(&JsValue::from_f64(ms as f64));
     String::from(date.to_locale_string("default", &JsValue::UNDEFINED))
@@ -234,6 +278,17 @@ impl App {
                     self.post_host(&message);
                 }
                 Effect::Chime => web_client::chime(&[880.0, 1320.0]),
+                Effect::RetryAfter { ms } => {
+                    let link = ctx.link().clone();
+                    let callback = Closure::once_into_js(move || {
+                        link.send_message(Msg::Act(Action::Retry));
+                    });
+                    let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(
+                        callback.unchecked_ref(),
+                        ms.min(i32::MAX as u32) as i32,
+                    );
+                }
+                Effect::SaveOutbox(outbox) => save_outbox(&self.state.site, &outbox),
             }
         }
     }
@@ -429,6 +484,7 @@ impl App {
         });
         let notice = self.state.notice.as_ref().map(|n| match n {
             Notice::RateLimited => s.rate_limited,
+            Notice::Busy => s.busy,
             Notice::Error => s.error,
         });
         let last_visitor_read = self
@@ -620,6 +676,10 @@ impl Component for App {
             &i18n::search_language(&locale),
             ctx.link().callback(|_| Msg::IndexReady),
         );
+        let outbox = load_outbox(&site);
+        if !outbox.is_empty() {
+            ctx.link().send_message(Msg::Act(Action::Restore(outbox)));
+        }
         ctx.link().send_message(Msg::Connect);
         App {
             state: ChatState::new(site, token, Some(locale), None, user_agent),

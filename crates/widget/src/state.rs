@@ -43,7 +43,10 @@ pub enum Connection {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Notice {
+    /// This visitor's messages are over the limit: they are resent after the wait.
     RateLimited,
+    /// A limit on the visitor's network (new visitors, conversations): retried after the wait.
+    Busy,
     Error,
 }
 
@@ -113,6 +116,8 @@ pub struct ChatState {
     /// Contact details given while disconnected, sent once connected.
     pub pending_contact: Option<ContactDetails>,
     pub rated: bool,
+    /// The server asked to wait this long before connecting again (refused at `hello`).
+    pub hold_ms: u32,
     /// Whether the widget is open and the tab visible: the visitor can see new messages.
     pub visible: bool,
     pub unread: u32,
@@ -164,6 +169,10 @@ pub enum Action {
     NewConversation,
     Visible(bool),
     ToggleMute,
+    /// The wait asked by a `rate_limited` error is over: resend what is still pending.
+    Retry,
+    /// Messages typed before a reload and never acknowledged (id, body), from the outbox.
+    Restore(Vec<(String, String)>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -181,6 +190,12 @@ pub enum Effect {
     Unread(u32),
     /// A new agent message arrived while the visitor was not looking.
     Chime,
+    /// Dispatch `Action::Retry` after this long.
+    RetryAfter {
+        ms: u32,
+    },
+    /// The unacknowledged messages (id, body) changed: keep them across a reload.
+    SaveOutbox(Vec<(String, String)>),
 }
 
 fn push_ref(list: &mut Vec<ArticleRef>, r: ArticleRef) {
@@ -224,6 +239,7 @@ impl ChatState {
             contact_saved: false,
             pending_contact: None,
             rated: false,
+            hold_ms: 0,
             visible: false,
             unread: 0,
             muted: false,
@@ -283,7 +299,24 @@ impl ChatState {
         effects
     }
 
+    fn outbox(&self) -> Vec<(String, String)> {
+        self.pending()
+            .map(|l| (l.id.clone(), l.body.clone()))
+            .collect()
+    }
+
     pub fn apply(&mut self, action: Action) -> Vec<Effect> {
+        let before = self.pending().count();
+        let mut effects = self.reduce(action);
+        // Pending lines are only added (compose, restore) or acknowledged, so the count tells
+        // when the outbox changed.
+        if self.pending().count() != before {
+            effects.push(Effect::SaveOutbox(self.outbox()));
+        }
+        effects
+    }
+
+    fn reduce(&mut self, action: Action) -> Vec<Effect> {
         match action {
             Action::Config(config) => {
                 self.config = Some(config);
@@ -301,9 +334,40 @@ impl ChatState {
                 self.connection = Connection::Offline;
                 self.agent_typing = None;
                 self.attempts += 1;
+                let hold = std::mem::take(&mut self.hold_ms);
                 vec![Effect::ReconnectAfter {
-                    ms: backoff_ms(self.attempts, jitter),
+                    ms: backoff_ms(self.attempts, jitter).max(hold),
                 }]
+            }
+            Action::Retry => {
+                if self.connection != Connection::Online {
+                    return Vec::new(); // the welcome after reconnecting resends
+                }
+                if matches!(self.notice, Some(Notice::RateLimited | Notice::Busy)) {
+                    self.notice = None;
+                }
+                self.resend_pending()
+            }
+            Action::Restore(outbox) => {
+                for (id, body) in outbox {
+                    if body.trim().is_empty() || self.lines.iter().any(|l| l.id == id) {
+                        continue;
+                    }
+                    self.lines.push(Line {
+                        id,
+                        seq: None,
+                        author: Author::Visitor,
+                        body,
+                        at: None,
+                        delivery: Delivery::Pending,
+                    });
+                    self.screen = Screen::Chat;
+                }
+                if self.connection == Connection::Online {
+                    self.resend_pending()
+                } else {
+                    Vec::new()
+                }
             }
             Action::Query(query) => {
                 self.query = query.clone();
@@ -610,6 +674,27 @@ impl ChatState {
                 message,
                 ..
             } => effects.push(Effect::Warn(message)),
+            ServerFrame::Error {
+                code: ErrorCode::RateLimited,
+                id,
+                retry_after_ms: Some(ms),
+                ..
+            } => {
+                if self.connection == Connection::Online {
+                    self.notice = Some(if id.is_some() {
+                        Notice::RateLimited
+                    } else {
+                        Notice::Busy
+                    });
+                    if self.pending().next().is_some() {
+                        effects.push(Effect::RetryAfter { ms });
+                    }
+                } else {
+                    // Refused before the welcome: wait that long before reconnecting.
+                    self.notice = Some(Notice::Busy);
+                    self.hold_ms = ms;
+                }
+            }
             ServerFrame::Error { code, .. } => {
                 self.notice = Some(match code {
                     ErrorCode::RateLimited => Notice::RateLimited,
@@ -761,6 +846,7 @@ mod tests {
                 Effect::Send(VisitorFrame::Send {
                     context: Some(c), ..
                 }),
+                Effect::SaveOutbox(_),
             ] => {
                 assert_eq!(c.query.as_deref(), Some("refund"));
                 assert_eq!(c.shown.len(), 5);
@@ -776,7 +862,10 @@ mod tests {
         });
         assert!(matches!(
             &next[..],
-            [Effect::Send(VisitorFrame::Send { context: None, .. })]
+            [
+                Effect::Send(VisitorFrame::Send { context: None, .. }),
+                Effect::SaveOutbox(_)
+            ]
         ));
     }
 
@@ -810,7 +899,8 @@ mod tests {
                 id: "a".into(),
                 body: "hello ".into()
             }),
-            vec![]
+            vec![Effect::SaveOutbox(vec![("a".into(), "hello".into())])],
+            "kept for a reload, sent once online"
         );
         assert_eq!(s.lines[0].delivery, Delivery::Pending);
         assert_eq!(s.lines[0].body, "hello");
@@ -819,13 +909,66 @@ mod tests {
             &effects[1],
             Effect::Send(VisitorFrame::Send { id, context: Some(_), .. }) if id == "a"
         ));
-        s.apply(ack("a", 1));
+        assert_eq!(s.apply(ack("a", 1)), vec![Effect::SaveOutbox(vec![])]);
         assert_eq!(s.lines[0].delivery, Delivery::Sent);
         s.apply(Action::Closed { jitter: 0.5 });
         assert_eq!(
             s.apply(welcome(None, Some(1))),
             vec![],
             "nothing left to resend"
+        );
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn a_rate_limited_message_is_resent_after_the_wait_and_survives_a_reload() {
+        let mut s = state();
+        s.apply(welcome(Some("t"), None));
+        s.apply(Action::Compose {
+            id: "a".into(),
+            body: "hi".into(),
+        });
+        let effects = s.apply(Action::Frame(ServerFrame::rate_limited(
+            "slow down",
+            Some("a".into()),
+            1500,
+        )));
+        assert_eq!(effects, vec![Effect::RetryAfter { ms: 1500 }]);
+        assert_eq!(s.notice, Some(Notice::RateLimited));
+        assert_eq!(s.lines[0].delivery, Delivery::Pending, "still pending");
+        let effects = s.apply(Action::Retry);
+        assert!(matches!(&effects[..], [Effect::Send(VisitorFrame::Send { id, .. })] if id == "a"));
+        assert_eq!(s.notice, None);
+        // A reload before the ack: the outbox comes back, and is sent after the welcome.
+        let mut reloaded = state();
+        reloaded.apply(Action::Restore(vec![("a".into(), "hi".into())]));
+        assert_eq!(reloaded.screen, Screen::Chat);
+        let effects = reloaded.apply(welcome(None, Some(3)));
+        assert!(
+            effects
+                .iter()
+                .any(|e| matches!(e, Effect::Send(VisitorFrame::Send { id, .. }) if id == "a"))
+        );
+        reloaded.apply(Action::Restore(vec![("a".into(), "hi".into())]));
+        assert_eq!(reloaded.lines.len(), 1, "restored once");
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn a_refused_hello_waits_as_long_as_the_server_asks() {
+        let mut s = state();
+        s.apply(Action::Frame(ServerFrame::rate_limited(
+            "too many new visitors",
+            None,
+            60_000,
+        )));
+        assert_eq!(s.notice, Some(Notice::Busy));
+        assert_eq!(
+            s.apply(Action::Closed { jitter: 0.5 }),
+            vec![Effect::ReconnectAfter { ms: 60_000 }]
+        );
+        assert_eq!(
+            s.apply(Action::Closed { jitter: 0.5 }),
+            vec![Effect::ReconnectAfter { ms: 1_000 }],
+            "only once"
         );
     }
 
@@ -928,6 +1071,7 @@ mod tests {
             code: ErrorCode::IdentityNotVerified,
             message: "bad user_hash".into(),
             id: None,
+            retry_after_ms: None,
         }));
         assert_eq!(effects, [Effect::Warn("bad user_hash".into())]);
         assert_eq!(s.notice, None);

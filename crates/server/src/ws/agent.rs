@@ -2,7 +2,7 @@
 //! agent opened, gap-free replay and live messages; replies acked after commit.
 
 use super::session::{
-    CLOSE_POLICY, CLOSE_TOO_BIG, HELLO_TIMEOUT, Inbound, Out, Outbound, frame_limit,
+    CLOSE_POLICY, CLOSE_TOO_BIG, FrameLimit, HELLO_TIMEOUT, Inbound, Out, Outbound,
 };
 use crate::hub::HubEvent;
 use crate::{AppState, convert, now_millis};
@@ -116,6 +116,7 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
                         code: ErrorCode::NotFound,
                         message: format!("conversation {conversation} does not exist"),
                         id: Some(id),
+                        retry_after_ms: None,
                     })
                     .await;
             }
@@ -166,6 +167,7 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
                 code: ErrorCode::Internal,
                 message: "the message was not stored; retry".into(),
                 id: Some(id),
+                retry_after_ms: None,
             })
             .await;
     }
@@ -394,6 +396,7 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
                         code: ErrorCode::NotFound,
                         message: format!("conversation {conversation} does not exist"),
                         id: Some(id),
+                        retry_after_ms: None,
                     })
                     .await
             }
@@ -475,7 +478,7 @@ where
     O: Sink<Outbound> + Unpin + Send,
 {
     let mut out = Out::new(sink);
-    let mut limit = frame_limit();
+    let mut limit = FrameLimit::new(state.settings.limits.frames_per_connection);
     loop {
         let item = match tokio::time::timeout(HELLO_TIMEOUT, inbound.next()).await {
             Ok(item) => item,
@@ -493,6 +496,7 @@ where
                     .close(&mut inbound, CLOSE_TOO_BIG, "frame too large")
                     .await;
             }
+            Some(Inbound::Ping) => {}
             Some(Inbound::Binary) => {
                 out.error(ErrorCode::BinaryNotSupported, "send JSON text frames")
                     .await
@@ -516,7 +520,7 @@ where
                 Err(e) => out.frame_error(e).await,
             },
         }
-        if !limit.allow() {
+        if limit.allow().is_err() {
             out.error(ErrorCode::RateLimited, "too many frames").await;
             return out.close(&mut inbound, CLOSE_POLICY, "rate limited").await;
         }
@@ -557,12 +561,20 @@ where
         tokio::select! {
             item = inbound.next() => {
                 let Some(item) = item else { return };
-                if !limit.allow() {
-                    session.out.error(ErrorCode::RateLimited, "too many frames; slow down").await;
+                if let Err(wait) = limit.allow() {
+                    let id = match &item {
+                        Inbound::Text(text) => match decode_agent(text) {
+                            Ok(AgentFrame::Send { id, .. } | AgentFrame::Note { id, .. }) => Some(id),
+                            _ => None,
+                        },
+                        _ => None,
+                    };
+                    session.out.send(ServerFrame::rate_limited("too many frames; slow down", id, wait.millis())).await;
                     continue;
                 }
                 match item {
                     Inbound::Closed => return session.out.close(&mut inbound, 1000, "bye").await,
+                    Inbound::Ping => {}
                     Inbound::TooLarge => {
                         session.out.error(ErrorCode::TooLarge, "frame too large").await;
                         return session.out.close(&mut inbound, CLOSE_TOO_BIG, "frame too large").await;

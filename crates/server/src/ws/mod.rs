@@ -8,7 +8,11 @@ mod visitor;
 pub use session::{Inbound, Outbound};
 
 use crate::auth::{check_origin, session_agent};
+use crate::client::ClientIp;
+use crate::limits::Limit;
+use crate::serve::ConnectionSlot;
 use crate::{AppError, AppState};
+use axum::Extension;
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
@@ -34,7 +38,9 @@ fn inbound(result: Result<Message, axum::Error>) -> Option<Inbound> {
         Ok(Message::Text(text)) => Some(Inbound::Text(text.to_string())),
         Ok(Message::Binary(_)) => Some(Inbound::Binary),
         Ok(Message::Close(_)) => Some(Inbound::Closed),
-        Ok(Message::Ping(_) | Message::Pong(_)) => None,
+        // Pings count against the frame limit (tungstenite answers each with a pong).
+        Ok(Message::Ping(_)) => Some(Inbound::Ping),
+        Ok(Message::Pong(_)) => None,
         Err(e) => {
             let text = e.to_string();
             if text.contains("Space limit exceeded") || text.contains("too long") {
@@ -69,28 +75,61 @@ fn split(
     (stream, sink)
 }
 
+/// The connection's place in the per-address count: the one taken at accept, or, for a client
+/// behind a trusted proxy, one taken now for its forwarded address.
+fn connection_slot(
+    state: &AppState,
+    ip: std::net::IpAddr,
+    slot: Option<Extension<ConnectionSlot>>,
+) -> Result<Option<ConnectionSlot>, AppError> {
+    if let Some(Extension(slot)) = slot {
+        return Ok(Some(slot));
+    }
+    let max = state.settings.limits.connections_per_address;
+    match state.connections.open(ip, max) {
+        Some(guard) => Ok(Some(ConnectionSlot(std::sync::Arc::new(guard)))),
+        None => {
+            state.refusals.count(Limit::Connections);
+            Err(AppError::RateLimited(5))
+        }
+    }
+}
+
 pub async fn visitor_upgrade(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    slot: Option<Extension<ConnectionSlot>>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
     if let Err(e) = check_origin(&state, &headers) {
         return e.into_response();
     }
+    let slot = match connection_slot(&state, ip, slot) {
+        Ok(slot) => slot,
+        Err(refused) => return refused.into_response(),
+    };
     configure(ws).on_upgrade(move |socket| async move {
         let (stream, sink) = split(socket);
-        visitor::run(state, stream, sink).await;
+        visitor::run(state, ip, stream, sink).await;
+        drop(slot);
     })
 }
 
 pub async fn agent_upgrade(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    slot: Option<Extension<ConnectionSlot>>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
     if let Err(e) = check_origin(&state, &headers) {
         return e.into_response();
     }
+    let slot = match connection_slot(&state, ip, slot) {
+        Ok(slot) => slot,
+        Err(refused) => return refused.into_response(),
+    };
     let agent = match session_agent(&state, &headers).await {
         Ok(Some(agent)) => agent,
         Ok(None) => return AppError::Unauthenticated.into_response(),
@@ -99,5 +138,6 @@ pub async fn agent_upgrade(
     configure(ws).on_upgrade(move |socket| async move {
         let (stream, sink) = split(socket);
         agent::run(state, agent, stream, sink).await;
+        drop(slot);
     })
 }

@@ -1,6 +1,7 @@
 //! What both kinds of sessions share: the inbound/outbound events, the outgoing side with clean
 //! closing, and a per-connection rate limit.
 
+use crate::limits::{Bucket, Rate, RetryAfter};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use protocol::{ErrorCode, FrameError, ServerFrame};
 use std::time::{Duration, Instant};
@@ -10,6 +11,8 @@ use std::time::{Duration, Instant};
 pub enum Inbound {
     Text(String),
     Binary,
+    /// A WebSocket ping (answered by the transport; counted against the frame limit).
+    Ping,
     /// A frame past the transport's hard limit; the transport cannot continue reading.
     TooLarge,
     Closed,
@@ -57,6 +60,7 @@ impl<O: Sink<Outbound> + Unpin> Out<O> {
             code: e.code,
             message: e.message,
             id: e.id,
+            retry_after_ms: None,
         })
         .await;
     }
@@ -84,41 +88,23 @@ impl<O: Sink<Outbound> + Unpin> Out<O> {
     }
 }
 
-/// Token bucket: `burst` frames at once, refilled at `per_sec`.
-pub struct RateLimit {
-    tokens: f64,
-    burst: f64,
-    per_sec: f64,
-    last: Instant,
+/// The frame limit of one connection (`[limits] frames_per_connection`).
+pub struct FrameLimit {
+    bucket: Bucket,
+    rate: Rate,
 }
 
-impl RateLimit {
-    pub fn new(burst: u32, per_sec: f64) -> Self {
-        RateLimit {
-            tokens: f64::from(burst),
-            burst: f64::from(burst),
-            per_sec,
-            last: Instant::now(),
+impl FrameLimit {
+    pub fn new(rate: Rate) -> Self {
+        FrameLimit {
+            bucket: Bucket::full(rate, Instant::now()),
+            rate,
         }
     }
 
-    pub fn allow(&mut self) -> bool {
-        let now = Instant::now();
-        let elapsed = now.duration_since(self.last).as_secs_f64();
-        self.last = now;
-        self.tokens = (self.tokens + elapsed * self.per_sec).min(self.burst);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
+    pub fn allow(&mut self) -> Result<(), RetryAfter> {
+        self.bucket.take(self.rate, Instant::now())
     }
-}
-
-/// Frames per connection: a burst of 40, then 10 a second.
-pub fn frame_limit() -> RateLimit {
-    RateLimit::new(40, 10.0)
 }
 
 #[cfg(test)]
@@ -126,9 +112,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rate_limit_allows_a_burst_then_refuses() {
-        let mut limit = RateLimit::new(3, 0.0);
-        assert!(limit.allow() && limit.allow() && limit.allow());
-        assert!(!limit.allow());
+    fn the_frame_limit_allows_a_burst_then_refuses() {
+        let mut limit = FrameLimit::new(Rate::new(3, Duration::from_secs(3600)));
+        assert!((0..3).all(|_| limit.allow().is_ok()));
+        assert!(limit.allow().is_err());
+        let mut off = FrameLimit::new(Rate::OFF);
+        assert!((0..1000).all(|_| off.allow().is_ok()));
     }
 }

@@ -2,10 +2,11 @@
 //! then send/ack and live delivery, gap-free and without duplicates.
 
 use super::session::{
-    CLOSE_POLICY, CLOSE_TOO_BIG, HELLO_TIMEOUT, Inbound, Out, Outbound, frame_limit,
+    CLOSE_POLICY, CLOSE_TOO_BIG, FrameLimit, HELLO_TIMEOUT, Inbound, Out, Outbound,
 };
 use crate::auth::{new_token, token_hash};
 use crate::hub::HubEvent;
+use crate::limits::{Key, Limit, RetryAfter};
 use crate::{AppState, convert, now_millis};
 use futures_util::{Sink, Stream, StreamExt};
 use protocol::{
@@ -30,6 +31,8 @@ struct Session<O> {
     /// What to index for search once the conversation exists.
     pending_contact_text: Option<String>,
     site: crate::Site,
+    /// The client's address (limits on new conversations).
+    ip: std::net::IpAddr,
 }
 
 impl<O: Sink<Outbound> + Unpin> Session<O> {
@@ -94,7 +97,30 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
         Ok(c.id)
     }
 
+    /// Refuses a message by a limit: not stored, not acknowledged; the widget resends it, with
+    /// the same id, after the wait.
+    async fn refuse(&mut self, id: String, what: &str, wait: RetryAfter) {
+        self.out
+            .send(ServerFrame::rate_limited(what, Some(id), wait.millis()))
+            .await;
+    }
+
     async fn send_message(&mut self, id: String, body: String, context: Option<Handoff>) {
+        if let Err(wait) = self
+            .state
+            .limit(Limit::Messages, Key::Visitor(self.visitor.id))
+        {
+            return self.refuse(id, "too many messages; slow down", wait).await;
+        }
+        if self.conversation.is_none()
+            && let Err(wait) = self
+                .state
+                .limit(Limit::NewConversations, Key::address(self.ip))
+        {
+            return self
+                .refuse(id, "too many new conversations from this network", wait)
+                .await;
+        }
         let conversation = match self.ensure_conversation().await {
             Ok(c) => c,
             Err(e) => return self.internal(id, e).await,
@@ -413,6 +439,7 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
                 code: ErrorCode::Internal,
                 message: "the message was not stored; it will be retried".into(),
                 id: Some(id),
+                retry_after_ms: None,
             })
             .await;
     }
@@ -494,13 +521,13 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
     }
 }
 
-pub async fn run<I, O>(state: AppState, mut inbound: I, sink: O)
+pub async fn run<I, O>(state: AppState, ip: std::net::IpAddr, mut inbound: I, sink: O)
 where
     I: Stream<Item = Inbound> + Unpin + Send,
     O: Sink<Outbound> + Unpin + Send,
 {
     let mut out = Out::new(sink);
-    let mut limit = frame_limit();
+    let mut limit = FrameLimit::new(state.settings.limits.frames_per_connection);
     // 1. Wait for hello.
     let (site, token, last_seq, locale, page_url) = loop {
         let item = match tokio::time::timeout(HELLO_TIMEOUT, inbound.next()).await {
@@ -519,6 +546,7 @@ where
                     .close(&mut inbound, CLOSE_TOO_BIG, "frame too large")
                     .await;
             }
+            Some(Inbound::Ping) => {}
             Some(Inbound::Binary) => {
                 out.error(ErrorCode::BinaryNotSupported, "send JSON text frames")
                     .await;
@@ -551,7 +579,7 @@ where
                 Err(e) => out.frame_error(e).await,
             },
         }
-        if !limit.allow() {
+        if limit.allow().is_err() {
             out.error(ErrorCode::RateLimited, "too many frames").await;
             return out.close(&mut inbound, CLOSE_POLICY, "rate limited").await;
         }
@@ -562,6 +590,7 @@ where
             code: ErrorCode::UnknownSite,
             message: format!("no site {site:?} on this server"),
             id: None,
+            retry_after_ms: None,
         })
         .await;
         return out.close(&mut inbound, CLOSE_POLICY, "unknown site").await;
@@ -582,6 +611,15 @@ where
     let (visitor, new_token, resumed) = match known {
         Some(v) => (v, None, true),
         None => {
+            if let Err(wait) = state.limit(Limit::NewVisitors, Key::address(ip)) {
+                out.send(ServerFrame::rate_limited(
+                    "too many new visitors from this network; try again later",
+                    None,
+                    wait.millis(),
+                ))
+                .await;
+                return out.close(&mut inbound, CLOSE_POLICY, "rate limited").await;
+            }
             let fresh = new_token();
             match store
                 .create_visitor(&token_hash(&fresh), &site, now_millis())
@@ -621,6 +659,7 @@ where
         pending_contact: None,
         pending_contact_text: None,
         site: site_config,
+        ip,
     };
     session
         .out
@@ -643,12 +682,20 @@ where
         tokio::select! {
             item = inbound.next() => {
                 let Some(item) = item else { return };
-                if !limit.allow() {
-                    session.out.error(ErrorCode::RateLimited, "too many frames; slow down").await;
+                if let Err(wait) = limit.allow() {
+                    let id = match &item {
+                        Inbound::Text(text) => match decode_visitor(text) {
+                            Ok(VisitorFrame::Send { id, .. }) => Some(id),
+                            _ => None,
+                        },
+                        _ => None,
+                    };
+                    session.out.send(ServerFrame::rate_limited("too many frames; slow down", id, wait.millis())).await;
                     continue;
                 }
                 match item {
                     Inbound::Closed => return session.out.close(&mut inbound, 1000, "bye").await,
+                    Inbound::Ping => {}
                     Inbound::TooLarge => {
                         session.out.error(ErrorCode::TooLarge, "frame too large").await;
                         return session.out.close(&mut inbound, CLOSE_TOO_BIG, "frame too large").await;
