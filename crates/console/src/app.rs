@@ -775,17 +775,25 @@ impl App {
                         <p>{ "Possibly the same person:" }</p>
                         <ul>
                             { for p.duplicates.iter().map(|d| {
-                                let from = d.id;
-                                let onclick = ctx.link().callback(move |_| Msg::Merge(from, contact));
+                                let other = d.id;
+                                // A verified identity is never merged onto a contact that did
+                                // not prove it (anyone can type a customer's email): then this
+                                // contact goes into the verified one.
+                                let (from, into, label) = if d.external_id.is_some() && p.contact.external_id.is_none() {
+                                    (contact, other, format!("Merge this contact into #{other} (verified)"))
+                                } else {
+                                    (other, contact, "Merge into this contact".to_owned())
+                                };
+                                let onclick = ctx.link().callback(move |_| Msg::Merge(from, into));
                                 let who = [d.name.clone(), d.email.clone(), d.external_id.clone()]
                                     .into_iter()
                                     .flatten()
                                     .collect::<Vec<_>>()
                                     .join(" · ");
                                 html! {
-                                    <li key={from}>
-                                        { format!("#{from} {who} ") }
-                                        <button type="button" class="merge" {onclick}>{ "Merge into this contact" }</button>
+                                    <li key={other}>
+                                        { format!("#{other} {who} ") }
+                                        <button type="button" class="merge" {onclick}>{ label }</button>
                                     </li>
                                 }
                             }) }

@@ -2,54 +2,10 @@
 //! memory (RSS, from /proc) within 100 MiB of where it started. Before the bounded hashing pool,
 //! each attempt hashed on its own blocking thread and the server grew to 6.7 GiB.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
 
-struct Server {
-    child: Child,
-    addr: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start() -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(dir.path())
-        // The per-address sign-in and connection limits would refuse most of the flood before hashing; off, so
-        // the bounded hashing pool alone is what keeps memory flat.
-        .env("FRONTDESK_LIMITS_SIGN_INS_PER_ADDRESS", "0")
-        .env("FRONTDESK_LIMITS_CONNECTIONS_PER_ADDRESS", "0")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines
-            .next()
-            .expect("the server prints its address")
-            .unwrap();
-        if let Some(rest) = line.strip_prefix("listening on http://") {
-            break rest.trim().to_owned();
-        }
-    };
-    // Keep draining stdout so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Server {
-        child,
-        addr,
-        _dir: dir,
-    }
-}
+mod common;
 
 fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
@@ -84,7 +40,12 @@ fn sign_in(addr: &str, email: &str, password: &str) -> u16 {
 
 #[test]
 fn concurrent_wrong_sign_ins_leave_memory_flat() {
-    let server = start();
+    // The per-address sign-in and connection limits would refuse most of the flood before
+    // hashing; off, so the bounded hashing pool alone is what keeps memory flat.
+    let server = common::start(&[
+        ("FRONTDESK_LIMITS_SIGN_INS_PER_ADDRESS", "0"),
+        ("FRONTDESK_LIMITS_CONNECTIONS_PER_ADDRESS", "0"),
+    ]);
     let pid = server.child.id();
     // Where it started: no sign-in yet, so the hashing threads' memory counts as growth.
     let before = rss_kib(pid);

@@ -82,9 +82,6 @@ async fn place(
     exclude: Option<i64>,
     load: &mut HashMap<i64, u32>,
 ) -> (Option<i64>, bool) {
-    let candidates = state
-        .presence
-        .candidates(load, state.settings.agent_capacity);
     let record = state.store.conversation(conversation).await.ok().flatten();
     let lang = record
         .as_ref()
@@ -95,15 +92,33 @@ async fn place(
         Some(r) => account_manager(state, r, exclude).await,
         None => None,
     };
-    let chosen = sticky.or_else(|| {
-        routing::choose(
-            &candidates,
-            exclude,
-            lang.as_deref(),
-            team.as_deref(),
-            state.settings.routing_strategy,
-        )
-    });
+    let mut chosen = sticky;
+    // The registry is in memory; the database says who is disabled. A disabled agent whose
+    // console has not closed yet (disabled from the CLI a moment ago) is taken out and skipped.
+    for _ in 0..3 {
+        let pick = chosen.or_else(|| {
+            let candidates = state
+                .presence
+                .candidates(load, state.settings.agent_capacity);
+            routing::choose(
+                &candidates,
+                exclude,
+                lang.as_deref(),
+                team.as_deref(),
+                state.settings.routing_strategy,
+            )
+        });
+        match pick {
+            Some(id) if agent_disabled(state, id).await => {
+                state.presence.set_status(id, PresenceStatus::Offline);
+                chosen = None;
+            }
+            pick => {
+                chosen = pick;
+                break;
+            }
+        }
+    }
     let current = record.and_then(|c| c.assignee.map(|(id, _)| id));
     if chosen == current {
         return (chosen, false);
@@ -125,6 +140,10 @@ async fn place(
     (chosen, true)
 }
 
+async fn agent_disabled(state: &AppState, id: i64) -> bool {
+    matches!(state.store.agent(id).await, Ok(Some(a)) if a.disabled)
+}
+
 /// Gives queued conversations, oldest first, to agents with room. Not stopping at the first
 /// that cannot be placed: a team's conversation may wait for its members while others behind
 /// it can go. The caller publishes the agents' new load.
@@ -143,14 +162,29 @@ pub fn agent_left(state: AppState, agent: i64) {
         if state.presence.connections(agent) > 0 {
             return;
         }
-        state.presence.set_status(agent, PresenceStatus::Offline);
-        state.hub.publish(HubEvent::Presence);
-        if let Ok(open) = state.store.assigned_open(agent).await {
-            let ids: Vec<i64> = open.iter().map(|c| c.id).collect();
-            route_all(&state, &ids, Some(agent)).await;
-        }
-        publish_agents(&state).await;
+        take_offline(&state, agent).await;
     });
+}
+
+/// An agent's session ended (signed out, disabled, new password) and it has no console left:
+/// offline now, without the grace a reload gets, and its open conversations go to others.
+pub fn agent_signed_out(state: AppState, agent: i64) {
+    tokio::spawn(async move {
+        if state.presence.connections(agent) > 0 {
+            return;
+        }
+        take_offline(&state, agent).await;
+    });
+}
+
+async fn take_offline(state: &AppState, agent: i64) {
+    state.presence.set_status(agent, PresenceStatus::Offline);
+    state.hub.publish(HubEvent::Presence);
+    if let Ok(open) = state.store.assigned_open(agent).await {
+        let ids: Vec<i64> = open.iter().map(|c| c.id).collect();
+        route_all(state, &ids, Some(agent)).await;
+    }
+    publish_agents(state).await;
 }
 
 /// Every team: named on an agent or as a site's team, sorted.

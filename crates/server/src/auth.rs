@@ -2,6 +2,7 @@
 //! and the origin check that guards every state-changing request and WebSocket upgrade.
 
 use crate::client::{self, ClientIp};
+use crate::hub::HubEvent;
 use crate::limits::{Key, Limit};
 use crate::password;
 use crate::throttle::Account;
@@ -54,16 +55,26 @@ pub async fn session_agent(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<Option<store::Agent>, AppError> {
+    Ok(session(state, headers).await?.map(|(agent, _)| agent))
+}
+
+/// The signed-in agent and the hash of its session token (which identifies this session).
+pub async fn session(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<(store::Agent, String)>, AppError> {
     let Some(token) = cookie_value(headers, SESSION_COOKIE) else {
         return Ok(None);
     };
     if token.len() != 64 {
         return Ok(None);
     }
+    let hash = token_hash(token);
     Ok(state
         .store
-        .session_agent(&token_hash(token), now_millis())
-        .await?)
+        .session_agent(&hash, now_millis())
+        .await?
+        .map(|agent| (agent, hash)))
 }
 
 /// Rejects cross-site requests: a browser always sends `Origin` on WebSocket upgrades and
@@ -180,7 +191,12 @@ pub async fn logout(
 ) -> Result<Response, AppError> {
     check_origin(&state, &headers)?;
     if let Some(token) = cookie_value(&headers, SESSION_COOKIE) {
-        state.store.delete_session(&token_hash(token)).await?;
+        let hash = token_hash(token);
+        state.store.delete_session(&hash).await?;
+        // This session's open consoles close now, on this node; others notice by polling.
+        state
+            .hub
+            .publish(HubEvent::SessionEnded { token_hash: hash });
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
     response

@@ -36,6 +36,9 @@ pub enum HubEvent {
     Note(Box<protocol::Note>),
     /// An agent was disabled or logged out everywhere: its consoles must close.
     SignedOut { agent: i64 },
+    /// One session ended (signed out, expired, password changed, agent disabled): the consoles
+    /// opened with it must close.
+    SessionEnded { token_hash: String },
     /// Agents' presence or load changed.
     Agents(Vec<protocol::AgentPresence>),
 }

@@ -18,6 +18,7 @@ mod limits;
 mod password;
 mod routing;
 mod serve;
+mod sessions;
 pub use routing::Strategy as RoutingStrategy;
 mod sites;
 mod static_files;
@@ -64,6 +65,9 @@ pub struct Settings {
     pub sla_resolution: BTreeMap<protocol::Priority, f64>,
     /// How often overdue conversations are checked.
     pub sla_tick: std::time::Duration,
+    /// How often the sessions of open consoles are checked against the database (a sign-out,
+    /// a disabled agent or a new password from the CLI or another node ends them).
+    pub session_check: std::time::Duration,
     /// How long an agent may be disconnected before its conversations are reassigned.
     pub reassign_grace: std::time::Duration,
     /// Open conversations an agent takes before routing skips it.
@@ -129,6 +133,7 @@ impl Default for Settings {
                 (protocol::Priority::Low, 72.0 * 60.0),
             ]),
             sla_tick: std::time::Duration::from_secs(5),
+            session_check: std::time::Duration::from_secs(1),
             reassign_grace: std::time::Duration::from_secs(30),
             agent_capacity: 5,
             routing_strategy: routing::Strategy::RoundRobin,
@@ -152,6 +157,7 @@ pub struct AppState {
     pub(crate) limiter: Arc<dyn limits::RateLimiter>,
     pub(crate) refusals: Arc<limits::Refusals>,
     pub(crate) connections: limits::Connections,
+    pub(crate) live_sessions: sessions::LiveSessions,
     /// Where passwords are hashed: a bounded pool, so sign-in floods cannot exhaust memory.
     pub(crate) passwords: password::PasswordPool,
     pub(crate) kb: kb::KnowledgeBase,
@@ -171,6 +177,7 @@ impl AppState {
             limiter: Arc::new(limits::LocalLimiter::default()),
             refusals: Arc::default(),
             connections: limits::Connections::default(),
+            live_sessions: sessions::LiveSessions::default(),
             passwords: password::PasswordPool::for_this_machine(),
             kb: kb::KnowledgeBase::default(),
             messages: None,
@@ -209,6 +216,7 @@ impl AppState {
             kb::watch(self.clone(), source);
         }
         assign::start_sla_ticker(self.clone());
+        sessions::watch(self.clone());
         if let Some(search) = self.messages.clone() {
             // A marker written after a complete rebuild: without it (a new or lost search
             // folder, an upgrade from before the marker, a rebuild cut short by a restart) the

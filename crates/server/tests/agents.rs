@@ -955,6 +955,24 @@ async fn verified_contacts_attributes_sticky_account_manager_and_merging() {
         p.duplicates.iter().map(|d| d.id).collect::<Vec<_>>(),
         [duplicate]
     );
+    // The attacker's contact is offered the verified one as a duplicate too; merging the
+    // verified contact into it would hand it the verified identity and her history. Refused.
+    let wrong_way = post(
+        format!("/api/contacts/{contact}/merge"),
+        serde_json::json!({ "into": duplicate }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(wrong_way.status(), 409);
+    let body: serde_json::Value = wrong_way.json().await.unwrap();
+    assert!(
+        body["message"].as_str().unwrap().contains("verified"),
+        "{body}"
+    );
+    let attacker = get_profile(duplicate).await;
+    assert_eq!(attacker.contact.id, duplicate, "not merged");
+    assert_eq!(attacker.contact.external_id, None, "still unverified");
+    assert!(!attacker.conversations.iter().any(|c| c.id == first));
     let r = post(
         format!("/api/contacts/{duplicate}/merge"),
         serde_json::json!({ "into": contact }),

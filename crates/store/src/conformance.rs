@@ -208,6 +208,17 @@ async fn contacts_identity_attributes_and_merging(store: &dyn Store) {
         store.merge_contacts(bob.id, anon.id, 14).await,
         Err(StoreError::Conflict { .. })
     ));
+    assert!(
+        matches!(
+            store.merge_contacts(anon.id, dup.id, 15).await,
+            Err(StoreError::Conflict { .. })
+        ),
+        "a verified contact never merges into an unverified one"
+    );
+    assert_eq!(
+        store.contact(dup.id).await.unwrap().unwrap().external_id,
+        None
+    );
     let merged = store.merge_contacts(dup.id, anon.id, 15).await.unwrap();
     assert_eq!(merged.external_id.as_deref(), Some("user-42"));
     assert!(

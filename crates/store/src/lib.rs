@@ -428,7 +428,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<Contact>>;
     /// Merges `from` into `into`: its browsers and conversations follow, missing details and
     /// attributes are copied over, and `from` is retired. `Conflict` when both carry different
-    /// external ids or belong to different sites.
+    /// external ids, belong to different sites, or `from` is verified and `into` is not (a
+    /// verified identity never moves onto a contact that did not prove it).
     async fn merge_contacts(&self, from: i64, into: i64, now: Millis) -> Result<Contact>;
     /// The contact's conversations (on every browser), newest first.
     async fn conversations_of_contact(

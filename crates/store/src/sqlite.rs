@@ -286,6 +286,13 @@ async fn merge_in(
             what: "a different identity on the other contact",
         });
     }
+    // A verified identity never moves onto a contact that did not prove it: anyone can type a
+    // customer's email and be offered the merge. The verified contact must be the survivor.
+    if a.external_id.is_some() && b.external_id.is_none() {
+        return Err(StoreError::Conflict {
+            what: "a verified contact can only be merged into the same identity; merge the unverified contact into the verified one instead",
+        });
+    }
     // The surviving contact's attributes win; the retired one's fill in what is missing.
     let mut attributes = b.attributes.clone();
     for (k, v) in &a.attributes {

@@ -24,11 +24,25 @@ struct Session<O> {
     state: AppState,
     out: Out<O>,
     agent: store::Agent,
+    /// The hash of the session token this console signed in with.
+    token_hash: String,
+    /// Set when the session ended (sign-out, disabling, password change): the agent leaves
+    /// at once, without the grace a reload gets.
+    presence: Presence,
     /// Conversation → highest sequence number delivered to this connection.
     following: HashMap<i64, u64>,
 }
 
 impl<O: Sink<Outbound> + Unpin> Session<O> {
+    /// The session is over: say so, and close; routing stops counting on this agent now.
+    async fn signed_out(&mut self) {
+        self.out
+            .error(ErrorCode::NotAuthenticated, "signed out: sign in again")
+            .await;
+        self.presence.signed_out = true;
+        self.out.open = false; // the session loop ends and the socket closes
+    }
+
     async fn catch_up(&mut self, conversation: i64) {
         let Some(mut delivered) = self.following.get(&conversation).copied() else {
             return;
@@ -201,13 +215,11 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
                 }
             }
             HubEvent::Agents(agents) => self.out.send(ServerFrame::Agents { agents }).await,
-            HubEvent::SignedOut { agent } if agent == self.agent.id => {
-                self.out
-                    .error(ErrorCode::NotAuthenticated, "signed out: sign in again")
-                    .await;
-                self.out.open = false; // the session loop ends and the socket closes
+            HubEvent::SignedOut { agent } if agent == self.agent.id => self.signed_out().await,
+            HubEvent::SessionEnded { token_hash } if token_hash == self.token_hash => {
+                self.signed_out().await
             }
-            HubEvent::SignedOut { .. } => {}
+            HubEvent::SignedOut { .. } | HubEvent::SessionEnded { .. } => {}
             HubEvent::Read { .. }
             | HubEvent::Status { .. }
             | HubEvent::Presence
@@ -443,15 +455,20 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
     }
 }
 
-/// Registers this connection in the presence registry while it lives: the first connection
-/// brings the agent online (and drains the queue), the last one starts the offline grace period.
+/// Registers this connection in the presence registry, and its session among the live ones
+/// (which `sessions::watch` checks), while it lives: the first connection brings the agent
+/// online (and drains the queue); the last one starts the offline grace period, or, when the
+/// session was ended, takes the agent offline at once.
 struct Presence {
     state: AppState,
     agent: i64,
+    token_hash: String,
+    signed_out: bool,
 }
 
 impl Presence {
-    async fn enter(state: &AppState, agent: &store::Agent) -> Self {
+    async fn enter(state: &AppState, agent: &store::Agent, token_hash: &str) -> Self {
+        state.live_sessions.add(token_hash);
         if state.presence.connect(agent) {
             state.hub.publish(HubEvent::Presence);
             crate::assign::drain_queue(state).await;
@@ -460,20 +477,32 @@ impl Presence {
         Presence {
             state: state.clone(),
             agent: agent.id,
+            token_hash: token_hash.to_owned(),
+            signed_out: false,
         }
     }
 }
 
 impl Drop for Presence {
     fn drop(&mut self) {
+        self.state.live_sessions.remove(&self.token_hash);
         if self.state.presence.disconnect(self.agent) {
-            crate::assign::agent_left(self.state.clone(), self.agent);
+            if self.signed_out {
+                crate::assign::agent_signed_out(self.state.clone(), self.agent);
+            } else {
+                crate::assign::agent_left(self.state.clone(), self.agent);
+            }
         }
     }
 }
 
-pub async fn run<I, O>(state: AppState, agent: store::Agent, mut inbound: I, sink: O)
-where
+pub async fn run<I, O>(
+    state: AppState,
+    agent: store::Agent,
+    token_hash: String,
+    mut inbound: I,
+    sink: O,
+) where
     I: Stream<Item = Inbound> + Unpin + Send,
     O: Sink<Outbound> + Unpin + Send,
 {
@@ -527,7 +556,7 @@ where
     }
 
     let mut events = state.hub.subscribe();
-    let _presence = Presence::enter(&state, &agent).await;
+    let presence = Presence::enter(&state, &agent, &token_hash).await;
     let conversations = match state.store.list_open_conversations(INBOX_LIMIT).await {
         Ok(list) => list.into_iter().map(convert::summary).collect(),
         Err(e) => {
@@ -551,6 +580,8 @@ where
         state,
         out,
         agent,
+        token_hash,
+        presence,
         following: HashMap::new(),
     };
 

@@ -7,7 +7,7 @@ mod visitor;
 
 pub use session::{Inbound, Outbound};
 
-use crate::auth::{check_origin, session_agent};
+use crate::auth::{check_origin, session};
 use crate::client::ClientIp;
 use crate::limits::Limit;
 use crate::serve::ConnectionSlot;
@@ -130,14 +130,14 @@ pub async fn agent_upgrade(
         Ok(slot) => slot,
         Err(refused) => return refused.into_response(),
     };
-    let agent = match session_agent(&state, &headers).await {
-        Ok(Some(agent)) => agent,
+    let (agent, token_hash) = match session(&state, &headers).await {
+        Ok(Some(found)) => found,
         Ok(None) => return AppError::Unauthenticated.into_response(),
         Err(e) => return e.into_response(),
     };
     configure(ws).on_upgrade(move |socket| async move {
         let (stream, sink) = split(socket);
-        agent::run(state, agent, stream, sink).await;
+        agent::run(state, agent, token_hash, stream, sink).await;
         drop(slot);
     })
 }
