@@ -65,6 +65,9 @@ pub struct Settings {
     pub sla_resolution: BTreeMap<protocol::Priority, f64>,
     /// How often overdue conversations are checked.
     pub sla_tick: std::time::Duration,
+    /// Hub events a console may have waiting before it counts as lagging and rebuilds what it
+    /// shows from the store.
+    pub agent_queue: usize,
     /// How often the sessions of open consoles are checked against the database (a sign-out,
     /// a disabled agent or a new password from the CLI or another node ends them).
     pub session_check: std::time::Duration,
@@ -134,6 +137,7 @@ impl Default for Settings {
             ]),
             sla_tick: std::time::Duration::from_secs(5),
             session_check: std::time::Duration::from_secs(1),
+            agent_queue: 1024,
             reassign_grace: std::time::Duration::from_secs(30),
             agent_capacity: 5,
             routing_strategy: routing::Strategy::RoundRobin,

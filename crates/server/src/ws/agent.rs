@@ -4,7 +4,7 @@
 use super::session::{
     CLOSE_POLICY, CLOSE_TOO_BIG, FrameLimit, HELLO_TIMEOUT, Inbound, Out, Outbound,
 };
-use crate::hub::HubEvent;
+use crate::hub::{Delivery, HubEvent, Topic};
 use crate::{AppState, convert, now_millis};
 use futures_util::{Sink, Stream, StreamExt};
 use protocol::{
@@ -13,7 +13,6 @@ use protocol::{
 };
 use std::collections::HashMap;
 use store::{NewMessage, ReadBy, Status};
-use tokio::sync::broadcast::error::RecvError;
 
 const REPLAY_PAGE: u32 = 200;
 const INBOX_LIMIT: u32 = 500;
@@ -447,7 +446,14 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
             .await;
     }
 
+    /// Events were dropped: rebuild the console from the store. The welcome carries the whole
+    /// inbox and the agents (the console replaces its list and re-opens the conversation it
+    /// shows, which brings its notes); followed conversations catch up on messages.
     async fn resync(&mut self) {
+        match welcome(&self.state, &self.agent).await {
+            Ok(frame) => self.out.send(frame).await,
+            Err(e) => return self.failed("rebuilding the inbox", e).await,
+        }
         let ids: Vec<i64> = self.following.keys().copied().collect();
         for id in ids {
             self.catch_up(id).await;
@@ -494,6 +500,27 @@ impl Drop for Presence {
             }
         }
     }
+}
+
+/// Everything a console shows from scratch: the inbox, the agents, canned responses, teams.
+/// Sent on connecting, and again when the session lagged (the console rebuilds from it).
+async fn welcome(state: &AppState, agent: &store::Agent) -> Result<ServerFrame, store::StoreError> {
+    let conversations = state
+        .store
+        .list_open_conversations(INBOX_LIMIT)
+        .await?
+        .into_iter()
+        .map(convert::summary)
+        .collect();
+    let agents = state.presence.list(&crate::assign::load(state).await);
+    Ok(ServerFrame::AgentWelcome {
+        v: PROTOCOL_VERSION,
+        agent: convert::agent(agent),
+        conversations,
+        agents,
+        canned: state.settings.canned.clone(),
+        teams: crate::assign::teams(state).await,
+    })
 }
 
 pub async fn run<I, O>(
@@ -555,27 +582,19 @@ pub async fn run<I, O>(
         }
     }
 
-    let mut events = state.hub.subscribe();
+    // Subscribe before reading the store, so nothing committed in between is missed.
+    let mut events = state.hub.subscribe(state.settings.agent_queue);
+    events.follow(Topic::Agents);
     let presence = Presence::enter(&state, &agent, &token_hash).await;
-    let conversations = match state.store.list_open_conversations(INBOX_LIMIT).await {
-        Ok(list) => list.into_iter().map(convert::summary).collect(),
+    match welcome(&state, &agent).await {
+        Ok(frame) => out.send(frame).await,
         Err(e) => {
             tracing::error!(error = %e, "listing conversations failed");
             out.error(ErrorCode::Internal, "could not load the inbox")
                 .await;
             return out.close(&mut inbound, 1011, "internal error").await;
         }
-    };
-    let agents = state.presence.list(&crate::assign::load(&state).await);
-    out.send(ServerFrame::AgentWelcome {
-        v: PROTOCOL_VERSION,
-        agent: convert::agent(&agent),
-        conversations,
-        agents,
-        canned: state.settings.canned.clone(),
-        teams: crate::assign::teams(&state).await,
-    })
-    .await;
+    }
     let mut session = Session {
         state,
         out,
@@ -589,6 +608,8 @@ pub async fn run<I, O>(
         if !session.out.open {
             return;
         }
+        // Live signals (messages, typing, receipts) of the conversations this console follows.
+        events.follow_conversations(session.following.keys().copied());
         tokio::select! {
             item = inbound.next() => {
                 let Some(item) = item else { return };
@@ -652,10 +673,9 @@ pub async fn run<I, O>(
                     },
                 }
             }
-            event = events.recv() => match event {
-                Ok(event) => session.on_event(event).await,
-                Err(RecvError::Lagged(_)) => session.resync().await,
-                Err(RecvError::Closed) => return,
+            delivery = events.recv() => match delivery {
+                Delivery::Event(event) => session.on_event(HubEvent::clone(&event)).await,
+                Delivery::Lagged => session.resync().await,
             }
         }
     }

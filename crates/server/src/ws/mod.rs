@@ -3,6 +3,8 @@
 
 mod agent;
 mod session;
+#[cfg(test)]
+mod tests;
 mod visitor;
 
 pub use session::{Inbound, Outbound};

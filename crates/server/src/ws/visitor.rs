@@ -5,7 +5,7 @@ use super::session::{
     CLOSE_POLICY, CLOSE_TOO_BIG, FrameLimit, HELLO_TIMEOUT, Inbound, Out, Outbound,
 };
 use crate::auth::{new_token, token_hash};
-use crate::hub::HubEvent;
+use crate::hub::{Delivery, HubEvent, Topic};
 use crate::limits::{Key, Limit, RetryAfter};
 use crate::{AppState, convert, now_millis};
 use futures_util::{Sink, Stream, StreamExt};
@@ -14,9 +14,11 @@ use protocol::{
     VisitorFrame, decode_visitor,
 };
 use store::{ConversationContext, NewMessage, ReadBy, Status, Visitor};
-use tokio::sync::broadcast::error::RecvError;
 
 const REPLAY_PAGE: u32 = 200;
+/// Hub events a visitor connection may have waiting before it counts as lagging (it hears
+/// only about its own conversation, and availability).
+const VISITOR_QUEUE: usize = 64;
 
 struct Session<O> {
     state: AppState,
@@ -224,6 +226,42 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
                 .hub
                 .publish(HubEvent::Conversation(Box::new(convert::summary(c))));
         }
+    }
+
+    /// Events were dropped: deliver what the store has that this client lacks (messages, a
+    /// conversation opened or resolved meanwhile, availability).
+    async fn resync(&mut self) {
+        match self.state.store.open_conversation(self.visitor.id).await {
+            Ok(open) => {
+                let open = open.map(|c| c.id);
+                if open != self.conversation {
+                    // Finish the old conversation's messages, then say what changed.
+                    self.catch_up().await;
+                    if let Some(old) = self.conversation.take() {
+                        self.out
+                            .send(ServerFrame::Status {
+                                conversation: old,
+                                status: ConversationStatus::Resolved,
+                            })
+                            .await;
+                    }
+                    self.delivered = 0;
+                    if let Some(new) = open {
+                        self.conversation = Some(new);
+                        self.out
+                            .send(ServerFrame::Status {
+                                conversation: new,
+                                status: ConversationStatus::Open,
+                            })
+                            .await;
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "resync: reading the open conversation failed"),
+        }
+        self.catch_up().await;
+        let availability = self.state.availability(&self.site);
+        self.out.send(ServerFrame::Availability(availability)).await;
     }
 
     async fn failed(&mut self, what: &str, e: store::StoreError) {
@@ -635,7 +673,9 @@ where
         }
     };
     // Subscribe before reading the store, so nothing committed in between is missed.
-    let mut events = state.hub.subscribe();
+    let mut events = state.hub.subscribe(VISITOR_QUEUE);
+    events.follow(Topic::Visitor(visitor.id));
+    events.follow(Topic::Visitors);
     let conversation = store.open_conversation(visitor.id).await.ok().flatten();
     let server_last = conversation.as_ref().map_or(0, |c| c.last_seq);
     let rate_pending = match (&conversation, store.latest_conversation(visitor.id).await) {
@@ -650,7 +690,7 @@ where
         out,
         visitor,
         context: ConversationContext { page_url, locale },
-        conversation: conversation.map(|c| c.id),
+        conversation: conversation.as_ref().map(|c| c.id),
         delivered: if resumed {
             last_seq.min(server_last)
         } else {
@@ -679,6 +719,8 @@ where
         if !session.out.open {
             return;
         }
+        // Typing and read receipts of the current conversation (it changes on a new one).
+        events.follow_conversations(session.conversation);
         tokio::select! {
             item = inbound.next() => {
                 let Some(item) = item else { return };
@@ -709,10 +751,9 @@ where
                     },
                 }
             }
-            event = events.recv() => match event {
-                Ok(event) => session.on_event(event).await,
-                Err(RecvError::Lagged(_)) => session.catch_up().await,
-                Err(RecvError::Closed) => return,
+            delivery = events.recv() => match delivery {
+                Delivery::Event(event) => session.on_event(HubEvent::clone(&event)).await,
+                Delivery::Lagged => session.resync().await,
             }
         }
     }
