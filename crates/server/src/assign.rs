@@ -144,6 +144,14 @@ async fn agent_disabled(state: &AppState, id: i64) -> bool {
     matches!(state.store.agent(id).await, Ok(Some(a)) if a.disabled)
 }
 
+/// An agent may have room now (a conversation was resolved): place what waits in the queue.
+pub async fn room_freed(state: &AppState) {
+    if matches!(state.store.unassigned_open(1).await, Ok(q) if !q.is_empty()) {
+        drain_queue(state).await;
+        publish_agents(state).await;
+    }
+}
+
 /// Gives queued conversations, oldest first, to agents with room. Not stopping at the first
 /// that cannot be placed: a team's conversation may wait for its members while others behind
 /// it can go. The caller publishes the agents' new load.
@@ -247,7 +255,7 @@ pub fn sla_dues(state: &AppState, c: &store::Conversation, priority: Priority) -
 }
 
 /// The customer wrote: if an agent had answered before, the next-response clock starts now.
-pub async fn customer_wrote(state: &AppState, c: &store::Conversation, at: i64) {
+pub async fn customer_wrote(state: &AppState, c: &store::Conversation, at: i64) -> bool {
     let priority = Priority::parse(&c.priority).unwrap_or_default();
     let due = due(
         state,
@@ -256,8 +264,12 @@ pub async fn customer_wrote(state: &AppState, c: &store::Conversation, at: i64) 
         priority,
         at,
     );
-    if let Err(e) = state.store.begin_next_response(c.id, at, due).await {
-        tracing::error!(error = %e, conversation = c.id, "starting the next-response clock failed");
+    match state.store.begin_next_response(c.id, at, due).await {
+        Ok(started) => started,
+        Err(e) => {
+            tracing::error!(error = %e, conversation = c.id, "starting the next-response clock failed");
+            false
+        }
     }
 }
 

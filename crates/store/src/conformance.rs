@@ -936,6 +936,21 @@ async fn concurrent_appends_are_gap_free(store: Arc<dyn Store>) {
         .open_or_create_conversation(&visitor, &ConversationContext::default(), 1)
         .await
         .unwrap();
+    // A write to a conversation that does not exist, among them, fails alone.
+    let unknown = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .append_message(NewMessage {
+                    conversation_id: conv.id + 1_000_000,
+                    client_id: "lost",
+                    agent_id: None,
+                    body: "nowhere",
+                    at: 2,
+                })
+                .await
+        })
+    };
     let mut tasks = Vec::new();
     for i in 0..40 {
         let store = store.clone();
@@ -960,6 +975,10 @@ async fn concurrent_appends_are_gap_free(store: Arc<dyn Store>) {
         }
     }
     assert_eq!(fresh, 20, "each client id stored once");
+    assert!(matches!(
+        unknown.await.unwrap(),
+        Err(StoreError::NotFound { .. })
+    ));
     let seqs: Vec<u64> = store
         .messages_after(conv.id, 0, 1000)
         .await

@@ -24,6 +24,12 @@ pub enum StoreError {
     NotFound { what: &'static str },
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The group commit this write was part of failed: nothing of it was stored; retry.
+    #[error("the write was not stored (its group commit failed: {reason})")]
+    GroupFailed { reason: String },
+    /// The writer task is gone (the store is shutting down).
+    #[error("the database writer has stopped")]
+    WriterStopped,
     #[error("database migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("cannot open the database at {path}: {source}")]

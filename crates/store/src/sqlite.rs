@@ -10,9 +10,11 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{ConnectOptions, Row, Sqlite, SqliteConnection, Transaction};
 use std::path::Path;
 use std::time::Duration;
+
+mod writer;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -22,6 +24,10 @@ const PREVIEW_CHARS: usize = 140;
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The group-commit writer of the hot writes (messages, read receipts, SLA clocks).
+    writer: writer::Writer,
+    #[cfg_attr(not(feature = "fault-injection"), allow(dead_code))]
+    faults: writer::Faults,
 }
 
 impl SqliteStore {
@@ -53,14 +59,36 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(|source| StoreError::Open {
                 path: path.display().to_string(),
                 source,
             })?;
         MIGRATOR.run(&pool).await?;
-        Ok(SqliteStore { pool })
+        // The writer's own connection, outside the pool: readers never wait for it.
+        let conn = options.connect().await.map_err(|source| StoreError::Open {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let faults = writer::Faults::default();
+        let writer = writer::Writer::start(conn, faults.clone());
+        Ok(SqliteStore {
+            pool,
+            writer,
+            faults,
+        })
+    }
+
+    /// Hot writes waiting for the group-commit writer.
+    pub fn queued_writes(&self) -> usize {
+        self.writer.queued()
+    }
+
+    /// Makes the next group commit fail (tests of what a failed group does).
+    #[cfg(feature = "fault-injection")]
+    pub fn fail_next_commit(&self, reason: &str) {
+        self.faults.fail_next_commit(reason);
     }
 
     pub async fn close(&self) {
@@ -378,7 +406,7 @@ fn preview(body: &str) -> String {
 }
 
 async fn existing_message(
-    tx: &mut Transaction<'_, Sqlite>,
+    conn: &mut SqliteConnection,
     conversation_id: i64,
     kind: &str,
     client_id: &str,
@@ -390,7 +418,7 @@ async fn existing_message(
         .bind(conversation_id)
         .bind(kind)
         .bind(client_id)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(&mut *conn)
         .await?;
     Ok(row.as_ref().map(message_from_row))
 }
@@ -655,19 +683,7 @@ impl Store for SqliteStore {
     }
 
     async fn mark_read(&self, conversation_id: i64, by: ReadBy, seq: u64) -> Result<()> {
-        let column = match by {
-            ReadBy::Visitor => "visitor_read",
-            ReadBy::Agent => "agent_read",
-        };
-        let sql = format!(
-            "UPDATE conversations SET {column} = min(max({column}, ?), last_seq) WHERE id = ?"
-        );
-        sqlx::query(&sql)
-            .bind(seq as i64)
-            .bind(conversation_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        self.writer.mark_read(conversation_id, by, seq).await
     }
 
     async fn record_deflection(
@@ -820,17 +836,9 @@ impl Store for SqliteStore {
         from: Millis,
         due: Option<Millis>,
     ) -> Result<bool> {
-        let r = sqlx::query(
-            "UPDATE conversations SET next_response_from = ?, next_response_due = ? \
-             WHERE id = ? AND status = 'open' AND next_response_from IS NULL \
-             AND last_author = 'visitor' AND first_response_at IS NOT NULL",
-        )
-        .bind(from)
-        .bind(due)
-        .bind(conversation_id)
-        .execute(&self.pool)
-        .await?;
-        Ok(r.rows_affected() == 1)
+        self.writer
+            .begin_next_response(conversation_id, from, due)
+            .await
     }
 
     async fn set_resolution_due(
@@ -1286,65 +1294,15 @@ impl Store for SqliteStore {
     }
 
     async fn append_message(&self, message: NewMessage<'_>) -> Result<Appended> {
-        let kind = if message.agent_id.is_some() {
-            "agent"
-        } else {
-            "visitor"
-        };
-        let mut tx = self.pool.begin().await?;
-        // Write first, so this transaction holds SQLite's write lock from its first statement
-        // and the busy timeout (not a snapshot conflict) governs concurrent writers.
-        let seq: Option<i64> = sqlx::query_scalar(
-            // Numbered parameters only: sqlx counts unnumbered ones on its own, so mixing the
-            // two forms binds the wrong values.
-            "UPDATE conversations SET last_seq = last_seq + 1, updated_at = ?1, preview = ?2, \
-             last_author = ?3, first_response_at = CASE WHEN ?3 = 'agent' \
-             THEN coalesce(first_response_at, ?1) ELSE first_response_at END, \
-             next_response_from = CASE WHEN ?3 = 'agent' THEN NULL ELSE next_response_from END, \
-             next_response_due = CASE WHEN ?3 = 'agent' THEN NULL ELSE next_response_due END \
-             WHERE id = ?4 RETURNING last_seq",
-        )
-        .bind(message.at)
-        .bind(preview(message.body))
-        .bind(kind)
-        .bind(message.conversation_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(seq) = seq else {
-            return Err(StoreError::NotFound {
-                what: "conversation",
-            });
-        };
-        if let Some(existing) =
-            existing_message(&mut tx, message.conversation_id, kind, message.client_id).await?
-        {
-            tx.rollback().await?;
-            return Ok(Appended {
-                message: existing,
-                duplicate: true,
-            });
-        }
-        sqlx::query(
-            "INSERT INTO messages (conversation_id, seq, client_id, author_kind, agent_id, body, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(message.conversation_id)
-        .bind(seq)
-        .bind(message.client_id)
-        .bind(kind)
-        .bind(message.agent_id)
-        .bind(message.body)
-        .bind(message.at)
-        .execute(&mut *tx)
-        .await?;
-        let stored = existing_message(&mut tx, message.conversation_id, kind, message.client_id)
-            .await?
-            .ok_or(StoreError::NotFound { what: "message" })?;
-        tx.commit().await?;
-        Ok(Appended {
-            message: stored,
-            duplicate: false,
-        })
+        self.writer
+            .append(writer::Message {
+                conversation_id: message.conversation_id,
+                client_id: message.client_id.to_owned(),
+                agent_id: message.agent_id,
+                body: message.body.to_owned(),
+                at: message.at,
+            })
+            .await
     }
 
     async fn messages_since(&self, after: (i64, u64), limit: u32) -> Result<Vec<StoredMessage>> {

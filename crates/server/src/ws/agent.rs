@@ -269,6 +269,9 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
                 self.state
                     .hub
                     .publish(HubEvent::Conversation(Box::new(convert::summary(c))));
+                if status == Status::Resolved {
+                    crate::assign::room_freed(&self.state).await;
+                }
             }
             Err(store::StoreError::NotFound { .. }) => {
                 self.out

@@ -75,24 +75,32 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
         }
     }
 
-    /// The open conversation, created now if there is none.
+    /// The open conversation, created now if there is none. A new conversation gets its SLA
+    /// deadlines and its site's team before its first message is acknowledged, so nothing an
+    /// agent does after the ack (say, raising the priority) can be overwritten by it.
     async fn ensure_conversation(&mut self) -> Result<i64, store::StoreError> {
         if let Some(c) = self.conversation {
             return Ok(c);
         }
-        let c = self
-            .state
-            .store
+        let store = self.state.store.clone();
+        let c = store
             .open_or_create_conversation(&self.visitor, &self.context, now_millis())
             .await?;
+        if c.last_seq == 0 && c.first_response_due.is_none() && c.first_response_at.is_none() {
+            let priority = protocol::Priority::parse(&c.priority).unwrap_or_default();
+            let dues = crate::assign::sla_dues(&self.state, &c, priority);
+            store.set_priority(c.id, &c.priority, dues).await?;
+            if let Some(team) = self.state.site(&c.site).and_then(|s| s.team.as_deref()) {
+                store.set_team(c.id, Some(team)).await?;
+            }
+        }
         self.conversation = Some(c.id);
         if let Some(text) = self.pending_contact_text.take() {
             self.state
                 .index_text(c.id, server_search::messages::Kind::Contact, &text);
         }
         if let Some((name, email)) = self.pending_contact.take() {
-            self.state
-                .store
+            store
                 .set_contact(c.id, name.as_deref(), email.as_deref())
                 .await?;
         }
@@ -128,25 +136,6 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
             Err(e) => return self.internal(id, e).await,
         };
         let store = &self.state.store;
-        // A new conversation gets its deadlines and its site's team before its first message
-        // is acknowledged, so nothing an agent does after the ack (say, raising the priority)
-        // can be overwritten by it.
-        if let Ok(Some(c)) = store.conversation(conversation).await
-            && c.last_seq == 0
-            && c.first_response_due.is_none()
-            && c.first_response_at.is_none()
-        {
-            let priority = protocol::Priority::parse(&c.priority).unwrap_or_default();
-            let dues = crate::assign::sla_dues(&self.state, &c, priority);
-            if let Err(e) = store.set_priority(conversation, &c.priority, dues).await {
-                return self.internal(id, e).await;
-            }
-            if let Some(team) = self.state.site(&c.site).and_then(|s| s.team.as_deref())
-                && let Err(e) = store.set_team(conversation, Some(team)).await
-            {
-                return self.internal(id, e).await;
-            }
-        }
         if let Some(context) = context {
             let json = serde_json::to_string(&context).expect("handoff serializes");
             if let Err(e) = store.set_context(conversation, &json).await {
@@ -208,16 +197,41 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
                 conversation,
                 visitor: self.visitor.id,
             });
-            if let Ok(Some(c)) = self.state.store.conversation(conversation).await {
-                // A new conversation gets an agent (its deadline was set before the ack).
-                if c.assignee.is_none() {
-                    crate::assign::route(&self.state, conversation, None).await;
-                }
-                crate::assign::customer_wrote(&self.state, &c, appended.message.at).await;
-            }
-            self.publish_summary(conversation).await;
+            self.after_message(conversation, appended.message.seq, appended.message.at)
+                .await;
         }
         self.catch_up().await;
+    }
+
+    /// What a new customer message sets in motion, with one read of the conversation: routing
+    /// (a new conversation; queued ones are placed when an agent has room), the next-response
+    /// clock (only when it is not running yet), and the inbox summary.
+    async fn after_message(&mut self, conversation: i64, seq: u64, at: i64) {
+        let Ok(Some(mut c)) = self.state.store.conversation(conversation).await else {
+            return;
+        };
+        let mut published = false;
+        if c.assignee.is_none() && seq == 1 {
+            published = crate::assign::route(&self.state, conversation, None)
+                .await
+                .is_some();
+        }
+        let clock_may_start = c.status == Status::Open
+            && c.first_response_at.is_some()
+            && c.next_response_from.is_none()
+            && c.last_author.as_deref() == Some("visitor");
+        if clock_may_start && crate::assign::customer_wrote(&self.state, &c, at).await {
+            match self.state.store.conversation(conversation).await {
+                Ok(Some(fresh)) => c = fresh,
+                _ => return,
+            }
+            published = false;
+        }
+        if !published {
+            self.state
+                .hub
+                .publish(HubEvent::Conversation(Box::new(convert::summary(c))));
+        }
     }
 
     async fn publish_summary(&self, conversation: i64) {
@@ -321,6 +335,7 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
                             status: ConversationStatus::Resolved,
                         });
                         self.publish_summary(conversation).await;
+                        crate::assign::room_freed(&self.state).await;
                     }
                     Err(e) => self.failed("resolving", e).await,
                 }
