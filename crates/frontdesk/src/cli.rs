@@ -409,6 +409,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
+    raise_open_files_limit();
     let file = match &args.config {
         Some(path) => config::load(path)?,
         None => config::FileConfig::default(),
@@ -545,6 +546,29 @@ fn bind(addr: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
         .with_context(|| format!("cannot listen on {addr} (is another server running there?)"))?;
     // A deep backlog: bursts of reconnecting widgets overflow 1024 (design.md).
     Ok(socket.listen(4096)?)
+}
+
+/// Every connection is a file: the common soft limit of 1,024 caps a server near 1,000
+/// sockets. Raise it to the hard limit the system allows.
+fn raise_open_files_limit() {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    let (Some(current), Some(max)) = (limit.current, limit.maximum) else {
+        return tracing::info!("open files limit: unlimited");
+    };
+    if current >= max {
+        return tracing::info!(limit = current, "open files limit");
+    }
+    let raised = rustix::process::Rlimit {
+        current: Some(max),
+        maximum: Some(max),
+    };
+    match setrlimit(Resource::Nofile, raised) {
+        Ok(()) => tracing::info!(from = current, to = max, "open files limit raised"),
+        Err(e) => {
+            tracing::warn!(limit = current, error = %e, "could not raise the open files limit")
+        }
+    }
 }
 
 async fn shutdown_signal() {

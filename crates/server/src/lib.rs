@@ -162,6 +162,8 @@ pub struct AppState {
     pub(crate) refusals: Arc<limits::Refusals>,
     pub(crate) connections: limits::Connections,
     pub(crate) live_sessions: sessions::LiveSessions,
+    /// Turns true when the server stops: WebSocket sessions close with 1012 (reconnect).
+    pub(crate) shutdown: Arc<tokio::sync::watch::Sender<bool>>,
     /// Where passwords are hashed: a bounded pool, so sign-in floods cannot exhaust memory.
     pub(crate) passwords: password::PasswordPool,
     pub(crate) kb: kb::KnowledgeBase,
@@ -182,6 +184,7 @@ impl AppState {
             refusals: Arc::default(),
             connections: limits::Connections::default(),
             live_sessions: sessions::LiveSessions::default(),
+            shutdown: Arc::new(tokio::sync::watch::Sender::new(false)),
             passwords: password::PasswordPool::for_this_machine(),
             kb: kb::KnowledgeBase::default(),
             messages: None,

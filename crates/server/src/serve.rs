@@ -18,6 +18,17 @@ const TOO_MANY_CONNECTIONS: &[u8] = b"HTTP/1.1 429 Too Many Requests\r\nRetry-Af
 Content-Type: application/json\r\nContent-Length: 75\r\nConnection: close\r\n\r\n\
 {\"error\":\"rate_limited\",\"message\":\"too many connections from this address\"}";
 
+/// How long stopping waits for connections and sessions to finish.
+const SESSIONS_CLOSE_WITHIN: Duration = Duration::from_secs(10);
+
+const OUT_OF_FILES: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\n\
+Content-Length: 0\r\nConnection: close\r\n\r\n";
+
+fn is_out_of_files(e: &std::io::Error) -> bool {
+    // EMFILE (this process) or ENFILE (the whole system).
+    matches!(e.raw_os_error(), Some(24 | 23))
+}
+
 /// The connection's slot in the per-address count, carried in each request's extensions so a
 /// WebSocket keeps it for as long as it lives.
 #[derive(Clone)]
@@ -40,14 +51,29 @@ pub async fn serve(
     // finishes when the last receiver is gone.
     let (stop, stopped) = tokio::sync::watch::channel(());
     let mut shutdown = std::pin::pin!(shutdown);
+    // A descriptor kept in reserve: when the process runs out, it is released to accept the
+    // waiting connection and refuse it with a 503, instead of leaving it hanging unaccepted.
+    let mut reserve = std::fs::File::open("/dev/null").ok();
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
+                Err(e) if is_out_of_files(&e) => {
+                    tracing::error!(
+                        error = %e,
+                        "out of file descriptors: refusing new connections (raise the open files \
+                         limit, or add a node)"
+                    );
+                    drop(reserve.take());
+                    if let Ok((stream, _)) = listener.accept().await {
+                        let _ = stream.try_write(OUT_OF_FILES);
+                    }
+                    reserve = std::fs::File::open("/dev/null").ok();
+                    continue;
+                }
                 Err(e) => {
-                    // Out of file descriptors, most often: say so and let others finish.
-                    tracing::error!(error = %e, "accepting a connection failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
                     continue;
                 }
             },
@@ -103,6 +129,12 @@ pub async fn serve(
     drop(listener);
     drop(stopped);
     let _ = stop.send(());
-    stop.closed().await;
+    // WebSocket sessions close with "service restart" so clients reconnect (to another node,
+    // or to this one when it is back), before the caller closes the store under them.
+    state.shutdown.send_replace(true);
+    let _ = tokio::time::timeout(SESSIONS_CLOSE_WITHIN, async {
+        tokio::join!(stop.closed(), state.shutdown.closed());
+    })
+    .await;
     Ok(())
 }

@@ -17,6 +17,8 @@ type Ws =
 struct Server {
     addr: std::net::SocketAddr,
     store: SqliteStore,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    stopped: tokio::task::JoinHandle<std::io::Result<()>>,
     _dir: tempfile::TempDir,
 }
 
@@ -32,10 +34,15 @@ async fn start(tune: impl FnOnce(&mut server::Settings)) -> Server {
     state.start();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(server::serve(listener, state, std::future::pending()));
+    let (stop, stopping) = tokio::sync::oneshot::channel::<()>();
+    let stopped = tokio::spawn(server::serve(listener, state, async {
+        let _ = stopping.await;
+    }));
     Server {
         addr,
         store,
+        stop: Some(stop),
+        stopped,
         _dir: dir,
     }
 }
@@ -171,4 +178,36 @@ async fn a_failed_group_commit_acknowledges_none_of_its_messages_and_resends_are
         (1..=6).collect::<Vec<u64>>(),
         "each stored once, gap-free"
     );
+}
+
+#[tokio::test]
+async fn stopping_closes_every_socket_with_a_reconnect_code_first() {
+    let mut server = start(|_| {}).await;
+    let mut sockets = Vec::new();
+    for _ in 0..3 {
+        sockets.push(visitor(&server).await);
+    }
+    server.stop.take().unwrap().send(()).unwrap();
+    for ws in &mut sockets {
+        let close = loop {
+            match tokio::time::timeout(Duration::from_secs(10), ws.next())
+                .await
+                .expect("closed within 10 s")
+            {
+                Some(Ok(Message::Close(frame))) => break frame,
+                Some(Ok(_)) => continue,
+                other => panic!("expected a Close frame, got {other:?}"),
+            }
+        };
+        let frame = close.expect("a close code");
+        assert_eq!(u16::from(frame.code), 1012, "service restart: reconnect");
+    }
+    // The server finishes stopping once the sessions are gone (the caller then closes the
+    // store): the sockets said goodbye before that.
+    drop(sockets);
+    tokio::time::timeout(Duration::from_secs(15), &mut server.stopped)
+        .await
+        .expect("serve returns")
+        .unwrap()
+        .unwrap();
 }

@@ -2,7 +2,7 @@
 //! agent opened, gap-free replay and live messages; replies acked after commit.
 
 use super::session::{
-    CLOSE_POLICY, CLOSE_TOO_BIG, FrameLimit, HELLO_TIMEOUT, Inbound, Out, Outbound,
+    CLOSE_POLICY, CLOSE_RESTART, CLOSE_TOO_BIG, FrameLimit, HELLO_TIMEOUT, Inbound, Out, Outbound,
 };
 use crate::hub::{Delivery, HubEvent, Topic};
 use crate::{AppState, convert, now_millis};
@@ -607,6 +607,8 @@ pub async fn run<I, O>(
         following: HashMap::new(),
     };
 
+    let mut shutdown = session.state.shutdown.subscribe();
+    shutdown.mark_changed(); // checked once at once, in case stopping began before
     loop {
         if !session.out.open {
             return;
@@ -674,6 +676,11 @@ pub async fn run<I, O>(
                         }
                         Err(e) => session.out.frame_error(e).await,
                     },
+                }
+            }
+            _ = shutdown.changed() => {
+                if *shutdown.borrow_and_update() {
+                    return session.out.close(&mut inbound, CLOSE_RESTART, "server restarting; reconnect").await;
                 }
             }
             delivery = events.recv() => match delivery {

@@ -27,6 +27,8 @@ pub enum Outbound {
 }
 
 pub const CLOSE_POLICY: u16 = 1008;
+/// The server is restarting: reconnect (RFC 6455 registry: Service Restart).
+pub const CLOSE_RESTART: u16 = 1012;
 pub const CLOSE_TOO_BIG: u16 = 1009;
 
 /// How long a client has to say `hello`.

@@ -2,7 +2,7 @@
 //! then send/ack and live delivery, gap-free and without duplicates.
 
 use super::session::{
-    CLOSE_POLICY, CLOSE_TOO_BIG, FrameLimit, HELLO_TIMEOUT, Inbound, Out, Outbound,
+    CLOSE_POLICY, CLOSE_RESTART, CLOSE_TOO_BIG, FrameLimit, HELLO_TIMEOUT, Inbound, Out, Outbound,
 };
 use crate::auth::{new_token, token_hash};
 use crate::hub::{Delivery, HubEvent, Topic};
@@ -730,6 +730,8 @@ where
     session.catch_up().await;
 
     // 3. Live.
+    let mut shutdown = session.state.shutdown.subscribe();
+    shutdown.mark_changed(); // checked once at once, in case stopping began before
     loop {
         if !session.out.open {
             return;
@@ -764,6 +766,11 @@ where
                         Ok(frame) => session.on_frame(frame).await,
                         Err(e) => session.out.frame_error(e).await,
                     },
+                }
+            }
+            _ = shutdown.changed() => {
+                if *shutdown.borrow_and_update() {
+                    return session.out.close(&mut inbound, CLOSE_RESTART, "server restarting; reconnect").await;
                 }
             }
             delivery = events.recv() => match delivery {

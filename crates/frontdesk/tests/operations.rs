@@ -1,0 +1,109 @@
+//! The binary as an operator runs it: it logs (a workspace build once compiled logging out of
+//! the server through the widget's size features), and it raises its open-files limit.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[test]
+fn the_server_logs_info_lines_and_raises_its_open_files_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir.path())
+        .env("FRONTDESK_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut seen = Vec::new();
+    let found = loop {
+        let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+            break None;
+        };
+        match rx.recv_timeout(left) {
+            Ok(line) if line.contains("INFO") && line.contains("open files limit") => {
+                break Some(line);
+            }
+            Ok(line) => seen.push(line),
+            Err(_) => break None,
+        }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    let line =
+        found.unwrap_or_else(|| panic!("no INFO line about the open files limit in {seen:?}"));
+    assert!(!line.contains("could not"), "{line}");
+}
+
+#[test]
+fn out_of_file_descriptors_is_logged_and_refused_not_left_hanging() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    // A hard limit of 64 open files, which the server cannot raise.
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -n 64 && exec '{}' serve --listen 127.0.0.1:0 --data '{}'",
+            env!("CARGO_BIN_EXE_frontdesk"),
+            dir.path().display()
+        ))
+        .env("FRONTDESK_LOG", "warn")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = loop {
+        let line = out.next().expect("the address").unwrap();
+        if let Some(rest) = line.strip_prefix("listening on http://") {
+            break rest.trim().to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in out {});
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    // Hold more connections than the server has descriptors for.
+    let mut held = Vec::new();
+    for _ in 0..80 {
+        if let Ok(s) = std::net::TcpStream::connect(&addr) {
+            held.push(s);
+        }
+    }
+    // One more: answered with 503 at once, not left hanging.
+    let mut late = std::net::TcpStream::connect(&addr).unwrap();
+    late.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let _ = late.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    let mut answer = String::new();
+    let _ = late.read_to_string(&mut answer);
+    let logged = (0..50).find_map(|_| {
+        rx.recv_timeout(Duration::from_millis(200))
+            .ok()
+            .filter(|l| l.contains("out of file descriptors"))
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        answer.starts_with("HTTP/1.1 503"),
+        "refused with 503, got {answer:?}"
+    );
+    assert!(logged.is_some(), "a clear log line");
+}
