@@ -142,6 +142,11 @@ fn token_key(site: &str) -> String {
     format!("frontdesk:{site}:token")
 }
 
+/// Set while this browser has an open conversation: the next page connects at once.
+fn open_key(site: &str) -> String {
+    format!("frontdesk:{site}:open")
+}
+
 fn outbox_key(site: &str) -> String {
     format!("frontdesk:{site}:outbox")
 }
@@ -289,6 +294,22 @@ impl App {
                     );
                 }
                 Effect::SaveOutbox(outbox) => save_outbox(&self.state.site, &outbox),
+                Effect::Connect => {
+                    // The index may have been rebuilt while no socket could say so.
+                    self.search
+                        .refresh(ctx.link().callback(|_| Msg::IndexReady));
+                    self.connect(ctx);
+                }
+                Effect::RememberConversation(open) => {
+                    if let Some(s) = storage() {
+                        let key = open_key(&self.state.site);
+                        let _ = if open {
+                            s.set_item(&key, "1")
+                        } else {
+                            s.remove_item(&key)
+                        };
+                    }
+                }
             }
         }
     }
@@ -676,11 +697,16 @@ impl Component for App {
             &i18n::search_language(&locale),
             ctx.link().callback(|_| Msg::IndexReady),
         );
+        // No socket until one is needed (see `ChatState::needs_socket`).
+        let had_conversation = storage()
+            .and_then(|s| s.get_item(&open_key(&site)).ok().flatten())
+            .is_some();
+        ctx.link()
+            .send_message(Msg::Act(Action::Loaded { had_conversation }));
         let outbox = load_outbox(&site);
         if !outbox.is_empty() {
             ctx.link().send_message(Msg::Act(Action::Restore(outbox)));
         }
-        ctx.link().send_message(Msg::Connect);
         App {
             state: ChatState::new(site, token, Some(locale), None, user_agent),
             composer: NodeRef::default(),
@@ -705,8 +731,11 @@ impl Component for App {
             Msg::Act(action) => self.apply(ctx, action),
             Msg::Connect => {
                 // Only when no socket is open or opening: a late backoff timer must not
-                // replace a connection that is being established.
-                if self.socket.is_none() || self.state.connection == Connection::Offline {
+                // replace a connection that is being established; and never for a widget
+                // that needs none yet.
+                if self.state.connection != Connection::Idle
+                    && (self.socket.is_none() || self.state.connection == Connection::Offline)
+                {
                     self.connect(ctx);
                 }
             }
@@ -805,6 +834,7 @@ impl Component for App {
                         // conversation; the next visitor on it starts as someone new.
                         if let Some(s) = storage() {
                             let _ = s.remove_item(&token_key(&self.state.site));
+                            let _ = s.remove_item(&open_key(&self.state.site));
                         }
                         let old = &self.state;
                         let mut fresh = ChatState::new(
@@ -819,7 +849,10 @@ impl Component for App {
                         fresh.visible = old.visible;
                         self.state = fresh;
                         self.socket = None;
-                        self.connect(ctx);
+                        self.generation += 1;
+                        if self.state.needs_socket() {
+                            self.connect(ctx);
+                        }
                     }
                     Some("page") => {
                         self.state.page_url = field("page")
@@ -900,6 +933,7 @@ impl Component for App {
     fn view(&self, ctx: &Context<Self>) -> Html {
         let s = self.strings;
         let (conn_class, conn_text) = match self.state.connection {
+            Connection::Idle => ("idle", ""),
             Connection::Connecting => ("connecting", s.connecting),
             Connection::Online => ("online", s.online),
             Connection::Offline => ("offline", s.offline),

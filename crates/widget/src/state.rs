@@ -36,6 +36,9 @@ pub struct Line {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Connection {
+    /// No socket, and none needed yet: a page view costs the server nothing until the
+    /// customer opens the widget, or has a conversation or an unsent message.
+    Idle,
     Connecting,
     Online,
     Offline,
@@ -118,6 +121,9 @@ pub struct ChatState {
     pub rated: bool,
     /// The server asked to wait this long before connecting again (refused at `hello`).
     pub hold_ms: u32,
+    /// This browser had an open conversation when the page loaded (remembered across pages,
+    /// so agents' replies arrive live without the widget being opened).
+    pub had_conversation: bool,
     /// Whether the widget is open and the tab visible: the visitor can see new messages.
     pub visible: bool,
     pub unread: u32,
@@ -173,6 +179,10 @@ pub enum Action {
     Retry,
     /// Messages typed before a reload and never acknowledged (id, body), from the outbox.
     Restore(Vec<(String, String)>),
+    /// At load: whether this browser had an open conversation on an earlier page.
+    Loaded {
+        had_conversation: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -196,6 +206,10 @@ pub enum Effect {
     },
     /// The unacknowledged messages (id, body) changed: keep them across a reload.
     SaveOutbox(Vec<(String, String)>),
+    /// Open the socket (it was not needed until now).
+    Connect,
+    /// Whether an open conversation exists changed: remember it for the next page load.
+    RememberConversation(bool),
 }
 
 fn push_ref(list: &mut Vec<ArticleRef>, r: ArticleRef) {
@@ -230,7 +244,7 @@ impl ChatState {
             conversation: None,
             last_seq: 0,
             lines: Vec::new(),
-            connection: Connection::Connecting,
+            connection: Connection::Idle,
             attempts: 0,
             agent_typing: None,
             agent_read: 0,
@@ -240,6 +254,7 @@ impl ChatState {
             pending_contact: None,
             rated: false,
             hold_ms: 0,
+            had_conversation: false,
             visible: false,
             unread: 0,
             muted: false,
@@ -305,13 +320,31 @@ impl ChatState {
             .collect()
     }
 
+    /// Whether the widget needs its socket: the customer opened it or the chat, has a
+    /// conversation (agents' replies must arrive) or messages to send.
+    pub fn needs_socket(&self) -> bool {
+        self.visible
+            || self.screen == Screen::Chat
+            || self.conversation.is_some()
+            || self.had_conversation
+            || self.pending().next().is_some()
+    }
+
     pub fn apply(&mut self, action: Action) -> Vec<Effect> {
         let before = self.pending().count();
+        let had = self.conversation.is_some();
         let mut effects = self.reduce(action);
         // Pending lines are only added (compose, restore) or acknowledged, so the count tells
         // when the outbox changed.
         if self.pending().count() != before {
             effects.push(Effect::SaveOutbox(self.outbox()));
+        }
+        if self.conversation.is_some() != had {
+            effects.push(Effect::RememberConversation(self.conversation.is_some()));
+        }
+        if self.connection == Connection::Idle && self.needs_socket() {
+            self.connection = Connection::Connecting;
+            effects.push(Effect::Connect);
         }
         effects
     }
@@ -347,6 +380,10 @@ impl ChatState {
                     self.notice = None;
                 }
                 self.resend_pending()
+            }
+            Action::Loaded { had_conversation } => {
+                self.had_conversation = had_conversation;
+                Vec::new()
             }
             Action::Restore(outbox) => {
                 for (id, body) in outbox {
@@ -561,6 +598,10 @@ impl ChatState {
                     self.last_seq = 0;
                 }
                 self.conversation = conversation;
+                if std::mem::take(&mut self.had_conversation) && conversation.is_none() {
+                    // Resolved meanwhile: the next page load needs no socket.
+                    effects.push(Effect::RememberConversation(false));
+                }
                 if conversation.is_some() && self.screen == Screen::Home && self.query.is_empty() {
                     self.screen = Screen::Chat; // continue the conversation after a reload
                 }
@@ -899,8 +940,11 @@ mod tests {
                 id: "a".into(),
                 body: "hello ".into()
             }),
-            vec![Effect::SaveOutbox(vec![("a".into(), "hello".into())])],
-            "kept for a reload, sent once online"
+            vec![
+                Effect::SaveOutbox(vec![("a".into(), "hello".into())]),
+                Effect::Connect
+            ],
+            "kept for a reload, sent once online (the socket opens for it)"
         );
         assert_eq!(s.lines[0].delivery, Delivery::Pending);
         assert_eq!(s.lines[0].body, "hello");
@@ -909,7 +953,13 @@ mod tests {
             &effects[1],
             Effect::Send(VisitorFrame::Send { id, context: Some(_), .. }) if id == "a"
         ));
-        assert_eq!(s.apply(ack("a", 1)), vec![Effect::SaveOutbox(vec![])]);
+        assert_eq!(
+            s.apply(ack("a", 1)),
+            vec![
+                Effect::SaveOutbox(vec![]),
+                Effect::RememberConversation(true)
+            ]
+        );
         assert_eq!(s.lines[0].delivery, Delivery::Sent);
         s.apply(Action::Closed { jitter: 0.5 });
         assert_eq!(
@@ -950,6 +1000,58 @@ mod tests {
         );
         reloaded.apply(Action::Restore(vec![("a".into(), "hi".into())]));
         assert_eq!(reloaded.lines.len(), 1, "restored once");
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn no_socket_until_the_widget_is_opened_or_a_conversation_exists() {
+        let mut s = state();
+        assert_eq!(s.connection, Connection::Idle);
+        assert_eq!(
+            s.apply(Action::Loaded {
+                had_conversation: false
+            }),
+            vec![]
+        );
+        assert_eq!(
+            s.apply(Action::Query("refund".into())),
+            vec![Effect::Search("refund".into())]
+        );
+        assert_eq!(s.apply(Action::Visible(false)), vec![]);
+        assert_eq!(s.connection, Connection::Idle, "searching needs no socket");
+        let effects = s.apply(Action::Visible(true));
+        assert!(effects.contains(&Effect::Connect), "opened: connect");
+        assert_eq!(s.connection, Connection::Connecting);
+        assert!(
+            !s.apply(Action::Visible(true)).contains(&Effect::Connect),
+            "once"
+        );
+
+        // A conversation from an earlier page: connect at load, so replies arrive live.
+        let mut s = state();
+        assert_eq!(
+            s.apply(Action::Loaded {
+                had_conversation: true
+            }),
+            vec![Effect::Connect]
+        );
+        s.apply(Action::Opened);
+        // It was resolved meanwhile: forget it, so the next page load stays idle.
+        let effects = s.apply(welcome(None, None));
+        assert!(effects.contains(&Effect::RememberConversation(false)));
+        assert!(!s.needs_socket() || s.visible);
+
+        // Starting a conversation remembers it.
+        let mut s = state();
+        s.apply(Action::StartChat);
+        s.apply(welcome(Some("t"), None));
+        s.apply(Action::Compose {
+            id: "a".into(),
+            body: "hi".into(),
+        });
+        assert!(
+            s.apply(ack("a", 1))
+                .contains(&Effect::RememberConversation(true))
+        );
     }
 
     #[wasm_bindgen_test(unsupported = test)]
