@@ -729,6 +729,9 @@ pub enum ErrorCode {
     NotFound,
     /// Too many frames; slow down.
     RateLimited,
+    /// The server is at capacity: the message with `id` was not stored; resend it after
+    /// `retry_after_ms` (this node or another).
+    Overloaded,
     /// The server failed; the client may retry the same frame (it is idempotent).
     Internal,
     /// The site key is not configured on this server.
@@ -756,6 +759,17 @@ impl ServerFrame {
             message: message.into(),
             id: None,
             retry_after_ms: None,
+        }
+    }
+
+    /// The node is at capacity: the message with `id` was not stored; resend it after
+    /// `retry_after_ms`.
+    pub fn overloaded(id: Option<String>, retry_after_ms: u32) -> Self {
+        ServerFrame::Error {
+            code: ErrorCode::Overloaded,
+            message: "the server is at capacity; the message will be sent again shortly".into(),
+            id,
+            retry_after_ms: Some(retry_after_ms),
         }
     }
 

@@ -65,6 +65,12 @@ pub struct Settings {
     pub sla_resolution: BTreeMap<protocol::Priority, f64>,
     /// How often overdue conversations are checked.
     pub sla_tick: std::time::Duration,
+    /// Writes waiting for the database past which new messages are refused with
+    /// `overloaded` (the clients resend after a wait) instead of queueing without bound.
+    pub max_pending_writes: usize,
+    /// How long a write to a client may take; a connection that does not drain its socket for
+    /// that long is closed (the client reconnects and resumes).
+    pub send_timeout: std::time::Duration,
     /// Hub events a console may have waiting before it counts as lagging and rebuilds what it
     /// shows from the store.
     pub agent_queue: usize,
@@ -138,6 +144,8 @@ impl Default for Settings {
             sla_tick: std::time::Duration::from_secs(5),
             session_check: std::time::Duration::from_secs(1),
             agent_queue: 1024,
+            max_pending_writes: 4_000,
+            send_timeout: std::time::Duration::from_secs(10),
             reassign_grace: std::time::Duration::from_secs(30),
             agent_capacity: 5,
             routing_strategy: routing::Strategy::RoundRobin,

@@ -85,16 +85,19 @@ pub enum Limit {
     SignIns,
     Connections,
     Frames,
+    /// Not a per-client limit: the node was at capacity (writes waiting for the database).
+    Capacity,
 }
 
 impl Limit {
-    pub const ALL: [Limit; 6] = [
+    pub const ALL: [Limit; 7] = [
         Limit::NewVisitors,
         Limit::NewConversations,
         Limit::Messages,
         Limit::SignIns,
         Limit::Connections,
         Limit::Frames,
+        Limit::Capacity,
     ];
 
     pub fn name(self) -> &'static str {
@@ -105,6 +108,7 @@ impl Limit {
             Limit::SignIns => "sign_ins_per_address",
             Limit::Connections => "connections_per_address",
             Limit::Frames => "frames_per_connection",
+            Limit::Capacity => "node_capacity",
         }
     }
 }
@@ -169,7 +173,7 @@ impl Limits {
             Limit::Messages => self.messages_per_visitor,
             Limit::SignIns => self.sign_ins_per_address,
             Limit::Frames => self.frames_per_connection,
-            Limit::Connections => Rate::OFF,
+            Limit::Connections | Limit::Capacity => Rate::OFF,
         }
     }
 }

@@ -211,3 +211,28 @@ async fn stopping_closes_every_socket_with_a_reconnect_code_first() {
         .unwrap()
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_node_at_capacity_refuses_messages_with_a_wait_and_stores_none_of_them() {
+    // Any pending write counts as "at capacity" here.
+    let server = start(|s| s.max_pending_writes = 0).await;
+    let mut ws = visitor(&server).await;
+    send(&mut ws, "m1").await;
+    loop {
+        match next(&mut ws).await {
+            ServerFrame::Error {
+                code: ErrorCode::Overloaded,
+                id,
+                retry_after_ms,
+                ..
+            } => {
+                assert_eq!(id.as_deref(), Some("m1"));
+                assert!(retry_after_ms.is_some_and(|ms| ms > 0));
+                break;
+            }
+            ServerFrame::Ack { .. } => panic!("acknowledged at capacity"),
+            _ => {}
+        }
+    }
+    assert!(server.store.open_conversation(1).await.unwrap().is_none());
+}

@@ -462,6 +462,11 @@ pub trait Store: Send + Sync + 'static {
     /// Durably appends a message with the next sequence number of its conversation, or returns
     /// the already-stored message when the same author already sent this client id.
     async fn append_message(&self, message: NewMessage<'_>) -> Result<Appended>;
+    /// Writes accepted but not yet committed (the group-commit queue): how far behind the
+    /// database is. A node uses it to refuse new work when at capacity.
+    fn pending_writes(&self) -> usize {
+        0
+    }
     /// Every message after the cursor `(conversation, seq)`, in that order, at most `limit`
     /// (rebuilding the agents' search index).
     async fn messages_since(&self, after: (i64, u64), limit: u32) -> Result<Vec<StoredMessage>>;

@@ -80,11 +80,6 @@ impl SqliteStore {
         })
     }
 
-    /// Hot writes waiting for the group-commit writer.
-    pub fn queued_writes(&self) -> usize {
-        self.writer.queued()
-    }
-
     /// Makes the next group commit fail (tests of what a failed group does).
     #[cfg(feature = "fault-injection")]
     pub fn fail_next_commit(&self, reason: &str) {
@@ -1303,6 +1298,10 @@ impl Store for SqliteStore {
                 at: message.at,
             })
             .await
+    }
+
+    fn pending_writes(&self) -> usize {
+        self.writer.queued()
     }
 
     async fn messages_since(&self, after: (i64, u64), limit: u32) -> Result<Vec<StoredMessage>> {

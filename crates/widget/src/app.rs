@@ -506,6 +506,7 @@ impl App {
         let notice = self.state.notice.as_ref().map(|n| match n {
             Notice::RateLimited => s.rate_limited,
             Notice::Busy => s.busy,
+            Notice::Overloaded => s.overloaded,
             Notice::Error => s.error,
         });
         let last_visitor_read = self

@@ -50,6 +50,8 @@ pub enum Notice {
     RateLimited,
     /// A limit on the visitor's network (new visitors, conversations): retried after the wait.
     Busy,
+    /// The server is at capacity: the message is resent after the wait.
+    Overloaded,
     Error,
 }
 
@@ -376,7 +378,10 @@ impl ChatState {
                 if self.connection != Connection::Online {
                     return Vec::new(); // the welcome after reconnecting resends
                 }
-                if matches!(self.notice, Some(Notice::RateLimited | Notice::Busy)) {
+                if matches!(
+                    self.notice,
+                    Some(Notice::RateLimited | Notice::Busy | Notice::Overloaded)
+                ) {
                     self.notice = None;
                 }
                 self.resend_pending()
@@ -716,6 +721,16 @@ impl ChatState {
                 ..
             } => effects.push(Effect::Warn(message)),
             ServerFrame::Error {
+                code: ErrorCode::Overloaded,
+                retry_after_ms: Some(ms),
+                ..
+            } => {
+                self.notice = Some(Notice::Overloaded);
+                if self.pending().next().is_some() {
+                    effects.push(Effect::RetryAfter { ms });
+                }
+            }
+            ServerFrame::Error {
                 code: ErrorCode::RateLimited,
                 id,
                 retry_after_ms: Some(ms),
@@ -1052,6 +1067,27 @@ mod tests {
             s.apply(ack("a", 1))
                 .contains(&Effect::RememberConversation(true))
         );
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn a_message_refused_at_capacity_is_resent_after_the_wait() {
+        let mut s = state();
+        s.apply(welcome(Some("t"), None));
+        s.apply(Action::Compose {
+            id: "a".into(),
+            body: "hi".into(),
+        });
+        let effects = s.apply(Action::Frame(ServerFrame::overloaded(
+            Some("a".into()),
+            1000,
+        )));
+        assert_eq!(effects, vec![Effect::RetryAfter { ms: 1000 }]);
+        assert_eq!(s.notice, Some(Notice::Overloaded));
+        assert!(matches!(
+            &s.apply(Action::Retry)[..],
+            [Effect::Send(VisitorFrame::Send { id, .. })] if id == "a"
+        ));
+        assert_eq!(s.notice, None);
     }
 
     #[wasm_bindgen_test(unsupported = test)]

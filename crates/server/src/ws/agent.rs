@@ -536,7 +536,7 @@ pub async fn run<I, O>(
     I: Stream<Item = Inbound> + Unpin + Send,
     O: Sink<Outbound> + Unpin + Send,
 {
-    let mut out = Out::new(sink);
+    let mut out = Out::new(sink, state.settings.send_timeout);
     let mut limit = FrameLimit::new(state.settings.limits.frames_per_connection);
     loop {
         let item = match tokio::time::timeout(HELLO_TIMEOUT, inbound.next()).await {

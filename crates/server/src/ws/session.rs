@@ -36,20 +36,35 @@ pub const HELLO_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long we wait for the peer to finish the close handshake.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The writing half of a session.
+/// The writing half of a session. A client that does not drain its socket within `timeout`
+/// is a slow consumer: the connection is given up (it reconnects and resumes from its last
+/// sequence number) rather than buffering for it without bound.
 pub struct Out<O> {
     sink: O,
+    timeout: Duration,
     pub open: bool,
 }
 
 impl<O: Sink<Outbound> + Unpin> Out<O> {
-    pub fn new(sink: O) -> Self {
-        Out { sink, open: true }
+    pub fn new(sink: O, timeout: Duration) -> Self {
+        Out {
+            sink,
+            timeout,
+            open: true,
+        }
     }
 
     pub async fn send(&mut self, frame: ServerFrame) {
-        if self.open && self.sink.send(Outbound::Frame(frame)).await.is_err() {
-            self.open = false;
+        if !self.open {
+            return;
+        }
+        match tokio::time::timeout(self.timeout, self.sink.send(Outbound::Frame(frame))).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => self.open = false,
+            Err(_) => {
+                tracing::info!("closing a connection that stopped reading (slow consumer)");
+                self.open = false;
+            }
         }
     }
 
@@ -76,7 +91,9 @@ impl<O: Sink<Outbound> + Unpin> Out<O> {
         reason: &'static str,
     ) {
         if self.open {
-            let _ = self.sink.send(Outbound::Close(code, reason)).await;
+            let _ =
+                tokio::time::timeout(self.timeout, self.sink.send(Outbound::Close(code, reason)))
+                    .await;
             self.open = false;
         }
         let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {

@@ -112,3 +112,48 @@ async fn a_lagging_console_ends_with_every_summary_current() {
     }
     session.abort();
 }
+
+#[tokio::test]
+async fn a_console_that_stops_reading_is_closed_instead_of_buffered_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("db")).await.unwrap());
+    let agent = store
+        .create_agent(
+            store::NewAgent {
+                email: "bo@example.com".into(),
+                name: "Bo".into(),
+                password_hash: "unused".into(),
+                admin: false,
+            },
+            1,
+        )
+        .await
+        .unwrap();
+    let settings = Settings {
+        send_timeout: Duration::from_millis(300),
+        ..Settings::default()
+    };
+    let state = AppState::new(store.clone(), settings);
+    let inbound = futures_util::stream::iter([Inbound::Text(r#"{"type":"hello","v":1}"#.into())])
+        .chain(futures_util::stream::pending());
+    // A socket whose peer never reads: one frame fits, then every write waits.
+    let (tx, _never_read) = tokio::sync::mpsc::channel::<Outbound>(1);
+    let sink = futures_util::sink::unfold(tx, |tx, item: Outbound| async move {
+        tx.send(item).await.map(|()| tx)
+    });
+    let session = tokio::spawn(agent::run(
+        state.clone(),
+        agent,
+        "hash".into(),
+        Box::pin(inbound),
+        Box::pin(sink),
+    ));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    for _ in 0..5 {
+        state.hub.publish(HubEvent::Agents(Vec::new()));
+    }
+    tokio::time::timeout(Duration::from_secs(5), session)
+        .await
+        .expect("the session gave up on the slow consumer")
+        .unwrap();
+}

@@ -16,6 +16,8 @@ use protocol::{
 use store::{ConversationContext, NewMessage, ReadBy, Status, Visitor};
 
 const REPLAY_PAGE: u32 = 200;
+/// How long a client waits before resending a message refused at capacity.
+const OVERLOAD_RETRY_MS: u32 = 1_000;
 /// Hub events a visitor connection may have waiting before it counts as lagging (it hears
 /// only about its own conversation, and availability).
 const VISITOR_QUEUE: usize = 64;
@@ -116,6 +118,15 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
     }
 
     async fn send_message(&mut self, id: String, body: String, context: Option<Handoff>) {
+        // At capacity: refuse now (the widget resends after the wait) rather than queue
+        // without bound and answer seconds later.
+        if self.state.store.pending_writes() >= self.state.settings.max_pending_writes {
+            self.state.refusals.count(crate::limits::Limit::Capacity);
+            return self
+                .out
+                .send(ServerFrame::overloaded(Some(id), OVERLOAD_RETRY_MS))
+                .await;
+        }
         if let Err(wait) = self
             .state
             .limit(Limit::Messages, Key::Visitor(self.visitor.id))
@@ -579,7 +590,7 @@ where
     I: Stream<Item = Inbound> + Unpin + Send,
     O: Sink<Outbound> + Unpin + Send,
 {
-    let mut out = Out::new(sink);
+    let mut out = Out::new(sink, state.settings.send_timeout);
     let mut limit = FrameLimit::new(state.settings.limits.frames_per_connection);
     // 1. Wait for hello.
     let (site, token, last_seq, locale, page_url) = loop {
