@@ -51,6 +51,9 @@ pub enum HubEvent {
     SessionEnded { token_hash: String },
     /// Agents' presence or load changed.
     Agents(Vec<protocol::AgentPresence>),
+    /// A visitor known so far only by its token got its row (it started a conversation, left
+    /// its details…): its other tabs learn its id.
+    VisitorStored { token: i64, visitor: i64 },
 }
 
 /// What a connection can follow.
@@ -66,6 +69,8 @@ pub enum Topic {
     Agents,
     /// Every visitor connection: availability and knowledge-base rebuilds (rare).
     Visitors,
+    /// The connections of a visitor not stored yet, by its token (`token_key`).
+    Token(i64),
 }
 
 impl HubEvent {
@@ -81,6 +86,7 @@ impl HubEvent {
             }
             HubEvent::Status { visitor, .. } => vec![Topic::Visitor(*visitor)],
             HubEvent::Presence | HubEvent::IndexChanged { .. } => vec![Topic::Visitors],
+            HubEvent::VisitorStored { token, .. } => vec![Topic::Token(*token)],
             HubEvent::Conversation(_)
             | HubEvent::Note(_)
             | HubEvent::SignedOut { .. }

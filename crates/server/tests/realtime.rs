@@ -236,3 +236,81 @@ async fn a_node_at_capacity_refuses_messages_with_a_wait_and_stores_none_of_them
     }
     assert!(server.store.open_conversation(1).await.unwrap().is_none());
 }
+
+/// The stored visitor of `token`, if any.
+async fn stored_visitor(server: &Server, token: &str) -> Option<store::Visitor> {
+    use sha2::Digest;
+    let hash = hex::encode(sha2::Sha256::digest(token.as_bytes()));
+    server.store.visitor(&hash).await.unwrap()
+}
+
+async fn hello_with(ws: &mut Ws, token: &str) -> ServerFrame {
+    ws.send(Message::text(format!(
+        r#"{{"type":"hello","v":1,"site":"demo","last_seq":0,"token":"{token}"}}"#
+    )))
+    .await
+    .unwrap();
+    loop {
+        let frame = next(ws).await;
+        if matches!(frame, ServerFrame::Welcome { .. }) {
+            return frame;
+        }
+    }
+}
+
+async fn raw_visitor(server: &Server) -> Ws {
+    let mut req = format!("ws://{}/ws/visitor", server.addr)
+        .into_client_request()
+        .unwrap();
+    req.headers_mut().insert(
+        "origin",
+        HeaderValue::from_str(&format!("http://{}", server.addr)).unwrap(),
+    );
+    tokio_tungstenite::connect_async(req).await.unwrap().0
+}
+
+#[tokio::test]
+async fn an_anonymous_hello_writes_nothing_and_the_first_message_stores_the_visitor() {
+    let server = start(|_| {}).await;
+    let mut first = raw_visitor(&server).await;
+    first
+        .send(Message::text(
+            r#"{"type":"hello","v":1,"site":"demo","last_seq":0}"#,
+        ))
+        .await
+        .unwrap();
+    let token = loop {
+        if let ServerFrame::Welcome { token, .. } = next(&mut first).await {
+            break token.expect("a new visitor gets a token");
+        }
+    };
+    assert!(
+        stored_visitor(&server, &token).await.is_none(),
+        "no row for a hello"
+    );
+    // A second tab (or a reload) with the token keeps it, still without a row.
+    let mut second = raw_visitor(&server).await;
+    match hello_with(&mut second, &token).await {
+        ServerFrame::Welcome {
+            token: again,
+            conversation,
+            ..
+        } => {
+            assert_eq!(again, None, "the same identity, no new token");
+            assert_eq!(conversation, None);
+        }
+        _ => unreachable!(),
+    }
+    assert!(stored_visitor(&server, &token).await.is_none());
+    // The first message stores the visitor, and the other tab follows the conversation live.
+    send(&mut first, "m1").await;
+    let (acks, _) = answers(&mut first, &["m1"]).await;
+    assert_eq!(acks["m1"], 1);
+    assert!(stored_visitor(&server, &token).await.is_some());
+    loop {
+        if let ServerFrame::Message(m) = next(&mut second).await {
+            assert_eq!(m.id, "m1");
+            break;
+        }
+    }
+}

@@ -220,6 +220,7 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
             }
             HubEvent::SignedOut { .. } | HubEvent::SessionEnded { .. } => {}
             HubEvent::Read { .. }
+            | HubEvent::VisitorStored { .. }
             | HubEvent::Status { .. }
             | HubEvent::Presence
             | HubEvent::IndexChanged { .. } => {}

@@ -25,7 +25,11 @@ const VISITOR_QUEUE: usize = 64;
 struct Session<O> {
     state: AppState,
     out: Out<O>,
+    /// `id == 0` until the visitor needs a row (see `stored`): an anonymous hello writes
+    /// nothing.
     visitor: Visitor,
+    /// The hash of the visitor's token, which its row is created under.
+    token_hash: String,
     context: ConversationContext,
     conversation: Option<i64>,
     /// Highest sequence number this client has (sent to it, or reported in `hello`).
@@ -77,6 +81,32 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
         }
     }
 
+    /// The visitor's row, written now if this is the first time it needs one. Its other tabs
+    /// are told its id.
+    async fn stored(&mut self) -> Result<i64, store::StoreError> {
+        if self.visitor.id != 0 {
+            return Ok(self.visitor.id);
+        }
+        let store = &self.state.store;
+        let visitor = match store
+            .create_visitor(&self.token_hash, &self.visitor.site, now_millis())
+            .await
+        {
+            Ok(v) => v,
+            // Another tab stored it a moment ago.
+            Err(e) => match store.visitor(&self.token_hash).await {
+                Ok(Some(v)) if v.site == self.visitor.site => v,
+                _ => return Err(e),
+            },
+        };
+        self.visitor.id = visitor.id;
+        self.state.hub.publish(HubEvent::VisitorStored {
+            token: token_key(&self.token_hash),
+            visitor: visitor.id,
+        });
+        Ok(visitor.id)
+    }
+
     /// The open conversation, created now if there is none. A new conversation gets its SLA
     /// deadlines and its site's team before its first message is acknowledged, so nothing an
     /// agent does after the ack (say, raising the priority) can be overwritten by it.
@@ -84,6 +114,7 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
         if let Some(c) = self.conversation {
             return Ok(c);
         }
+        self.stored().await?;
         let store = self.state.store.clone();
         let c = store
             .open_or_create_conversation(&self.visitor, &self.context, now_millis())
@@ -129,7 +160,7 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
         }
         if let Err(wait) = self
             .state
-            .limit(Limit::Messages, Key::Visitor(self.visitor.id))
+            .limit(Limit::Messages, Key::Visitor(token_key(&self.token_hash)))
         {
             return self.refuse(id, "too many messages; slow down", wait).await;
         }
@@ -256,6 +287,9 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
     /// Events were dropped: deliver what the store has that this client lacks (messages, a
     /// conversation opened or resolved meanwhile, availability).
     async fn resync(&mut self) {
+        if self.visitor.id == 0 {
+            return; // nothing stored: nothing to have missed
+        }
         match self.state.store.open_conversation(self.visitor.id).await {
             Ok(open) => {
                 let open = open.map(|c| c.id);
@@ -353,6 +387,7 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
             }
             VisitorFrame::Rate { score, comment } => {
                 let latest = match self.state.store.latest_conversation(self.visitor.id).await {
+                    _ if self.visitor.id == 0 => None,
                     Ok(latest) => latest,
                     Err(e) => return self.failed("rating", e).await,
                 };
@@ -378,6 +413,9 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
                 }
             }
             VisitorFrame::Deflected { query, article } => {
+                if let Err(e) = self.stored().await {
+                    return self.failed("recording", e).await;
+                }
                 match self
                     .state
                     .store
@@ -414,6 +452,9 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
     /// refused with an error while the rest is still kept, unverified.
     async fn save_contact(&mut self, details: protocol::ContactDetails) {
         let now = now_millis();
+        if let Err(e) = self.stored().await {
+            return self.failed("saving contact details", e).await;
+        }
         let store = self.state.store.clone();
         let mut verified = None;
         if let Some(user_id) = &details.user_id {
@@ -576,6 +617,14 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
             HubEvent::IndexChanged { version } => {
                 self.out.send(ServerFrame::IndexChanged { version }).await;
             }
+            HubEvent::VisitorStored { token, visitor }
+                if self.visitor.id == 0 && token == token_key(&self.token_hash) =>
+            {
+                // Another tab of this browser stored the visitor (and maybe started a
+                // conversation): take its id and catch up from the store.
+                self.visitor.id = visitor;
+                self.resync().await;
+            }
             HubEvent::Presence => {
                 let availability = self.state.availability(&self.site);
                 self.out.send(ServerFrame::Availability(availability)).await;
@@ -583,6 +632,16 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
             _ => {}
         }
     }
+}
+
+/// A visitor's key in limits and hub topics: the first 60 bits of its token's hash.
+fn token_key(token_hash: &str) -> i64 {
+    i64::from_str_radix(token_hash.get(..15).unwrap_or("0"), 16).unwrap_or(0)
+}
+
+/// Whether `t` looks like a token this server issues (64 hex digits).
+fn is_token(t: &str) -> bool {
+    t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 pub async fn run<I, O>(state: AppState, ip: std::net::IpAddr, mut inbound: I, sink: O)
@@ -660,21 +719,23 @@ where
         return out.close(&mut inbound, CLOSE_POLICY, "unknown site").await;
     };
 
-    // 2. Identify the visitor, or issue a new identity.
+    // 2. Identify the visitor, or issue a new identity. Nothing is written: the visitor's row
+    // is created when it first needs one (`Session::stored`).
     let store = state.store.clone();
-    let known = match &token {
+    let looked_up = match token.as_deref().filter(|t| is_token(t)) {
         Some(t) => match store.visitor(&token_hash(t)).await {
-            Ok(v) => v.filter(|v| v.site == site),
+            Ok(found) => Some((t.to_owned(), found)),
             Err(e) => {
                 tracing::error!(error = %e, "visitor lookup failed");
-                None
+                out.error(ErrorCode::Internal, "try again shortly").await;
+                return out.close(&mut inbound, 1011, "internal error").await;
             }
         },
         None => None,
     };
-    let (visitor, new_token, resumed) = match known {
-        Some(v) => (v, None, true),
-        None => {
+    let (visitor, hash, new_token, resumed) = match looked_up {
+        Some((t, Some(v))) if v.site == site => (v, token_hash(&t), None, true),
+        other => {
             if let Err(wait) = state.limit(Limit::NewVisitors, Key::address(ip)) {
                 out.send(ServerFrame::rate_limited(
                     "too many new visitors from this network; try again later",
@@ -684,37 +745,46 @@ where
                 .await;
                 return out.close(&mut inbound, CLOSE_POLICY, "rate limited").await;
             }
-            let fresh = new_token();
-            match store
-                .create_visitor(&token_hash(&fresh), &site, now_millis())
-                .await
-            {
-                Ok(v) => (v, Some(fresh), false),
-                Err(e) => {
-                    tracing::error!(error = %e, "creating a visitor failed");
-                    out.error(ErrorCode::Internal, "try again shortly").await;
-                    return out.close(&mut inbound, 1011, "internal error").await;
+            let unstored = Visitor {
+                id: 0,
+                site: site.clone(),
+                verified_as: None,
+            };
+            match other {
+                // A token this server issued whose visitor was never stored: keep it.
+                Some((t, None)) => (unstored, token_hash(&t), None, false),
+                // None, malformed, or another site's: a fresh identity.
+                _ => {
+                    let fresh = new_token();
+                    (unstored, token_hash(&fresh), Some(fresh), false)
                 }
             }
         }
     };
     // Subscribe before reading the store, so nothing committed in between is missed.
     let mut events = state.hub.subscribe(VISITOR_QUEUE);
-    events.follow(Topic::Visitor(visitor.id));
     events.follow(Topic::Visitors);
-    let conversation = store.open_conversation(visitor.id).await.ok().flatten();
-    let server_last = conversation.as_ref().map_or(0, |c| c.last_seq);
-    let rate_pending = match (&conversation, store.latest_conversation(visitor.id).await) {
-        (None, Ok(Some(latest))) => {
-            latest.status == Status::Resolved && latest.rating.is_none() && latest.last_seq > 0
-        }
-        _ => false,
+    let (conversation, rate_pending) = if visitor.id == 0 {
+        events.follow(Topic::Token(token_key(&hash)));
+        (None, false)
+    } else {
+        events.follow(Topic::Visitor(visitor.id));
+        let conversation = store.open_conversation(visitor.id).await.ok().flatten();
+        let rate_pending = match (&conversation, store.latest_conversation(visitor.id).await) {
+            (None, Ok(Some(latest))) => {
+                latest.status == Status::Resolved && latest.rating.is_none() && latest.last_seq > 0
+            }
+            _ => false,
+        };
+        (conversation, rate_pending)
     };
+    let server_last = conversation.as_ref().map_or(0, |c| c.last_seq);
     let availability = state.availability(&site_config);
     let mut session = Session {
         state,
         out,
         visitor,
+        token_hash: hash,
         context: ConversationContext { page_url, locale },
         conversation: conversation.as_ref().map(|c| c.id),
         delivered: if resumed {
@@ -747,8 +817,13 @@ where
         if !session.out.open {
             return;
         }
-        // Typing and read receipts of the current conversation (it changes on a new one).
+        // Typing and read receipts of the current conversation (it changes on a new one);
+        // the visitor's own topic once it is stored.
         events.follow_conversations(session.conversation);
+        if session.visitor.id != 0 {
+            events.unfollow(Topic::Token(token_key(&session.token_hash)));
+            events.follow(Topic::Visitor(session.visitor.id));
+        }
         tokio::select! {
             item = inbound.next() => {
                 let Some(item) = item else { return };
