@@ -47,25 +47,11 @@ async fn start(tune: impl FnOnce(&mut server::Settings)) -> Server {
     }
 }
 
+/// A new visitor, welcomed.
 async fn visitor(server: &Server) -> Ws {
-    let mut req = format!("ws://{}/ws/visitor", server.addr)
-        .into_client_request()
-        .unwrap();
-    req.headers_mut().insert(
-        "origin",
-        HeaderValue::from_str(&format!("http://{}", server.addr)).unwrap(),
-    );
-    let mut ws = tokio_tungstenite::connect_async(req).await.unwrap().0;
-    ws.send(Message::text(
-        r#"{"type":"hello","v":1,"site":"demo","last_seq":0}"#,
-    ))
-    .await
-    .unwrap();
-    loop {
-        if let ServerFrame::Welcome { .. } = next(&mut ws).await {
-            return ws;
-        }
-    }
+    let mut ws = raw_visitor(server).await;
+    hello(&mut ws, None).await;
+    ws
 }
 
 async fn next(ws: &mut Ws) -> ServerFrame {
@@ -244,9 +230,13 @@ async fn stored_visitor(server: &Server, token: &str) -> Option<store::Visitor> 
     server.store.visitor(&hash).await.unwrap()
 }
 
-async fn hello_with(ws: &mut Ws, token: &str) -> ServerFrame {
+/// Says hello (with `token` when resuming) and returns the welcome.
+async fn hello(ws: &mut Ws, token: Option<&str>) -> ServerFrame {
+    let token = token
+        .map(|t| format!(r#","token":"{t}""#))
+        .unwrap_or_default();
     ws.send(Message::text(format!(
-        r#"{{"type":"hello","v":1,"site":"demo","last_seq":0,"token":"{token}"}}"#
+        r#"{{"type":"hello","v":1,"site":"demo","last_seq":0{token}}}"#
     )))
     .await
     .unwrap();
@@ -273,16 +263,9 @@ async fn raw_visitor(server: &Server) -> Ws {
 async fn an_anonymous_hello_writes_nothing_and_the_first_message_stores_the_visitor() {
     let server = start(|_| {}).await;
     let mut first = raw_visitor(&server).await;
-    first
-        .send(Message::text(
-            r#"{"type":"hello","v":1,"site":"demo","last_seq":0}"#,
-        ))
-        .await
-        .unwrap();
-    let token = loop {
-        if let ServerFrame::Welcome { token, .. } = next(&mut first).await {
-            break token.expect("a new visitor gets a token");
-        }
+    let token = match hello(&mut first, None).await {
+        ServerFrame::Welcome { token, .. } => token.expect("a new visitor gets a token"),
+        _ => unreachable!(),
     };
     assert!(
         stored_visitor(&server, &token).await.is_none(),
@@ -290,7 +273,7 @@ async fn an_anonymous_hello_writes_nothing_and_the_first_message_stores_the_visi
     );
     // A second tab (or a reload) with the token keeps it, still without a row.
     let mut second = raw_visitor(&server).await;
-    match hello_with(&mut second, &token).await {
+    match hello(&mut second, Some(&token)).await {
         ServerFrame::Welcome {
             token: again,
             conversation,

@@ -2,9 +2,9 @@
 //! agent opened, gap-free replay and live messages; replies acked after commit.
 
 use super::session::{
-    CLOSE_POLICY, CLOSE_RESTART, CLOSE_TOO_BIG, FrameLimit, HELLO_TIMEOUT, Inbound, Out, Outbound,
+    CLOSE_POLICY, CLOSE_TOO_BIG, FrameLimit, HELLO_TIMEOUT, Inbound, Out, Outbound, Wake, next_wake,
 };
-use crate::hub::{Delivery, HubEvent, Topic};
+use crate::hub::{HubEvent, Topic};
 use crate::{AppState, convert, now_millis};
 use futures_util::{Sink, Stream, StreamExt};
 use protocol::{
@@ -616,78 +616,109 @@ pub async fn run<I, O>(
         }
         // Live signals (messages, typing, receipts) of the conversations this console follows.
         events.follow_conversations(session.following.keys().copied());
-        tokio::select! {
-            item = inbound.next() => {
-                let Some(item) = item else { return };
-                if let Err(wait) = limit.allow() {
-                    let id = match &item {
-                        Inbound::Text(text) => match decode_agent(text) {
-                            Ok(AgentFrame::Send { id, .. } | AgentFrame::Note { id, .. }) => Some(id),
-                            _ => None,
+        match next_wake(
+            &mut session.out,
+            &mut inbound,
+            &mut limit,
+            &mut events,
+            &mut shutdown,
+        )
+        .await
+        {
+            Wake::Done => return,
+            Wake::Text(text) => match decode_agent(&text) {
+                Ok(AgentFrame::Open {
+                    conversation,
+                    after_seq,
+                }) => session.open(conversation, after_seq).await,
+                Ok(AgentFrame::Send {
+                    id,
+                    conversation,
+                    body,
+                }) => session.send(id, conversation, body).await,
+                Ok(AgentFrame::Typing { conversation, on }) => {
+                    session.state.hub.publish(HubEvent::Typing {
+                        conversation,
+                        from: Author::Agent {
+                            id: session.agent.id,
+                            name: session.agent.name.clone(),
                         },
-                        _ => None,
+                        on,
+                    });
+                }
+                Ok(AgentFrame::Read { conversation, seq }) => {
+                    match session
+                        .state
+                        .store
+                        .mark_read(conversation, ReadBy::Agent, seq)
+                        .await
+                    {
+                        Ok(()) => session.state.hub.publish(HubEvent::Read {
+                            conversation,
+                            by: Reader::Agent,
+                            seq,
+                        }),
+                        Err(e) => tracing::error!(error = %e, "marking as read failed"),
+                    }
+                }
+                Ok(AgentFrame::Assign {
+                    conversation,
+                    agent,
+                }) => session.assign(conversation, agent).await,
+                Ok(AgentFrame::SetPriority {
+                    conversation,
+                    priority,
+                }) => session.set_priority(conversation, priority).await,
+                Ok(AgentFrame::Note {
+                    id,
+                    conversation,
+                    body,
+                }) => session.note(id, conversation, body).await,
+                Ok(AgentFrame::SetLabels {
+                    conversation,
+                    labels,
+                }) => session.set_labels(conversation, labels).await,
+                Ok(AgentFrame::SetTeam { conversation, team }) => {
+                    session.set_team(conversation, team).await
+                }
+                Ok(AgentFrame::Presence { status }) => {
+                    let status = if status == PresenceStatus::Offline {
+                        PresenceStatus::Away
+                    } else {
+                        status
                     };
-                    session.out.send(ServerFrame::rate_limited("too many frames; slow down", id, wait.millis())).await;
-                    continue;
-                }
-                match item {
-                    Inbound::Closed => return session.out.close(&mut inbound, 1000, "bye").await,
-                    Inbound::Ping => {}
-                    Inbound::TooLarge => {
-                        session.out.error(ErrorCode::TooLarge, "frame too large").await;
-                        return session.out.close(&mut inbound, CLOSE_TOO_BIG, "frame too large").await;
+                    session.state.presence.set_status(session.agent.id, status);
+                    session.state.hub.publish(HubEvent::Presence);
+                    if status == PresenceStatus::Online {
+                        crate::assign::drain_queue(&session.state).await;
                     }
-                    Inbound::Binary => {
-                        session.out.error(ErrorCode::BinaryNotSupported, "send JSON text frames").await;
-                    }
-                    Inbound::Text(text) => match decode_agent(&text) {
-                        Ok(AgentFrame::Open { conversation, after_seq }) => session.open(conversation, after_seq).await,
-                        Ok(AgentFrame::Send { id, conversation, body }) => session.send(id, conversation, body).await,
-                        Ok(AgentFrame::Typing { conversation, on }) => {
-                            session.state.hub.publish(HubEvent::Typing {
-                                conversation,
-                                from: Author::Agent { id: session.agent.id, name: session.agent.name.clone() },
-                                on,
-                            });
-                        }
-                        Ok(AgentFrame::Read { conversation, seq }) => {
-                            match session.state.store.mark_read(conversation, ReadBy::Agent, seq).await {
-                                Ok(()) => session.state.hub.publish(HubEvent::Read { conversation, by: Reader::Agent, seq }),
-                                Err(e) => tracing::error!(error = %e, "marking as read failed"),
-                            }
-                        }
-                        Ok(AgentFrame::Assign { conversation, agent }) => session.assign(conversation, agent).await,
-                        Ok(AgentFrame::SetPriority { conversation, priority }) => session.set_priority(conversation, priority).await,
-                        Ok(AgentFrame::Note { id, conversation, body }) => session.note(id, conversation, body).await,
-                        Ok(AgentFrame::SetLabels { conversation, labels }) => session.set_labels(conversation, labels).await,
-                        Ok(AgentFrame::SetTeam { conversation, team }) => session.set_team(conversation, team).await,
-                        Ok(AgentFrame::Presence { status }) => {
-                            let status = if status == PresenceStatus::Offline { PresenceStatus::Away } else { status };
-                            session.state.presence.set_status(session.agent.id, status);
-                            session.state.hub.publish(HubEvent::Presence);
-                            if status == PresenceStatus::Online {
-                                crate::assign::drain_queue(&session.state).await;
-                            }
-                            crate::assign::publish_agents(&session.state).await;
-                        }
-                        Ok(AgentFrame::Resolve { conversation }) => session.set_status(conversation, Status::Resolved).await,
-                        Ok(AgentFrame::Reopen { conversation }) => session.set_status(conversation, Status::Open).await,
-                        Ok(AgentFrame::Hello { .. }) => {
-                            session.out.error(ErrorCode::InvalidField, "hello was already received").await;
-                        }
-                        Err(e) => session.out.frame_error(e).await,
-                    },
+                    crate::assign::publish_agents(&session.state).await;
                 }
-            }
-            _ = shutdown.changed() => {
-                if *shutdown.borrow_and_update() {
-                    return session.out.close(&mut inbound, CLOSE_RESTART, "server restarting; reconnect").await;
+                Ok(AgentFrame::Resolve { conversation }) => {
+                    session.set_status(conversation, Status::Resolved).await
                 }
+                Ok(AgentFrame::Reopen { conversation }) => {
+                    session.set_status(conversation, Status::Open).await
+                }
+                Ok(AgentFrame::Hello { .. }) => {
+                    session
+                        .out
+                        .error(ErrorCode::InvalidField, "hello was already received")
+                        .await;
+                }
+                Err(e) => session.out.frame_error(e).await,
+            },
+            Wake::Limited(text, wait) => {
+                let id = match decode_agent(&text) {
+                    Ok(AgentFrame::Send { id, .. } | AgentFrame::Note { id, .. }) => Some(id),
+                    _ => None,
+                };
+                let refusal =
+                    ServerFrame::rate_limited("too many frames; slow down", id, wait.millis());
+                session.out.send(refusal).await;
             }
-            delivery = events.recv() => match delivery {
-                Delivery::Event(event) => session.on_event(HubEvent::clone(&event)).await,
-                Delivery::Lagged => session.resync().await,
-            }
+            Wake::Event(event) => session.on_event(HubEvent::clone(&event)).await,
+            Wake::Lagged => session.resync().await,
         }
     }
 }

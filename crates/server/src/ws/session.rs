@@ -1,9 +1,11 @@
 //! What both kinds of sessions share: the inbound/outbound events, the outgoing side with clean
 //! closing, and a per-connection rate limit.
 
+use crate::hub::{Delivery, HubEvent, Subscription};
 use crate::limits::{Bucket, Rate, RetryAfter};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use protocol::{ErrorCode, FrameError, ServerFrame};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// What a session reads from its socket.
@@ -104,6 +106,79 @@ impl<O: Sink<Outbound> + Unpin> Out<O> {
             }
         })
         .await;
+    }
+}
+
+/// What woke a live session.
+pub enum Wake {
+    /// A text frame from the client, within the frame limit.
+    Text(String),
+    /// A text frame over the frame limit: to be refused (naming the message it carried).
+    Limited(String, RetryAfter),
+    Event(Arc<HubEvent>),
+    /// Hub events were dropped: rebuild from the store.
+    Lagged,
+    /// The session is over: the client left, sent what ends it, or the server is stopping
+    /// (each already answered, the socket closed).
+    Done,
+}
+
+/// Waits for the next thing a live session must handle. What both kinds of sessions do alike
+/// is done here: the frame limit, pings, binary and oversized frames, the client's close, and
+/// closing with 1012 when the server stops.
+pub async fn next_wake<I, O>(
+    out: &mut Out<O>,
+    inbound: &mut I,
+    limit: &mut FrameLimit,
+    events: &mut Subscription,
+    shutdown: &mut tokio::sync::watch::Receiver<bool>,
+) -> Wake
+where
+    I: Stream<Item = Inbound> + Unpin,
+    O: Sink<Outbound> + Unpin,
+{
+    loop {
+        tokio::select! {
+            item = inbound.next() => {
+                let Some(item) = item else { return Wake::Done };
+                if let Err(wait) = limit.allow() {
+                    match item {
+                        Inbound::Text(text) => return Wake::Limited(text, wait),
+                        Inbound::Closed => return Wake::Done,
+                        _ => {
+                            out.send(ServerFrame::rate_limited("too many frames; slow down", None, wait.millis())).await;
+                            continue;
+                        }
+                    }
+                }
+                match item {
+                    Inbound::Text(text) => return Wake::Text(text),
+                    Inbound::Ping => {}
+                    Inbound::Closed => {
+                        out.close(inbound, 1000, "bye").await;
+                        return Wake::Done;
+                    }
+                    Inbound::TooLarge => {
+                        out.error(ErrorCode::TooLarge, "frame too large").await;
+                        out.close(inbound, CLOSE_TOO_BIG, "frame too large").await;
+                        return Wake::Done;
+                    }
+                    Inbound::Binary => {
+                        out.error(ErrorCode::BinaryNotSupported, "send JSON text frames").await;
+                    }
+                }
+            }
+            _ = shutdown.changed() => {
+                if *shutdown.borrow_and_update() {
+                    out.close(inbound, CLOSE_RESTART, "server restarting; reconnect").await;
+                    return Wake::Done;
+                }
+            }
+            delivery = events.recv() => return match delivery {
+                Delivery::Event(event) => Wake::Event(event),
+                Delivery::Lagged => Wake::Lagged,
+            },
+        }
     }
 }
 

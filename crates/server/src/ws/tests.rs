@@ -11,8 +11,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use store::{ConversationContext, SlaDues, SqliteStore, Store};
 
-#[tokio::test]
-async fn a_lagging_console_ends_with_every_summary_current() {
+/// A store with one agent, and the state of a server using it with `settings`.
+async fn one_agent(
+    settings: Settings,
+) -> (tempfile::TempDir, Arc<SqliteStore>, AppState, store::Agent) {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(&dir.path().join("db")).await.unwrap());
     let agent = store
@@ -27,15 +29,22 @@ async fn a_lagging_console_ends_with_every_summary_current() {
         )
         .await
         .unwrap();
-    let settings = Settings {
-        agent_queue: 8,
-        ..Settings::default()
-    };
     let state = AppState::new(store.clone(), settings);
-    // The console says hello, then its socket stops draining: one frame fits in the "socket".
+    (dir, store, state, agent)
+}
+
+/// A console session over channels: it says hello, and its "socket" holds one frame until the
+/// returned receiver reads it (a peer that stops reading is a receiver never read).
+fn console(
+    state: &AppState,
+    agent: store::Agent,
+) -> (
+    tokio::task::JoinHandle<()>,
+    tokio::sync::mpsc::Receiver<Outbound>,
+) {
     let inbound = futures_util::stream::iter([Inbound::Text(r#"{"type":"hello","v":1}"#.into())])
         .chain(futures_util::stream::pending());
-    let (tx, mut socket) = tokio::sync::mpsc::channel::<Outbound>(1);
+    let (tx, socket) = tokio::sync::mpsc::channel::<Outbound>(1);
     let sink = futures_util::sink::unfold(tx, |tx, item: Outbound| async move {
         tx.send(item).await.map(|()| tx)
     });
@@ -46,6 +55,18 @@ async fn a_lagging_console_ends_with_every_summary_current() {
         Box::pin(inbound),
         Box::pin(sink),
     ));
+    (session, socket)
+}
+
+#[tokio::test]
+async fn a_lagging_console_ends_with_every_summary_current() {
+    let (_dir, store, state, agent) = one_agent(Settings {
+        agent_queue: 8,
+        ..Settings::default()
+    })
+    .await;
+    // The console says hello, then its socket stops draining.
+    let (session, mut socket) = console(&state, agent);
     // The welcome (and whatever fits) is sent; then the session blocks on the socket.
     let first = tokio::time::timeout(Duration::from_secs(10), socket.recv())
         .await
@@ -115,39 +136,12 @@ async fn a_lagging_console_ends_with_every_summary_current() {
 
 #[tokio::test]
 async fn a_console_that_stops_reading_is_closed_instead_of_buffered_for() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(&dir.path().join("db")).await.unwrap());
-    let agent = store
-        .create_agent(
-            store::NewAgent {
-                email: "bo@example.com".into(),
-                name: "Bo".into(),
-                password_hash: "unused".into(),
-                admin: false,
-            },
-            1,
-        )
-        .await
-        .unwrap();
-    let settings = Settings {
+    let (_dir, _store, state, agent) = one_agent(Settings {
         send_timeout: Duration::from_millis(300),
         ..Settings::default()
-    };
-    let state = AppState::new(store.clone(), settings);
-    let inbound = futures_util::stream::iter([Inbound::Text(r#"{"type":"hello","v":1}"#.into())])
-        .chain(futures_util::stream::pending());
-    // A socket whose peer never reads: one frame fits, then every write waits.
-    let (tx, _never_read) = tokio::sync::mpsc::channel::<Outbound>(1);
-    let sink = futures_util::sink::unfold(tx, |tx, item: Outbound| async move {
-        tx.send(item).await.map(|()| tx)
-    });
-    let session = tokio::spawn(agent::run(
-        state.clone(),
-        agent,
-        "hash".into(),
-        Box::pin(inbound),
-        Box::pin(sink),
-    ));
+    })
+    .await;
+    let (session, _never_read) = console(&state, agent);
     tokio::time::sleep(Duration::from_millis(100)).await;
     for _ in 0..5 {
         state.hub.publish(HubEvent::Agents(Vec::new()));

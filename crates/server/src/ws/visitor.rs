@@ -2,10 +2,10 @@
 //! then send/ack and live delivery, gap-free and without duplicates.
 
 use super::session::{
-    CLOSE_POLICY, CLOSE_RESTART, CLOSE_TOO_BIG, FrameLimit, HELLO_TIMEOUT, Inbound, Out, Outbound,
+    CLOSE_POLICY, CLOSE_TOO_BIG, FrameLimit, HELLO_TIMEOUT, Inbound, Out, Outbound, Wake, next_wake,
 };
 use crate::auth::{new_token, token_hash};
-use crate::hub::{Delivery, HubEvent, Topic};
+use crate::hub::{HubEvent, Topic};
 use crate::limits::{Key, Limit, RetryAfter};
 use crate::{AppState, convert, now_millis};
 use futures_util::{Sink, Stream, StreamExt};
@@ -824,45 +824,31 @@ where
             events.unfollow(Topic::Token(token_key(&session.token_hash)));
             events.follow(Topic::Visitor(session.visitor.id));
         }
-        tokio::select! {
-            item = inbound.next() => {
-                let Some(item) = item else { return };
-                if let Err(wait) = limit.allow() {
-                    let id = match &item {
-                        Inbound::Text(text) => match decode_visitor(text) {
-                            Ok(VisitorFrame::Send { id, .. }) => Some(id),
-                            _ => None,
-                        },
-                        _ => None,
-                    };
-                    session.out.send(ServerFrame::rate_limited("too many frames; slow down", id, wait.millis())).await;
-                    continue;
-                }
-                match item {
-                    Inbound::Closed => return session.out.close(&mut inbound, 1000, "bye").await,
-                    Inbound::Ping => {}
-                    Inbound::TooLarge => {
-                        session.out.error(ErrorCode::TooLarge, "frame too large").await;
-                        return session.out.close(&mut inbound, CLOSE_TOO_BIG, "frame too large").await;
-                    }
-                    Inbound::Binary => {
-                        session.out.error(ErrorCode::BinaryNotSupported, "send JSON text frames").await;
-                    }
-                    Inbound::Text(text) => match decode_visitor(&text) {
-                        Ok(frame) => session.on_frame(frame).await,
-                        Err(e) => session.out.frame_error(e).await,
-                    },
-                }
+        match next_wake(
+            &mut session.out,
+            &mut inbound,
+            &mut limit,
+            &mut events,
+            &mut shutdown,
+        )
+        .await
+        {
+            Wake::Done => return,
+            Wake::Text(text) => match decode_visitor(&text) {
+                Ok(frame) => session.on_frame(frame).await,
+                Err(e) => session.out.frame_error(e).await,
+            },
+            Wake::Limited(text, wait) => {
+                let id = match decode_visitor(&text) {
+                    Ok(VisitorFrame::Send { id, .. }) => Some(id),
+                    _ => None,
+                };
+                let refusal =
+                    ServerFrame::rate_limited("too many frames; slow down", id, wait.millis());
+                session.out.send(refusal).await;
             }
-            _ = shutdown.changed() => {
-                if *shutdown.borrow_and_update() {
-                    return session.out.close(&mut inbound, CLOSE_RESTART, "server restarting; reconnect").await;
-                }
-            }
-            delivery = events.recv() => match delivery {
-                Delivery::Event(event) => session.on_event(HubEvent::clone(&event)).await,
-                Delivery::Lagged => session.resync().await,
-            }
+            Wake::Event(event) => session.on_event(HubEvent::clone(&event)).await,
+            Wake::Lagged => session.resync().await,
         }
     }
 }
