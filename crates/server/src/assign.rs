@@ -255,19 +255,18 @@ pub fn sla_dues(state: &AppState, c: &store::Conversation, priority: Priority) -
 }
 
 /// The customer wrote: if an agent had answered before, the next-response clock starts now.
-pub async fn customer_wrote(state: &AppState, c: &store::Conversation, at: i64) -> bool {
-    let priority = Priority::parse(&c.priority).unwrap_or_default();
-    let due = due(
-        state,
-        &c.site,
-        &state.settings.sla_next_response,
-        priority,
-        at,
-    );
-    match state.store.begin_next_response(c.id, at, due).await {
+pub async fn customer_wrote(
+    state: &AppState,
+    conversation: i64,
+    site: &str,
+    priority: Priority,
+    at: i64,
+) -> bool {
+    let due = due(state, site, &state.settings.sla_next_response, priority, at);
+    match state.store.begin_next_response(conversation, at, due).await {
         Ok(started) => started,
         Err(e) => {
-            tracing::error!(error = %e, conversation = c.id, "starting the next-response clock failed");
+            tracing::error!(error = %e, conversation, "starting the next-response clock failed");
             false
         }
     }

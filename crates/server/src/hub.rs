@@ -2,8 +2,9 @@
 //! visitor, its conversation, the agents' inbox…) and hears only the events of those, so the
 //! cost of an event is the number of interested connections, not of all connections.
 //!
-//! Events carry no message bodies: a session that hears "conversation 7 changed" reads what it
-//! has not delivered yet from the store, so a lagging receiver can never skip or repeat a message.
+//! The store stays the source of truth: a session that hears "conversation 7 has message 12"
+//! sends it only if 12 is exactly the next one it owes its client; otherwise it reads what it
+//! has not delivered yet from the store, so a lagging receiver can never skip or repeat one.
 //! Each subscription has a bounded queue; when it is full the event is dropped for that
 //! subscriber and it is told it lagged, and rebuilds what it shows from the store.
 //!
@@ -19,8 +20,14 @@ use tokio::sync::mpsc;
 
 #[derive(Debug, Clone)]
 pub enum HubEvent {
-    /// New messages were committed in this conversation.
-    Message { conversation: i64, visitor: i64 },
+    /// A message was committed in this conversation. It travels along so that a session
+    /// whose next sequence number it is sends it without reading the store; any other session
+    /// (behind, or ahead) reads what it lacks from the store, so none can skip or repeat one.
+    Message {
+        conversation: i64,
+        visitor: i64,
+        message: Arc<protocol::Message>,
+    },
     /// A conversation was created or its summary changed.
     Conversation(Box<ConversationSummary>),
     Typing {
@@ -80,6 +87,7 @@ impl HubEvent {
             HubEvent::Message {
                 conversation,
                 visitor,
+                ..
             } => vec![Topic::Visitor(*visitor), Topic::Conversation(*conversation)],
             HubEvent::Typing { conversation, .. } | HubEvent::Read { conversation, .. } => {
                 vec![Topic::Conversation(*conversation)]
@@ -278,6 +286,14 @@ mod tests {
         HubEvent::Message {
             conversation,
             visitor,
+            message: Arc::new(protocol::Message {
+                conversation,
+                seq: 1,
+                id: "m".into(),
+                author: Author::Visitor,
+                body: "hi".into(),
+                at: 1,
+            }),
         }
     }
 

@@ -22,6 +22,7 @@ mod sessions;
 pub use routing::Strategy as RoutingStrategy;
 mod sites;
 mod static_files;
+mod summaries;
 mod throttle;
 mod ws;
 
@@ -170,6 +171,8 @@ pub struct AppState {
     pub(crate) refusals: Arc<limits::Refusals>,
     pub(crate) connections: limits::Connections,
     pub(crate) live_sessions: sessions::LiveSessions,
+    /// Inbox summaries of busy conversations, coalesced.
+    pub(crate) summaries: summaries::Summaries,
     /// Turns true when the server stops: WebSocket sessions close with 1012 (reconnect).
     pub(crate) shutdown: Arc<tokio::sync::watch::Sender<bool>>,
     /// Where passwords are hashed: a bounded pool, so sign-in floods cannot exhaust memory.
@@ -192,6 +195,7 @@ impl AppState {
             refusals: Arc::default(),
             connections: limits::Connections::default(),
             live_sessions: sessions::LiveSessions::default(),
+            summaries: summaries::Summaries::default(),
             shutdown: Arc::new(tokio::sync::watch::Sender::new(false)),
             passwords: password::PasswordPool::for_this_machine(),
             kb: kb::KnowledgeBase::default(),
@@ -232,6 +236,7 @@ impl AppState {
         }
         assign::start_sla_ticker(self.clone());
         sessions::watch(self.clone());
+        summaries::Summaries::start(self.clone());
         if let Some(search) = self.messages.clone() {
             // A marker written after a complete rebuild: without it (a new or lost search
             // folder, an upgrade from before the marker, a rebuild cut short by a restart) the

@@ -334,7 +334,8 @@ async fn next_response_resolution_labels_and_teams(store: &dyn Store) {
         body: "x",
         at,
     };
-    store.append_message(send(None, "q1", 10)).await.unwrap();
+    let q1 = store.append_message(send(None, "q1", 10)).await.unwrap();
+    assert_eq!(q1.next_response_priority, None, "nobody answered yet");
     assert!(
         !store
             .begin_next_response(conv.id, 10, Some(600))
@@ -342,10 +343,11 @@ async fn next_response_resolution_labels_and_teams(store: &dyn Store) {
             .unwrap(),
         "before the first response, the first-response clock runs"
     );
-    store
+    let a1 = store
         .append_message(send(Some(ana.id), "a1", 20))
         .await
         .unwrap();
+    assert_eq!(a1.next_response_priority, None, "an agent's message");
     assert!(
         !store
             .begin_next_response(conv.id, 20, Some(600))
@@ -353,13 +355,32 @@ async fn next_response_resolution_labels_and_teams(store: &dyn Store) {
             .unwrap(),
         "the newest message is the agent's"
     );
-    store.append_message(send(None, "q2", 30)).await.unwrap();
+    let q2 = store.append_message(send(None, "q2", 30)).await.unwrap();
+    assert_eq!(
+        q2.next_response_priority.as_deref(),
+        Some("high"),
+        "answered before: the clock may start"
+    );
     assert!(
         store
             .begin_next_response(conv.id, 30, Some(600))
             .await
             .unwrap()
     );
+    let q2b = store.append_message(send(None, "q2b", 35)).await.unwrap();
+    assert_eq!(q2b.next_response_priority, None, "already running");
+    let both: Vec<i64> = {
+        let mut ids: Vec<i64> = store
+            .conversations(&[conv.id, conv.id + 1_000_000])
+            .await
+            .unwrap()
+            .iter()
+            .map(|c| c.id)
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(both, [conv.id], "conversations by id: the ones that exist");
     assert!(
         !store
             .begin_next_response(conv.id, 40, Some(700))

@@ -272,6 +272,10 @@ pub struct NewMessage<'a> {
 pub struct Appended {
     pub message: StoredMessage,
     pub duplicate: bool,
+    /// For a new customer message: the next-response clock may start now (an agent has
+    /// answered before, the clock is not running, the conversation is open); this is the
+    /// conversation's priority, which sets the deadline. Saves reading the conversation back.
+    pub next_response_priority: Option<String>,
 }
 
 #[async_trait]
@@ -305,6 +309,9 @@ pub trait Store: Send + Sync + 'static {
         now: Millis,
     ) -> Result<Conversation>;
     async fn conversation(&self, id: i64) -> Result<Option<Conversation>>;
+    /// The conversations with these ids that exist, in any order (one query, for publishing
+    /// many summaries at once).
+    async fn conversations(&self, ids: &[i64]) -> Result<Vec<Conversation>>;
     /// Open conversations, most recently updated first.
     async fn list_open_conversations(&self, limit: u32) -> Result<Vec<Conversation>>;
 

@@ -584,6 +584,21 @@ impl Store for SqliteStore {
         Ok(row.as_ref().map(conversation_from_row))
     }
 
+    async fn conversations(&self, ids: &[i64]) -> Result<Vec<Conversation>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let sql = format!("{CONVERSATION_SELECT} WHERE c.id IN ({marks})");
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(id);
+            }
+            let rows = query.fetch_all(&self.pool).await?;
+            out.extend(rows.iter().map(conversation_from_row));
+        }
+        Ok(out)
+    }
+
     async fn list_open_conversations(&self, limit: u32) -> Result<Vec<Conversation>> {
         let rows = sqlx::query(
             &format!("{CONVERSATION_SELECT} WHERE c.status = 'open' ORDER BY c.updated_at DESC, c.id DESC LIMIT ?"),

@@ -12,6 +12,7 @@ use protocol::{
     ServerFrame, decode_agent,
 };
 use std::collections::HashMap;
+use std::sync::Arc;
 use store::{NewMessage, ReadBy, Status};
 
 const REPLAY_PAGE: u32 = 200;
@@ -40,6 +41,23 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
             .await;
         self.presence.signed_out = true;
         self.out.open = false; // the session loop ends and the socket closes
+    }
+
+    /// Sends `message` if it is the next one of a followed conversation, else catches that
+    /// conversation up from the store.
+    async fn deliver(&mut self, conversation: i64, message: &protocol::Message) {
+        let Some(&delivered) = self.following.get(&conversation) else {
+            return;
+        };
+        if message.seq <= delivered {
+            return;
+        }
+        if message.seq == delivered + 1 {
+            self.following.insert(conversation, message.seq);
+            self.out.send(ServerFrame::Message(message.clone())).await;
+        } else {
+            self.catch_up(conversation).await;
+        }
     }
 
     async fn catch_up(&mut self, conversation: i64) {
@@ -159,14 +177,16 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
         if !appended.duplicate {
             self.state
                 .index_text(conversation, server_search::messages::Kind::Message, &body);
+            let message = Arc::new(convert::message(appended.message));
             self.state.hub.publish(HubEvent::Message {
                 conversation,
                 visitor,
+                message: message.clone(),
             });
-            if let Ok(Some(c)) = store.conversation(conversation).await {
-                self.state
-                    .hub
-                    .publish(HubEvent::Conversation(Box::new(convert::summary(c))));
+            self.state.summaries.touch(conversation);
+            if self.following.contains_key(&conversation) {
+                self.deliver(conversation, &message).await;
+                return;
             }
         }
         self.following.entry(conversation).or_insert(0);
@@ -187,11 +207,11 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
 
     async fn on_event(&mut self, event: HubEvent) {
         match event {
-            HubEvent::Message { conversation, .. } => {
-                if self.following.contains_key(&conversation) {
-                    self.catch_up(conversation).await;
-                }
-            }
+            HubEvent::Message {
+                conversation,
+                message,
+                ..
+            } => self.deliver(conversation, &message).await,
             HubEvent::Conversation(summary) => {
                 self.out.send(ServerFrame::Conversation(*summary)).await
             }

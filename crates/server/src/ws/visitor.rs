@@ -13,6 +13,7 @@ use protocol::{
     Author, ConversationStatus, ErrorCode, Handoff, PROTOCOL_VERSION, Reader, Saved, ServerFrame,
     VisitorFrame, decode_visitor,
 };
+use std::sync::Arc;
 use store::{ConversationContext, NewMessage, ReadBy, Status, Visitor};
 
 const REPLAY_PAGE: u32 = 200;
@@ -44,6 +45,20 @@ struct Session<O> {
 }
 
 impl<O: Sink<Outbound> + Unpin> Session<O> {
+    /// Sends `message` if it is the next one this client is owed, else catches up from the
+    /// store (a gap means something was missed; an old one was already sent).
+    async fn deliver(&mut self, message: &protocol::Message) {
+        if Some(message.conversation) != self.conversation || message.seq <= self.delivered {
+            return;
+        }
+        if message.seq == self.delivered + 1 {
+            self.delivered = message.seq;
+            self.out.send(ServerFrame::Message(message.clone())).await;
+        } else {
+            self.catch_up().await;
+        }
+    }
+
     /// Sends every stored message after `delivered`, in order.
     async fn catch_up(&mut self) {
         let Some(conversation) = self.conversation else {
@@ -235,45 +250,44 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
         if !appended.duplicate {
             self.state
                 .index_text(conversation, server_search::messages::Kind::Message, &body);
+            let message = Arc::new(convert::message(appended.message));
             self.state.hub.publish(HubEvent::Message {
                 conversation,
                 visitor: self.visitor.id,
+                message: message.clone(),
             });
-            self.after_message(conversation, appended.message.seq, appended.message.at)
-                .await;
+            self.after_message(
+                conversation,
+                message.seq,
+                message.at,
+                appended.next_response_priority,
+            )
+            .await;
+            self.deliver(&message).await;
+        } else {
+            self.catch_up().await;
         }
-        self.catch_up().await;
     }
 
-    /// What a new customer message sets in motion, with one read of the conversation: routing
-    /// (a new conversation; queued ones are placed when an agent has room), the next-response
-    /// clock (only when it is not running yet), and the inbox summary.
-    async fn after_message(&mut self, conversation: i64, seq: u64, at: i64) {
-        let Ok(Some(mut c)) = self.state.store.conversation(conversation).await else {
-            return;
-        };
-        let mut published = false;
-        if c.assignee.is_none() && seq == 1 {
-            published = crate::assign::route(&self.state, conversation, None)
-                .await
-                .is_some();
+    /// What a new customer message sets in motion, without reading the conversation back:
+    /// routing (a new conversation; queued ones are placed when an agent has room), the
+    /// next-response clock (when the store said it may start), and the inbox summary.
+    async fn after_message(&mut self, conversation: i64, seq: u64, at: i64, clock: Option<String>) {
+        if seq == 1 {
+            crate::assign::route(&self.state, conversation, None).await;
         }
-        let clock_may_start = c.status == Status::Open
-            && c.first_response_at.is_some()
-            && c.next_response_from.is_none()
-            && c.last_author.as_deref() == Some("visitor");
-        if clock_may_start && crate::assign::customer_wrote(&self.state, &c, at).await {
-            match self.state.store.conversation(conversation).await {
-                Ok(Some(fresh)) => c = fresh,
-                _ => return,
-            }
-            published = false;
+        if let Some(priority) = clock {
+            let priority = protocol::Priority::parse(&priority).unwrap_or_default();
+            crate::assign::customer_wrote(
+                &self.state,
+                conversation,
+                &self.visitor.site,
+                priority,
+                at,
+            )
+            .await;
         }
-        if !published {
-            self.state
-                .hub
-                .publish(HubEvent::Conversation(Box::new(convert::summary(c))));
-        }
+        self.state.summaries.touch(conversation);
     }
 
     async fn publish_summary(&self, conversation: i64) {
@@ -554,11 +568,11 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
             HubEvent::Message {
                 visitor,
                 conversation,
+                message,
             } if visitor == self.visitor.id => {
+                // A conversation started in another tab becomes this tab's too.
                 self.conversation.get_or_insert(conversation);
-                if self.conversation == Some(conversation) {
-                    self.catch_up().await;
-                }
+                self.deliver(&message).await;
             }
             HubEvent::Typing {
                 conversation,

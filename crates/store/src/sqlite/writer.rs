@@ -257,9 +257,10 @@ async fn append(conn: &mut SqliteConnection, m: &Message) -> Result<Appended> {
         return Ok(Appended {
             message: existing,
             duplicate: true,
+            next_response_priority: None,
         });
     }
-    let seq: Option<i64> = sqlx::query_scalar(
+    let row: Option<(i64, String, bool)> = sqlx::query_as(
         // Numbered parameters only: sqlx counts unnumbered ones on its own, so mixing the two
         // forms binds the wrong values.
         "UPDATE conversations SET last_seq = last_seq + 1, updated_at = ?1, preview = ?2, \
@@ -267,7 +268,9 @@ async fn append(conn: &mut SqliteConnection, m: &Message) -> Result<Appended> {
          THEN coalesce(first_response_at, ?1) ELSE first_response_at END, \
          next_response_from = CASE WHEN ?3 = 'agent' THEN NULL ELSE next_response_from END, \
          next_response_due = CASE WHEN ?3 = 'agent' THEN NULL ELSE next_response_due END \
-         WHERE id = ?4 RETURNING last_seq",
+         WHERE id = ?4 RETURNING last_seq, priority, \
+         ?3 = 'visitor' AND status = 'open' AND first_response_at IS NOT NULL \
+         AND next_response_from IS NULL",
     )
     .bind(m.at)
     .bind(preview(&m.body))
@@ -275,7 +278,7 @@ async fn append(conn: &mut SqliteConnection, m: &Message) -> Result<Appended> {
     .bind(m.conversation_id)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some(seq) = seq else {
+    let Some((seq, priority, clock_may_start)) = row else {
         return Err(StoreError::NotFound {
             what: "conversation",
         });
@@ -299,6 +302,7 @@ async fn append(conn: &mut SqliteConnection, m: &Message) -> Result<Appended> {
     Ok(Appended {
         message: stored,
         duplicate: false,
+        next_response_priority: clock_may_start.then_some(priority),
     })
 }
 
