@@ -2,6 +2,7 @@
 
 mod bench;
 mod build;
+mod realtime;
 mod util;
 
 use anyhow::bail;
@@ -15,6 +16,10 @@ commands:
   bench search-browser
                    per-keystroke latency of the wasm engine in headless Chromium (2,500 articles)
   bench messages   agent search over 100,000 stored messages (tantivy)
+  bench realtime [ARGS..]
+                   visitor and agent WebSocket load on a real server on 127.0.0.1: idle memory,
+                   chat latency and throughput, fan-out, reconnect storm, kill -9 durability
+                   (extra ARGS go to realtime-bench, e.g. `chat --rate 400 --duration 3`)
   bench widget     loader main-thread time, launcher and open-to-usable times in Chromium
   bench search     relevance, size and native latency of the FAQ search on ../shared/corpus,
                    beside the peers' figures (extra ARGS go to search-bench)
@@ -40,6 +45,9 @@ fn run() -> anyhow::Result<()> {
                 .args(["--bin", "search-messages-bench"])
                 .current_dir(util::root()),
         ),
+        Some("bench") if args.get(1).map(String::as_str) == Some("realtime") => {
+            realtime::bench(&args[2..])
+        }
         Some("bench") if args.get(1).map(String::as_str) == Some("search-browser") => {
             bench::search_browser(&args[2..])
         }
