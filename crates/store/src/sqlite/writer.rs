@@ -2,15 +2,15 @@
 //! the next-response clock) of every caller that arrived while the previous group committed,
 //! in one transaction and one fsync.
 //!
-//! Each job runs in its own savepoint, so one that fails (an unknown conversation) is undone
-//! alone; the others' results are sent only after `COMMIT` returned, and if the group cannot
-//! commit, every job in it gets the error and nothing of it is stored. Sequence numbers are
+//! A job that fails before writing (an unknown conversation) fails alone; one that fails after
+//! writing fails the whole group. Results are sent only after `COMMIT` returned, and if the
+//! group cannot commit, every job in it gets the error and nothing of it is stored. Sequence numbers are
 //! allocated inside the transaction (one writer: no two groups interleave), so they stay
 //! gap-free per conversation; a resend in the same group finds the first copy and is a
 //! duplicate.
 
 use super::{existing_message, preview};
-use crate::{Appended, Millis, ReadBy, Result, StoreError, StoredMessage};
+use crate::{Appended, MessageAuthor, Millis, ReadBy, Result, StoreError, StoredMessage};
 use sqlx::SqliteConnection;
 use tokio::sync::{mpsc, oneshot};
 
@@ -181,12 +181,20 @@ async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>, faults: Fa
             continue;
         }
         let mut done = Vec::with_capacity(jobs.len());
-        for job in jobs.drain(..) {
-            done.push(apply(&mut conn, job).await);
+        let mut broken = None;
+        let mut pending = jobs.drain(..);
+        for job in pending.by_ref() {
+            let (result, fatal) = apply(&mut conn, job).await;
+            done.push(result);
+            if let Some(reason) = fatal {
+                broken = Some(reason);
+                break;
+            }
         }
-        let commit = match faults.take() {
-            Some(reason) => Err(StoreError::GroupFailed { reason }),
-            None => execute(&mut conn, "COMMIT").await,
+        // A job that failed half-way leaves the transaction in a state nobody may commit.
+        let commit = match (broken, faults.take()) {
+            (Some(reason), _) | (None, Some(reason)) => Err(StoreError::GroupFailed { reason }),
+            (None, None) => execute(&mut conn, "COMMIT").await,
         };
         match commit {
             Ok(()) => done.into_iter().for_each(Done::send),
@@ -196,79 +204,108 @@ async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>, faults: Fa
                 for d in done {
                     d.fail(&reason);
                 }
+                for job in pending {
+                    job.fail(&reason);
+                }
             }
         }
     }
 }
 
-/// Runs one job in its own savepoint; a failing job is rolled back alone.
-async fn apply(conn: &mut SqliteConnection, job: Job) -> Done {
-    let savepoint = execute(conn, "SAVEPOINT job").await;
-    macro_rules! step {
-        ($result:expr) => {{
-            let result = match savepoint {
-                Ok(()) => $result,
-                Err(e) => Err(e),
-            };
-            let end = match result.is_ok() {
-                true => execute(conn, "RELEASE job").await,
-                false => match execute(conn, "ROLLBACK TO job").await {
-                    Ok(()) => execute(conn, "RELEASE job").await,
-                    Err(e) => Err(e),
-                },
-            };
-            match (end, result) {
-                (Ok(()), r) => r,
-                (Err(e), _) => Err(e),
-            }
-        }};
-    }
+/// Runs one job. Each job's first write is one statement, atomic on its own: a job that fails
+/// there (an unknown conversation) fails alone. A job that fails after writing returns the
+/// reason as fatal, and the whole group is rolled back.
+async fn apply(conn: &mut SqliteConnection, job: Job) -> (Done, Option<String>) {
     match job {
-        Job::Append(m, tx) => Done::Append(tx, step!(append(conn, &m).await)),
+        Job::Append(m, tx) => match append(conn, &m).await {
+            Step::Clean(result) => (Done::Append(tx, result), None),
+            Step::Fatal(e) => {
+                let reason = e.to_string();
+                (Done::Append(tx, Err(e)), Some(reason))
+            }
+        },
         Job::MarkRead {
             conversation_id,
             by,
             seq,
             reply,
-        } => Done::MarkRead(
-            reply,
-            step!(mark_read(conn, conversation_id, by, seq).await),
+        } => (
+            Done::MarkRead(reply, mark_read(conn, conversation_id, by, seq).await),
+            None,
         ),
         Job::BeginNextResponse {
             conversation_id,
             from,
             due,
             reply,
-        } => Done::BeginNextResponse(
-            reply,
-            step!(begin_next_response(conn, conversation_id, from, due).await),
+        } => (
+            Done::BeginNextResponse(
+                reply,
+                begin_next_response(conn, conversation_id, from, due).await,
+            ),
+            None,
         ),
     }
 }
 
-async fn append(conn: &mut SqliteConnection, m: &Message) -> Result<Appended> {
+/// How far an append got when it stopped.
+enum Step<T> {
+    /// Finished, or failed before writing anything.
+    Clean(Result<T>),
+    /// Failed after writing: the transaction must not commit.
+    Fatal(StoreError),
+}
+
+async fn append(conn: &mut SqliteConnection, m: &Message) -> Step<Appended> {
     let kind = if m.agent_id.is_some() {
         "agent"
     } else {
         "visitor"
     };
-    // One writer holds the lock: checking for a resend first is race-free.
-    if let Some(existing) = existing_message(conn, m.conversation_id, kind, &m.client_id).await? {
-        return Ok(Appended {
-            message: existing,
-            duplicate: true,
-            next_response_priority: None,
-        });
-    }
-    let row: Option<(i64, String, bool)> = sqlx::query_as(
+    // The message with the conversation's next sequence number, unless it is a resend (same
+    // client id) or the conversation does not exist. One writer holds the lock: no race.
+    let inserted: std::result::Result<Option<i64>, sqlx::Error> = sqlx::query_scalar(
+        "INSERT INTO messages (conversation_id, seq, client_id, author_kind, agent_id, body, created_at) \
+         SELECT id, last_seq + 1, ?, ?, ?, ?, ? FROM conversations WHERE id = ? \
+         ON CONFLICT (conversation_id, author_kind, client_id) DO NOTHING RETURNING seq",
+    )
+    .bind(&m.client_id)
+    .bind(kind)
+    .bind(m.agent_id)
+    .bind(&m.body)
+    .bind(m.at)
+    .bind(m.conversation_id)
+    .fetch_optional(&mut *conn)
+    .await;
+    let seq = match inserted {
+        Err(e) => return Step::Clean(Err(e.into())),
+        Ok(Some(seq)) => seq,
+        Ok(None) => {
+            return Step::Clean(
+                match existing_message(conn, m.conversation_id, kind, &m.client_id).await {
+                    Ok(Some(existing)) => Ok(Appended {
+                        message: existing,
+                        duplicate: true,
+                        next_response_priority: None,
+                    }),
+                    Ok(None) => Err(StoreError::NotFound {
+                        what: "conversation",
+                    }),
+                    Err(e) => Err(e),
+                },
+            );
+        }
+    };
+    // The conversation follows; from here on a failure is fatal to the group.
+    let row: std::result::Result<(String, bool), sqlx::Error> = sqlx::query_as(
         // Numbered parameters only: sqlx counts unnumbered ones on its own, so mixing the two
         // forms binds the wrong values.
-        "UPDATE conversations SET last_seq = last_seq + 1, updated_at = ?1, preview = ?2, \
+        "UPDATE conversations SET last_seq = ?5, updated_at = ?1, preview = ?2, \
          last_author = ?3, first_response_at = CASE WHEN ?3 = 'agent' \
          THEN coalesce(first_response_at, ?1) ELSE first_response_at END, \
          next_response_from = CASE WHEN ?3 = 'agent' THEN NULL ELSE next_response_from END, \
          next_response_due = CASE WHEN ?3 = 'agent' THEN NULL ELSE next_response_due END \
-         WHERE id = ?4 RETURNING last_seq, priority, \
+         WHERE id = ?4 RETURNING priority, \
          ?3 = 'visitor' AND status = 'open' AND first_response_at IS NOT NULL \
          AND next_response_from IS NULL",
     )
@@ -276,34 +313,42 @@ async fn append(conn: &mut SqliteConnection, m: &Message) -> Result<Appended> {
     .bind(preview(&m.body))
     .bind(kind)
     .bind(m.conversation_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some((seq, priority, clock_may_start)) = row else {
-        return Err(StoreError::NotFound {
-            what: "conversation",
-        });
-    };
-    sqlx::query(
-        "INSERT INTO messages (conversation_id, seq, client_id, author_kind, agent_id, body, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(m.conversation_id)
     .bind(seq)
-    .bind(&m.client_id)
-    .bind(kind)
-    .bind(m.agent_id)
-    .bind(&m.body)
-    .bind(m.at)
-    .execute(&mut *conn)
-    .await?;
-    let stored: StoredMessage = existing_message(conn, m.conversation_id, kind, &m.client_id)
-        .await?
-        .ok_or(StoreError::NotFound { what: "message" })?;
-    Ok(Appended {
-        message: stored,
+    .fetch_one(&mut *conn)
+    .await;
+    let (priority, clock_may_start) = match row {
+        Ok(row) => row,
+        Err(e) => return Step::Fatal(e.into()),
+    };
+    let author = match m.agent_id {
+        None => MessageAuthor::Visitor,
+        Some(id) => {
+            let name: std::result::Result<Option<String>, sqlx::Error> =
+                sqlx::query_scalar("SELECT name FROM agents WHERE id = ?")
+                    .bind(id)
+                    .fetch_optional(&mut *conn)
+                    .await;
+            match name {
+                Ok(name) => MessageAuthor::Agent {
+                    id,
+                    name: name.unwrap_or_default(),
+                },
+                Err(e) => return Step::Fatal(e.into()),
+            }
+        }
+    };
+    Step::Clean(Ok(Appended {
+        message: StoredMessage {
+            conversation_id: m.conversation_id,
+            seq: seq as u64,
+            client_id: m.client_id.clone(),
+            author,
+            body: m.body.clone(),
+            at: m.at,
+        },
         duplicate: false,
         next_response_priority: clock_may_start.then_some(priority),
-    })
+    }))
 }
 
 async fn mark_read(
