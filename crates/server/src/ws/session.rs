@@ -146,7 +146,7 @@ where
                         Inbound::Text(text) => return Wake::Limited(text, wait),
                         Inbound::Closed => return Wake::Done,
                         _ => {
-                            out.send(ServerFrame::rate_limited("too many frames; slow down", None, wait.millis())).await;
+                            Box::pin(out.send(ServerFrame::rate_limited("too many frames; slow down", None, wait.millis()))).await;
                             continue;
                         }
                     }
@@ -155,22 +155,22 @@ where
                     Inbound::Text(text) => return Wake::Text(text),
                     Inbound::Ping => {}
                     Inbound::Closed => {
-                        out.close(inbound, 1000, "bye").await;
+                        Box::pin(out.close(inbound, 1000, "bye")).await;
                         return Wake::Done;
                     }
                     Inbound::TooLarge => {
-                        out.error(ErrorCode::TooLarge, "frame too large").await;
-                        out.close(inbound, CLOSE_TOO_BIG, "frame too large").await;
+                        Box::pin(out.error(ErrorCode::TooLarge, "frame too large")).await;
+                        Box::pin(out.close(inbound, CLOSE_TOO_BIG, "frame too large")).await;
                         return Wake::Done;
                     }
                     Inbound::Binary => {
-                        out.error(ErrorCode::BinaryNotSupported, "send JSON text frames").await;
+                        Box::pin(out.error(ErrorCode::BinaryNotSupported, "send JSON text frames")).await;
                     }
                 }
             }
             _ = shutdown.changed() => {
                 if *shutdown.borrow_and_update() {
-                    out.close(inbound, CLOSE_RESTART, "server restarting; reconnect").await;
+                    Box::pin(out.close(inbound, CLOSE_RESTART, "server restarting; reconnect")).await;
                     return Wake::Done;
                 }
             }

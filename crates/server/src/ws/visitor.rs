@@ -39,7 +39,6 @@ struct Session<O> {
     pending_contact: Option<(Option<String>, Option<String>)>,
     /// What to index for search once the conversation exists.
     pending_contact_text: Option<String>,
-    site: crate::Site,
     /// The client's address (limits on new conversations).
     ip: std::net::IpAddr,
 }
@@ -94,6 +93,13 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
                 return;
             }
         }
+    }
+
+    /// The visitor's site (looked up, not copied: every idle connection would keep a copy).
+    fn site(&self) -> &crate::Site {
+        self.state
+            .site(&self.visitor.site)
+            .expect("a session's site is configured (checked at hello)")
     }
 
     /// The visitor's row, written now if this is the first time it needs one. Its other tabs
@@ -333,7 +339,7 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
             Err(e) => tracing::warn!(error = %e, "resync: reading the open conversation failed"),
         }
         self.catch_up().await;
-        let availability = self.state.availability(&self.site);
+        let availability = self.state.availability(self.site());
         self.out.send(ServerFrame::Availability(availability)).await;
     }
 
@@ -473,10 +479,10 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
         let mut verified = None;
         if let Some(user_id) = &details.user_id {
             let hash = details.user_hash.as_deref().unwrap_or_default();
-            if self.site.verifies(user_id, hash) {
+            if self.site().verifies(user_id, hash) {
                 verified = Some(user_id.clone());
             } else {
-                let message = if self.site.identity_secret.is_none() {
+                let message = if self.site().identity_secret.is_none() {
                     "this site does not verify user ids (no identity_secret configured)"
                 } else {
                     "the user id could not be verified: user_hash must be the site's HMAC-SHA256 of it"
@@ -640,7 +646,7 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
                 self.resync().await;
             }
             HubEvent::Presence => {
-                let availability = self.state.availability(&self.site);
+                let availability = self.state.availability(self.site());
                 self.out.send(ServerFrame::Availability(availability)).await;
             }
             _ => {}
@@ -663,6 +669,26 @@ where
     I: Stream<Item = Inbound> + Unpin + Send,
     O: Sink<Outbound> + Unpin + Send,
 {
+    // The hello is handled in its own (boxed, short-lived) future: the task an idle
+    // connection keeps is only the live loop's size.
+    let started = Box::pin(start(state, ip, &mut inbound, sink)).await;
+    let Some((session, events, limit)) = started else {
+        return;
+    };
+    live(session, events, limit, inbound).await;
+}
+
+/// Hello, identification, welcome and replay; `None` when the connection ended.
+async fn start<I, O>(
+    state: AppState,
+    ip: std::net::IpAddr,
+    inbound: &mut I,
+    sink: O,
+) -> Option<(Session<O>, crate::hub::Subscription, FrameLimit)>
+where
+    I: Stream<Item = Inbound> + Unpin + Send,
+    O: Sink<Outbound> + Unpin + Send,
+{
     let mut out = Out::new(sink, state.settings.send_timeout);
     let mut limit = FrameLimit::new(state.settings.limits.frames_per_connection);
     // 1. Wait for hello.
@@ -672,16 +698,20 @@ where
             Err(_) => {
                 out.error(ErrorCode::HelloRequired, "no hello within 15 seconds")
                     .await;
-                return out.close(&mut inbound, CLOSE_POLICY, "hello timeout").await;
+                {
+                    out.close(inbound, CLOSE_POLICY, "hello timeout").await;
+                    return None;
+                }
             }
         };
         match item {
-            None | Some(Inbound::Closed) => return,
+            None | Some(Inbound::Closed) => return None,
             Some(Inbound::TooLarge) => {
                 out.error(ErrorCode::TooLarge, "frame too large").await;
-                return out
-                    .close(&mut inbound, CLOSE_TOO_BIG, "frame too large")
-                    .await;
+                {
+                    out.close(inbound, CLOSE_TOO_BIG, "frame too large").await;
+                    return None;
+                }
             }
             Some(Inbound::Ping) => {}
             Some(Inbound::Binary) => {
@@ -703,9 +733,11 @@ where
                             format!("protocol version {v} is not supported; this server speaks {PROTOCOL_VERSION}"),
                         )
                         .await;
-                        return out
-                            .close(&mut inbound, CLOSE_POLICY, "unsupported version")
-                            .await;
+                        {
+                            out.close(inbound, CLOSE_POLICY, "unsupported version")
+                                .await;
+                            return None;
+                        }
                     }
                     break (site, token, last_seq, locale, page_url);
                 }
@@ -718,11 +750,14 @@ where
         }
         if limit.allow().is_err() {
             out.error(ErrorCode::RateLimited, "too many frames").await;
-            return out.close(&mut inbound, CLOSE_POLICY, "rate limited").await;
+            {
+                out.close(inbound, CLOSE_POLICY, "rate limited").await;
+                return None;
+            }
         }
     };
 
-    let Some(site_config) = state.site(&site).cloned() else {
+    let Some(site_config) = state.site(&site) else {
         out.send(ServerFrame::Error {
             code: ErrorCode::UnknownSite,
             message: format!("no site {site:?} on this server"),
@@ -730,7 +765,10 @@ where
             retry_after_ms: None,
         })
         .await;
-        return out.close(&mut inbound, CLOSE_POLICY, "unknown site").await;
+        {
+            out.close(inbound, CLOSE_POLICY, "unknown site").await;
+            return None;
+        }
     };
 
     // 2. Identify the visitor, or issue a new identity. Nothing is written: the visitor's row
@@ -742,7 +780,10 @@ where
             Err(e) => {
                 tracing::error!(error = %e, "visitor lookup failed");
                 out.error(ErrorCode::Internal, "try again shortly").await;
-                return out.close(&mut inbound, 1011, "internal error").await;
+                {
+                    out.close(inbound, 1011, "internal error").await;
+                    return None;
+                }
             }
         },
         None => None,
@@ -757,7 +798,10 @@ where
                     wait.millis(),
                 ))
                 .await;
-                return out.close(&mut inbound, CLOSE_POLICY, "rate limited").await;
+                {
+                    out.close(inbound, CLOSE_POLICY, "rate limited").await;
+                    return None;
+                }
             }
             let unstored = Visitor {
                 id: 0,
@@ -793,7 +837,7 @@ where
         (conversation, rate_pending)
     };
     let server_last = conversation.as_ref().map_or(0, |c| c.last_seq);
-    let availability = state.availability(&site_config);
+    let availability = state.availability(site_config);
     let mut session = Session {
         state,
         out,
@@ -808,7 +852,6 @@ where
         },
         pending_contact: None,
         pending_contact_text: None,
-        site: site_config,
         ip,
     };
     session
@@ -824,6 +867,18 @@ where
         .await;
     session.catch_up().await;
 
+    Some((session, events, limit))
+}
+
+async fn live<I, O>(
+    mut session: Session<O>,
+    mut events: crate::hub::Subscription,
+    mut limit: FrameLimit,
+    mut inbound: I,
+) where
+    I: Stream<Item = Inbound> + Unpin + Send,
+    O: Sink<Outbound> + Unpin + Send,
+{
     // 3. Live.
     let mut shutdown = session.state.shutdown.subscribe();
     shutdown.mark_changed(); // checked once at once, in case stopping began before
@@ -848,9 +903,10 @@ where
         .await
         {
             Wake::Done => return,
+            // Handlers are boxed: the task's own size is what every idle connection keeps.
             Wake::Text(text) => match decode_visitor(&text) {
-                Ok(frame) => session.on_frame(frame).await,
-                Err(e) => session.out.frame_error(e).await,
+                Ok(frame) => Box::pin(session.on_frame(frame)).await,
+                Err(e) => Box::pin(session.out.frame_error(e)).await,
             },
             Wake::Limited(text, wait) => {
                 let id = match decode_visitor(&text) {
@@ -859,10 +915,10 @@ where
                 };
                 let refusal =
                     ServerFrame::rate_limited("too many frames; slow down", id, wait.millis());
-                session.out.send(refusal).await;
+                Box::pin(session.out.send(refusal)).await;
             }
-            Wake::Event(event) => session.on_event(HubEvent::clone(&event)).await,
-            Wake::Lagged => session.resync().await,
+            Wake::Event(event) => Box::pin(session.on_event(HubEvent::clone(&event))).await,
+            Wake::Lagged => Box::pin(session.resync()).await,
         }
     }
 }
