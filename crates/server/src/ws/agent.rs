@@ -31,6 +31,9 @@ struct Session<O> {
     presence: Presence,
     /// Conversation → highest sequence number delivered to this connection.
     following: HashMap<i64, u64>,
+    /// What this console hears about: the agents' topic and the conversations it follows
+    /// (followed before their messages are read, so none committed in between is missed).
+    events: crate::hub::Subscription,
 }
 
 impl<O: Sink<Outbound> + Unpin> Session<O> {
@@ -103,6 +106,7 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
                         self.following.remove(&oldest);
                     }
                 }
+                self.events.follow(Topic::Conversation(conversation));
                 self.following
                     .insert(conversation, after_seq.min(c.last_seq));
                 self.out
@@ -189,6 +193,7 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
                 return;
             }
         }
+        self.events.follow(Topic::Conversation(conversation));
         self.following.entry(conversation).or_insert(0);
         self.catch_up(conversation).await;
     }
@@ -626,6 +631,7 @@ pub async fn run<I, O>(
         token_hash,
         presence,
         following: HashMap::new(),
+        events,
     };
 
     let mut shutdown = session.state.shutdown.subscribe();
@@ -634,13 +640,15 @@ pub async fn run<I, O>(
         if !session.out.open {
             return;
         }
-        // Live signals (messages, typing, receipts) of the conversations this console follows.
-        events.follow_conversations(session.following.keys().copied());
+        // Conversations dropped from `following` (the oldest, past MAX_OPEN) stop being heard.
+        session
+            .events
+            .follow_conversations(session.following.keys().copied());
         match next_wake(
             &mut session.out,
             &mut inbound,
             &mut limit,
-            &mut events,
+            &mut session.events,
             &mut shutdown,
         )
         .await

@@ -29,8 +29,7 @@ const HARD_FRAME_LIMIT: usize = 1024 * 1024;
 
 fn configure(ws: WebSocketUpgrade) -> WebSocketUpgrade {
     // Small buffers: an idle connection's read buffer is allocated up front (a larger frame
-    // grows it while it is read); ~133 KB each with tungstenite's defaults (design.md). The
-    // write threshold stays at 4 KiB: at 1 KiB, replies were seen not to reach a test client.
+    // grows it while it is read); ~133 KB each with tungstenite's defaults (design.md).
     ws.read_buffer_size(1024)
         .write_buffer_size(4 * 1024)
         .max_message_size(HARD_FRAME_LIMIT)

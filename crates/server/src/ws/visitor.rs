@@ -39,6 +39,9 @@ struct Session<O> {
     pending_contact: Option<(Option<String>, Option<String>)>,
     /// What to index for search once the conversation exists.
     pending_contact_text: Option<String>,
+    /// What this connection hears about: its visitor (once stored), its conversation, all
+    /// visitors. Followed before the store is read, so nothing committed in between is missed.
+    events: crate::hub::Subscription,
     /// The client's address (limits on new conversations).
     ip: std::net::IpAddr,
 }
@@ -121,6 +124,11 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
             },
         };
         self.visitor.id = visitor.id;
+        // Follow the visitor before anything is written for it (its conversation, then the
+        // agents' replies), so no event about it can be missed.
+        self.events
+            .unfollow(Topic::Token(token_key(&self.token_hash)));
+        self.events.follow(Topic::Visitor(visitor.id));
         self.state.hub.publish(HubEvent::VisitorStored {
             token: token_key(&self.token_hash),
             visitor: visitor.id,
@@ -641,7 +649,10 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
                 if self.visitor.id == 0 && token == token_key(&self.token_hash) =>
             {
                 // Another tab of this browser stored the visitor (and maybe started a
-                // conversation): take its id and catch up from the store.
+                // conversation): follow it, take its id and catch up from the store.
+                self.events
+                    .unfollow(Topic::Token(token_key(&self.token_hash)));
+                self.events.follow(Topic::Visitor(visitor));
                 self.visitor.id = visitor;
                 self.resync().await;
             }
@@ -672,10 +683,10 @@ where
     // The hello is handled in its own (boxed, short-lived) future: the task an idle
     // connection keeps is only the live loop's size.
     let started = Box::pin(start(state, ip, &mut inbound, sink)).await;
-    let Some((session, events, limit)) = started else {
+    let Some((session, limit)) = started else {
         return;
     };
-    live(session, events, limit, inbound).await;
+    live(session, limit, inbound).await;
 }
 
 /// Hello, identification, welcome and replay; `None` when the connection ended.
@@ -684,7 +695,7 @@ async fn start<I, O>(
     ip: std::net::IpAddr,
     inbound: &mut I,
     sink: O,
-) -> Option<(Session<O>, crate::hub::Subscription, FrameLimit)>
+) -> Option<(Session<O>, FrameLimit)>
 where
     I: Stream<Item = Inbound> + Unpin + Send,
     O: Sink<Outbound> + Unpin + Send,
@@ -852,6 +863,7 @@ where
         },
         pending_contact: None,
         pending_contact_text: None,
+        events,
         ip,
     };
     session
@@ -867,12 +879,11 @@ where
         .await;
     session.catch_up().await;
 
-    Some((session, events, limit))
+    Some((session, limit))
 }
 
 async fn live<I, O>(
     mut session: Session<O>,
-    mut events: crate::hub::Subscription,
     mut limit: FrameLimit,
     mut inbound: I,
 ) where
@@ -886,18 +897,14 @@ async fn live<I, O>(
         if !session.out.open {
             return;
         }
-        // Typing and read receipts of the current conversation (it changes on a new one);
-        // the visitor's own topic once it is stored.
-        events.follow_conversations(session.conversation);
-        if session.visitor.id != 0 {
-            events.unfollow(Topic::Token(token_key(&session.token_hash)));
-            events.follow(Topic::Visitor(session.visitor.id));
-        }
+        // Typing and read receipts of the current conversation (it changes on a new one;
+        // its messages come on the visitor's topic).
+        session.events.follow_conversations(session.conversation);
         match next_wake(
             &mut session.out,
             &mut inbound,
             &mut limit,
-            &mut events,
+            &mut session.events,
             &mut shutdown,
         )
         .await
