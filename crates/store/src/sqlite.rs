@@ -14,6 +14,7 @@ use sqlx::{ConnectOptions, Row, Sqlite, SqliteConnection, Transaction};
 use std::path::Path;
 use std::time::Duration;
 
+mod batch;
 mod writer;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");

@@ -9,8 +9,8 @@
 //! gap-free per conversation; a resend in the same group finds the first copy and is a
 //! duplicate.
 
-use super::{existing_message, preview};
-use crate::{Appended, MessageAuthor, Millis, ReadBy, Result, StoreError, StoredMessage};
+use super::batch;
+use crate::{Appended, Millis, ReadBy, Result, StoreError};
 use sqlx::SqliteConnection;
 use tokio::sync::{mpsc, oneshot};
 
@@ -20,6 +20,7 @@ const MAX_GROUP: usize = 512;
 const QUEUE: usize = 8_192;
 
 /// An owned `NewMessage`.
+#[derive(Debug)]
 pub(super) struct Message {
     pub conversation_id: i64,
     pub client_id: String,
@@ -182,14 +183,27 @@ async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>, faults: Fa
         }
         let mut done = Vec::with_capacity(jobs.len());
         let mut broken = None;
-        let mut pending = jobs.drain(..);
-        for job in pending.by_ref() {
-            let (result, fatal) = apply(&mut conn, job).await;
-            done.push(result);
-            if let Some(reason) = fatal {
-                broken = Some(reason);
-                break;
+        let mut pending = jobs.drain(..).peekable();
+        while broken.is_none() {
+            // Consecutive messages are written together; other jobs one by one, in order.
+            let mut messages = Vec::new();
+            let mut replies = Vec::new();
+            while let Some(Job::Append(..)) = pending.peek() {
+                if let Some(Job::Append(m, tx)) = pending.next() {
+                    messages.push(m);
+                    replies.push(tx);
+                }
             }
+            if !messages.is_empty() {
+                let (results, state) = batch::append_batch(&mut conn, &messages).await;
+                for (tx, result) in replies.into_iter().zip(results) {
+                    done.push(Done::Append(tx, result));
+                }
+                broken = state.err();
+                continue;
+            }
+            let Some(job) = pending.next() else { break };
+            done.push(apply(&mut conn, job).await);
         }
         // A job that failed half-way leaves the transaction in a state nobody may commit.
         let commit = match (broken, faults.take()) {
@@ -212,143 +226,31 @@ async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>, faults: Fa
     }
 }
 
-/// Runs one job. Each job's first write is one statement, atomic on its own: a job that fails
-/// there (an unknown conversation) fails alone. A job that fails after writing returns the
-/// reason as fatal, and the whole group is rolled back.
-async fn apply(conn: &mut SqliteConnection, job: Job) -> (Done, Option<String>) {
+/// Runs one job other than a message (each is one statement, atomic on its own).
+async fn apply(conn: &mut SqliteConnection, job: Job) -> Done {
     match job {
-        Job::Append(m, tx) => match append(conn, &m).await {
-            Step::Clean(result) => (Done::Append(tx, result), None),
-            Step::Fatal(e) => {
-                let reason = e.to_string();
-                (Done::Append(tx, Err(e)), Some(reason))
-            }
-        },
+        Job::Append(_, tx) => Done::Append(
+            tx,
+            Err(StoreError::GroupFailed {
+                reason: "messages are written in batches".into(),
+            }),
+        ),
         Job::MarkRead {
             conversation_id,
             by,
             seq,
             reply,
-        } => (
-            Done::MarkRead(reply, mark_read(conn, conversation_id, by, seq).await),
-            None,
-        ),
+        } => Done::MarkRead(reply, mark_read(conn, conversation_id, by, seq).await),
         Job::BeginNextResponse {
             conversation_id,
             from,
             due,
             reply,
-        } => (
-            Done::BeginNextResponse(
-                reply,
-                begin_next_response(conn, conversation_id, from, due).await,
-            ),
-            None,
+        } => Done::BeginNextResponse(
+            reply,
+            begin_next_response(conn, conversation_id, from, due).await,
         ),
     }
-}
-
-/// How far an append got when it stopped.
-enum Step<T> {
-    /// Finished, or failed before writing anything.
-    Clean(Result<T>),
-    /// Failed after writing: the transaction must not commit.
-    Fatal(StoreError),
-}
-
-async fn append(conn: &mut SqliteConnection, m: &Message) -> Step<Appended> {
-    let kind = if m.agent_id.is_some() {
-        "agent"
-    } else {
-        "visitor"
-    };
-    // The message with the conversation's next sequence number, unless it is a resend (same
-    // client id) or the conversation does not exist. One writer holds the lock: no race.
-    let inserted: std::result::Result<Option<i64>, sqlx::Error> = sqlx::query_scalar(
-        "INSERT INTO messages (conversation_id, seq, client_id, author_kind, agent_id, body, created_at) \
-         SELECT id, last_seq + 1, ?, ?, ?, ?, ? FROM conversations WHERE id = ? \
-         ON CONFLICT (conversation_id, author_kind, client_id) DO NOTHING RETURNING seq",
-    )
-    .bind(&m.client_id)
-    .bind(kind)
-    .bind(m.agent_id)
-    .bind(&m.body)
-    .bind(m.at)
-    .bind(m.conversation_id)
-    .fetch_optional(&mut *conn)
-    .await;
-    let seq = match inserted {
-        Err(e) => return Step::Clean(Err(e.into())),
-        Ok(Some(seq)) => seq,
-        Ok(None) => {
-            return Step::Clean(
-                match existing_message(conn, m.conversation_id, kind, &m.client_id).await {
-                    Ok(Some(existing)) => Ok(Appended {
-                        message: existing,
-                        duplicate: true,
-                        next_response_priority: None,
-                    }),
-                    Ok(None) => Err(StoreError::NotFound {
-                        what: "conversation",
-                    }),
-                    Err(e) => Err(e),
-                },
-            );
-        }
-    };
-    // The conversation follows; from here on a failure is fatal to the group.
-    let row: std::result::Result<(String, bool), sqlx::Error> = sqlx::query_as(
-        // Numbered parameters only: sqlx counts unnumbered ones on its own, so mixing the two
-        // forms binds the wrong values.
-        "UPDATE conversations SET last_seq = ?5, updated_at = ?1, preview = ?2, \
-         last_author = ?3, first_response_at = CASE WHEN ?3 = 'agent' \
-         THEN coalesce(first_response_at, ?1) ELSE first_response_at END, \
-         next_response_from = CASE WHEN ?3 = 'agent' THEN NULL ELSE next_response_from END, \
-         next_response_due = CASE WHEN ?3 = 'agent' THEN NULL ELSE next_response_due END \
-         WHERE id = ?4 RETURNING priority, \
-         ?3 = 'visitor' AND status = 'open' AND first_response_at IS NOT NULL \
-         AND next_response_from IS NULL",
-    )
-    .bind(m.at)
-    .bind(preview(&m.body))
-    .bind(kind)
-    .bind(m.conversation_id)
-    .bind(seq)
-    .fetch_one(&mut *conn)
-    .await;
-    let (priority, clock_may_start) = match row {
-        Ok(row) => row,
-        Err(e) => return Step::Fatal(e.into()),
-    };
-    let author = match m.agent_id {
-        None => MessageAuthor::Visitor,
-        Some(id) => {
-            let name: std::result::Result<Option<String>, sqlx::Error> =
-                sqlx::query_scalar("SELECT name FROM agents WHERE id = ?")
-                    .bind(id)
-                    .fetch_optional(&mut *conn)
-                    .await;
-            match name {
-                Ok(name) => MessageAuthor::Agent {
-                    id,
-                    name: name.unwrap_or_default(),
-                },
-                Err(e) => return Step::Fatal(e.into()),
-            }
-        }
-    };
-    Step::Clean(Ok(Appended {
-        message: StoredMessage {
-            conversation_id: m.conversation_id,
-            seq: seq as u64,
-            client_id: m.client_id.clone(),
-            author,
-            body: m.body.clone(),
-            at: m.at,
-        },
-        duplicate: false,
-        next_response_priority: clock_may_start.then_some(priority),
-    }))
 }
 
 async fn mark_read(

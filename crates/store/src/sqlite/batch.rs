@@ -1,0 +1,329 @@
+//! The messages of one group commit, written in a handful of statements whatever their number:
+//! read the conversations' counters and which client ids are resends, number the new messages
+//! in Rust (per conversation, in arrival order, with the same rules as one-by-one appends),
+//! insert them in multi-row `INSERT`s and move every conversation forward in one `UPDATE`.
+//! Each statement through sqlx costs a round trip to the connection's thread, so statements,
+//! not rows, are what a message costs.
+
+use super::writer::Message;
+use super::{existing_message, preview};
+use crate::{Appended, MessageAuthor, Result, StoreError, StoredMessage};
+use sqlx::SqliteConnection;
+use std::collections::HashMap;
+
+/// Rows per multi-row statement (7 parameters each; far below SQLite's limit).
+const CHUNK: usize = 100;
+
+fn kind(m: &Message) -> &'static str {
+    if m.agent_id.is_some() {
+        "agent"
+    } else {
+        "visitor"
+    }
+}
+
+fn marks(n: usize, one: &str) -> String {
+    vec![one; n].join(", ")
+}
+
+/// A conversation as the batch moves it forward.
+struct Counter {
+    last_seq: i64,
+    priority: String,
+    open: bool,
+    first_response_at: Option<i64>,
+    next_response_running: bool,
+    /// What the batch changes.
+    touched: Option<Touch>,
+}
+
+struct Touch {
+    at: i64,
+    preview: String,
+    last_author: &'static str,
+    /// An agent answered in this batch: the next-response clock stops.
+    reset_clock: bool,
+}
+
+/// Outcome of the batch: a result per message, in order, and whether the transaction may
+/// still commit (`Err` with the reason when a write failed half-way).
+pub(super) async fn append_batch(
+    conn: &mut SqliteConnection,
+    batch: &[Message],
+) -> (Vec<Result<Appended>>, std::result::Result<(), String>) {
+    match run(conn, batch).await {
+        Ok(results) => (results, Ok(())),
+        // Nothing written yet: each message fails alone (with a clean copy of the error).
+        Err(Failure::Clean(reason)) => (
+            batch
+                .iter()
+                .map(|_| {
+                    Err(StoreError::GroupFailed {
+                        reason: reason.clone(),
+                    })
+                })
+                .collect(),
+            Ok(()),
+        ),
+        Err(Failure::Fatal(reason)) => (
+            batch
+                .iter()
+                .map(|_| {
+                    Err(StoreError::GroupFailed {
+                        reason: reason.clone(),
+                    })
+                })
+                .collect(),
+            Err(reason),
+        ),
+    }
+}
+
+enum Failure {
+    Clean(String),
+    Fatal(String),
+}
+
+async fn run(
+    conn: &mut SqliteConnection,
+    batch: &[Message],
+) -> std::result::Result<Vec<Result<Appended>>, Failure> {
+    let clean = |e: sqlx::Error| Failure::Clean(e.to_string());
+    let fatal = |e: sqlx::Error| Failure::Fatal(e.to_string());
+
+    // 1. The conversations' counters.
+    let mut ids: Vec<i64> = batch.iter().map(|m| m.conversation_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut counters: HashMap<i64, Counter> = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(CHUNK) {
+        let sql = format!(
+            "SELECT id, last_seq, priority, status = 'open', first_response_at, \
+             next_response_from IS NOT NULL FROM conversations WHERE id IN ({})",
+            marks(chunk.len(), "?")
+        );
+        let mut q = sqlx::query_as::<_, (i64, i64, String, bool, Option<i64>, bool)>(&sql);
+        for id in chunk {
+            q = q.bind(id);
+        }
+        for (id, last_seq, priority, open, first_response_at, running) in
+            q.fetch_all(&mut *conn).await.map_err(clean)?
+        {
+            counters.insert(
+                id,
+                Counter {
+                    last_seq,
+                    priority,
+                    open,
+                    first_response_at,
+                    next_response_running: running,
+                    touched: None,
+                },
+            );
+        }
+    }
+
+    // 2. Which of them are resends of stored messages.
+    let mut stored: HashMap<(i64, &'static str, &str), ()> = HashMap::new();
+    for chunk in batch.chunks(CHUNK) {
+        let sql = format!(
+            "SELECT conversation_id, author_kind, client_id FROM messages \
+             WHERE (conversation_id, author_kind, client_id) IN (VALUES {})",
+            marks(chunk.len(), "(?, ?, ?)")
+        );
+        let mut q = sqlx::query_as::<_, (i64, String, String)>(&sql);
+        for m in chunk {
+            q = q.bind(m.conversation_id).bind(kind(m)).bind(&m.client_id);
+        }
+        for (conversation, author_kind, client_id) in q.fetch_all(&mut *conn).await.map_err(clean)? {
+            if let Some(m) = chunk.iter().find(|m| {
+                m.conversation_id == conversation
+                    && kind(m) == author_kind
+                    && m.client_id == client_id
+            }) {
+                stored.insert((m.conversation_id, kind(m), m.client_id.as_str()), ());
+            }
+        }
+    }
+
+    // 3. Number the new messages, in order; a resend within the batch is a duplicate of the
+    // first copy.
+    enum Plan {
+        New { seq: i64, clock: Option<String> },
+        Duplicate,
+        Twin(usize),
+        Missing,
+    }
+    let mut plans = Vec::with_capacity(batch.len());
+    let mut first_copy: HashMap<(i64, &'static str, &str), usize> = HashMap::new();
+    for (i, m) in batch.iter().enumerate() {
+        let key = (m.conversation_id, kind(m), m.client_id.as_str());
+        if stored.contains_key(&key) {
+            plans.push(Plan::Duplicate);
+            continue;
+        }
+        if let Some(&first) = first_copy.get(&key) {
+            plans.push(Plan::Twin(first));
+            continue;
+        }
+        let Some(c) = counters.get_mut(&m.conversation_id) else {
+            plans.push(Plan::Missing);
+            continue;
+        };
+        first_copy.insert(key, i);
+        c.last_seq += 1;
+        let touch = c.touched.get_or_insert(Touch {
+            at: m.at,
+            preview: String::new(),
+            last_author: "visitor",
+            reset_clock: false,
+        });
+        touch.at = m.at;
+        touch.preview = preview(&m.body);
+        touch.last_author = kind(m);
+        let clock = if m.agent_id.is_some() {
+            c.first_response_at.get_or_insert(m.at);
+            c.next_response_running = false;
+            touch.reset_clock = true;
+            None
+        } else {
+            // As one-by-one: the clock may start once an agent answered and none runs.
+            (c.open && c.first_response_at.is_some() && !c.next_response_running)
+                .then(|| c.priority.clone())
+        };
+        plans.push(Plan::New {
+            seq: c.last_seq,
+            clock,
+        });
+    }
+
+    // 4. Insert the new messages. From here on a failure is fatal to the group.
+    let new: Vec<(usize, i64)> = plans
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| match p {
+            Plan::New { seq, .. } => Some((i, *seq)),
+            _ => None,
+        })
+        .collect();
+    for chunk in new.chunks(CHUNK) {
+        let sql = format!(
+            "INSERT INTO messages (conversation_id, seq, client_id, author_kind, agent_id, body, \
+             created_at) VALUES {}",
+            marks(chunk.len(), "(?, ?, ?, ?, ?, ?, ?)")
+        );
+        let mut q = sqlx::query(&sql);
+        for &(i, seq) in chunk {
+            let m = &batch[i];
+            q = q
+                .bind(m.conversation_id)
+                .bind(seq)
+                .bind(&m.client_id)
+                .bind(kind(m))
+                .bind(m.agent_id)
+                .bind(&m.body)
+                .bind(m.at);
+        }
+        q.execute(&mut *conn).await.map_err(fatal)?;
+    }
+
+    // 5. Move the conversations forward.
+    let touched: Vec<(i64, &Counter, &Touch)> = counters
+        .iter()
+        .filter_map(|(id, c)| c.touched.as_ref().map(|t| (*id, c, t)))
+        .collect();
+    for chunk in touched.chunks(CHUNK) {
+        let sql = format!(
+            "WITH v (id, last_seq, at, preview, last_author, first_response_at, reset) AS \
+             (VALUES {}) \
+             UPDATE conversations SET last_seq = v.last_seq, updated_at = v.at, \
+             preview = v.preview, last_author = v.last_author, \
+             first_response_at = coalesce(conversations.first_response_at, v.first_response_at), \
+             next_response_from = CASE WHEN v.reset THEN NULL ELSE next_response_from END, \
+             next_response_due = CASE WHEN v.reset THEN NULL ELSE next_response_due END \
+             FROM v WHERE conversations.id = v.id",
+            marks(chunk.len(), "(?, ?, ?, ?, ?, ?, ?)")
+        );
+        let mut q = sqlx::query(&sql);
+        for (id, c, t) in chunk {
+            q = q
+                .bind(id)
+                .bind(c.last_seq)
+                .bind(t.at)
+                .bind(&t.preview)
+                .bind(t.last_author)
+                .bind(c.first_response_at)
+                .bind(t.reset_clock);
+        }
+        q.execute(&mut *conn).await.map_err(fatal)?;
+    }
+
+    // 6. The agents' names, for their messages.
+    let mut agent_ids: Vec<i64> = batch.iter().filter_map(|m| m.agent_id).collect();
+    agent_ids.sort_unstable();
+    agent_ids.dedup();
+    let mut names: HashMap<i64, String> = HashMap::new();
+    for chunk in agent_ids.chunks(CHUNK) {
+        let sql = format!(
+            "SELECT id, name FROM agents WHERE id IN ({})",
+            marks(chunk.len(), "?")
+        );
+        let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
+        for id in chunk {
+            q = q.bind(id);
+        }
+        names.extend(q.fetch_all(&mut *conn).await.map_err(fatal)?);
+    }
+
+    // 7. The results, in order.
+    let mut results: Vec<Result<Appended>> = Vec::with_capacity(batch.len());
+    for (i, (m, plan)) in batch.iter().zip(&plans).enumerate() {
+        let result = match plan {
+            Plan::New { seq, clock } => Ok(Appended {
+                message: StoredMessage {
+                    conversation_id: m.conversation_id,
+                    seq: *seq as u64,
+                    client_id: m.client_id.clone(),
+                    author: match m.agent_id {
+                        None => MessageAuthor::Visitor,
+                        Some(id) => MessageAuthor::Agent {
+                            id,
+                            name: names.get(&id).cloned().unwrap_or_default(),
+                        },
+                    },
+                    body: m.body.clone(),
+                    at: m.at,
+                },
+                duplicate: false,
+                next_response_priority: clock.clone(),
+            }),
+            Plan::Twin(first) => match &results[*first] {
+                Ok(a) => Ok(Appended {
+                    message: a.message.clone(),
+                    duplicate: true,
+                    next_response_priority: None,
+                }),
+                Err(_) => Err(StoreError::NotFound {
+                    what: "conversation",
+                }),
+            },
+            Plan::Duplicate => {
+                match existing_message(conn, m.conversation_id, kind(m), &m.client_id).await {
+                    Ok(Some(existing)) => Ok(Appended {
+                        message: existing,
+                        duplicate: true,
+                        next_response_priority: None,
+                    }),
+                    Ok(None) => Err(StoreError::NotFound { what: "message" }),
+                    Err(e) => Err(e),
+                }
+            }
+            Plan::Missing => Err(StoreError::NotFound {
+                what: "conversation",
+            }),
+        };
+        debug_assert_eq!(results.len(), i);
+        results.push(result);
+    }
+    Ok(results)
+}
