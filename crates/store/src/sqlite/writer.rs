@@ -202,6 +202,7 @@ async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>, faults: Fa
                 broken = state.err();
                 continue;
             }
+            // Not a message (those were all taken into the batch above).
             let Some(job) = pending.next() else { break };
             done.push(apply(&mut conn, job).await);
         }
@@ -229,12 +230,6 @@ async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>, faults: Fa
 /// Runs one job other than a message (each is one statement, atomic on its own).
 async fn apply(conn: &mut SqliteConnection, job: Job) -> Done {
     match job {
-        Job::Append(_, tx) => Done::Append(
-            tx,
-            Err(StoreError::GroupFailed {
-                reason: "messages are written in batches".into(),
-            }),
-        ),
         Job::MarkRead {
             conversation_id,
             by,
@@ -249,6 +244,13 @@ async fn apply(conn: &mut SqliteConnection, job: Job) -> Done {
         } => Done::BeginNextResponse(
             reply,
             begin_next_response(conn, conversation_id, from, due).await,
+        ),
+        // Messages are written in batches (`batch::append_batch`), never one by one.
+        Job::Append(_, tx) => Done::Append(
+            tx,
+            Err(StoreError::GroupFailed {
+                reason: "a message outside its batch".into(),
+            }),
         ),
     }
 }
