@@ -8,7 +8,7 @@
 use super::writer::Message;
 use super::{existing_message, preview};
 use crate::{Appended, MessageAuthor, Result, StoreError, StoredMessage};
-use sqlx::SqliteConnection;
+use sqlx::{Row, SqliteConnection};
 use std::collections::HashMap;
 
 /// Rows per multi-row statement (7 parameters each; far below SQLite's limit).
@@ -91,55 +91,50 @@ async fn run(
     let clean = |e: sqlx::Error| Failure::Clean(e.to_string());
     let fatal = |e: sqlx::Error| Failure::Fatal(e.to_string());
 
-    // 1. The conversations' counters.
+    // 1. The conversations' counters, and which messages are resends of stored ones: one
+    // statement for both (a group holds at most `MAX_GROUP` messages, so its parameters stay far
+    // below SQLite's limit).
     let mut ids: Vec<i64> = batch.iter().map(|m| m.conversation_id).collect();
     ids.sort_unstable();
     ids.dedup();
+    let sql = format!(
+        "SELECT 0, id, last_seq, priority, status = 'open', first_response_at, \
+         next_response_from IS NOT NULL, NULL, NULL FROM conversations WHERE id IN ({}) \
+         UNION ALL \
+         SELECT 1, conversation_id, NULL, NULL, NULL, NULL, NULL, author_kind, client_id \
+         FROM messages WHERE (conversation_id, author_kind, client_id) IN (VALUES {})",
+        marks(ids.len(), "?"),
+        marks(batch.len(), "(?, ?, ?)")
+    );
+    let mut q = sqlx::query(&sql);
+    for id in &ids {
+        q = q.bind(id);
+    }
+    for m in batch {
+        q = q.bind(m.conversation_id).bind(kind(m)).bind(&m.client_id);
+    }
+    let rows = q.fetch_all(&mut *conn).await.map_err(clean)?;
     let mut counters: HashMap<i64, Counter> = HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(CHUNK) {
-        let sql = format!(
-            "SELECT id, last_seq, priority, status = 'open', first_response_at, \
-             next_response_from IS NOT NULL FROM conversations WHERE id IN ({})",
-            marks(chunk.len(), "?")
-        );
-        let mut q = sqlx::query_as::<_, (i64, i64, String, bool, Option<i64>, bool)>(&sql);
-        for id in chunk {
-            q = q.bind(id);
-        }
-        for (id, last_seq, priority, open, first_response_at, running) in
-            q.fetch_all(&mut *conn).await.map_err(clean)?
-        {
+    let mut stored: HashMap<(i64, &'static str, &str), ()> = HashMap::new();
+    for row in &rows {
+        let id: i64 = row.try_get(1).map_err(clean)?;
+        if row.try_get::<i64, _>(0).map_err(clean)? == 0 {
             counters.insert(
                 id,
                 Counter {
-                    last_seq,
-                    priority,
-                    open,
-                    first_response_at,
-                    next_response_running: running,
+                    last_seq: row.try_get(2).map_err(clean)?,
+                    priority: row.try_get(3).map_err(clean)?,
+                    open: row.try_get(4).map_err(clean)?,
+                    first_response_at: row.try_get(5).map_err(clean)?,
+                    next_response_running: row.try_get(6).map_err(clean)?,
                     touched: None,
                 },
             );
-        }
-    }
-
-    // 2. Which of them are resends of stored messages.
-    let mut stored: HashMap<(i64, &'static str, &str), ()> = HashMap::new();
-    for chunk in batch.chunks(CHUNK) {
-        let sql = format!(
-            "SELECT conversation_id, author_kind, client_id FROM messages \
-             WHERE (conversation_id, author_kind, client_id) IN (VALUES {})",
-            marks(chunk.len(), "(?, ?, ?)")
-        );
-        let mut q = sqlx::query_as::<_, (i64, String, String)>(&sql);
-        for m in chunk {
-            q = q.bind(m.conversation_id).bind(kind(m)).bind(&m.client_id);
-        }
-        for (conversation, author_kind, client_id) in q.fetch_all(&mut *conn).await.map_err(clean)? {
-            if let Some(m) = chunk.iter().find(|m| {
-                m.conversation_id == conversation
-                    && kind(m) == author_kind
-                    && m.client_id == client_id
+        } else {
+            let author_kind: String = row.try_get(7).map_err(clean)?;
+            let client_id: String = row.try_get(8).map_err(clean)?;
+            if let Some(m) = batch.iter().find(|m| {
+                m.conversation_id == id && kind(m) == author_kind && m.client_id == client_id
             }) {
                 stored.insert((m.conversation_id, kind(m), m.client_id.as_str()), ());
             }
