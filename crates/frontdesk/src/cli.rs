@@ -197,18 +197,6 @@ fn now_millis() -> i64 {
         .unwrap_or(0)
 }
 
-fn valid_email(email: &str) -> bool {
-    let Some((local, domain)) = email.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && email.len() <= 254
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
-}
-
 async fn create_agent(
     store: &dyn Store,
     email: &str,
@@ -216,18 +204,20 @@ async fn create_agent(
     password: &str,
     admin: bool,
 ) -> anyhow::Result<store::Agent> {
-    if !valid_email(email) {
+    if !protocol::valid_email(email) {
         bail!("{email:?} is not a valid email address");
     }
-    if name.trim().is_empty() || name.chars().count() > 100 {
-        bail!("the name must be 1 to 100 characters");
+    // Shown to customers: no bidi overrides, invisible or control characters.
+    let name = protocol::clean_name(name);
+    if name.is_empty() || name.chars().count() > 100 {
+        bail!("the name must be 1 to 100 visible characters");
     }
     let password_hash = server::hash_password(password)?;
     let agent = store
         .create_agent(
             NewAgent {
                 email: email.to_owned(),
-                name: name.trim().to_owned(),
+                name,
                 password_hash,
                 admin,
             },
@@ -587,18 +577,5 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {},
         _ = term => {},
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn emails() {
-        assert!(valid_email("ana@example.com"));
-        assert!(!valid_email("ana"));
-        assert!(!valid_email("ana@localhost"));
-        assert!(!valid_email("a na@example.com"));
     }
 }

@@ -103,8 +103,17 @@ fn check_body(id: &str, body: &str) -> Result<(), FrameError> {
         message,
         id: Some(id.to_owned()),
     };
-    if body.trim().is_empty() {
+    if crate::text::is_blank(body) {
         return Err(fail(ErrorCode::InvalidField, "body is empty".into()));
+    }
+    if let Some(c) = crate::text::forbidden_control(body) {
+        return Err(fail(
+            ErrorCode::InvalidField,
+            format!(
+                "body holds the control character U+{:04X}; only newlines and tabs are allowed",
+                u32::from(c)
+            ),
+        ));
     }
     let chars = body.chars().count();
     if chars > MAX_BODY_CHARS {
@@ -118,7 +127,7 @@ fn check_body(id: &str, body: &str) -> Result<(), FrameError> {
 
 /// Decodes and validates a frame from a visitor's widget.
 pub fn decode_visitor(text: &str) -> Result<VisitorFrame, FrameError> {
-    let frame: VisitorFrame = decode(
+    let mut frame: VisitorFrame = decode(
         text,
         &[
             "hello",
@@ -185,6 +194,13 @@ pub fn decode_visitor(text: &str) -> Result<VisitorFrame, FrameError> {
         VisitorFrame::Contact(details) => check_contact(details)?,
         VisitorFrame::Typing { .. } | VisitorFrame::Read { .. } | VisitorFrame::Resolve => {}
     }
+    // A name is kept as it shows: no bidi overrides, invisible or control characters.
+    if let VisitorFrame::Contact(details) = &mut frame
+        && let Some(name) = details.name.take()
+    {
+        let clean = crate::text::clean_name(&name);
+        details.name = (!clean.is_empty()).then_some(clean);
+    }
     Ok(frame)
 }
 
@@ -194,7 +210,7 @@ fn check_contact(d: &crate::ContactDetails) -> Result<(), FrameError> {
     }
     if let Some(email) = &d.email {
         check_len("email", email, 254, None)?;
-        if !valid_email(email) {
+        if !crate::text::valid_email(email) {
             return Err(FrameError::new(
                 ErrorCode::InvalidField,
                 "email is not a valid address",
@@ -238,20 +254,6 @@ fn check_contact(d: &crate::ContactDetails) -> Result<(), FrameError> {
         }
     }
     Ok(())
-}
-
-/// A pragmatic email check: one `@`, a dotted domain, no spaces or control characters.
-pub fn valid_email(email: &str) -> bool {
-    let Some((local, domain)) = email.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && domain.contains('.')
-        && !domain.contains('@')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && email.len() <= 254
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 fn check_handoff(c: &crate::Handoff) -> Result<(), FrameError> {

@@ -9,9 +9,11 @@
 //! the last sequence it saw.
 
 mod decode;
+mod text;
 
-pub use decode::{FrameError, decode_agent, decode_visitor, valid_email};
+pub use decode::{FrameError, decode_agent, decode_visitor};
 use serde::{Deserialize, Serialize};
+pub use text::{clean_name, forbidden_control, is_blank, is_invisible, valid_email};
 
 /// Version of this protocol, sent in every `hello`. Bumped on incompatible changes.
 pub const PROTOCOL_VERSION: u32 = 1;

@@ -136,10 +136,11 @@ pub async fn create(
             "{email:?} is not a valid email address"
         )));
     }
-    let name = req.name.trim().to_owned();
+    // Shown to customers: no bidi overrides, invisible or control characters.
+    let name = protocol::clean_name(&req.name);
     if name.is_empty() || name.chars().count() > 100 {
         return Err(AppError::BadRequest(
-            "the name must be 1 to 100 characters".into(),
+            "the name must be 1 to 100 visible characters".into(),
         ));
     }
     let password = req.password;

@@ -293,6 +293,19 @@ async fn bad_frames_get_error_codes_and_the_connection_stays_usable() {
             r#"{"type":"send","id":"x","body":"  "}"#,
             ErrorCode::InvalidField,
         ),
+        // Text hygiene: nothing visible, or control characters other than newline and tab.
+        (
+            r#"{"type":"send","id":"x","body":"\u200b\u200b \u2060"}"#,
+            ErrorCode::InvalidField,
+        ),
+        (
+            r#"{"type":"send","id":"x","body":"a\u0000b"}"#,
+            ErrorCode::InvalidField,
+        ),
+        (
+            r#"{"type":"contact","email":"admin\u200b@example.com"}"#,
+            ErrorCode::InvalidField,
+        ),
     ] {
         send(&mut ws, input).await;
         assert_eq!(recv_error(&mut ws).await, code, "input {input}");
@@ -307,16 +320,38 @@ async fn bad_frames_get_error_codes_and_the_connection_stays_usable() {
     );
     send(&mut ws, &oversized).await;
     assert_eq!(recv_error(&mut ws).await, ErrorCode::TooLarge);
-    // Still usable after all of that.
+    // Still usable after all of that; newlines and tabs are text.
     send(
         &mut ws,
-        r#"{"type":"send","id":"ok1","body":"still works"}"#,
+        r#"{"type":"send","id":"ok1","body":"still\n\tworks"}"#,
     )
     .await;
     assert!(matches!(
         recv(&mut ws).await,
         ServerFrame::Ack { seq: 1, .. }
     ));
+}
+
+#[tokio::test]
+async fn a_name_with_a_bidi_override_is_stored_as_it_shows() {
+    let server = start().await;
+    let mut agent = agent_socket(&server).await;
+    let mut ws = connect(&server, "/ws/visitor", None).await;
+    hello(&mut ws, None, 0).await;
+    send(&mut ws, r#"{"type":"send","id":"m1","body":"hello"}"#).await;
+    send(
+        &mut ws,
+        r#"{"type":"contact","name":"Mallory \u202eevil\u200b","email":"mallory@example.com"}"#,
+    )
+    .await;
+    loop {
+        if let ServerFrame::Conversation(c) = recv(&mut agent).await
+            && c.contact_name.is_some()
+        {
+            assert_eq!(c.contact_name.as_deref(), Some("Mallory evil"));
+            break;
+        }
+    }
 }
 
 #[tokio::test]

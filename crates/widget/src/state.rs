@@ -509,8 +509,14 @@ impl ChatState {
                 self.read_receipt()
             }
             Action::Compose { id, body } => {
-                let body = body.trim().to_owned();
-                if body.is_empty() {
+                // The server refuses control characters (but newlines and tabs) and what shows
+                // nothing: drop the former, ignore the latter.
+                let body: String = body
+                    .trim()
+                    .chars()
+                    .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
+                    .collect();
+                if protocol::is_blank(&body) {
                     return Vec::new();
                 }
                 let first = self.conversation.is_none() && self.pending().next().is_none();

@@ -882,11 +882,8 @@ where
     Some((session, limit))
 }
 
-async fn live<I, O>(
-    mut session: Session<O>,
-    mut limit: FrameLimit,
-    mut inbound: I,
-) where
+async fn live<I, O>(mut session: Session<O>, mut limit: FrameLimit, mut inbound: I)
+where
     I: Stream<Item = Inbound> + Unpin + Send,
     O: Sink<Outbound> + Unpin + Send,
 {
