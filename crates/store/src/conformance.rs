@@ -769,11 +769,22 @@ async fn resolution_rating_and_read_marks(store: &dyn Store) {
         Err(StoreError::NotFound { .. })
     ));
 
+    for at in 3..403 {
+        store
+            .record_deflection("demo", visitor.id, "refund", "en/refunds", at)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store.deflection_count("demo").await.unwrap(),
+        1,
+        "once per visitor, query and article"
+    );
     store
-        .record_deflection("demo", visitor.id, "refund", "en/refunds", 3)
+        .record_deflection("demo", visitor.id, "refund", "en/returns", 404)
         .await
         .unwrap();
-    assert_eq!(store.deflection_count("demo").await.unwrap(), 1);
+    assert_eq!(store.deflection_count("demo").await.unwrap(), 2);
     assert_eq!(store.deflection_count("other").await.unwrap(), 0);
 }
 

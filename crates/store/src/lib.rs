@@ -336,6 +336,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<()>;
     /// Raises the read mark (never lowers it, never past the last message).
     async fn mark_read(&self, conversation_id: i64, by: ReadBy, seq: u64) -> Result<()>;
+    /// Records that an article answered a visitor's query; once per visitor, query and article
+    /// (a repeat is accepted and ignored).
     async fn record_deflection(
         &self,
         site: &str,

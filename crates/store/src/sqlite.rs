@@ -706,7 +706,8 @@ impl Store for SqliteStore {
         now: Millis,
     ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO deflections (site, visitor_id, query, article, created_at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO deflections (site, visitor_id, query, article, created_at) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT (visitor_id, query, article) DO NOTHING",
         )
         .bind(site)
         .bind(visitor_id)
