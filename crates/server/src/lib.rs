@@ -438,6 +438,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ws/agent", get(ws::agent_upgrade))
         .nest("/api", api)
         .fallback(static_files::not_found)
+        .layer(axum::middleware::map_response(error::json_errors))
         .with_state(state)
 }
 

@@ -63,6 +63,31 @@ async fn index_is_served_searched_and_rebuilt_live() {
     let bytes = file.bytes().await.unwrap();
     assert!(search_engine::Engine::from_bytes(&bytes).is_ok());
 
+    // A rendered article opened on its own is locked down like the apps.
+    let articles: std::collections::BTreeMap<String, String> = reqwest::get(format!(
+        "{base}/index/{}",
+        manifest.languages["en"].articles
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let (_, path) = articles.iter().next().expect("an article");
+    let article = reqwest::get(format!("{base}/index/{path}")).await.unwrap();
+    assert_eq!(
+        article.headers()["content-type"],
+        "text/html; charset=utf-8"
+    );
+    let csp = article.headers()["content-security-policy"]
+        .to_str()
+        .unwrap();
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("sandbox"),
+        "{csp}"
+    );
+    assert_eq!(article.headers()["x-content-type-options"], "nosniff");
+
     let hits: serde_json::Value =
         reqwest::get(format!("{base}/api/search?q=reembolso%20pix&lang=pt-BR"))
             .await

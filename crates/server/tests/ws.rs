@@ -710,3 +710,32 @@ async fn unknown_sites_are_refused_and_site_config_is_served() {
         .unwrap();
     assert_eq!(missing.status(), 404);
 }
+
+#[tokio::test]
+async fn http_errors_are_json_and_every_response_says_nosniff() {
+    let server = start().await;
+    let base = format!("http://{}", server.addr);
+    let client = reqwest::Client::new();
+    let bad_json = client
+        .post(format!("{base}/api/login"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert!(bad_json.status().is_client_error());
+    assert_eq!(bad_json.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(bad_json.headers()["content-type"], "application/json");
+    let body: serde_json::Value = bad_json.json().await.unwrap();
+    assert!(
+        body["error"].is_string() && body["message"].is_string(),
+        "{body}"
+    );
+    let missing = reqwest::get(format!("{base}/no/such/page")).await.unwrap();
+    assert_eq!(missing.status(), 404);
+    assert_eq!(missing.headers()["x-content-type-options"], "nosniff");
+    let body: serde_json::Value = missing.json().await.unwrap();
+    assert_eq!(body["error"], "not_found");
+    let ok = reqwest::get(format!("{base}/healthz")).await.unwrap();
+    assert_eq!(ok.headers()["x-content-type-options"], "nosniff");
+}
