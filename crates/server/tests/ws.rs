@@ -739,3 +739,32 @@ async fn http_errors_are_json_and_every_response_says_nosniff() {
     let ok = reqwest::get(format!("{base}/healthz")).await.unwrap();
     assert_eq!(ok.headers()["x-content-type-options"], "nosniff");
 }
+
+#[tokio::test]
+async fn a_text_frame_that_is_not_utf8_is_closed_with_1007_and_a_reason() {
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+    let server = start().await;
+    let mut ws = connect(&server, "/ws/visitor", None).await;
+    hello(&mut ws, None, 0).await;
+    ws.send(Message::Frame(Frame::message(
+        vec![b'{', 0xff, 0xfe, b'}'],
+        OpCode::Data(Data::Text),
+        true,
+    )))
+    .await
+    .unwrap();
+    let close = loop {
+        match tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("closed within 10 s")
+        {
+            Some(Ok(Message::Close(frame))) => break frame,
+            Some(Ok(_)) => continue,
+            other => panic!("expected a Close frame, got {other:?}"),
+        }
+    };
+    let frame = close.expect("a close code");
+    assert_eq!(u16::from(frame.code), 1007);
+    assert!(frame.reason.contains("UTF-8"), "{}", frame.reason);
+}

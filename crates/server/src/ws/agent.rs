@@ -581,6 +581,9 @@ pub async fn run<I, O>(
                     .close(&mut inbound, CLOSE_TOO_BIG, "frame too large")
                     .await;
             }
+            Some(Inbound::Malformed(code, reason)) => {
+                return out.close(&mut inbound, code, reason).await;
+            }
             Some(Inbound::Ping) => {}
             Some(Inbound::Binary) => {
                 out.error(ErrorCode::BinaryNotSupported, "send JSON text frames")

@@ -48,6 +48,10 @@ fn inbound(result: Result<Message, axum::Error>) -> Option<Inbound> {
             let text = e.to_string();
             if text.contains("Space limit exceeded") || text.contains("too long") {
                 Some(Inbound::TooLarge)
+            } else if text.starts_with("UTF-8 encoding error") {
+                Some(Inbound::Malformed(1007, "a text frame is not valid UTF-8"))
+            } else if text.starts_with("WebSocket protocol error") {
+                Some(Inbound::Malformed(1002, "WebSocket protocol error"))
             } else {
                 tracing::debug!(error = %text, "websocket read failed");
                 Some(Inbound::Closed)

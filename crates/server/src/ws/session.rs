@@ -17,6 +17,9 @@ pub enum Inbound {
     Ping,
     /// A frame past the transport's hard limit; the transport cannot continue reading.
     TooLarge,
+    /// A frame the transport refused (bad UTF-8: 1007, protocol violation: 1002), with the close
+    /// code and reason to answer it with.
+    Malformed(u16, &'static str),
     Closed,
 }
 
@@ -161,6 +164,10 @@ where
                     Inbound::TooLarge => {
                         Box::pin(out.error(ErrorCode::TooLarge, "frame too large")).await;
                         Box::pin(out.close(inbound, CLOSE_TOO_BIG, "frame too large")).await;
+                        return Wake::Done;
+                    }
+                    Inbound::Malformed(code, reason) => {
+                        Box::pin(out.close(inbound, code, reason)).await;
                         return Wake::Done;
                     }
                     Inbound::Binary => {

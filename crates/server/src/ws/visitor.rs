@@ -724,6 +724,10 @@ where
                     return None;
                 }
             }
+            Some(Inbound::Malformed(code, reason)) => {
+                out.close(inbound, code, reason).await;
+                return None;
+            }
             Some(Inbound::Ping) => {}
             Some(Inbound::Binary) => {
                 out.error(ErrorCode::BinaryNotSupported, "send JSON text frames")
