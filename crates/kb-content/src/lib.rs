@@ -66,6 +66,12 @@ pub enum ErrorKind {
     MissingTitle,
     /// Two articles have the same id.
     DuplicateId(String),
+    /// A link, image or the front matter's `url` uses a scheme that runs code or embeds
+    /// content (`javascript:`, `vbscript:`, `data:`, `file:`).
+    ActiveUrl(String),
+    /// Raw HTML opens an element whose content is not Markdown (`<style>`, `<script>`,
+    /// `<textarea>`…) and never closes it: the rest of the article would vanish.
+    UnclosedHtml(String),
 }
 
 impl fmt::Display for ErrorKind {
@@ -84,6 +90,15 @@ impl fmt::Display for ErrorKind {
             ErrorKind::DuplicateId(id) => write!(
                 f,
                 "duplicate article id `{id}` (already used by another file); set a unique `id`"
+            ),
+            ErrorKind::ActiveUrl(url) => write!(
+                f,
+                "unsafe URL `{url}`: use an http(s), mailto or relative link"
+            ),
+            ErrorKind::UnclosedHtml(tag) => write!(
+                f,
+                "raw HTML `<{tag}>` is never closed: the rest of the article would be swallowed; \
+                 add `</{tag}>` or remove it"
             ),
         }
     }
@@ -246,6 +261,16 @@ pub fn parse_article(rel_path: &str, source: &str) -> Result<Article, (usize, Er
         .unwrap_or_else(|| rel_path.strip_suffix(".md").unwrap_or(rel_path).to_string());
     let mut tags = fm.tags.map(Tags::into_vec).unwrap_or_default();
     tags.extend(fm.keywords.map(Tags::into_vec).unwrap_or_default());
+    // The Markdown starts after the front matter's two `---` lines.
+    let first_line = source[..yaml_start + yaml_len].matches('\n').count() + 2;
+    if let Some(url) = fm.url.as_deref().filter(|u| is_active_url(u)) {
+        let line = yaml
+            .lines()
+            .position(|l| l.trim_start().starts_with("url:"))
+            .map_or(1, |i| i + 2);
+        return Err((line, ErrorKind::ActiveUrl(url.to_owned())));
+    }
+    check_markdown(&markdown, first_line)?;
     let (headings, body) = split_text(&markdown);
     let html = render_html(&markdown);
     let lead = lead_of(&body);
@@ -264,6 +289,76 @@ pub fn parse_article(rel_path: &str, source: &str) -> Result<Article, (usize, Er
         lead,
         html,
     })
+}
+
+/// Whether a URL would run code or embed content when followed: `javascript:`, `vbscript:`,
+/// `data:`, `file:` (case and leading spaces ignored, as browsers do).
+pub fn is_active_url(url: &str) -> bool {
+    let folded: String = url
+        .trim_start()
+        .chars()
+        .filter(|c| !c.is_whitespace() && !c.is_control())
+        .take(12)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    ["javascript:", "vbscript:", "data:", "file:"]
+        .iter()
+        .any(|s| folded.starts_with(s))
+}
+
+/// Elements whose content is raw text: left open, they swallow the rest of the page.
+const RAW_TEXT_ELEMENTS: [&str; 8] = [
+    "script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes",
+];
+
+/// Links and images with active URLs, and raw-text HTML elements left open, with the line
+/// (`first_line` is the file line of the Markdown's first line).
+fn check_markdown(markdown: &str, first_line: usize) -> Result<(), (usize, ErrorKind)> {
+    let line_of = |offset: usize| first_line + markdown[..offset].matches('\n').count();
+    let mut open: Vec<(String, usize)> = Vec::new();
+    for (event, range) in Parser::new_ext(markdown, Options::all()).into_offset_iter() {
+        match event {
+            Event::Start(Tag::Link { dest_url, .. } | Tag::Image { dest_url, .. })
+                if is_active_url(&dest_url) =>
+            {
+                return Err((
+                    line_of(range.start),
+                    ErrorKind::ActiveUrl(dest_url.to_string()),
+                ));
+            }
+            Event::Html(html) | Event::InlineHtml(html) => {
+                // Attribute values (`href=…`, `src=…`, …) with active URLs.
+                for (at, _) in html.match_indices('=') {
+                    let value = html[at + 1..].trim_start_matches([' ', '"', '\'']);
+                    if is_active_url(value) {
+                        let url: String = value
+                            .chars()
+                            .take_while(|c| !matches!(c, '"' | '\'' | '>' | ' '))
+                            .collect();
+                        return Err((line_of(range.start), ErrorKind::ActiveUrl(url)));
+                    }
+                }
+                let lower = html.to_ascii_lowercase();
+                for tag in RAW_TEXT_ELEMENTS {
+                    let opens = lower.matches(&format!("<{tag}")).count();
+                    let closes = lower.matches(&format!("</{tag}")).count();
+                    for _ in 0..opens.saturating_sub(closes) {
+                        open.push((tag.to_owned(), line_of(range.start)));
+                    }
+                    for _ in 0..closes.saturating_sub(opens) {
+                        if let Some(i) = open.iter().rposition(|(t, _)| t == tag) {
+                            open.remove(i);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    match open.into_iter().next() {
+        Some((tag, line)) => Err((line, ErrorKind::UnclosedHtml(tag))),
+        None => Ok(()),
+    }
 }
 
 /// Splits Markdown into heading text and body text (plain, for indexing).

@@ -52,13 +52,13 @@ fn defaults_and_comma_tags() {
 
 #[test]
 fn html_is_sanitized() {
-    check(
-        "---\ntitle: X\n---\n<script>alert(1)</script>\n\n[link](javascript:alert(1)) <img src=x onerror=alert(1)>",
-        expect![[r#"
-        id=guides/reset title="X" lang=None tags=[] weight=1 desc=None
-        headings=""
-        body="link"
-        html=<p><a rel="noopener noreferrer">link</a> <img src="x"></p>"#]],
+    // `index check` refuses active URLs; the renderer still strips them (defense in depth).
+    assert_eq!(
+        render_html(
+            "<script>alert(1)</script>\n\n<a href=\"javascript:alert(1)\">link</a> [md](javascript:alert(2)) <img src=x onerror=alert(1)>"
+        )
+        .trim(),
+        r#"<p><a rel="noopener noreferrer">link</a> <a rel="noopener noreferrer">md</a> <img src="x"></p>"#
     );
 }
 
@@ -88,6 +88,44 @@ fn errors_name_the_line() {
             r#"line 3: invalid front matter: weight: invalid type: string "heavy", expected f32"#
         ]],
     );
+}
+
+#[test]
+fn active_urls_and_unclosed_raw_html_are_refused_with_their_line() {
+    check(
+        "---\ntitle: T\nurl: \"JavaScript:alert(1)\"\n---\nbody",
+        expect![
+            "line 3: unsafe URL `JavaScript:alert(1)`: use an http(s), mailto or relative link"
+        ],
+    );
+    check(
+        "---\ntitle: T\n---\nfirst\n\nsee [here](javascript:alert(1)) now",
+        expect![
+            "line 6: unsafe URL `javascript:alert(1)`: use an http(s), mailto or relative link"
+        ],
+    );
+    check(
+        "---\ntitle: T\n---\n![x](data:image/svg+xml;base64,PHN2Zz4=)",
+        expect![
+            "line 4: unsafe URL `data:image/svg+xml;base64,PHN2Zz4=`: use an http(s), mailto or relative link"
+        ],
+    );
+    check(
+        "---\ntitle: T\n---\nintro\n\n<style>\np { color: red }\n\nthe rest of the article",
+        expect![
+            "line 6: raw HTML `<style>` is never closed: the rest of the article would be swallowed; add `</style>` or remove it"
+        ],
+    );
+    check(
+        "---\ntitle: T\n---\n<a href = 'vbscript:msgbox(1)'>x</a>",
+        expect!["line 4: unsafe URL `vbscript:msgbox(1)`: use an http(s), mailto or relative link"],
+    );
+    // Closed raw HTML and safe links are fine.
+    let ok = crate::parse_article(
+        "ok.md",
+        "---\ntitle: T\nurl: https://help.example/t\n---\n<style>p{}</style>\n\n[a](https://x.example) [b](/rel) [c](mailto:a@b.example)",
+    );
+    assert!(ok.is_ok(), "{ok:?}");
 }
 
 #[test]
