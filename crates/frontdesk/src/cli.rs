@@ -435,12 +435,20 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .kb
         .or(file.knowledge_base)
         .or_else(|| Some(PathBuf::from("index")).filter(|p| p.is_dir()));
-    let mut sites = server::Settings::default().sites;
+    // The built-in demo site and page: on out of the box and with `--demo` (`cargo xtask
+    // demo`), off once real sites are configured unless `[demo] enabled = true`.
+    let demo_enabled = args.demo || file.demo_enabled.unwrap_or(file.sites.is_empty());
+    let mut sites = if demo_enabled {
+        server::Settings::default().sites
+    } else {
+        std::collections::BTreeMap::new()
+    };
     sites.extend(file.sites);
     let mut settings = server::Settings {
         public_url: public_url.clone(),
         trusted_proxies,
         limits: config::limits(&file.limits, |k| std::env::var(k).ok())?,
+        demo_page: demo_enabled,
         session_days: file.session_days.unwrap_or(30),
         sites,
         knowledge_base: knowledge_base.clone(),
@@ -496,7 +504,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let base = public_url.unwrap_or_else(|| format!("http://{addr}"));
     // The first line is machine-readable: tests and scripts read the port from it.
     println!("listening on http://{addr}");
-    println!("  demo page:     {base}/demo");
+    if demo_enabled {
+        println!("  demo page:     {base}/demo");
+    }
     println!("  agent console: {base}/console");
     if let Some((email, password)) = demo {
         println!("  demo login:    {email} / {password}");

@@ -29,6 +29,17 @@ pub struct FileConfig {
     pub canned: Vec<protocol::CannedResponse>,
     #[serde(skip)]
     pub limits: LimitsToml,
+    /// `[demo] enabled`: the built-in `demo` site and `/demo` page. Unset: on when the file
+    /// configures no site, off when it does.
+    #[serde(skip)]
+    pub demo_enabled: Option<bool>,
+}
+
+/// `[demo]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoToml {
+    enabled: Option<bool>,
 }
 
 /// `[limits]`: per-client limits. Rates are `"N/period"` (`"10/hour"`, `"40/4s"`) or `0` (off);
@@ -198,6 +209,8 @@ struct Root {
     canned: Vec<CannedToml>,
     #[serde(default)]
     limits: LimitsToml,
+    #[serde(default)]
+    demo: DemoToml,
 }
 
 /// `[sites.KEY]`: what a site owner configures.
@@ -371,6 +384,7 @@ fn parse(text: &str) -> anyhow::Result<FileConfig> {
     // Validated here so a bad file fails at load, with the file's name.
     limits(&root.limits, |_| None)?;
     root.server.limits = std::mem::take(&mut root.limits);
+    root.server.demo_enabled = root.demo.enabled;
     root.server.sla = root.sla.take();
     root.server.routing = root.routing.take();
     root.server.canned = std::mem::take(&mut root.canned)

@@ -107,3 +107,70 @@ fn out_of_file_descriptors_is_logged_and_refused_not_left_hanging() {
     );
     assert!(logged.is_some(), "a clear log line");
 }
+
+/// `frontdesk serve --config FILE`; returns the server's base URL and the child.
+fn serve_with_config(dir: &std::path::Path, config: &str) -> (String, std::process::Child) {
+    let file = dir.join("frontdesk.toml");
+    std::fs::write(&file, config).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir)
+        .arg("--config")
+        .arg(&file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = loop {
+        let line = lines.next().expect("the address").unwrap();
+        if let Some(rest) = line.strip_prefix("listening on ") {
+            break rest.trim().to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    (base, child)
+}
+
+/// The status of a GET.
+fn status(url: &str) -> u16 {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_once('/').unwrap();
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        s,
+        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    let _ = s.read_to_string(&mut response);
+    response
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn the_demo_site_and_page_are_off_once_real_sites_are_configured() {
+    let site = "[sites.shop]\nname = \"Shop\"\n";
+    let dir = tempfile::tempdir().unwrap();
+    let (base, mut child) = serve_with_config(dir.path(), site);
+    let (demo_page, demo_site, shop) = (
+        status(&format!("{base}/demo")),
+        status(&format!("{base}/api/sites/demo")),
+        status(&format!("{base}/api/sites/shop")),
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!((demo_page, demo_site, shop), (404, 404, 200));
+
+    let dir = tempfile::tempdir().unwrap();
+    let (base, mut child) =
+        serve_with_config(dir.path(), &format!("{site}[demo]\nenabled = true\n"));
+    let demo_site = status(&format!("{base}/api/sites/demo"));
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(demo_site, 200, "switched on explicitly");
+}

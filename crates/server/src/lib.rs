@@ -52,6 +52,8 @@ pub struct Settings {
     pub trusted_proxies: Vec<Cidr>,
     /// Per-client limits (`[limits]`).
     pub limits: Limits,
+    /// Whether `/demo` (the demo host page) is served.
+    pub demo_page: bool,
     /// How long an agent session lasts.
     pub session_days: u32,
     /// The sites this server serves, by site key.
@@ -121,6 +123,7 @@ impl Default for Settings {
             public_url: None,
             trusted_proxies: Vec::new(),
             limits: Limits::default(),
+            demo_page: true,
             session_days: 30,
             sites: BTreeMap::from([("demo".to_owned(), demo_site())]),
             knowledge_base: None,

@@ -99,7 +99,10 @@ pub async fn loader(headers: HeaderMap) -> Response {
     serve("widget.js", &headers, LOADER_CACHE, None)
 }
 
-pub async fn demo(headers: HeaderMap) -> Response {
+pub async fn demo(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if !state.settings.demo_page {
+        return not_found_response();
+    }
     serve("demo.html", &headers, NO_CACHE, Some(DEMO_CSP))
 }
 
