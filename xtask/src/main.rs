@@ -2,6 +2,7 @@
 
 mod bench;
 mod build;
+mod fuzz;
 mod realtime;
 mod util;
 
@@ -12,7 +13,11 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   build            build the widget and console to wasm, write dist/, print sizes, check budgets
   demo [ARGS..]    build everything and start the demo server (extra ARGS go to `frontdesk serve`)
-  test             install what tests need, then run every test (Rust, end-to-end in Chromium)
+  test             install what tests need, then run every test (Rust, end-to-end in Chromium,
+                   a few seconds of each fuzz target)
+  fuzz [SECONDS] [TARGET..]
+                   run the cargo-fuzz targets of fuzz/ on their corpora, SECONDS each
+                   (default 600): frame decoders, index loader, query engine, article loader
   bench search-browser
                    per-keystroke latency of the wasm engine in headless Chromium (2,500 articles)
   bench messages   agent search over 100,000 stored messages (tantivy)
@@ -38,6 +43,7 @@ fn run() -> anyhow::Result<()> {
         Some("build") => build::build(),
         Some("demo") => demo(&args[1..]),
         Some("test") => test(),
+        Some("fuzz") => fuzz::command(&args[1..]),
         Some("bench") if args.get(1).map(String::as_str) == Some("widget") => bench_widget(),
         Some("bench") if args.get(1).map(String::as_str) == Some("messages") => util::run(
             util::cargo()
@@ -147,6 +153,8 @@ fn test() -> anyhow::Result<()> {
             .args(["build", "-p", "frontdesk"])
             .current_dir(&root),
     )?;
+    // The decoders that read untrusted bytes, a few seconds each on their corpora.
+    fuzz::run(5, &fuzz::TARGETS)?;
     let bin = util::target_dir()?.join("debug/frontdesk");
     util::step("browser end-to-end tests (node --test, headless Chromium)");
     util::run(

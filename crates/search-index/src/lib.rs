@@ -320,6 +320,11 @@ fn read_terms(bytes: &[u8]) -> Result<Terms<'_>, IndexError> {
     let fst_len = r.varint()? as usize;
     let set = fst::Set::new(r.bytes(fst_len)?).map_err(|_| corrupt())?;
     let mut table = Reader::new(&bytes[r.pos()..], "terms");
+    // Every key has at least one byte in the table: a dictionary claiming more keys than that is
+    // corrupt (and its count must not size an allocation; found by fuzzing).
+    if set.len() > bytes.len() - r.pos() {
+        return Err(corrupt());
+    }
     let mut by_rank: Vec<TermInfo> = Vec::with_capacity(set.len());
     let mut keys = KeyMap::with_capacity_and_hasher(set.len(), Default::default());
     let mut next_list = 0u32;

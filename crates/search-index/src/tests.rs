@@ -206,3 +206,18 @@ fn guessable_inflections_are_left_out_of_the_vocabulary() {
         configure:-->28 configuring:key->28 configur:key->28 printer:key->115 printers:key->115 reconfigured:-->117 organization:key->107 matters:-->84
         configure:key->28 configuring:key->28 configur:key->28 printer:key->115 printers:key->115 reconfigured:key->117 organization:key->107 matters:key->84"#]].assert_eq(&format!("{}\n{}", show(&pruned), show(&unpruned)));
 }
+
+/// Found by `cargo xtask fuzz` (target `index_from_bytes`): a term dictionary whose FST claims
+/// more keys than the table has bytes sized a `Vec` with that count (capacity overflow).
+#[test]
+fn regression_fuzz_terms_count_larger_than_the_table_is_corrupt_not_an_allocation() {
+    let crash: &[u8] = &[
+        70, 68, 83, 88, 2, 0, 0, 50, 0, 70, 68, 83, 0, 88, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 61, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128,
+        237, 136, 0, 0, 0, 164, 255, 255, 255, 255, 255, 255, 255, 255, 10, 68, 255, 255, 255, 255,
+        255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+        255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+        255, 255, 255, 255, 255, 255, 255, 83,
+    ];
+    assert!(Index::from_bytes(crash).is_err());
+}
