@@ -1,7 +1,8 @@
 //! `cargo xtask fuzz [SECONDS] [TARGET..]`: runs the cargo-fuzz targets of `fuzz/` (libFuzzer,
 //! AddressSanitizer) on their corpora in `fuzz/corpus/`, each for SECONDS (default 600), and
 //! stops at the first crash (its input is written under `fuzz/artifacts/`). `cargo xtask test`
-//! runs each for a few seconds.
+//! replays every corpus (seconds, deterministic: no random mutation that could fail CI by
+//! chance; finding new inputs is the long run's job).
 
 use crate::util;
 use std::process::Command;
@@ -28,8 +29,16 @@ fn ensure_cargo_fuzz() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs `targets` for `seconds` each.
-pub fn run(seconds: u64, targets: &[&str]) -> anyhow::Result<()> {
+/// How long each target runs.
+pub enum Budget {
+    /// Fuzz for this many seconds.
+    Seconds(u64),
+    /// Run the corpus once, no mutation.
+    Replay,
+}
+
+/// Runs `targets`, each within `budget`.
+pub fn run(budget: Budget, targets: &[&str]) -> anyhow::Result<()> {
     ensure_cargo_fuzz()?;
     let root = util::root();
     let target_dir = util::target_dir()?.join("fuzz");
@@ -39,14 +48,23 @@ pub fn run(seconds: u64, targets: &[&str]) -> anyhow::Result<()> {
         }
         let corpus = root.join("fuzz/corpus").join(target);
         std::fs::create_dir_all(&corpus)?;
-        util::step(&format!("fuzz {target} for {seconds} s"));
+        let limit = match budget {
+            Budget::Seconds(seconds) => {
+                util::step(&format!("fuzz {target} for {seconds} s"));
+                format!("-max_total_time={seconds}")
+            }
+            Budget::Replay => {
+                util::step(&format!("fuzz {target}: replay its corpus"));
+                "-runs=0".to_owned()
+            }
+        };
         util::run(
             util::cargo()
                 .args(["fuzz", "run", "-O", target])
                 .arg(&corpus)
                 .args([
                     "--",
-                    &format!("-max_total_time={seconds}"),
+                    &limit,
                     "-rss_limit_mb=2048",
                     "-timeout=10",
                     "-print_final_stats=1",
@@ -68,5 +86,10 @@ pub fn command(args: &[String]) -> anyhow::Result<()> {
         None => 600,
     };
     let named: Vec<&str> = args.iter().skip(1).map(String::as_str).collect();
-    run(seconds, if named.is_empty() { &TARGETS } else { &named })
+    let targets = if named.is_empty() {
+        &TARGETS[..]
+    } else {
+        &named
+    };
+    run(Budget::Seconds(seconds), targets)
 }

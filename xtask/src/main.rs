@@ -14,7 +14,7 @@ commands:
   build            build the widget and console to wasm, write dist/, print sizes, check budgets
   demo [ARGS..]    build everything and start the demo server (extra ARGS go to `frontdesk serve`)
   test             install what tests need, then run every test (Rust, end-to-end in Chromium,
-                   a few seconds of each fuzz target)
+                   each fuzz target's corpus replayed)
   fuzz [SECONDS] [TARGET..]
                    run the cargo-fuzz targets of fuzz/ on their corpora, SECONDS each
                    (default 600): frame decoders, index loader, query engine, article loader
@@ -153,8 +153,8 @@ fn test() -> anyhow::Result<()> {
             .args(["build", "-p", "frontdesk"])
             .current_dir(&root),
     )?;
-    // The decoders that read untrusted bytes, a few seconds each on their corpora.
-    fuzz::run(5, &fuzz::TARGETS)?;
+    // The decoders that read untrusted bytes, on their fuzz corpora.
+    fuzz::run(fuzz::Budget::Replay, &fuzz::TARGETS)?;
     let bin = util::target_dir()?.join("debug/frontdesk");
     util::step("browser end-to-end tests (node --test, headless Chromium)");
     util::run(
