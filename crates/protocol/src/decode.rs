@@ -55,8 +55,8 @@ fn decode<T: DeserializeOwned>(text: &str, known: &[&str]) -> Result<T, FrameErr
         _ => None,
     };
     if !known.contains(&probe.ty.as_str()) {
-        let mut ty = probe.ty;
-        ty.truncate(40);
+        // Quoted back shortened, on a character boundary (byte 40 may fall inside one).
+        let ty: String = probe.ty.chars().take(40).collect();
         return Err(FrameError {
             code: ErrorCode::UnknownType,
             message: format!("unknown frame type {ty:?}; expected one of {known:?}"),
@@ -406,6 +406,22 @@ mod tests {
             r#"{"type":"hello","v":1,"site":"../etc"}"#,
             expect![[r#"InvalidField id=None: site must be 1 to 64 characters of [A-Za-z0-9_-]"#]],
         );
+    }
+
+    /// Found by `cargo xtask fuzz` (targets `visitor_frame` and `agent_frame`): an unknown frame
+    /// type is quoted back cut to 40 bytes, which panicked when byte 40 fell inside a character.
+    #[wasm_bindgen_test(unsupported = test)]
+    fn regression_fuzz_a_long_unknown_type_is_cut_on_a_character_boundary() {
+        let ty = format!("{}\u{8888}tail", "t".repeat(39));
+        let frame = format!(r#"{{"type":"{ty}"}}"#);
+        for result in [
+            decode_visitor(&frame).map(|_| ()),
+            decode_agent(&frame).map(|_| ()),
+        ] {
+            let e = result.unwrap_err();
+            assert_eq!(e.code, ErrorCode::UnknownType);
+            assert!(e.message.contains(&"t".repeat(39)), "{}", e.message);
+        }
     }
 
     #[wasm_bindgen_test(unsupported = test)]
