@@ -221,3 +221,21 @@ fn regression_fuzz_terms_count_larger_than_the_table_is_corrupt_not_an_allocatio
     ];
     assert!(Index::from_bytes(crash).is_err());
 }
+
+/// Found by `cargo xtask fuzz` (target `index_from_bytes`): a damaged FST passed `Set::new` and
+/// walking it panicked inside `fst`; its checksum is now verified at load.
+#[test]
+fn regression_fuzz_a_damaged_term_dictionary_fails_its_checksum_instead_of_panicking() {
+    let crash: &[u8] = &[
+        70, 68, 83, 88, 2, 0, 0, 50, 0, 70, 68, 83, 0, 88, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 61, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 73, 73, 73, 73, 73, 73, 73,
+        73, 73, 73, 73, 73, 73, 73, 73, 73, 73, 73, 73, 73, 73, 73, 73, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 128, 237, 136, 0, 0, 0, 164, 255, 255, 255, 255, 255, 255, 255, 255,
+        10, 68, 255, 0, 164, 255, 255, 255, 255, 255, 255, 255, 255, 10, 68, 255, 255, 255, 255,
+        255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 4, 255, 255, 255, 255, 255, 255, 255,
+        255, 255, 255, 255, 255, 255, 255, 255, 255, 83,
+    ];
+    assert!(Index::from_bytes(crash).is_err());
+    // A real index still loads (its checksum holds).
+    assert!(Index::from_bytes(&tiny()).is_ok());
+}
