@@ -239,3 +239,19 @@ fn regression_fuzz_a_damaged_term_dictionary_fails_its_checksum_instead_of_panic
     // A real index still loads (its checksum holds).
     assert!(Index::from_bytes(&tiny()).is_ok());
 }
+
+/// Found by `cargo xtask fuzz` (target `index_from_bytes`) after the checksum check: a damaged
+/// FST with a matching checksum still panicked inside `fst`; the loader turns that into an error.
+#[test]
+fn regression_fuzz_a_damaged_term_dictionary_with_a_valid_checksum_is_an_error() {
+    let crash: &[u8] = &[
+        70, 68, 83, 88, 2, 0, 0, 49, 0, 70, 68, 83, 0, 72, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 71, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 10, 255, 61, 105, 89, 224, 0, 0, 0, 0, 0, 0, 0, 213, 0, 0, 0, 0,
+        128, 0, 255, 255, 255, 255, 255, 255, 255, 95, 218, 255, 204, 153, 0, 255, 255, 255, 255,
+        255, 255, 0, 0, 0, 10, 255, 222, 255, 191, 255, 255, 255, 0, 83, 255, 1, 0, 0, 0, 0, 0, 0,
+        6, 255, 255, 255, 195, 255, 0, 0, 101,
+    ];
+    assert!(Index::from_bytes(crash).is_err());
+}
