@@ -134,22 +134,9 @@ fn serve_with_config(dir: &std::path::Path, config: &str) -> (String, std::proce
 
 /// The status of a GET.
 fn status(url: &str) -> u16 {
-    use std::io::{Read, Write};
     let rest = url.strip_prefix("http://").unwrap();
     let (host, path) = rest.split_once('/').unwrap();
-    let mut s = std::net::TcpStream::connect(host).unwrap();
-    write!(
-        s,
-        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    let _ = s.read_to_string(&mut response);
-    response
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0)
+    common::http_status(host, &format!("GET /{path} HTTP/1.1"), "")
 }
 
 #[test]

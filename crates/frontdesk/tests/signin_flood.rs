@@ -2,9 +2,6 @@
 //! memory (RSS, from /proc) within 100 MiB of where it started. Before the bounded hashing pool,
 //! each attempt hashed on its own blocking thread and the server grew to 6.7 GiB.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-
 mod common;
 
 fn rss_kib(pid: u32) -> u64 {
@@ -19,23 +16,11 @@ fn rss_kib(pid: u32) -> u64 {
 /// One sign-in over a plain HTTP/1.1 connection; returns the status code.
 fn sign_in(addr: &str, email: &str, password: &str) -> u16 {
     let body = format!(r#"{{"email":"{email}","password":"{password}"}}"#);
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(std::time::Duration::from_secs(120)))
-        .unwrap();
-    write!(
-        s,
-        "POST /api/login HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
+    common::http_status(
+        addr,
+        "POST /api/login HTTP/1.1\r\nContent-Type: application/json",
+        &body,
     )
-    .unwrap();
-    let mut response = String::new();
-    let _ = s.read_to_string(&mut response);
-    response
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0)
 }
 
 #[test]

@@ -51,32 +51,21 @@ pub(super) async fn append_batch(
     conn: &mut SqliteConnection,
     batch: &[Message],
 ) -> (Vec<Result<Appended>>, std::result::Result<(), String>) {
-    match run(conn, batch).await {
-        Ok(results) => (results, Ok(())),
-        // Nothing written yet: each message fails alone (with a clean copy of the error).
-        Err(Failure::Clean(reason)) => (
-            batch
-                .iter()
-                .map(|_| {
-                    Err(StoreError::GroupFailed {
-                        reason: reason.clone(),
-                    })
-                })
-                .collect(),
-            Ok(()),
-        ),
-        Err(Failure::Fatal(reason)) => (
-            batch
-                .iter()
-                .map(|_| {
-                    Err(StoreError::GroupFailed {
-                        reason: reason.clone(),
-                    })
-                })
-                .collect(),
-            Err(reason),
-        ),
-    }
+    let (reason, state) = match run(conn, batch).await {
+        Ok(results) => return (results, Ok(())),
+        // Nothing written yet: the transaction may still commit the other jobs.
+        Err(Failure::Clean(reason)) => (reason, Ok(())),
+        Err(Failure::Fatal(reason)) => (reason.clone(), Err(reason)),
+    };
+    let failed = batch
+        .iter()
+        .map(|_| {
+            Err(StoreError::GroupFailed {
+                reason: reason.clone(),
+            })
+        })
+        .collect();
+    (failed, state)
 }
 
 enum Failure {
