@@ -29,6 +29,11 @@ enum Command {
         #[command(subcommand)]
         command: AgentCommand,
     },
+    /// A customer's data: find, export, delete.
+    Contact {
+        #[command(subcommand)]
+        command: crate::contact_cmd::ContactCommand,
+    },
     /// Build, check and query the knowledge-base index.
     Index {
         #[command(subcommand)]
@@ -180,17 +185,18 @@ pub fn run() -> anyhow::Result<()> {
                 AgentCommand::Teams(args) => agent_skill(args, Skill::Teams).await,
             }
         }),
+        Command::Contact { command } => runtime.block_on(crate::contact_cmd::run(command)),
         Command::Index { .. } => unreachable!("handled above"),
     }
 }
 
-async fn open_store(data: &Path) -> anyhow::Result<SqliteStore> {
+pub(crate) async fn open_store(data: &Path) -> anyhow::Result<SqliteStore> {
     std::fs::create_dir_all(data)
         .with_context(|| format!("cannot create the data folder {}", data.display()))?;
     Ok(SqliteStore::open(&data.join("frontdesk.db")).await?)
 }
 
-fn now_millis() -> i64 {
+pub(crate) fn now_millis() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
@@ -492,6 +498,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         settings.canned = file.canned.clone();
     }
     settings.search_dir = Some(data.join("search"));
+    settings.retention = file.retention;
 
     let store = open_store(&data).await?;
     let demo = if args.demo {

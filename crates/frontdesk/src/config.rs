@@ -33,6 +33,45 @@ pub struct FileConfig {
     /// configures no site, off when it does.
     #[serde(skip)]
     pub demo_enabled: Option<bool>,
+    /// `[retention]`, validated.
+    #[serde(skip)]
+    pub retention: Option<server::privacy::Retention>,
+}
+
+/// `[retention]`: resolved conversations whose last activity is older than
+/// `conversations_days` are deleted or anonymised (`action`) by a background job that runs
+/// every `check_minutes`. Open conversations are never touched.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RetentionToml {
+    conversations_days: u32,
+    /// `delete` (default) or `anonymize`.
+    #[serde(default)]
+    action: Option<String>,
+    #[serde(default)]
+    check_minutes: Option<f64>,
+}
+
+fn retention(t: &RetentionToml) -> anyhow::Result<server::privacy::Retention> {
+    if t.conversations_days == 0 {
+        bail!(
+            "retention.conversations_days must be at least 1 (leave [retention] out to keep everything)"
+        );
+    }
+    let expiry = match t.action.as_deref() {
+        None | Some("delete") => store::Expiry::Delete,
+        Some("anonymize" | "anonymise") => store::Expiry::Anonymize,
+        Some(other) => bail!("retention.action must be \"delete\" or \"anonymize\", got {other:?}"),
+    };
+    let minutes = t.check_minutes.unwrap_or(60.0);
+    if !(minutes > 0.0 && minutes.is_finite() && minutes <= 10_080.0) {
+        bail!("retention.check_minutes must be a number of minutes between 0 and 10080 (a week)");
+    }
+    Ok(server::privacy::Retention {
+        days: t.conversations_days,
+        expiry,
+        every: std::time::Duration::from_secs_f64(minutes * 60.0),
+    })
 }
 
 /// `[demo]`.
@@ -211,6 +250,8 @@ struct Root {
     limits: LimitsToml,
     #[serde(default)]
     demo: DemoToml,
+    #[serde(default)]
+    retention: Option<RetentionToml>,
 }
 
 /// `[sites.KEY]`: what a site owner configures.
@@ -385,6 +426,7 @@ fn parse(text: &str) -> anyhow::Result<FileConfig> {
     limits(&root.limits, |_| None)?;
     root.server.limits = std::mem::take(&mut root.limits);
     root.server.demo_enabled = root.demo.enabled;
+    root.server.retention = root.retention.as_ref().map(retention).transpose()?;
     root.server.sla = root.sla.take();
     root.server.routing = root.routing.take();
     root.server.canned = std::mem::take(&mut root.canned)
@@ -481,6 +523,27 @@ mon = "09:00-18:00"
         );
         assert!(bad("[limits]\nheader_timeout_seconds = 0\n").contains("header_timeout"));
         assert!(bad("[limits]\npings = 3\n").contains("unknown field"));
+    }
+
+    #[test]
+    fn retention_rules() {
+        let c = parse("[retention]\nconversations_days = 365\naction = \"anonymize\"\n").unwrap();
+        let r = c.retention.unwrap();
+        assert_eq!((r.days, r.expiry), (365, store::Expiry::Anonymize));
+        assert_eq!(r.every, std::time::Duration::from_secs(3600));
+        let c = parse("[retention]\nconversations_days = 30\ncheck_minutes = 0.5\n").unwrap();
+        let r = c.retention.unwrap();
+        assert_eq!((r.expiry, r.every.as_secs()), (store::Expiry::Delete, 30));
+        assert!(
+            parse("").unwrap().retention.is_none(),
+            "kept forever by default"
+        );
+        let bad = |t: &str| format!("{:#}", parse(t).unwrap_err());
+        assert!(bad("[retention]\nconversations_days = 0\n").contains("at least 1"));
+        assert!(
+            bad("[retention]\nconversations_days = 9\naction = \"shred\"\n").contains("anonymize")
+        );
+        assert!(bad("[retention]\naction = \"delete\"\n").contains("conversations_days"));
     }
 
     #[test]

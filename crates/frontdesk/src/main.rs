@@ -2,6 +2,7 @@
 
 mod cli;
 mod config;
+mod contact_cmd;
 mod index_cmd;
 
 fn main() {

@@ -9,9 +9,14 @@
 //! the last sequence it saw.
 
 mod decode;
+mod export;
 mod text;
 
 pub use decode::{FrameError, decode_agent, decode_visitor};
+pub use export::{
+    CONTACT_EXPORT_FORMAT, ContactErased, ContactExport, ExportedContact, ExportedConversation,
+    ExportedDeflection, ExportedMessage, ExportedNote,
+};
 use serde::{Deserialize, Serialize};
 pub use text::{clean_name, forbidden_control, is_blank, is_invisible, valid_email};
 

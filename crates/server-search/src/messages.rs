@@ -180,6 +180,66 @@ impl MessageSearch {
         Ok(hits)
     }
 
+    /// Removes every document of these conversations (an erased contact's, or expired by
+    /// retention), committed at once; segments that held them are then rewritten and the old
+    /// files deleted, so their words are gone from the index files, not only hidden.
+    pub fn remove_conversations(&self, ids: &[i64]) -> Result<(), SearchError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut writer = self.writer.lock().expect("lock");
+        for &id in ids {
+            writer.delete_term(Term::from_field_i64(self.conversation, id));
+        }
+        writer.commit()?;
+        let with_deletes: Vec<_> = self
+            .index
+            .searchable_segment_metas()?
+            .into_iter()
+            .filter(|m| m.has_deletes())
+            .map(|m| m.id())
+            .collect();
+        if !with_deletes.is_empty() {
+            writer.merge(&with_deletes).wait()?;
+        }
+        writer.garbage_collect_files().wait()?;
+        drop(writer);
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// How many documents hold `word` in the index files, deleted ones included until their
+    /// segment is rewritten (what "no trace" is checked against).
+    pub fn documents_with(&self, word: &str) -> u64 {
+        let searcher = self.reader.searcher();
+        self.analyzer
+            .analyze(word)
+            .into_iter()
+            .map(|t| {
+                searcher
+                    .doc_freq(&Term::from_field_text(self.text, &t.stem))
+                    .unwrap_or(0)
+            })
+            .sum()
+    }
+
+    /// `documents_with` on the index in `dir` without opening a writer (the server holding it
+    /// keeps running): what an operator or a test checks an erasure against.
+    pub fn documents_with_in(dir: &Path, word: &str) -> Result<u64, SearchError> {
+        let index = Index::open_in_dir(dir)?;
+        let text = index.schema().get_field("text")?;
+        let searcher = index.reader()?.searcher();
+        Ok(Analyzer::new(Lang::Other)
+            .analyze(word)
+            .into_iter()
+            .map(|t| {
+                searcher
+                    .doc_freq(&Term::from_field_text(text, &t.stem))
+                    .unwrap_or(0)
+            })
+            .sum())
+    }
+
     pub fn documents(&self) -> u64 {
         self.reader.searcher().num_docs()
     }
@@ -235,5 +295,14 @@ mod tests {
         assert_eq!(ids("sifremi"), [3], "diacritics folded");
         assert!(ids("refund").is_empty());
         assert_eq!(s.documents(), 5);
+
+        // Erasing conversation 2 removes its documents from the files, not only from results.
+        assert_eq!(s.documents_with("pagamentos"), 1);
+        s.remove_conversations(&[2]).unwrap();
+        assert!(ids("pagamentos pix").is_empty() && ids("rita").is_empty());
+        assert_eq!(s.documents_with("pagamentos"), 0, "no deleted copy left");
+        assert_eq!(s.documents_with("rita"), 0);
+        assert_eq!(ids("wrong vat"), [1], "the others stay");
+        assert_eq!(s.documents(), 3);
     }
 }

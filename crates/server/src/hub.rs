@@ -61,6 +61,12 @@ pub enum HubEvent {
     /// A visitor known so far only by its token got its row (it started a conversation, left
     /// its details…): its other tabs learn its id.
     VisitorStored { token: i64, visitor: i64 },
+    /// Conversations and browsers whose data was erased (a contact's erasure, retention):
+    /// consoles rebuild what they show, the browsers' sockets close (they reconnect as new).
+    Erased {
+        conversations: Arc<[i64]>,
+        visitors: Arc<[i64]>,
+    },
 }
 
 /// What a connection can follow.
@@ -95,6 +101,9 @@ impl HubEvent {
             HubEvent::Status { visitor, .. } => vec![Topic::Visitor(*visitor)],
             HubEvent::Presence | HubEvent::IndexChanged { .. } => vec![Topic::Visitors],
             HubEvent::VisitorStored { token, .. } => vec![Topic::Token(*token)],
+            HubEvent::Erased { visitors, .. } => std::iter::once(Topic::Agents)
+                .chain(visitors.iter().map(|v| Topic::Visitor(*v)))
+                .collect(),
             HubEvent::Conversation(_)
             | HubEvent::Note(_)
             | HubEvent::SignedOut { .. }

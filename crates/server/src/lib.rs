@@ -16,6 +16,7 @@ mod hub;
 mod kb;
 mod limits;
 mod password;
+pub mod privacy;
 mod routing;
 mod serve;
 mod sessions;
@@ -89,6 +90,8 @@ pub struct Settings {
     pub canned: Vec<protocol::CannedResponse>,
     /// Folder of the agents' full-text search index; `None` keeps it in memory.
     pub search_dir: Option<std::path::PathBuf>,
+    /// `[retention]`: what happens to old resolved conversations; `None` keeps them.
+    pub retention: Option<privacy::Retention>,
 }
 
 /// The default canned responses, until a site configures its own.
@@ -155,6 +158,7 @@ impl Default for Settings {
             routing_strategy: routing::Strategy::RoundRobin,
             canned: default_canned(),
             search_dir: None,
+            retention: None,
         }
     }
 }
@@ -240,6 +244,10 @@ impl AppState {
         assign::start_sla_ticker(self.clone());
         sessions::watch(self.clone());
         summaries::Summaries::start(self.clone());
+        if self.messages.is_none() {
+            let state = self.clone();
+            tokio::spawn(async move { privacy::start(&state).await });
+        }
         if let Some(search) = self.messages.clone() {
             // A marker written after a complete rebuild: without it (a new or lost search
             // folder, an upgrade from before the marker, a rebuild cut short by a restart) the
@@ -249,10 +257,12 @@ impl AppState {
                 .search_dir
                 .as_ref()
                 .map(|d| d.join("rebuilt-from-database"));
-            if search.documents() == 0 || marker.as_ref().is_some_and(|m| !m.exists()) {
+            let rebuild = search.documents() == 0 || marker.as_ref().is_some_and(|m| !m.exists());
+            if rebuild {
                 let state = self.clone();
                 let s = search.clone();
                 tokio::spawn(async move {
+                    privacy::start_at_latest(&state).await;
                     match tokio::task::spawn_blocking(move || s.clear()).await {
                         Ok(Ok(())) => {}
                         _ => return tracing::error!("clearing the search index failed"),
@@ -264,6 +274,9 @@ impl AppState {
                         tracing::error!(error = %e, "writing {} failed", m.display());
                     }
                 });
+            } else {
+                let state = self.clone();
+                tokio::spawn(async move { privacy::start(&state).await });
             }
             // Commit what was indexed, once a second: searches see messages within a second.
             tokio::spawn(async move {
@@ -419,12 +432,13 @@ pub fn router(state: AppState) -> Router {
         .route("/search", get(kb::search))
         .route("/conversations/search", get(search_conversations))
         .route("/conversations/{id}/history", get(conversation_history))
-        .route("/contacts/{id}", get(contacts::get))
+        .route("/contacts/{id}", get(contacts::get).delete(privacy::erase))
         .route(
             "/contacts/{id}/account-manager",
             post(contacts::set_account_manager),
         )
         .route("/contacts/{id}/merge", post(contacts::merge))
+        .route("/contacts/{id}/export", get(privacy::export))
         .layer(DefaultBodyLimit::max(16 * 1024));
     Router::new()
         .route("/", get(static_files::root))

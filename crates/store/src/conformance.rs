@@ -2,8 +2,8 @@
 //! with a fresh, empty store.
 
 use crate::{
-    ContactUpdate, ConversationContext, MessageAuthor, NewAgent, NewMessage, ReadBy, SlaDues,
-    SlaKind, Status, Store, StoreError,
+    ContactUpdate, ConversationContext, Expiry, MessageAuthor, NewAgent, NewMessage, ReadBy,
+    SlaDues, SlaKind, Status, Store, StoreError,
 };
 use std::sync::Arc;
 
@@ -19,6 +19,9 @@ pub async fn run_all(store: Arc<dyn Store>) {
     next_response_resolution_labels_and_teams(&*store).await;
     contacts_identity_attributes_and_merging(&*store).await;
     everything_can_be_read_back_in_pages(&*store).await;
+    // Last: retention removes every old resolved conversation of the stories above.
+    a_contact_is_exported_and_erased_without_a_trace(&*store).await;
+    retention_removes_what_is_older_than_the_rule_and_nothing_else(&*store).await;
 }
 
 /// Keyset pages over all messages, notes and conversations (rebuilding search) visit each
@@ -1041,4 +1044,390 @@ async fn concurrent_first_messages_share_one_conversation(store: Arc<dyn Store>)
     }
     ids.dedup();
     assert_eq!(ids.len(), 1, "two tabs, one conversation: {ids:?}");
+}
+
+/// Every message, note and deflection text, and every contact detail, reachable through the
+/// trait (what "no trace" is checked against).
+async fn everything_readable(store: &dyn Store) -> String {
+    let mut all = String::new();
+    let mut cursor = (0, 0);
+    while let Some(last) = {
+        let page = store.messages_since(cursor, 500).await.unwrap();
+        for m in &page {
+            all.push_str(&m.body);
+            all.push('\n');
+        }
+        page.last().cloned()
+    } {
+        cursor = (last.conversation_id, last.seq);
+    }
+    let mut after = 0;
+    loop {
+        let page = store.notes_since(after, 500).await.unwrap();
+        let Some((id, _)) = page.last() else { break };
+        after = *id;
+        for (_, n) in &page {
+            all.push_str(&n.body);
+            all.push('\n');
+        }
+    }
+    let mut after = 0;
+    loop {
+        let page = store.conversations_since(after, 500).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        for c in &page {
+            for field in [
+                &c.contact_name,
+                &c.contact_email,
+                &c.context,
+                &c.page_url,
+                &c.preview,
+                &c.rating_comment,
+            ] {
+                all.push_str(field.as_deref().unwrap_or(""));
+                all.push('\n');
+            }
+            if let Some(id) = c.contact_id
+                && let Some(contact) = store.contact(id).await.unwrap()
+            {
+                all.push_str(&format!("{contact:?}\n"));
+            }
+        }
+    }
+    all
+}
+
+async fn a_contact_is_exported_and_erased_without_a_trace(store: &dyn Store) {
+    let agent = store
+        .create_agent(
+            NewAgent {
+                email: "dpo@example.com".into(),
+                name: "Dee".into(),
+                password_hash: "x".into(),
+                admin: true,
+            },
+            1,
+        )
+        .await
+        .unwrap();
+    let say = async |conversation: i64, id: &str, agent: Option<i64>, body: &str| {
+        store
+            .append_message(NewMessage {
+                conversation_id: conversation,
+                client_id: id,
+                agent_id: agent,
+                body,
+                at: 20,
+            })
+            .await
+            .unwrap();
+    };
+    // Erin, on a laptop: details, a conversation with a reply, a note, a label, a rating and a
+    // deflection.
+    let laptop = store
+        .create_visitor("vt-erin-laptop", "gdpr", 10)
+        .await
+        .unwrap();
+    let erin = store.visitor_contact(laptop.id, 10).await.unwrap();
+    let details = ContactUpdate {
+        name: Some("Erin Erasable".into()),
+        email: Some("erin.erasable@example.org".into()),
+        attributes: [("plan".to_owned(), "erin-plan-platinum".to_owned())].into(),
+    };
+    store.update_contact(erin.id, &details, 11).await.unwrap();
+    let c1 = store
+        .open_or_create_conversation(&laptop, &ConversationContext::default(), 12)
+        .await
+        .unwrap();
+    store
+        .set_context(c1.id, "{\"query\":\"erin-searched-refund\"}")
+        .await
+        .unwrap();
+    say(c1.id, "e1", None, "erin-secret order 4711 never came").await;
+    say(c1.id, "a1", Some(agent.id), "erin-reply: it ships today").await;
+    store
+        .add_note(c1.id, agent.id, "n1", "erin-note: VIP, refund", 21)
+        .await
+        .unwrap();
+    store
+        .set_labels(c1.id, &["erin-label".to_owned()])
+        .await
+        .unwrap();
+    store.set_status(c1.id, Status::Resolved, 22).await.unwrap();
+    store
+        .rate(c1.id, 2, Some("erin-comment: slow"))
+        .await
+        .unwrap();
+    store
+        .record_deflection("gdpr", laptop.id, "erin-query", "refunds", 23)
+        .await
+        .unwrap();
+    // Her phone, a duplicate contact merged into hers.
+    let phone = store
+        .create_visitor("vt-erin-phone", "gdpr", 30)
+        .await
+        .unwrap();
+    let phone_contact = store.visitor_contact(phone.id, 30).await.unwrap();
+    let c2 = store
+        .open_or_create_conversation(&phone, &ConversationContext::default(), 31)
+        .await
+        .unwrap();
+    say(c2.id, "e2", None, "erin-phone: hello from my phone").await;
+    store
+        .merge_contacts(phone_contact.id, erin.id, 32)
+        .await
+        .unwrap();
+    // Someone else on the same site, who must keep everything.
+    let oscar_browser = store.create_visitor("vt-oscar", "gdpr", 40).await.unwrap();
+    let oscar = store.visitor_contact(oscar_browser.id, 40).await.unwrap();
+    let oscar_details = ContactUpdate {
+        name: Some("Oscar Other".into()),
+        ..ContactUpdate::default()
+    };
+    store
+        .update_contact(oscar.id, &oscar_details, 41)
+        .await
+        .unwrap();
+    let c3 = store
+        .open_or_create_conversation(&oscar_browser, &ConversationContext::default(), 42)
+        .await
+        .unwrap();
+    say(c3.id, "o1", None, "oscar: keep me").await;
+    store
+        .record_deflection("gdpr", oscar_browser.id, "oscar-query", "refunds", 43)
+        .await
+        .unwrap();
+
+    // The export has everything, asked by either id.
+    let data = store.contact_data(phone_contact.id).await.unwrap().unwrap();
+    assert_eq!(
+        data.contact.id, erin.id,
+        "a merged id resolves to the survivor"
+    );
+    assert_eq!(data.contact.name.as_deref(), Some("Erin Erasable"));
+    assert_eq!(
+        data.merged.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![phone_contact.id]
+    );
+    let ids: Vec<i64> = data
+        .conversations
+        .iter()
+        .map(|c| c.conversation.id)
+        .collect();
+    assert_eq!(ids, vec![c1.id, c2.id]);
+    let first = &data.conversations[0];
+    assert_eq!(first.messages.len(), 2);
+    assert_eq!(first.notes.len(), 1);
+    assert_eq!(first.conversation.rating, Some(2));
+    assert_eq!(first.conversation.labels, vec!["erin-label".to_owned()]);
+    assert_eq!(data.deflections.len(), 1);
+    assert_eq!(data.deflections[0].query, "erin-query");
+    assert!(store.contact_data(999_999).await.unwrap().is_none());
+    let before = everything_readable(store).await;
+    assert!(before.contains("erin-secret") && before.contains("erin-note"));
+
+    // Erased: nothing of her is left anywhere the trait reads.
+    let deflections_before = store.deflection_count("gdpr").await.unwrap();
+    let erased = store.erase_contact(erin.id, 50).await.unwrap();
+    assert_eq!(erased.contacts, vec![erin.id, phone_contact.id]);
+    assert_eq!(erased.conversations, vec![c1.id, c2.id]);
+    assert_eq!(erased.visitors, vec![laptop.id, phone.id]);
+    for id in [erin.id, phone_contact.id] {
+        assert!(store.contact(id).await.unwrap().is_none());
+        assert!(store.contact_data(id).await.unwrap().is_none());
+    }
+    for c in [c1.id, c2.id] {
+        assert!(store.conversation(c).await.unwrap().is_none());
+        assert!(store.messages_after(c, 0, 100).await.unwrap().is_empty());
+        assert!(store.notes(c).await.unwrap().is_empty());
+    }
+    assert!(store.visitor("vt-erin-laptop").await.unwrap().is_none());
+    assert!(store.visitor("vt-erin-phone").await.unwrap().is_none());
+    let after = everything_readable(store).await;
+    assert!(
+        !after.contains("erin") && !after.contains("Erin"),
+        "{after}"
+    );
+    assert_eq!(
+        store.deflection_count("gdpr").await.unwrap(),
+        deflections_before - 1
+    );
+    assert!(matches!(
+        store.erase_contact(erin.id, 51).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    // The erasure log names what every node must drop (ids only).
+    let log = store.erasures_since(0, 100).await.unwrap();
+    let logged_conversations: Vec<i64> = log.iter().filter_map(|e| e.conversation).collect();
+    let logged_visitors: Vec<i64> = log.iter().filter_map(|e| e.visitor).collect();
+    assert_eq!(logged_conversations, vec![c1.id, c2.id]);
+    assert_eq!(logged_visitors, vec![laptop.id, phone.id]);
+    let last = log.last().unwrap().id;
+    assert!(store.erasures_since(last, 100).await.unwrap().is_empty());
+    // Oscar keeps everything.
+    assert_eq!(store.messages_after(c3.id, 0, 100).await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .contact(oscar.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .name
+            .as_deref(),
+        Some("Oscar Other")
+    );
+    assert!(store.visitor("vt-oscar").await.unwrap().is_some());
+}
+
+async fn retention_removes_what_is_older_than_the_rule_and_nothing_else(store: &dyn Store) {
+    const DAY: i64 = 86_400_000;
+    let now = 400 * DAY;
+    let cutoff = now - 30 * DAY;
+    let agent = store.list_agents().await.unwrap()[0].id;
+    let start = async |token: &str, at: i64, body: &str, resolve: bool| {
+        let v = store.create_visitor(token, "retain", at).await.unwrap();
+        let c = store
+            .open_or_create_conversation(&v, &ConversationContext::default(), at)
+            .await
+            .unwrap();
+        store
+            .append_message(NewMessage {
+                conversation_id: c.id,
+                client_id: "m",
+                agent_id: None,
+                body,
+                at,
+            })
+            .await
+            .unwrap();
+        store
+            .add_note(c.id, agent, "n", &format!("note of {body}"), at)
+            .await
+            .unwrap();
+        if resolve {
+            store.set_status(c.id, Status::Resolved, at).await.unwrap();
+            store.rate(c.id, 2, Some("call me on 555")).await.unwrap();
+        }
+        (v, c.id)
+    };
+    let (old_v, old) = start("vt-old", cutoff - DAY, "old and resolved", true).await;
+    let (_, old_open) = start("vt-old-open", cutoff - DAY, "old but open", false).await;
+    let (_, recent) = start("vt-recent", cutoff + DAY, "recent and resolved", true).await;
+    store
+        .record_deflection("retain", old_v.id, "old query", "a", cutoff - DAY)
+        .await
+        .unwrap();
+    store
+        .record_deflection("retain", old_v.id, "recent query", "a", cutoff + DAY)
+        .await
+        .unwrap();
+    // What the rule must take: every resolved conversation last updated before the cutoff
+    // (the earlier stories' too), and nothing else.
+    let mut all = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = store.conversations_since(after, 500).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        all.extend(page);
+    }
+    let mut due: Vec<i64> = all
+        .iter()
+        .filter(|c| c.status == Status::Resolved && c.updated_at < cutoff)
+        .map(|c| c.id)
+        .collect();
+    due.sort();
+    assert!(due.contains(&old) && !due.contains(&recent) && !due.contains(&old_open));
+    // In small batches, as the background job does.
+    let mut done = Vec::new();
+    loop {
+        let batch = store.expire(cutoff, Expiry::Delete, 2, now).await.unwrap();
+        if batch.is_empty() {
+            break;
+        }
+        done.extend(batch);
+    }
+    done.sort();
+    assert_eq!(done, due, "exactly the old resolved conversations");
+    for c in &all {
+        let kept = store.conversation(c.id).await.unwrap();
+        if due.contains(&c.id) {
+            assert!(kept.is_none());
+            assert!(store.messages_after(c.id, 0, 10).await.unwrap().is_empty());
+            assert!(store.notes(c.id).await.unwrap().is_empty());
+        } else {
+            let kept = kept.expect("a conversation the rule does not cover stays");
+            assert_eq!(kept.last_seq, c.last_seq);
+            assert_eq!(
+                store.messages_after(c.id, 0, 10_000).await.unwrap().len() as u64,
+                c.last_seq
+            );
+        }
+    }
+    assert_eq!(
+        store.deflection_count("retain").await.unwrap(),
+        1,
+        "the old deflection went, the recent one stayed"
+    );
+    let logged: Vec<i64> = store
+        .erasures_since(0, 10_000)
+        .await
+        .unwrap()
+        .iter()
+        .filter_map(|e| e.conversation)
+        .collect();
+    assert!(due.iter().all(|id| logged.contains(id)));
+
+    // Anonymising keeps the figures and removes the words.
+    let later = now + 60 * DAY;
+    let (_, recent_open) = start("vt-fresh", later - DAY, "fresh", false).await;
+    let before = store.conversation(recent).await.unwrap().unwrap();
+    let done = store
+        .expire(later - 30 * DAY, Expiry::Anonymize, 100, later)
+        .await
+        .unwrap();
+    assert_eq!(done, vec![recent], "only the now-old resolved conversation");
+    let anon = store.conversation(recent).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            anon.rating,
+            anon.last_seq,
+            anon.status,
+            anon.created_at,
+            anon.resolved_at
+        ),
+        (
+            before.rating,
+            before.last_seq,
+            before.status,
+            before.created_at,
+            before.resolved_at
+        )
+    );
+    assert_eq!(
+        (
+            anon.rating_comment,
+            anon.preview,
+            anon.contact_id,
+            anon.contact_name
+        ),
+        (None, None, None, None)
+    );
+    let messages = store.messages_after(recent, 0, 10).await.unwrap();
+    assert_eq!(messages.len(), 1, "the message stays, for the figures");
+    assert_eq!(messages[0].body, "");
+    assert!(store.notes(recent).await.unwrap().is_empty());
+    let text = everything_readable(store).await;
+    assert!(!text.contains("recent and resolved") && !text.contains("555"));
+    assert!(text.contains("old but open") && text.contains("fresh"));
+    assert!(
+        store
+            .expire(later - 30 * DAY, Expiry::Anonymize, 100, later)
+            .await
+            .unwrap()
+            .is_empty(),
+        "not twice"
+    );
+    assert!(store.conversation(recent_open).await.unwrap().is_some());
 }

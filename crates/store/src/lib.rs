@@ -278,6 +278,60 @@ pub struct Appended {
     pub next_response_priority: Option<String>,
 }
 
+/// Everything stored about one contact: the copy a customer gets when they ask for their data.
+#[derive(Debug, Clone)]
+pub struct ContactData {
+    pub contact: Contact,
+    /// Contacts merged into this one (their details as they were when retired).
+    pub merged: Vec<Contact>,
+    /// Every conversation of the contact, on every browser, oldest first.
+    pub conversations: Vec<ConversationData>,
+    /// Articles its browsers said answered a question.
+    pub deflections: Vec<Deflection>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ConversationData {
+    pub conversation: Conversation,
+    pub messages: Vec<StoredMessage>,
+    pub notes: Vec<StoredNote>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deflection {
+    pub query: String,
+    pub article: String,
+    pub at: Millis,
+}
+
+/// What erasing a contact removed: every node drops these from what it keeps (search index,
+/// live sessions) through `erasures_since`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Erased {
+    pub contacts: Vec<i64>,
+    pub conversations: Vec<i64>,
+    pub visitors: Vec<i64>,
+}
+
+/// What retention does to a conversation past its time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiry {
+    /// Remove it with its messages, notes, labels and breaches.
+    Delete,
+    /// Keep its figures (times, authors, rating score, SLA, labels) and remove what a person
+    /// wrote or can be recognised by: message text, notes, context, page, names, the rating's
+    /// comment, the link to the contact.
+    Anonymize,
+}
+
+/// One entry of the erasure log: a conversation or a browser whose data was removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Erasure {
+    pub id: i64,
+    pub conversation: Option<i64>,
+    pub visitor: Option<i64>,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     async fn create_agent(&self, agent: NewAgent, now: Millis) -> Result<Agent>;
@@ -490,4 +544,26 @@ pub trait Store: Send + Sync + 'static {
         after_seq: u64,
         limit: u32,
     ) -> Result<Vec<StoredMessage>>;
+
+    /// Everything stored about a contact (a merged id resolves to the contact it went into),
+    /// or `None` if there is no such contact.
+    async fn contact_data(&self, contact_id: i64) -> Result<Option<ContactData>>;
+    /// Erases a contact and everything of it: the contacts merged into it, its conversations
+    /// with their messages, notes, labels and breaches, its browsers (a browser that also holds
+    /// another contact's conversation is only unlinked) and their deflections. Logged in the
+    /// erasure log (ids only); on SQLite the freed pages are overwritten and the WAL truncated,
+    /// so the file keeps no copy. `NotFound` if there is no such contact.
+    async fn erase_contact(&self, contact_id: i64, now: Millis) -> Result<Erased>;
+    /// Retention: applies `expiry` to at most `limit` resolved conversations last updated
+    /// before `before` (open conversations are never touched), and to deflections recorded
+    /// before it (deleted, or unlinked from their browser). Returns the conversations done.
+    async fn expire(
+        &self,
+        before: Millis,
+        expiry: Expiry,
+        limit: u32,
+        now: Millis,
+    ) -> Result<Vec<i64>>;
+    /// The erasure log after `after_id`, in id order (each node applies it to what it keeps).
+    async fn erasures_since(&self, after_id: i64, limit: u32) -> Result<Vec<Erasure>>;
 }

@@ -1,9 +1,10 @@
 //! The SQLite backend: one WAL-mode file, `synchronous = FULL`, migrations run at open.
 
 use crate::{
-    Agent, AgentCredentials, Appended, Contact, ContactUpdate, Conversation, ConversationContext,
-    MAX_CONTACT_ATTRIBUTES, MessageAuthor, Millis, NewAgent, NewMessage, Overdue, ReadBy, Result,
-    SlaDues, SlaKind, Status, Store, StoreError, StoredMessage, StoredNote, Visitor,
+    Agent, AgentCredentials, Appended, Contact, ContactData, ContactUpdate, Conversation,
+    ConversationContext, Erased, Erasure, Expiry, MAX_CONTACT_ATTRIBUTES, MessageAuthor, Millis,
+    NewAgent, NewMessage, Overdue, ReadBy, Result, SlaDues, SlaKind, Status, Store, StoreError,
+    StoredMessage, StoredNote, Visitor,
 };
 use async_trait::async_trait;
 use sqlx::sqlite::{
@@ -15,6 +16,7 @@ use std::path::Path;
 use std::time::Duration;
 
 mod batch;
+mod privacy;
 mod writer;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -57,6 +59,9 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
+            // Deleted content is overwritten, not left in free pages: an erased customer's
+            // data must not stay readable in the file.
+            .pragma("secure_delete", "on")
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
@@ -1376,5 +1381,27 @@ impl Store for SqliteStore {
             .fetch_all(&self.pool)
             .await?;
         Ok(rows.iter().map(message_from_row).collect())
+    }
+
+    async fn contact_data(&self, contact_id: i64) -> Result<Option<ContactData>> {
+        self.contact_data_impl(contact_id).await
+    }
+
+    async fn erase_contact(&self, contact_id: i64, now: Millis) -> Result<Erased> {
+        self.erase_contact_impl(contact_id, now).await
+    }
+
+    async fn expire(
+        &self,
+        before: Millis,
+        expiry: Expiry,
+        limit: u32,
+        now: Millis,
+    ) -> Result<Vec<i64>> {
+        self.expire_impl(before, expiry, limit, now).await
+    }
+
+    async fn erasures_since(&self, after_id: i64, limit: u32) -> Result<Vec<Erasure>> {
+        self.erasures_since_impl(after_id, limit).await
     }
 }

@@ -47,3 +47,77 @@ async fn opening_a_directory_is_a_clear_error() {
     let err = SqliteStore::open(dir.path()).await.unwrap_err().to_string();
     assert!(err.contains("cannot open the database at"), "{err}");
 }
+
+/// Every byte of the database's files (the database, its WAL and shared memory).
+fn file_bytes(dir: &std::path::Path) -> Vec<u8> {
+    let mut all = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        all.extend(std::fs::read(entry.unwrap().path()).unwrap());
+    }
+    all
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+#[tokio::test]
+async fn an_erased_contact_leaves_no_bytes_in_the_database_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("frontdesk.db"))
+        .await
+        .unwrap();
+    let visitor = store.create_visitor("t-erase", "demo", 1).await.unwrap();
+    let contact = store.visitor_contact(visitor.id, 1).await.unwrap();
+    let update = store::ContactUpdate {
+        name: Some("Zelda Qwertyuiop".into()),
+        email: Some("zelda.qwertyuiop@example.org".into()),
+        attributes: [("iban".to_owned(), "ZQ77-SECRET-IBAN".to_owned())].into(),
+    };
+    store.update_contact(contact.id, &update, 2).await.unwrap();
+    // An older name, replaced: its bytes must not linger in a free slot either.
+    let rename = store::ContactUpdate {
+        name: Some("Zelda Q.".into()),
+        ..Default::default()
+    };
+    store.update_contact(contact.id, &rename, 3).await.unwrap();
+    let conv = store
+        .open_or_create_conversation(&visitor, &ConversationContext::default(), 3)
+        .await
+        .unwrap();
+    for i in 0..50 {
+        store
+            .append_message(NewMessage {
+                conversation_id: conv.id,
+                client_id: &format!("m{i}"),
+                agent_id: None,
+                body: &format!("my card is XQ-CARD-{i:04} and my address 1 Qwertyuiop Street"),
+                at: 4,
+            })
+            .await
+            .unwrap();
+    }
+    let markers = [
+        "Qwertyuiop",
+        "qwertyuiop@",
+        "ZQ77-SECRET-IBAN",
+        "XQ-CARD-00",
+    ];
+    let bytes = file_bytes(dir.path());
+    assert!(
+        markers.iter().all(|m| contains(&bytes, m)),
+        "the markers are in the files before the erasure"
+    );
+    store.erase_contact(contact.id, 5).await.unwrap();
+    store.close().await;
+    drop(store);
+    let bytes = file_bytes(dir.path());
+    for marker in markers {
+        assert!(
+            !contains(&bytes, marker),
+            "{marker} is still in the database files"
+        );
+    }
+}

@@ -244,6 +244,13 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
                 self.signed_out().await
             }
             HubEvent::SignedOut { .. } | HubEvent::SessionEnded { .. } => {}
+            HubEvent::Erased { conversations, .. } => {
+                // Rare: rebuild the inbox without them, and stop following the erased ones.
+                for id in conversations.iter() {
+                    self.following.remove(id);
+                }
+                self.resync().await;
+            }
             HubEvent::Read { .. }
             | HubEvent::VisitorStored { .. }
             | HubEvent::Status { .. }

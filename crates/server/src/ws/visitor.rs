@@ -2,7 +2,8 @@
 //! then send/ack and live delivery, gap-free and without duplicates.
 
 use super::session::{
-    CLOSE_POLICY, CLOSE_TOO_BIG, FrameLimit, HELLO_TIMEOUT, Inbound, Out, Outbound, Wake, next_wake,
+    CLOSE_POLICY, CLOSE_RESTART, CLOSE_TOO_BIG, FrameLimit, HELLO_TIMEOUT, Inbound, Out, Outbound,
+    Wake, next_wake,
 };
 use crate::auth::{new_token, token_hash};
 use crate::hub::{HubEvent, Topic};
@@ -925,7 +926,17 @@ where
                     ServerFrame::rate_limited("too many frames; slow down", id, wait.millis());
                 Box::pin(session.out.send(refusal)).await;
             }
-            Wake::Event(event) => Box::pin(session.on_event(HubEvent::clone(&event))).await,
+            Wake::Event(event) => {
+                if let HubEvent::Erased { visitors, .. } = &*event
+                    && visitors.contains(&session.visitor.id)
+                {
+                    // This browser's data is gone: it reconnects and starts afresh.
+                    let reason = "this browser's data was erased; reconnect";
+                    Box::pin(session.out.close(&mut inbound, CLOSE_RESTART, reason)).await;
+                    return;
+                }
+                Box::pin(session.on_event(HubEvent::clone(&event))).await
+            }
             Wake::Lagged => Box::pin(session.resync()).await,
         }
     }
