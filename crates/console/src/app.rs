@@ -46,6 +46,10 @@ pub enum Msg {
     SetManager(i64, Option<i64>),
     /// Merge contact `.0` into contact `.1`.
     Merge(i64, i64),
+    /// Erase a contact and all its data (admins; asks first).
+    EraseContact(i64),
+    /// The contact was erased.
+    ContactErased(i64),
     /// Text to insert in the composer (a knowledge-base link found by `/kb query`).
     Insert(String),
     ToggleAdmin,
@@ -101,6 +105,8 @@ pub struct App {
     profile: Option<protocol::ContactProfile>,
     profile_requested: Option<i64>,
     profile_error: Option<String>,
+    /// A one-line confirmation of what was just done (a contact erased).
+    notice: Option<String>,
     /// The admin panel (accounts), when open.
     accounts: Option<Vec<protocol::AgentAccount>>,
     admin_error: Option<String>,
@@ -800,6 +806,17 @@ impl App {
                         </ul>
                     </div>
                 }
+                <div class="data-rights">
+                    // A same-origin download with the session cookie: nothing secret in the URL.
+                    <a class="export" href={format!("/api/contacts/{contact}/export")} download={format!("contact-{contact}.json")}>
+                        { "Download this contact's data (JSON)" }
+                    </a>
+                    if self.state.agent.as_ref().is_some_and(|a| a.admin) {
+                        <button type="button" class="erase danger" onclick={ctx.link().callback(move |_| Msg::EraseContact(contact))}>
+                            { "Delete contact and all data…" }
+                        </button>
+                    }
+                </div>
                 if let Some(e) = &self.profile_error { <p class="error" role="alert">{ e.clone() }</p> }
             </section>
         }
@@ -921,7 +938,12 @@ impl App {
 
     fn view_thread(&self, ctx: &Context<Self>) -> Html {
         let Some(id) = self.state.selected else {
-            return html! { <p class="muted empty">{ "Pick a conversation (j / k)." }</p> };
+            return html! {
+                <>
+                    if let Some(n) = &self.notice { <p class="notice" role="status">{ n.clone() }</p> }
+                    <p class="muted empty">{ "Pick a conversation (j / k)." }</p>
+                </>
+            };
         };
         let summary = self.state.conversations.iter().find(|c| c.id == id);
         let lines = self
@@ -997,6 +1019,9 @@ impl App {
                 </ol>
                 // Always present, so the reply form below is never re-created while typing.
                 <div class="thread-extras">
+                    // A refusal by the server (a reply too long, a control character pasted…),
+                    // until the next reply or note is sent.
+                    if let Some(e) = &self.state.last_error { <p class="error" role="alert">{ e.clone() }</p> }
                     if typing { <p class="typing">{ "Customer is typing…" }</p> }
                     if !matches.is_empty() {
                         <ul class="canned-suggestions" aria-label="Canned responses">
@@ -1106,6 +1131,7 @@ impl Component for App {
             profile: None,
             profile_requested: None,
             profile_error: None,
+            notice: None,
             accounts: None,
             admin_error: None,
             new_email: NodeRef::default(),
@@ -1126,6 +1152,7 @@ impl Component for App {
                     self.booting = false;
                     self.checking = false;
                     self.login_error = None;
+                    self.state.last_error = None; // "signed out" belonged to the sign-in form
                 }
                 self.apply(ctx, action);
             }
@@ -1205,6 +1232,41 @@ impl Component for App {
                 format!("/api/contacts/{from}/merge"),
                 serde_json::json!({ "into": into }),
             ),
+            Msg::EraseContact(contact) => {
+                let question = format!(
+                    "Delete contact #{contact} with every conversation, message and note? \
+                     This cannot be undone."
+                );
+                let confirmed = web_sys::window()
+                    .and_then(|w| w.confirm_with_message(&question).ok())
+                    .unwrap_or(false);
+                if confirmed {
+                    let link = ctx.link().clone();
+                    wasm_bindgen_futures::spawn_local(async move {
+                        match api("DELETE", &format!("/api/contacts/{contact}"), None).await {
+                            Ok((200, _)) => link.send_message(Msg::ContactErased(contact)),
+                            Ok((_, body)) => link.send_message(Msg::ProfileError(
+                                serde_json::from_str::<serde_json::Value>(&body)
+                                    .ok()
+                                    .and_then(|v| v["message"].as_str().map(str::to_owned))
+                                    .unwrap_or(body),
+                            )),
+                            Err(e) => link.send_message(Msg::ProfileError(e)),
+                        }
+                    });
+                }
+            }
+            Msg::ContactErased(contact) => {
+                if self
+                    .profile
+                    .as_ref()
+                    .is_some_and(|p| p.contact.id == contact)
+                {
+                    self.profile = None;
+                }
+                self.profile_error = None;
+                self.notice = Some(format!("Contact #{contact} and all its data were deleted."));
+            }
             Msg::Insert(text) => {
                 self.draft = text;
                 self.focus_reply();
@@ -1407,6 +1469,7 @@ impl Component for App {
                 if body.trim().is_empty() {
                     return false;
                 }
+                self.state.last_error = None;
                 if self.note_mode {
                     self.apply(
                         ctx,

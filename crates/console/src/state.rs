@@ -430,6 +430,17 @@ impl ConsoleState {
                 }
             }
             ServerFrame::Conversation(summary) => self.upsert(summary),
+            ServerFrame::Erased { conversations } => {
+                self.conversations
+                    .retain(|c| !conversations.contains(&c.id));
+                for id in &conversations {
+                    self.threads.remove(id);
+                    self.notes.remove(id);
+                }
+                if self.selected.is_some_and(|s| conversations.contains(&s)) {
+                    self.selected = None;
+                }
+            }
             ServerFrame::Agents { agents } => {
                 // A team an admin just gave someone is a team to transfer to.
                 for t in agents.iter().flat_map(|a| &a.teams) {
@@ -607,6 +618,34 @@ mod tests {
         s.apply(Action::Frame(ServerFrame::Conversation(summary(3, 20))));
         let ids: Vec<_> = s.conversations.iter().map(|c| c.id).collect();
         assert_eq!(ids, [1, 2, 3]);
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn erased_conversations_are_forgotten_and_not_reopened() {
+        let mut s = ConsoleState::default();
+        s.apply(Action::SignedIn(agent()));
+        online(&mut s, vec![summary(1, 10), summary(2, 30)]);
+        s.apply(Action::Select(1));
+        assert_eq!(s.selected, Some(1));
+        s.apply(Action::Frame(ServerFrame::Erased {
+            conversations: vec![1],
+        }));
+        assert_eq!(s.selected, None);
+        assert!(!s.threads.contains_key(&1));
+        let ids: Vec<_> = s.conversations.iter().map(|c| c.id).collect();
+        assert_eq!(ids, [2]);
+        // The rebuilt inbox that follows does not open it again.
+        let effects = online(&mut s, vec![summary(2, 30)]);
+        assert!(
+            !effects.iter().any(|e| matches!(
+                e,
+                Effect::Send(AgentFrame::Open {
+                    conversation: 1,
+                    ..
+                })
+            )),
+            "{effects:?}"
+        );
     }
 
     #[wasm_bindgen_test(unsupported = test)]

@@ -429,6 +429,9 @@ server_frame! {
         Note(Note),
         /// Who is online, away or offline, and how many open conversations each holds.
         Agents { agents: Vec<AgentPresence> },
+        /// These conversations were erased (a customer's data deleted, or retention): forget
+        /// them (console only; a fresh `agent_welcome` follows).
+        Erased { conversations: Vec<ConversationId> },
     }
 }
 

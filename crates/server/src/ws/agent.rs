@@ -249,6 +249,8 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
                 for id in conversations.iter() {
                     self.following.remove(id);
                 }
+                let conversations = conversations.to_vec();
+                self.out.send(ServerFrame::Erased { conversations }).await;
                 self.resync().await;
             }
             HubEvent::Read { .. }
