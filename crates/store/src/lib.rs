@@ -7,8 +7,10 @@
 //! so they are gap-free per conversation.
 
 pub mod conformance;
+mod postgres;
 mod sqlite;
 
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;

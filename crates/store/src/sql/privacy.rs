@@ -4,17 +4,19 @@
 //! merged into it, followed with a recursive CTE) and over explicit id lists, in SQL that
 //! PostgreSQL reads the same way.
 
+use super::Db;
+use super::dialect::{self, q};
 use super::{
-    CONTACT_SELECT, CONVERSATION_SELECT, MESSAGE_COLUMNS, NOTE_SELECT, SqliteStore,
-    contact_from_row, conversation_from_row, message_from_row, note_from_row,
+    CONTACT_SELECT, CONVERSATION_SELECT, MESSAGE_COLUMNS, NOTE_SELECT, SqlStore, contact_from_row,
+    conversation_from_row, message_from_row, note_from_row,
 };
 use crate::{
     ContactData, ConversationData, Deflection, Erased, Erasure, Expiry, Millis, Result, StoreError,
 };
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{Row, Transaction};
 
 /// The contact `?1` and every contact merged into it, at any depth.
-const FAMILY: &str = "WITH RECURSIVE family(id) AS (SELECT ?1 UNION \
+const FAMILY: &str = "WITH RECURSIVE family(id) AS (SELECT CAST(?1 AS BIGINT) UNION \
      SELECT ct.id FROM contacts ct JOIN family f ON ct.merged_into = f.id)";
 
 /// The conversations of the family: its own, and those of its browsers that predate contacts.
@@ -31,9 +33,10 @@ fn marks(n: usize) -> String {
 }
 
 /// Runs `sql` (with one `{ids}` hole) for every chunk of `ids`.
-async fn for_ids(tx: &mut Transaction<'_, Sqlite>, sql: &str, ids: &[i64]) -> Result<()> {
+async fn for_ids(tx: &mut Transaction<'_, Db>, sql: &str, ids: &[i64]) -> Result<()> {
     for chunk in ids.chunks(CHUNK) {
         let sql = sql.replace("{ids}", &marks(chunk.len()));
+        let sql = q(&sql);
         let mut query = sqlx::query(&sql);
         for id in chunk {
             query = query.bind(id);
@@ -44,7 +47,7 @@ async fn for_ids(tx: &mut Transaction<'_, Sqlite>, sql: &str, ids: &[i64]) -> Re
 }
 
 /// Removes conversations with everything that hangs off them.
-async fn delete_conversations(tx: &mut Transaction<'_, Sqlite>, ids: &[i64]) -> Result<()> {
+async fn delete_conversations(tx: &mut Transaction<'_, Db>, ids: &[i64]) -> Result<()> {
     for table in ["messages", "notes", "conversation_labels", "sla_breaches"] {
         for_ids(
             tx,
@@ -57,64 +60,68 @@ async fn delete_conversations(tx: &mut Transaction<'_, Sqlite>, ids: &[i64]) -> 
 }
 
 async fn log_erasures(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Db>,
     conversations: &[i64],
     visitors: &[i64],
     now: Millis,
 ) -> Result<()> {
     for &id in conversations {
-        sqlx::query("INSERT INTO erasures (conversation_id, erased_at) VALUES (?, ?)")
-            .bind(id)
-            .bind(now)
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query(&q(
+            "INSERT INTO erasures (conversation_id, erased_at) VALUES (?, ?)",
+        ))
+        .bind(id)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
     }
     for &id in visitors {
-        sqlx::query("INSERT INTO erasures (visitor_id, erased_at) VALUES (?, ?)")
-            .bind(id)
-            .bind(now)
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query(&q(
+            "INSERT INTO erasures (visitor_id, erased_at) VALUES (?, ?)",
+        ))
+        .bind(id)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
     }
     Ok(())
 }
 
-impl SqliteStore {
+impl SqlStore {
     /// The surviving contact a (possibly merged) id resolves to.
     async fn survivor(&self, id: i64) -> Result<Option<crate::Contact>> {
         crate::Store::contact(self, id).await
     }
 
-    /// Writes freed by deletions are already zeroed (`secure_delete`); this copies the WAL into
-    /// the database and truncates it, so no old page survives in the log either. Best effort:
-    /// a reader holding an old snapshot delays it to a later checkpoint.
+    /// What the backend does after an erasure so that no copy of the erased rows stays in its
+    /// files (`dialect::AFTER_ERASURE`). Best effort: on SQLite a reader holding an old snapshot
+    /// delays the WAL's truncation to a later checkpoint.
     async fn scrub_wal(&self) {
-        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&self.pool)
-            .await
-        {
-            tracing::warn!(error = %e, "checkpointing after an erasure failed");
+        let Some(sql) = dialect::AFTER_ERASURE else {
+            return;
+        };
+        if let Err(e) = sqlx::query(sql).execute(&self.pool).await {
+            tracing::warn!(error = %e, "scrubbing after an erasure failed");
         }
     }
 
-    pub(super) async fn contact_data_impl(&self, contact_id: i64) -> Result<Option<ContactData>> {
+    pub(super) async fn contact_data(&self, contact_id: i64) -> Result<Option<ContactData>> {
         let Some(contact) = self.survivor(contact_id).await? else {
             return Ok(None);
         };
         let mut tx = self.pool.begin().await?;
-        let merged = sqlx::query(&format!(
+        let merged = sqlx::query(&q(&format!(
             "{FAMILY} {CONTACT_SELECT} WHERE ct.id IN (SELECT id FROM family) AND ct.id != ?1 \
              ORDER BY ct.id"
-        ))
+        )))
         .bind(contact.id)
         .fetch_all(&mut *tx)
         .await?
         .iter()
         .map(contact_from_row)
         .collect();
-        let conversations: Vec<_> = sqlx::query(&format!(
+        let conversations: Vec<_> = sqlx::query(&q(&format!(
             "{FAMILY} {CONVERSATION_SELECT} WHERE c.id IN ({FAMILY_CONVERSATIONS}) ORDER BY c.id"
-        ))
+        )))
         .bind(contact.id)
         .fetch_all(&mut *tx)
         .await?
@@ -123,18 +130,18 @@ impl SqliteStore {
         .collect();
         let mut out = Vec::with_capacity(conversations.len());
         for conversation in conversations {
-            let messages = sqlx::query(&format!(
+            let messages = sqlx::query(&q(&format!(
                 "SELECT {MESSAGE_COLUMNS} WHERE m.conversation_id = ? ORDER BY m.seq"
-            ))
+            )))
             .bind(conversation.id)
             .fetch_all(&mut *tx)
             .await?
             .iter()
             .map(message_from_row)
             .collect();
-            let notes = sqlx::query(&format!(
+            let notes = sqlx::query(&q(&format!(
                 "{NOTE_SELECT} WHERE n.conversation_id = ? ORDER BY n.id"
-            ))
+            )))
             .bind(conversation.id)
             .fetch_all(&mut *tx)
             .await?
@@ -147,12 +154,12 @@ impl SqliteStore {
                 notes,
             });
         }
-        let deflections = sqlx::query(&format!(
+        let deflections = sqlx::query(&q(&format!(
             "{FAMILY} SELECT d.query, d.article, d.created_at FROM deflections d \
              WHERE d.visitor_id IN (SELECT v.id FROM visitors v \
                                     WHERE v.contact_id IN (SELECT id FROM family)) \
              ORDER BY d.id"
-        ))
+        )))
         .bind(contact.id)
         .fetch_all(&mut *tx)
         .await?
@@ -172,19 +179,21 @@ impl SqliteStore {
         }))
     }
 
-    pub(super) async fn erase_contact_impl(&self, contact_id: i64, now: Millis) -> Result<Erased> {
+    pub(super) async fn erase_contact(&self, contact_id: i64, now: Millis) -> Result<Erased> {
         let contact = self
             .survivor(contact_id)
             .await?
             .ok_or(StoreError::NotFound { what: "contact" })?;
         let mut tx = self.pool.begin().await?;
         // Take the write lock first (the transaction never upgrades from a read).
-        sqlx::query("UPDATE contacts SET updated_at = updated_at WHERE id = ?")
-            .bind(contact.id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(&q(
+            "UPDATE contacts SET updated_at = updated_at WHERE id = ?",
+        ))
+        .bind(contact.id)
+        .execute(&mut *tx)
+        .await?;
         let mut ids = async |sql: String| -> Result<Vec<i64>> {
-            Ok(sqlx::query_scalar(&sql)
+            Ok(sqlx::query_scalar(&q(&sql))
                 .bind(contact.id)
                 .fetch_all(&mut *tx)
                 .await?)
@@ -234,7 +243,7 @@ impl SqliteStore {
         })
     }
 
-    pub(super) async fn expire_impl(
+    pub(super) async fn expire(
         &self,
         before: Millis,
         expiry: Expiry,
@@ -243,13 +252,13 @@ impl SqliteStore {
     ) -> Result<Vec<i64>> {
         let mut tx = self.pool.begin().await?;
         // Take the write lock first.
-        sqlx::query("UPDATE erasures SET id = id WHERE 0")
+        sqlx::query(&q("UPDATE erasures SET id = id WHERE 1 = 0"))
             .execute(&mut *tx)
             .await?;
-        let due: Vec<i64> = sqlx::query_scalar(
+        let due: Vec<i64> = sqlx::query_scalar(&q(
             "SELECT id FROM conversations WHERE status = 'resolved' AND updated_at < ? \
              AND anonymized_at IS NULL ORDER BY updated_at, id LIMIT ?",
-        )
+        ))
         .bind(before)
         .bind(limit as i64)
         .fetch_all(&mut *tx)
@@ -257,7 +266,7 @@ impl SqliteStore {
         match expiry {
             Expiry::Delete => {
                 delete_conversations(&mut tx, &due).await?;
-                sqlx::query("DELETE FROM deflections WHERE created_at < ?")
+                sqlx::query(&q("DELETE FROM deflections WHERE created_at < ?"))
                     .bind(before)
                     .execute(&mut *tx)
                     .await?;
@@ -281,10 +290,8 @@ impl SqliteStore {
                      contact_id = NULL, anonymized_at = {now} WHERE id IN ({{ids}})"
                 );
                 for_ids(&mut tx, &sql, &due).await?;
-                sqlx::query(
-                    "UPDATE deflections SET visitor_id = NULL \
-                     WHERE created_at < ? AND visitor_id IS NOT NULL",
-                )
+                sqlx::query(&q("UPDATE deflections SET visitor_id = NULL \
+                     WHERE created_at < ? AND visitor_id IS NOT NULL"))
                 .bind(before)
                 .execute(&mut *tx)
                 .await?;
@@ -298,14 +305,10 @@ impl SqliteStore {
         Ok(due)
     }
 
-    pub(super) async fn erasures_since_impl(
-        &self,
-        after_id: i64,
-        limit: u32,
-    ) -> Result<Vec<Erasure>> {
-        let rows = sqlx::query(
+    pub(super) async fn erasures_since(&self, after_id: i64, limit: u32) -> Result<Vec<Erasure>> {
+        let rows = sqlx::query(&q(
             "SELECT id, conversation_id, visitor_id FROM erasures WHERE id > ? ORDER BY id LIMIT ?",
-        )
+        ))
         .bind(after_id)
         .bind(limit as i64)
         .fetch_all(&self.pool)

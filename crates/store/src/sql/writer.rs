@@ -9,9 +9,10 @@
 //! gap-free per conversation; a resend in the same group finds the first copy and is a
 //! duplicate.
 
+use super::Conn;
 use super::batch;
+use super::dialect::q;
 use crate::{Appended, Millis, ReadBy, Result, StoreError};
-use sqlx::SqliteConnection;
 use tokio::sync::{mpsc, oneshot};
 
 /// The most jobs one transaction takes.
@@ -95,7 +96,7 @@ pub(super) struct Writer {
 
 impl Writer {
     /// Starts the writer task on `conn`.
-    pub fn start(conn: SqliteConnection, faults: Faults) -> Self {
+    pub fn start(conn: Conn, faults: Faults) -> Self {
         let (jobs, rx) = mpsc::channel(QUEUE);
         tokio::spawn(run(conn, rx, faults));
         Writer { jobs }
@@ -145,8 +146,8 @@ impl Writer {
     }
 }
 
-async fn execute(conn: &mut SqliteConnection, sql: &str) -> Result<()> {
-    sqlx::query(sql).execute(&mut *conn).await?;
+async fn execute(conn: &mut Conn, sql: &str) -> Result<()> {
+    sqlx::query(&q(sql)).execute(&mut *conn).await?;
     Ok(())
 }
 
@@ -171,10 +172,10 @@ impl Faults {
     }
 }
 
-async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>, faults: Faults) {
+async fn run(mut conn: Conn, mut rx: mpsc::Receiver<Job>, faults: Faults) {
     let mut jobs = Vec::with_capacity(MAX_GROUP);
     while rx.recv_many(&mut jobs, MAX_GROUP).await > 0 {
-        if let Err(e) = execute(&mut conn, "BEGIN IMMEDIATE").await {
+        if let Err(e) = execute(&mut conn, super::dialect::BEGIN_WRITE).await {
             let reason = e.to_string();
             for job in jobs.drain(..) {
                 job.fail(&reason);
@@ -228,7 +229,7 @@ async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>, faults: Fa
 }
 
 /// Runs one job other than a message (each is one statement, atomic on its own).
-async fn apply(conn: &mut SqliteConnection, job: Job) -> Done {
+async fn apply(conn: &mut Conn, job: Job) -> Done {
     match job {
         Job::MarkRead {
             conversation_id,
@@ -255,42 +256,38 @@ async fn apply(conn: &mut SqliteConnection, job: Job) -> Done {
     }
 }
 
-async fn mark_read(
-    conn: &mut SqliteConnection,
-    conversation_id: i64,
-    by: ReadBy,
-    seq: u64,
-) -> Result<()> {
+async fn mark_read(conn: &mut Conn, conversation_id: i64, by: ReadBy, seq: u64) -> Result<()> {
     let sql = match by {
         ReadBy::Visitor => {
-            "UPDATE conversations SET visitor_read = min(max(visitor_read, ?), last_seq) \
-             WHERE id = ? AND visitor_read < min(?, last_seq)"
+            "UPDATE conversations \
+             SET visitor_read = CASE WHEN ?1 < last_seq THEN ?1 ELSE last_seq END \
+             WHERE id = ?2 AND visitor_read < CASE WHEN ?1 < last_seq THEN ?1 ELSE last_seq END"
         }
         ReadBy::Agent => {
-            "UPDATE conversations SET agent_read = min(max(agent_read, ?), last_seq) \
-             WHERE id = ? AND agent_read < min(?, last_seq)"
+            "UPDATE conversations \
+             SET agent_read = CASE WHEN ?1 < last_seq THEN ?1 ELSE last_seq END \
+             WHERE id = ?2 AND agent_read < CASE WHEN ?1 < last_seq THEN ?1 ELSE last_seq END"
         }
     };
-    sqlx::query(sql)
+    sqlx::query(&q(sql))
         .bind(seq as i64)
         .bind(conversation_id)
-        .bind(seq as i64)
         .execute(&mut *conn)
         .await?;
     Ok(())
 }
 
 async fn begin_next_response(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     conversation_id: i64,
     from: Millis,
     due: Option<Millis>,
 ) -> Result<bool> {
-    let r = sqlx::query(
+    let r = sqlx::query(&q(
         "UPDATE conversations SET next_response_from = ?, next_response_due = ? \
          WHERE id = ? AND status = 'open' AND next_response_from IS NULL \
          AND last_author = 'visitor' AND first_response_at IS NOT NULL",
-    )
+    ))
     .bind(from)
     .bind(due)
     .bind(conversation_id)

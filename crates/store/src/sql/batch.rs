@@ -5,10 +5,12 @@
 //! Each statement through sqlx costs a round trip to the connection's thread, so statements,
 //! not rows, are what a message costs.
 
+use super::Conn;
+use super::dialect::{self, q};
 use super::writer::Message;
 use super::{existing_message, preview};
 use crate::{Appended, MessageAuthor, Result, StoreError, StoredMessage};
-use sqlx::{Row, SqliteConnection};
+use sqlx::Row;
 use std::collections::HashMap;
 
 /// Rows per multi-row statement (7 parameters each; far below SQLite's limit).
@@ -48,14 +50,15 @@ struct Touch {
 /// Outcome of the batch: a result per message, in order, and whether the transaction may
 /// still commit (`Err` with the reason when a write failed half-way).
 pub(super) async fn append_batch(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     batch: &[Message],
 ) -> (Vec<Result<Appended>>, std::result::Result<(), String>) {
     let (reason, state) = match run(conn, batch).await {
         Ok(results) => return (results, Ok(())),
         // Nothing written yet: the transaction may still commit the other jobs.
-        Err(Failure::Clean(reason)) => (reason, Ok(())),
-        Err(Failure::Fatal(reason)) => (reason.clone(), Err(reason)),
+        Err(Failure::Clean(reason)) if !dialect::FAILED_STATEMENT_ABORTS => (reason, Ok(())),
+        // PostgreSQL aborts the transaction on a failed statement: the group fails.
+        Err(Failure::Clean(reason) | Failure::Fatal(reason)) => (reason.clone(), Err(reason)),
     };
     let failed = batch
         .iter()
@@ -74,7 +77,7 @@ enum Failure {
 }
 
 async fn run(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     batch: &[Message],
 ) -> std::result::Result<Vec<Result<Appended>>, Failure> {
     let clean = |e: sqlx::Error| Failure::Clean(e.to_string());
@@ -86,23 +89,44 @@ async fn run(
     let mut ids: Vec<i64> = batch.iter().map(|m| m.conversation_id).collect();
     ids.sort_unstable();
     ids.dedup();
+    if let Some(lock) = dialect::LOCK_CONVERSATIONS {
+        let sql = format!(
+            "SELECT id FROM conversations WHERE id IN ({}) ORDER BY id {lock}",
+            marks(ids.len(), "?")
+        );
+        let sql = q(&sql);
+        let mut query = sqlx::query(&sql);
+        for id in &ids {
+            query = query.bind(id);
+        }
+        query.fetch_all(&mut *conn).await.map_err(clean)?;
+    }
     let sql = format!(
-        "SELECT 0, id, last_seq, priority, status = 'open', first_response_at, \
-         next_response_from IS NOT NULL, NULL, NULL FROM conversations WHERE id IN ({}) \
+        "SELECT CAST(0 AS BIGINT), id, last_seq, priority, \
+         CASE WHEN status = 'open' THEN CAST(1 AS BIGINT) ELSE 0 END, first_response_at, \
+         CASE WHEN next_response_from IS NULL THEN CAST(0 AS BIGINT) ELSE 1 END, NULL, NULL \
+         FROM conversations WHERE id IN ({}) \
          UNION ALL \
-         SELECT 1, conversation_id, NULL, NULL, NULL, NULL, NULL, author_kind, client_id \
+         SELECT CAST(1 AS BIGINT), conversation_id, NULL, NULL, NULL, NULL, NULL, author_kind, client_id \
          FROM messages WHERE (conversation_id, author_kind, client_id) IN (VALUES {})",
         marks(ids.len(), "?"),
-        marks(batch.len(), "(?, ?, ?)")
+        marks(
+            batch.len(),
+            "(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT))"
+        )
     );
-    let mut q = sqlx::query(&sql);
+    let sql = q(&sql);
+    let mut query = sqlx::query(&sql);
     for id in &ids {
-        q = q.bind(id);
+        query = query.bind(id);
     }
     for m in batch {
-        q = q.bind(m.conversation_id).bind(kind(m)).bind(&m.client_id);
+        query = query
+            .bind(m.conversation_id)
+            .bind(kind(m))
+            .bind(&m.client_id);
     }
-    let rows = q.fetch_all(&mut *conn).await.map_err(clean)?;
+    let rows = query.fetch_all(&mut *conn).await.map_err(clean)?;
     let mut counters: HashMap<i64, Counter> = HashMap::with_capacity(ids.len());
     let mut stored: HashMap<(i64, &'static str, &str), ()> = HashMap::new();
     for row in &rows {
@@ -113,9 +137,9 @@ async fn run(
                 Counter {
                     last_seq: row.try_get(2).map_err(clean)?,
                     priority: row.try_get(3).map_err(clean)?,
-                    open: row.try_get(4).map_err(clean)?,
+                    open: row.try_get::<i64, _>(4).map_err(clean)? != 0,
                     first_response_at: row.try_get(5).map_err(clean)?,
-                    next_response_running: row.try_get(6).map_err(clean)?,
+                    next_response_running: row.try_get::<i64, _>(6).map_err(clean)? != 0,
                     touched: None,
                 },
             );
@@ -196,10 +220,11 @@ async fn run(
              created_at) VALUES {}",
             marks(chunk.len(), "(?, ?, ?, ?, ?, ?, ?)")
         );
-        let mut q = sqlx::query(&sql);
+        let sql = q(&sql);
+        let mut query = sqlx::query(&sql);
         for &(i, seq) in chunk {
             let m = &batch[i];
-            q = q
+            query = query
                 .bind(m.conversation_id)
                 .bind(seq)
                 .bind(&m.client_id)
@@ -208,7 +233,7 @@ async fn run(
                 .bind(&m.body)
                 .bind(m.at);
         }
-        q.execute(&mut *conn).await.map_err(fatal)?;
+        query.execute(&mut *conn).await.map_err(fatal)?;
     }
 
     // 5. Move the conversations forward.
@@ -223,23 +248,28 @@ async fn run(
              UPDATE conversations SET last_seq = v.last_seq, updated_at = v.at, \
              preview = v.preview, last_author = v.last_author, \
              first_response_at = coalesce(conversations.first_response_at, v.first_response_at), \
-             next_response_from = CASE WHEN v.reset THEN NULL ELSE next_response_from END, \
-             next_response_due = CASE WHEN v.reset THEN NULL ELSE next_response_due END \
+             next_response_from = CASE WHEN v.reset = 1 THEN NULL ELSE next_response_from END, \
+             next_response_due = CASE WHEN v.reset = 1 THEN NULL ELSE next_response_due END \
              FROM v WHERE conversations.id = v.id",
-            marks(chunk.len(), "(?, ?, ?, ?, ?, ?, ?)")
+            marks(
+                chunk.len(),
+                "(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), \
+                 CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT))"
+            )
         );
-        let mut q = sqlx::query(&sql);
+        let sql = q(&sql);
+        let mut query = sqlx::query(&sql);
         for (id, c, t) in chunk {
-            q = q
+            query = query
                 .bind(id)
                 .bind(c.last_seq)
                 .bind(t.at)
                 .bind(&t.preview)
                 .bind(t.last_author)
                 .bind(c.first_response_at)
-                .bind(t.reset_clock);
+                .bind(i64::from(t.reset_clock));
         }
-        q.execute(&mut *conn).await.map_err(fatal)?;
+        query.execute(&mut *conn).await.map_err(fatal)?;
     }
 
     // 6. The agents' names, for their messages.
@@ -252,11 +282,12 @@ async fn run(
             "SELECT id, name FROM agents WHERE id IN ({})",
             marks(chunk.len(), "?")
         );
-        let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
+        let sql = q(&sql);
+        let mut query = sqlx::query_as::<_, (i64, String)>(&sql);
         for id in chunk {
-            q = q.bind(id);
+            query = query.bind(id);
         }
-        names.extend(q.fetch_all(&mut *conn).await.map_err(fatal)?);
+        names.extend(query.fetch_all(&mut *conn).await.map_err(fatal)?);
     }
 
     // 7. The results, in order.
