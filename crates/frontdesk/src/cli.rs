@@ -7,7 +7,7 @@ use std::io::Read;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use store::{NewAgent, SqliteStore, Store};
+use store::{NewAgent, PgStore, SqliteStore, Store};
 
 #[derive(Parser)]
 #[command(
@@ -49,6 +49,10 @@ struct ServeArgs {
     /// Folder for the SQLite database [default: ./data]
     #[arg(long, env = "FRONTDESK_DATA")]
     data: Option<PathBuf>,
+    /// PostgreSQL instead of SQLite, for several nodes: `postgres://user:password@host/db`
+    /// (the password can also come from PGPASSWORD)
+    #[arg(long, env = "FRONTDESK_DATABASE")]
+    database: Option<String>,
     /// TOML config file (a `[server]` table with listen, data, public_url, session_days)
     #[arg(long, env = "FRONTDESK_CONFIG")]
     config: Option<PathBuf>,
@@ -90,6 +94,9 @@ enum AgentCommand {
 struct AgentSetArgs {
     #[arg(long, env = "FRONTDESK_DATA", default_value = "data")]
     data: PathBuf,
+    /// PostgreSQL instead of SQLite in the data folder (`postgres://user:password@host/db`)
+    #[arg(long, env = "FRONTDESK_DATABASE")]
+    database: Option<String>,
     #[arg(long)]
     email: String,
     /// Comma-separated list; empty clears it
@@ -132,12 +139,18 @@ fn language_list(tags: &[String]) -> anyhow::Result<Vec<String>> {
 struct DataArgs {
     #[arg(long, env = "FRONTDESK_DATA", default_value = "data")]
     data: PathBuf,
+    /// PostgreSQL instead of SQLite in the data folder (`postgres://user:password@host/db`)
+    #[arg(long, env = "FRONTDESK_DATABASE")]
+    database: Option<String>,
 }
 
 #[derive(Args)]
 struct AgentEmailArgs {
     #[arg(long, env = "FRONTDESK_DATA", default_value = "data")]
     data: PathBuf,
+    /// PostgreSQL instead of SQLite in the data folder (`postgres://user:password@host/db`)
+    #[arg(long, env = "FRONTDESK_DATABASE")]
+    database: Option<String>,
     #[arg(long)]
     email: String,
 }
@@ -146,6 +159,9 @@ struct AgentEmailArgs {
 struct AgentAddArgs {
     #[arg(long, env = "FRONTDESK_DATA", default_value = "data")]
     data: PathBuf,
+    /// PostgreSQL instead of SQLite in the data folder (`postgres://user:password@host/db`)
+    #[arg(long, env = "FRONTDESK_DATABASE")]
+    database: Option<String>,
     #[arg(long)]
     email: String,
     /// Read the password from standard input (required: passwords never go on the command line)
@@ -190,10 +206,28 @@ pub fn run() -> anyhow::Result<()> {
     }
 }
 
-pub(crate) async fn open_store(data: &Path) -> anyhow::Result<SqliteStore> {
-    std::fs::create_dir_all(data)
-        .with_context(|| format!("cannot create the data folder {}", data.display()))?;
-    Ok(SqliteStore::open(&data.join("frontdesk.db")).await?)
+/// The store: PostgreSQL when `database` is a `postgres://` URL, else SQLite in `data`.
+pub(crate) async fn open_store(
+    data: &Path,
+    database: Option<&str>,
+) -> anyhow::Result<Arc<dyn Store>> {
+    match database.map(str::trim).filter(|d| !d.is_empty()) {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Ok(Arc::new(PgStore::connect(url).await?))
+        }
+        Some(other) => bail!(
+            "--database takes a postgres:// URL (SQLite needs none: it lives in the data \
+             folder), not {:?}",
+            other.split('@').next_back().unwrap_or("")
+        ),
+        None => {
+            std::fs::create_dir_all(data)
+                .with_context(|| format!("cannot create the data folder {}", data.display()))?;
+            Ok(Arc::new(
+                SqliteStore::open(&data.join("frontdesk.db")).await?,
+            ))
+        }
+    }
 }
 
 pub(crate) fn now_millis() -> i64 {
@@ -246,13 +280,13 @@ async fn agent_add(args: AgentAddArgs) -> anyhow::Result<()> {
         .read_to_string(&mut password)
         .context("cannot read the password from standard input")?;
     let password = password.trim_end_matches(['\n', '\r']);
-    let store = open_store(&args.data).await?;
+    let store = open_store(&args.data, args.database.as_deref()).await?;
     let name = args
         .name
         .unwrap_or_else(|| args.email.split('@').next().unwrap_or_default().to_owned());
     let languages = language_list(&args.languages)?;
     let teams = team_list(&args.teams)?;
-    let agent = create_agent(&store, args.email.trim(), &name, password, args.admin).await?;
+    let agent = create_agent(&*store, args.email.trim(), &name, password, args.admin).await?;
     if !languages.is_empty() {
         store.set_agent_languages(agent.id, &languages).await?;
     }
@@ -270,7 +304,7 @@ async fn agent_add(args: AgentAddArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn find_agent(store: &SqliteStore, email: &str) -> anyhow::Result<store::Agent> {
+async fn find_agent(store: &dyn Store, email: &str) -> anyhow::Result<store::Agent> {
     match store.agent_credentials(email.trim()).await? {
         Some(c) => Ok(c.agent),
         None => bail!("no agent with the email {email}"),
@@ -289,8 +323,8 @@ async fn agent_skill(args: AgentSetArgs, skill: Skill) -> anyhow::Result<()> {
         Skill::Languages => language_list(&args.set)?,
         Skill::Teams => team_list(&args.set)?,
     };
-    let store = open_store(&args.data).await?;
-    let agent = find_agent(&store, &args.email).await?;
+    let store = open_store(&args.data, args.database.as_deref()).await?;
+    let agent = find_agent(&*store, &args.email).await?;
     match skill {
         Skill::Languages => store.set_agent_languages(agent.id, &values).await?,
         Skill::Teams => store.set_agent_teams(agent.id, &values).await?,
@@ -310,7 +344,7 @@ async fn agent_skill(args: AgentSetArgs, skill: Skill) -> anyhow::Result<()> {
 }
 
 async fn agent_list(args: DataArgs) -> anyhow::Result<()> {
-    let store = open_store(&args.data).await?;
+    let store = open_store(&args.data, args.database.as_deref()).await?;
     for a in store.list_agents().await? {
         println!(
             "{:>4}  {:<32} {:<24} {}{}{}{}",
@@ -336,8 +370,8 @@ async fn agent_list(args: DataArgs) -> anyhow::Result<()> {
 }
 
 async fn agent_set_disabled(args: AgentEmailArgs, disabled: bool) -> anyhow::Result<()> {
-    let store = open_store(&args.data).await?;
-    let agent = find_agent(&store, &args.email).await?;
+    let store = open_store(&args.data, args.database.as_deref()).await?;
+    let agent = find_agent(&*store, &args.email).await?;
     store.set_agent_disabled(agent.id, disabled).await?;
     store.close().await;
     println!(
@@ -355,8 +389,8 @@ async fn agent_password(args: AgentEmailArgs) -> anyhow::Result<()> {
         .read_to_string(&mut password)
         .context("cannot read the password from standard input")?;
     let password = password.trim_end_matches(['\n', '\r']);
-    let store = open_store(&args.data).await?;
-    let agent = find_agent(&store, &args.email).await?;
+    let store = open_store(&args.data, args.database.as_deref()).await?;
+    let agent = find_agent(&*store, &args.email).await?;
     store
         .set_password_hash(agent.id, &server::hash_password(password)?)
         .await?;
@@ -401,7 +435,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("FRONTDESK_LOG")
-                .unwrap_or_else(|_| "info".into()),
+                .unwrap_or_else(|_| "info,sqlx::postgres::notice=warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -500,9 +534,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     settings.search_dir = Some(data.join("search"));
     settings.retention = file.retention;
 
-    let store = open_store(&data).await?;
+    let database = args.database.or(file.database.clone());
+    let store = open_store(&data, database.as_deref()).await?;
     let demo = if args.demo {
-        Some(demo_login(&store, &data).await?)
+        Some(demo_login(&*store, &data).await?)
     } else {
         None
     };
@@ -519,6 +554,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         println!("  demo login:    {email} / {password}");
     }
     println!("  data:          {}", data.display());
+    if database.is_some() {
+        println!("  database:      PostgreSQL");
+    }
     if !assets_built() {
         println!("  warning: web assets are not built into this binary; run `cargo xtask build`");
     }
@@ -526,7 +564,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(kb) => println!("  knowledge base: {}", kb.display()),
         None => println!("  knowledge base: none (pass --kb DIR)"),
     }
-    let state = server::AppState::new(Arc::new(store.clone()), settings)
+    let state = server::AppState::new(store.clone(), settings)
         .with_message_search()
         .context("cannot open the search index in the data folder")?;
     state.start();

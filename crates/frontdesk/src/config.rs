@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 pub struct FileConfig {
     pub listen: Option<SocketAddr>,
     pub data: Option<PathBuf>,
+    /// `postgres://…`: PostgreSQL instead of SQLite in the data folder.
+    pub database: Option<String>,
     pub public_url: Option<String>,
     /// Reverse proxies (CIDRs) whose forwarded client addresses are believed.
     pub trusted_proxies: Option<Vec<String>>,

@@ -7,7 +7,6 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
-use store::Store;
 
 #[derive(Subcommand)]
 pub enum ContactCommand {
@@ -25,6 +24,9 @@ pub enum ContactCommand {
 pub struct FindArgs {
     #[arg(long, env = "FRONTDESK_DATA", default_value = "data")]
     data: PathBuf,
+    /// PostgreSQL instead of SQLite in the data folder
+    #[arg(long, env = "FRONTDESK_DATABASE")]
+    database: Option<String>,
     /// The site key the contact belongs to.
     #[arg(long)]
     site: String,
@@ -36,6 +38,9 @@ pub struct FindArgs {
 pub struct ExportArgs {
     #[arg(long, env = "FRONTDESK_DATA", default_value = "data")]
     data: PathBuf,
+    /// PostgreSQL instead of SQLite in the data folder
+    #[arg(long, env = "FRONTDESK_DATABASE")]
+    database: Option<String>,
     /// The contact's id (`contact find`, or the console's contact panel).
     id: i64,
     /// Write to this file instead of standard output (created with owner-only permissions).
@@ -47,6 +52,9 @@ pub struct ExportArgs {
 pub struct DeleteArgs {
     #[arg(long, env = "FRONTDESK_DATA", default_value = "data")]
     data: PathBuf,
+    /// PostgreSQL instead of SQLite in the data folder
+    #[arg(long, env = "FRONTDESK_DATABASE")]
+    database: Option<String>,
     id: i64,
     /// Confirm: the data cannot be recovered.
     #[arg(long)]
@@ -56,7 +64,7 @@ pub struct DeleteArgs {
 pub async fn run(command: ContactCommand) -> anyhow::Result<()> {
     match command {
         ContactCommand::Find(args) => {
-            let store = crate::cli::open_store(&args.data).await?;
+            let store = crate::cli::open_store(&args.data, args.database.as_deref()).await?;
             let found = store
                 .contacts_with_email(&args.site, &args.email, 0)
                 .await?;
@@ -81,7 +89,7 @@ pub async fn run(command: ContactCommand) -> anyhow::Result<()> {
             }
         }
         ContactCommand::Export(args) => {
-            let store = crate::cli::open_store(&args.data).await?;
+            let store = crate::cli::open_store(&args.data, args.database.as_deref()).await?;
             let data = store.contact_data(args.id).await?;
             store.close().await;
             let Some(data) = data else {
@@ -106,7 +114,7 @@ pub async fn run(command: ContactCommand) -> anyhow::Result<()> {
                     args.id
                 );
             }
-            let store = crate::cli::open_store(&args.data).await?;
+            let store = crate::cli::open_store(&args.data, args.database.as_deref()).await?;
             let erased = store
                 .erase_contact(args.id, crate::cli::now_millis())
                 .await

@@ -568,4 +568,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<i64>>;
     /// The erasure log after `after_id`, in id order (each node applies it to what it keeps).
     async fn erasures_since(&self, after_id: i64, limit: u32) -> Result<Vec<Erasure>>;
+
+    /// Closes the connections (waits for what is in flight).
+    async fn close(&self) {}
 }

@@ -413,6 +413,10 @@ async fn existing_message(
 
 #[async_trait]
 impl Store for SqlStore {
+    async fn close(&self) {
+        SqlStore::close(self).await
+    }
+
     async fn create_agent(&self, agent: NewAgent, now: Millis) -> Result<Agent> {
         SqlStore::create_agent(self, agent, now).await
     }
