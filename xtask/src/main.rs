@@ -4,6 +4,7 @@ mod bench;
 mod build;
 mod fuzz;
 mod realtime;
+mod services;
 mod util;
 
 use anyhow::bail;
@@ -14,7 +15,9 @@ commands:
   build            build the widget and console to wasm, write dist/, print sizes, check budgets
   demo [ARGS..]    build everything and start the demo server (extra ARGS go to `frontdesk serve`)
   test             install what tests need, then run every test (Rust, end-to-end in Chromium,
-                   each fuzz target's corpus replayed)
+                   each fuzz target's corpus replayed) with a private PostgreSQL and Redis running
+  services         start the tests' private PostgreSQL and Redis, print their `export`s, and keep
+                   them until Ctrl-C or end of input (for running tests by hand)
   fuzz [SECONDS] [TARGET..]
                    run the cargo-fuzz targets of fuzz/ on their corpora, SECONDS each
                    (default 600): frame decoders, index loader, query engine, article loader
@@ -43,6 +46,7 @@ fn run() -> anyhow::Result<()> {
         Some("build") => build::build(),
         Some("demo") => demo(&args[1..]),
         Some("test") => test(),
+        Some("services") => services::command(),
         Some("fuzz") => fuzz::command(&args[1..]),
         Some("bench") if args.get(1).map(String::as_str) == Some("widget") => bench_widget(),
         Some("bench") if args.get(1).map(String::as_str) == Some("messages") => util::run(
@@ -128,11 +132,21 @@ fn test() -> anyhow::Result<()> {
     let root = util::root();
     util::ensure_chromium()?;
     util::ensure_npm_packages(&root.join("tests/e2e"))?;
+    // Real PostgreSQL and Redis for the whole run; dropped (stopped, folder removed) when this
+    // function returns, on success, error or panic alike.
+    let services = services::start()?;
+    // Tests that need a service fail instead of skipping when its variable is missing.
+    let env = || {
+        let mut env = services.env();
+        env.push(("FRONTDESK_REQUIRE_SERVICES", "1".into()));
+        env
+    };
     build::build()?;
     util::step("cargo test --workspace");
     util::run(
         util::cargo()
             .args(["test", "--workspace"])
+            .envs(env())
             .current_dir(&root),
     )?;
     util::ensure_wasm_test_runner()?;
@@ -145,6 +159,7 @@ fn test() -> anyhow::Result<()> {
                 "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
                 "wasm-bindgen-test-runner",
             )
+            .envs(env())
             .current_dir(&root),
     )?;
     util::step("cargo build -p frontdesk");
@@ -167,6 +182,7 @@ fn test() -> anyhow::Result<()> {
             ])
             .env("FRONTDESK_BIN", &bin)
             .env("CHROMIUM", util::CHROMIUM)
+            .envs(env())
             .current_dir(&root),
     )
 }

@@ -31,7 +31,7 @@ pub fn run(cmd: &mut Command) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn output(cmd: &mut Command) -> anyhow::Result<String> {
+pub fn output(cmd: &mut Command) -> anyhow::Result<String> {
     let out = cmd
         .output()
         .with_context(|| format!("cannot run {:?}", cmd.get_program()))?;
@@ -78,7 +78,18 @@ pub fn ensure_chromium() -> anyhow::Result<()> {
     if Path::new(CHROMIUM).exists() {
         return Ok(());
     }
-    step("apt-get install chromium chromium-driver");
+    apt_install(&["chromium", "chromium-driver"])?;
+    if !Path::new(CHROMIUM).exists() {
+        bail!("{CHROMIUM} is still missing after installing Debian's chromium");
+    }
+    Ok(())
+}
+
+/// `apt-get install` of Debian packages, non-interactive (through sudo when not root). Packages
+/// that ship a daemon (postgresql, redis-server, nginx) are kept from starting it: as root, a
+/// `policy-rc.d` that denies every start is put in place for the install when there is none.
+pub fn apt_install(packages: &[&str]) -> anyhow::Result<()> {
+    step(&format!("apt-get install {}", packages.join(" ")));
     let sudo = !is_root();
     let apt = |args: &[&str]| {
         let mut cmd = if sudo {
@@ -91,19 +102,46 @@ pub fn ensure_chromium() -> anyhow::Result<()> {
         cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
         run(&mut cmd)
     };
+    let _no_daemons = (!sudo).then(NoDaemonStarts::install).transpose()?;
     apt(&["update", "-qq"])?;
-    let install = ["install", "-y", "-qq", "chromium", "chromium-driver"];
+    let mut install = vec!["install", "-y", "-qq"];
+    install.extend(packages);
     if apt(&install).is_err() {
         // Unpacking occasionally fails on a busy machine; one retry is enough in practice.
-        apt(&install).context("installing Debian's chromium failed twice")?;
-    }
-    if !Path::new(CHROMIUM).exists() {
-        bail!("{CHROMIUM} is still missing after installing Debian's chromium");
+        apt(&install).with_context(|| format!("installing {} failed twice", packages.join(" ")))?;
     }
     Ok(())
 }
 
-fn is_root() -> bool {
+/// A `/usr/sbin/policy-rc.d` answering 101 ("action forbidden") while it lives, so installing a
+/// package does not start its system service; removed on drop. Does nothing when one exists.
+struct NoDaemonStarts(Option<&'static Path>);
+
+impl NoDaemonStarts {
+    fn install() -> anyhow::Result<Self> {
+        let path = Path::new("/usr/sbin/policy-rc.d");
+        if path.exists() {
+            return Ok(Self(None));
+        }
+        std::fs::write(
+            path,
+            "#!/bin/sh\n# written by cargo xtask for one apt-get install\nexit 101\n",
+        )
+        .with_context(|| format!("cannot write {}", path.display()))?;
+        std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+        Ok(Self(Some(path)))
+    }
+}
+
+impl Drop for NoDaemonStarts {
+    fn drop(&mut self) {
+        if let Some(path) = self.0 {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+pub fn is_root() -> bool {
     output(Command::new("id").arg("-u")).is_ok_and(|s| s.trim() == "0")
 }
 
