@@ -53,6 +53,10 @@ struct ServeArgs {
     /// (the password can also come from PGPASSWORD)
     #[arg(long, env = "FRONTDESK_DATABASE")]
     database: Option<String>,
+    /// Redis carrying live events between nodes, e.g. redis://127.0.0.1:6379 (several nodes
+    /// on one PostgreSQL database)
+    #[arg(long, env = "FRONTDESK_REDIS")]
+    redis: Option<String>,
     /// TOML config file (a `[server]` table with listen, data, public_url, session_days)
     #[arg(long, env = "FRONTDESK_CONFIG")]
     config: Option<PathBuf>,
@@ -533,6 +537,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     settings.search_dir = Some(data.join("search"));
     settings.retention = file.retention;
+    settings.redis = args.redis.or(file.redis.clone());
 
     let database = args.database.or(file.database.clone());
     let store = open_store(&data, database.as_deref()).await?;

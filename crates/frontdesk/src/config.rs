@@ -15,6 +15,8 @@ pub struct FileConfig {
     pub data: Option<PathBuf>,
     /// `postgres://…`: PostgreSQL instead of SQLite in the data folder.
     pub database: Option<String>,
+    /// `redis://…`: live events between nodes.
+    pub redis: Option<String>,
     pub public_url: Option<String>,
     /// Reverse proxies (CIDRs) whose forwarded client addresses are believed.
     pub trusted_proxies: Option<Vec<String>>,

@@ -18,7 +18,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use tokio::sync::mpsc;
 
-#[derive(Debug, Clone)]
+/// Also what travels between nodes (`bus.rs`, JSON): an internal format, not a client's.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum HubEvent {
     /// A message was committed in this conversation. It travels along so that a session
     /// whose next sequence number it is sends it without reading the store; any other session
@@ -67,6 +68,8 @@ pub enum HubEvent {
         conversations: Arc<[i64]>,
         visitors: Arc<[i64]>,
     },
+    /// Nothing happened: wakes a subscription told it lagged (`Hub::lag_all`).
+    Wake,
 }
 
 /// What a connection can follow.
@@ -101,6 +104,7 @@ impl HubEvent {
             HubEvent::Status { visitor, .. } => vec![Topic::Visitor(*visitor)],
             HubEvent::Presence | HubEvent::IndexChanged { .. } => vec![Topic::Visitors],
             HubEvent::VisitorStored { token, .. } => vec![Topic::Token(*token)],
+            HubEvent::Wake => Vec::new(),
             HubEvent::Erased { visitors, .. } => std::iter::once(Topic::Agents)
                 .chain(visitors.iter().map(|v| Topic::Visitor(*v)))
                 .collect(),
@@ -137,6 +141,8 @@ struct Topics {
 pub struct Hub {
     topics: Arc<RwLock<Topics>>,
     next_id: Arc<AtomicU64>,
+    /// The other nodes, when there are any (`--redis`).
+    bus: Arc<std::sync::OnceLock<crate::bus::Bus>>,
 }
 
 impl Hub {
@@ -144,9 +150,47 @@ impl Hub {
         Hub::default()
     }
 
-    /// Delivers `event` once to every subscription following any of its topics.
+    /// Sends this node's events to the other nodes too, from now on.
+    pub fn attach(&self, bus: crate::bus::Bus) {
+        let _ = self.bus.set(bus);
+    }
+
+    pub fn bus(&self) -> Option<&crate::bus::Bus> {
+        self.bus.get()
+    }
+
+    /// Delivers `event` once to every subscription following any of its topics, here and
+    /// (when it concerns them) on the other nodes.
     pub fn publish(&self, event: HubEvent) {
         let event = Arc::new(event);
+        if let Some(bus) = self.bus.get()
+            && crate::bus::crosses_nodes(&event)
+        {
+            bus.publish(event.clone());
+        }
+        self.deliver_arc(event);
+    }
+
+    /// Delivers an event to this node's subscriptions only (one another node published).
+    pub fn deliver(&self, event: HubEvent) {
+        self.deliver_arc(Arc::new(event));
+    }
+
+    /// Tells every subscription it lagged: each rebuilds what it shows from the store (after
+    /// this node could not hear the others for a while).
+    pub fn lag_all(&self) {
+        let wake = Arc::new(HubEvent::Wake);
+        let topics = self.topics.read().expect("hub lock");
+        let mut seen: HashSet<u64> = HashSet::new();
+        for s in topics.by_topic.values().flat_map(|subs| subs.iter()) {
+            if seen.insert(*s.0) {
+                s.1.lagged.store(true, Ordering::Release);
+                let _ = s.1.tx.try_send(wake.clone());
+            }
+        }
+    }
+
+    fn deliver_arc(&self, event: Arc<HubEvent>) {
         let topics = self.topics.read().expect("hub lock");
         let mut seen: HashSet<u64> = HashSet::new();
         for topic in event.topics() {

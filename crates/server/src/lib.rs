@@ -8,6 +8,7 @@
 mod admin;
 mod assign;
 mod auth;
+pub mod bus;
 mod client;
 mod contacts;
 mod convert;
@@ -92,6 +93,8 @@ pub struct Settings {
     pub search_dir: Option<std::path::PathBuf>,
     /// `[retention]`: what happens to old resolved conversations; `None` keeps them.
     pub retention: Option<privacy::Retention>,
+    /// Redis (`redis://host:port`) carrying hub events between nodes; `None`: one node.
+    pub redis: Option<String>,
 }
 
 /// The default canned responses, until a site configures its own.
@@ -159,6 +162,7 @@ impl Default for Settings {
             canned: default_canned(),
             search_dir: None,
             retention: None,
+            redis: None,
         }
     }
 }
@@ -240,6 +244,12 @@ impl AppState {
         if let Some(source) = self.settings.knowledge_base.clone() {
             self.kb.build(&source);
             kb::watch(self.clone(), source);
+        }
+        if let Some(url) = &self.settings.redis {
+            match bus::start(url, self.hub.clone()) {
+                Ok(bus) => self.hub.attach(bus),
+                Err(e) => tracing::error!(error = %e, "the Redis URL is not usable"),
+            }
         }
         assign::start_sla_ticker(self.clone());
         sessions::watch(self.clone());
@@ -443,6 +453,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(static_files::root))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/widget.js", get(static_files::loader))
         .route("/demo", get(static_files::demo))
@@ -539,12 +550,46 @@ async fn metrics(
 ) -> impl axum::response::IntoResponse {
     let mut out = String::new();
     state.refusals.render(&mut out);
+    if let Some(bus) = state.hub.bus() {
+        bus.render(&mut out);
+    }
     (
         [(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
         out,
+    )
+}
+
+/// Ready to serve: the database answers within 2 s, and, with several nodes, this node hears
+/// the others (its own canary came back through Redis lately). 503 otherwise, with which part
+/// failed, so a load balancer moves clients to a ready node.
+async fn readyz(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> impl axum::response::IntoResponse {
+    let database = matches!(
+        tokio::time::timeout(std::time::Duration::from_secs(2), state.store.agent_count()).await,
+        Ok(Ok(_))
+    );
+    let pubsub = state.hub.bus().map(|b| b.alive());
+    let ready = database && pubsub != Some(false);
+    let status = if ready {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        axum::Json(serde_json::json!({
+            "ready": ready,
+            "database": if database { "ok" } else { "unreachable" },
+            "pubsub": match pubsub {
+                None => "off",
+                Some(true) => "ok",
+                Some(false) => "deaf",
+            },
+        })),
     )
 }
 

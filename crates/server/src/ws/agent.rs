@@ -254,6 +254,7 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
                 self.resync().await;
             }
             HubEvent::Read { .. }
+            | HubEvent::Wake
             | HubEvent::VisitorStored { .. }
             | HubEvent::Status { .. }
             | HubEvent::Presence

@@ -1,0 +1,229 @@
+//! Hub events between nodes over Redis pub/sub (`--redis`). They are wake-ups, not the data:
+//! the database stays the source of truth, and a session that hears "message 12 in
+//! conversation 7" from another node sends it only if 12 is the next one it owes, else reads
+//! what it lacks from the store (as for local events). So a lost pub/sub message costs
+//! latency, never a message:
+//! - when the subscription (re)starts, after Redis restarted or the connection was killed,
+//!   every local subscription is told it lagged and rebuilds from the store;
+//! - each node publishes a canary to itself every `CANARY_EVERY`; a subscription that hears
+//!   none for `DEAF_AFTER` is deaf (Redis alive, this connection not), is torn down and
+//!   rebuilt, and `/readyz` is red meanwhile;
+//! - publishing never blocks a session: events wait in a bounded queue, and what overflows or
+//!   fails to publish is counted (`frontdesk_pubsub_dropped_total`).
+
+use crate::hub::{Hub, HubEvent};
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// The one channel every node publishes to and follows.
+const CHANNEL: &str = "frontdesk:hub";
+const CANARY_EVERY: Duration = Duration::from_millis(500);
+const DEAF_AFTER: Duration = Duration::from_secs(2);
+/// Events waiting to be published; past this they are dropped (and counted).
+const QUEUE: usize = 16_384;
+
+/// What travels on the channel.
+#[derive(Serialize, Deserialize)]
+enum Envelope {
+    /// An event published on node `.0`.
+    Event(u64, HubEvent),
+    /// Node `.0`'s canary, sent at `.1` (milliseconds since the epoch).
+    Canary(u64, i64),
+}
+
+/// A node's link to the others. Cheap to clone.
+#[derive(Clone)]
+pub struct Bus {
+    out: mpsc::Sender<Arc<HubEvent>>,
+    health: Arc<Health>,
+}
+
+#[derive(Default)]
+pub struct Health {
+    /// The subscription is up and this node's own canary came back recently.
+    alive: AtomicBool,
+    /// When the last own canary came back (ms since the epoch).
+    last_canary: AtomicI64,
+    /// How long the last canary took to come back, in microseconds.
+    lag_micros: AtomicU64,
+    dropped: AtomicU64,
+    resubscribed: AtomicU64,
+}
+
+impl Bus {
+    /// Whether events from other nodes are arriving (for `/readyz`).
+    pub fn alive(&self) -> bool {
+        self.health.alive.load(Ordering::Acquire)
+            && crate::now_millis() - self.health.last_canary.load(Ordering::Acquire)
+                < DEAF_AFTER.as_millis() as i64
+    }
+
+    /// Queues a local event for the other nodes (never waits).
+    pub fn publish(&self, event: Arc<HubEvent>) {
+        if self.out.try_send(event).is_err() {
+            self.health.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Prometheus lines.
+    pub fn render(&self, out: &mut String) {
+        use std::fmt::Write;
+        let h = &self.health;
+        let _ = writeln!(
+            out,
+            "# HELP frontdesk_pubsub_up Whether this node hears the other nodes (its canary comes back).\n\
+             # TYPE frontdesk_pubsub_up gauge\nfrontdesk_pubsub_up {}",
+            u8::from(self.alive())
+        );
+        let _ = writeln!(
+            out,
+            "# HELP frontdesk_pubsub_lag_seconds How long this node's last canary took through Redis.\n\
+             # TYPE frontdesk_pubsub_lag_seconds gauge\nfrontdesk_pubsub_lag_seconds {}",
+            h.lag_micros.load(Ordering::Relaxed) as f64 / 1e6
+        );
+        let _ = writeln!(
+            out,
+            "# HELP frontdesk_pubsub_dropped_total Events not published (queue full or Redis down); \
+             other nodes catch up from the database.\n\
+             # TYPE frontdesk_pubsub_dropped_total counter\nfrontdesk_pubsub_dropped_total {}",
+            h.dropped.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP frontdesk_pubsub_resubscribed_total Times the subscription was rebuilt.\n\
+             # TYPE frontdesk_pubsub_resubscribed_total counter\nfrontdesk_pubsub_resubscribed_total {}",
+            h.resubscribed.load(Ordering::Relaxed)
+        );
+    }
+}
+
+/// Whether other nodes need to hear `event`. Presence and the agents' list are computed per
+/// node, a knowledge-base rebuild happens on every node, and erasures are followed from the
+/// database by every node.
+pub fn crosses_nodes(event: &HubEvent) -> bool {
+    matches!(
+        event,
+        HubEvent::Message { .. }
+            | HubEvent::Conversation(_)
+            | HubEvent::Typing { .. }
+            | HubEvent::Read { .. }
+            | HubEvent::Status { .. }
+            | HubEvent::Note(_)
+            | HubEvent::SignedOut { .. }
+            | HubEvent::SessionEnded { .. }
+            | HubEvent::VisitorStored { .. }
+    )
+}
+
+/// Connects this node to the others through Redis at `url`: starts the publisher and the
+/// subscriber. Fails only on a malformed URL; an unreachable Redis is retried in the
+/// background (and `/readyz` stays red until it answers).
+pub fn start(url: &str, hub: Hub) -> anyhow::Result<Bus> {
+    let client = redis::Client::open(url)?;
+    let node: u64 = rand::random();
+    let (out, rx) = mpsc::channel(QUEUE);
+    let health = Arc::new(Health::default());
+    tokio::spawn(publisher(client.clone(), node, rx, health.clone()));
+    tokio::spawn(subscriber(client, node, hub, health.clone()));
+    Ok(Bus { out, health })
+}
+
+async fn publisher(
+    client: redis::Client,
+    node: u64,
+    mut rx: mpsc::Receiver<Arc<HubEvent>>,
+    health: Arc<Health>,
+) {
+    let mut conn: Option<redis::aio::MultiplexedConnection> = None;
+    let mut canary = tokio::time::interval(CANARY_EVERY);
+    canary.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        let payload = tokio::select! {
+            event = rx.recv() => {
+                let Some(event) = event else { return };
+                serde_json::to_vec(&Envelope::Event(node, HubEvent::clone(&event)))
+            }
+            _ = canary.tick() => serde_json::to_vec(&Envelope::Canary(node, crate::now_millis())),
+        };
+        let Ok(payload) = payload else { continue };
+        if conn.is_none() {
+            conn = client.get_multiplexed_async_connection().await.ok();
+        }
+        let Some(c) = conn.as_mut() else {
+            health.dropped.fetch_add(1, Ordering::Relaxed);
+            continue;
+        };
+        let sent: redis::RedisResult<()> = redis::cmd("PUBLISH")
+            .arg(CHANNEL)
+            .arg(payload)
+            .query_async(c)
+            .await;
+        if let Err(e) = sent {
+            tracing::warn!(error = %e, "publishing to Redis failed");
+            health.dropped.fetch_add(1, Ordering::Relaxed);
+            conn = None;
+        }
+    }
+}
+
+async fn subscriber(client: redis::Client, node: u64, hub: Hub, health: Arc<Health>) {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        match client.get_async_pubsub().await {
+            Ok(mut pubsub) => match pubsub.subscribe(CHANNEL).await {
+                Ok(()) => {
+                    backoff = Duration::from_millis(100);
+                    health.resubscribed.fetch_add(1, Ordering::Relaxed);
+                    // Whatever other nodes published while this one was not listening is in
+                    // the database: every local subscription rebuilds from it.
+                    hub.lag_all();
+                    listen(&mut pubsub, node, &hub, &health).await;
+                    tracing::warn!("the Redis subscription ended; resubscribing");
+                }
+                Err(e) => tracing::warn!(error = %e, "subscribing to Redis failed"),
+            },
+            Err(e) => tracing::warn!(error = %e, "connecting to Redis failed"),
+        }
+        health.alive.store(false, Ordering::Release);
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(2));
+    }
+}
+
+/// Delivers what other nodes publish until the connection ends or goes deaf.
+async fn listen(pubsub: &mut redis::aio::PubSub, node: u64, hub: &Hub, health: &Health) {
+    let mut messages = pubsub.on_message();
+    let mut heard = tokio::time::Instant::now();
+    loop {
+        let next = tokio::time::timeout_at(heard + DEAF_AFTER, messages.next()).await;
+        let message = match next {
+            Ok(Some(message)) => message,
+            Ok(None) => return,
+            Err(_) => {
+                tracing::warn!("no canary from Redis for {DEAF_AFTER:?}: the subscription is deaf");
+                return;
+            }
+        };
+        let Ok(envelope) = serde_json::from_slice::<Envelope>(message.get_payload_bytes()) else {
+            continue;
+        };
+        match envelope {
+            Envelope::Canary(from, sent) if from == node => {
+                heard = tokio::time::Instant::now();
+                let now = crate::now_millis();
+                health.last_canary.store(now, Ordering::Release);
+                health
+                    .lag_micros
+                    .store((now - sent).max(0) as u64 * 1000, Ordering::Relaxed);
+                health.alive.store(true, Ordering::Release);
+            }
+            Envelope::Canary(..) => {}
+            Envelope::Event(from, _) if from == node => {}
+            Envelope::Event(_, event) => hub.deliver(event),
+        }
+    }
+}

@@ -1,0 +1,406 @@
+//! Two nodes on one PostgreSQL database and one Redis, over real sockets: the customer on node
+//! A, the agent on node B. Messages, typing, read receipts and the inbox cross nodes; when the
+//! Redis subscription is killed (`CLIENT KILL TYPE pubsub`) mid-conversation, `/readyz` turns
+//! red, nothing is lost, and delivery resumes by itself.
+//!
+//! Needs `FRONTDESK_TEST_DATABASE_URL` and `FRONTDESK_TEST_REDIS_URL` (set by `cargo xtask
+//! test`); skipped without them unless `FRONTDESK_REQUIRE_SERVICES` is set.
+
+use futures_util::{SinkExt, StreamExt};
+use protocol::ServerFrame;
+use std::sync::Arc;
+use std::time::Duration;
+use store::{NewAgent, PgStore, Store};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::Message;
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+fn services() -> Option<(String, String)> {
+    match (
+        std::env::var("FRONTDESK_TEST_DATABASE_URL"),
+        std::env::var("FRONTDESK_TEST_REDIS_URL"),
+    ) {
+        (Ok(db), Ok(redis)) => Some((db, redis)),
+        _ => {
+            assert!(
+                std::env::var_os("FRONTDESK_REQUIRE_SERVICES").is_none(),
+                "FRONTDESK_TEST_DATABASE_URL and FRONTDESK_TEST_REDIS_URL are not set"
+            );
+            eprintln!("skipped: no PostgreSQL/Redis (cargo xtask test starts them)");
+            None
+        }
+    }
+}
+
+/// A fresh database on the test server.
+async fn fresh_database(url: &str) -> String {
+    use sqlx::Connection;
+    let mut admin = sqlx::PgConnection::connect(url).await.unwrap();
+    let db = format!(
+        "fd_nodes_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+            % 1_000_000_000
+    );
+    sqlx::query(&format!("CREATE DATABASE {db}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let (base, _) = url.rsplit_once('/').unwrap();
+    format!("{base}/{db}")
+}
+
+struct Node {
+    base: String,
+    addr: std::net::SocketAddr,
+}
+
+async fn node(database: &str, redis: &str) -> Node {
+    let store = PgStore::connect(database).await.unwrap();
+    let settings = server::Settings {
+        redis: Some(redis.to_owned()),
+        session_check: Duration::from_millis(200),
+        ..server::Settings::default()
+    };
+    let state = server::AppState::new(Arc::new(store), settings);
+    state.start();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(server::serve(listener, state, std::future::pending()));
+    Node {
+        base: format!("http://{addr}"),
+        addr,
+    }
+}
+
+async fn connect(node: &Node, path: &str, cookie: Option<&str>) -> Ws {
+    let mut req = format!("ws://{}{path}", node.addr)
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert("origin", HeaderValue::from_str(&node.base).unwrap());
+    if let Some(c) = cookie {
+        req.headers_mut()
+            .insert("cookie", HeaderValue::from_str(c).unwrap());
+    }
+    tokio_tungstenite::connect_async(req).await.unwrap().0
+}
+
+async fn send(ws: &mut Ws, text: &str) {
+    ws.send(Message::text(text)).await.unwrap();
+}
+
+async fn wait_for(ws: &mut Ws, what: &str, pred: impl Fn(&ServerFrame) -> bool) -> ServerFrame {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let msg = tokio::time::timeout_at(deadline, ws.next())
+            .await
+            .unwrap_or_else(|_| panic!("no {what} within 20 s"))
+            .expect("open")
+            .expect("no error");
+        if let Message::Text(t) = msg {
+            let f = protocol::decode_server(&t).unwrap();
+            if pred(&f) {
+                return f;
+            }
+        }
+    }
+}
+
+async fn ready(node: &Node) -> (u16, serde_json::Value) {
+    let r = reqwest::get(format!("{}/readyz", node.base)).await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+async fn eventually_ready(node: &Node, want: bool) {
+    for _ in 0..100 {
+        if (ready(node).await.0 == 200) == want {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("/readyz never became {want}: {:?}", ready(node).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_on_one_node_and_an_agent_on_another() {
+    let Some((db_url, redis_url)) = services() else {
+        return;
+    };
+    let database = fresh_database(&db_url).await;
+    {
+        let store = PgStore::connect(&database).await.unwrap();
+        store
+            .create_agent(
+                NewAgent {
+                    email: "ana@example.com".into(),
+                    name: "Ana".into(),
+                    password_hash: server::hash_password("agent-password").unwrap(),
+                    admin: true,
+                },
+                1,
+            )
+            .await
+            .unwrap();
+        store.close().await;
+    }
+    let (a, b) = (
+        node(&database, &redis_url).await,
+        node(&database, &redis_url).await,
+    );
+    eventually_ready(&a, true).await;
+    eventually_ready(&b, true).await;
+    assert_eq!(ready(&a).await.1["pubsub"], "ok");
+
+    // The agent signs in on node B.
+    let login = reqwest::Client::new()
+        .post(format!("{}/api/login", b.base))
+        .json(&serde_json::json!({"email": "ana@example.com", "password": "agent-password"}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = login.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let mut agent = connect(&b, "/ws/agent", Some(&cookie)).await;
+    send(&mut agent, r#"{"type":"hello","v":1}"#).await;
+    wait_for(&mut agent, "agent_welcome", |f| {
+        matches!(f, ServerFrame::AgentWelcome { .. })
+    })
+    .await;
+
+    // The customer writes on node A; the agent on node B sees it live.
+    let mut customer = connect(&a, "/ws/visitor", None).await;
+    send(&mut customer, r#"{"type":"hello","v":1,"site":"demo"}"#).await;
+    wait_for(&mut customer, "welcome", |f| {
+        matches!(f, ServerFrame::Welcome { .. })
+    })
+    .await;
+    send(
+        &mut customer,
+        r#"{"type":"send","id":"c1","body":"hello from node A"}"#,
+    )
+    .await;
+    let ServerFrame::Ack { conversation, .. } = wait_for(&mut customer, "ack", |f| {
+        matches!(f, ServerFrame::Ack { .. })
+    })
+    .await
+    else {
+        unreachable!()
+    };
+    wait_for(
+        &mut agent,
+        "the inbox summary",
+        |f| matches!(f, ServerFrame::Conversation(c) if c.id == conversation),
+    )
+    .await;
+    send(
+        &mut agent,
+        &format!(r#"{{"type":"open","conversation":{conversation},"after_seq":0}}"#),
+    )
+    .await;
+    wait_for(
+        &mut agent,
+        "the customer's message",
+        |f| matches!(f, ServerFrame::Message(m) if m.body == "hello from node A"),
+    )
+    .await;
+
+    // Typing and the reply cross back to node A.
+    send(
+        &mut agent,
+        &format!(r#"{{"type":"typing","conversation":{conversation},"on":true}}"#),
+    )
+    .await;
+    wait_for(&mut customer, "the agent typing", |f| {
+        matches!(f, ServerFrame::Typing { on: true, .. })
+    })
+    .await;
+    send(
+        &mut agent,
+        &format!(
+            r#"{{"type":"send","id":"a1","conversation":{conversation},"body":"hi from node B"}}"#
+        ),
+    )
+    .await;
+    wait_for(
+        &mut customer,
+        "the agent's reply",
+        |f| matches!(f, ServerFrame::Message(m) if m.body == "hi from node B"),
+    )
+    .await;
+    // The customer's read receipt reaches the agent.
+    send(&mut customer, r#"{"type":"read","seq":2}"#).await;
+    wait_for(&mut agent, "the read receipt", |f| {
+        matches!(f, ServerFrame::Read { seq: 2, .. })
+    })
+    .await;
+
+    // Redis drops every subscription: the nodes turn not-ready, resubscribe by themselves,
+    // and what was sent meanwhile arrives (from the database).
+    let client = redis::Client::open(redis_url.as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let killed: i64 = redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("TYPE")
+        .arg("pubsub")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(killed >= 2, "both nodes' subscriptions: {killed}");
+    send(
+        &mut customer,
+        r#"{"type":"send","id":"c2","body":"sent while Redis was away"}"#,
+    )
+    .await;
+    wait_for(
+        &mut agent,
+        "the message sent during the outage",
+        |f| matches!(f, ServerFrame::Message(m) if m.body == "sent while Redis was away"),
+    )
+    .await;
+    eventually_ready(&a, true).await;
+    eventually_ready(&b, true).await;
+    send(
+        &mut customer,
+        r#"{"type":"send","id":"c3","body":"and after"}"#,
+    )
+    .await;
+    wait_for(
+        &mut agent,
+        "the next message",
+        |f| matches!(f, ServerFrame::Message(m) if m.body == "and after"),
+    )
+    .await;
+}
+
+/// A Redis of this test's own, on a free port, that it can stop and start again.
+struct OwnRedis {
+    port: u16,
+    child: Option<std::process::Child>,
+}
+
+impl OwnRedis {
+    fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut redis = OwnRedis { port, child: None };
+        redis.restart();
+        redis
+    }
+
+    fn restart(&mut self) {
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server on the PATH (cargo xtask test installs it)");
+        self.child = Some(child);
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("redis-server did not start");
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_restarted_mid_conversation_loses_nothing_and_readyz_is_red_meanwhile() {
+    let Some((db_url, _)) = services() else {
+        return;
+    };
+    let database = fresh_database(&db_url).await;
+    let mut redis = OwnRedis::start();
+    let (a, b) = (
+        node(&database, &redis.url()).await,
+        node(&database, &redis.url()).await,
+    );
+    eventually_ready(&a, true).await;
+    eventually_ready(&b, true).await;
+    // Two browsers of the same visitor: one tab on each node.
+    let mut tab_a = connect(&a, "/ws/visitor", None).await;
+    send(&mut tab_a, r#"{"type":"hello","v":1,"site":"demo"}"#).await;
+    let ServerFrame::Welcome { token, .. } = wait_for(&mut tab_a, "welcome", |f| {
+        matches!(f, ServerFrame::Welcome { .. })
+    })
+    .await
+    else {
+        unreachable!()
+    };
+    let token = token.unwrap();
+    send(&mut tab_a, r#"{"type":"send","id":"m1","body":"first"}"#).await;
+    wait_for(&mut tab_a, "ack", |f| matches!(f, ServerFrame::Ack { .. })).await;
+    let mut tab_b = connect(&b, "/ws/visitor", None).await;
+    send(
+        &mut tab_b,
+        &format!(r#"{{"type":"hello","v":1,"site":"demo","token":"{token}"}}"#),
+    )
+    .await;
+    wait_for(&mut tab_b, "welcome", |f| {
+        matches!(f, ServerFrame::Welcome { .. })
+    })
+    .await;
+
+    redis.stop();
+    eventually_ready(&a, false).await;
+    eventually_ready(&b, false).await;
+    assert_eq!(ready(&a).await.1["pubsub"], "deaf");
+    // Written while the nodes cannot hear each other: stored and acknowledged all the same.
+    send(
+        &mut tab_a,
+        r#"{"type":"send","id":"m2","body":"while Redis is down"}"#,
+    )
+    .await;
+    wait_for(&mut tab_a, "ack", |f| matches!(f, ServerFrame::Ack { .. })).await;
+
+    redis.restart();
+    eventually_ready(&a, true).await;
+    eventually_ready(&b, true).await;
+    // The other tab gets it once its node hears Redis again (it rebuilds from the database).
+    wait_for(
+        &mut tab_b,
+        "the message written during the outage",
+        |f| matches!(f, ServerFrame::Message(m) if m.body == "while Redis is down"),
+    )
+    .await;
+    send(&mut tab_a, r#"{"type":"send","id":"m3","body":"after"}"#).await;
+    wait_for(
+        &mut tab_b,
+        "the next message",
+        |f| matches!(f, ServerFrame::Message(m) if m.body == "after"),
+    )
+    .await;
+}
