@@ -286,6 +286,18 @@ pub fn start_sla_ticker(state: AppState) {
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(state.settings.sla_tick).await;
+            // One node checks at a time (breaches are recorded once anyway: this saves the
+            // others the work); another takes over when it stops renewing.
+            let ttl = (state.settings.sla_tick * 3).max(std::time::Duration::from_secs(1));
+            if !matches!(
+                state
+                    .store
+                    .try_lease("sla", &state.node, ttl.as_millis() as i64)
+                    .await,
+                Ok(true)
+            ) {
+                continue;
+            }
             let now = now_millis();
             let Ok(overdue) = state.store.overdue(now).await else {
                 continue;

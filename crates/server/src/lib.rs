@@ -191,6 +191,8 @@ pub struct AppState {
     pub(crate) kb: kb::KnowledgeBase,
     /// Agents' full-text search over messages, notes and contact fields.
     pub(crate) messages: Option<Arc<server_search::messages::MessageSearch>>,
+    /// This process among the nodes (random per start): the holder of cluster-wide leases.
+    pub(crate) node: Arc<str>,
 }
 
 impl AppState {
@@ -211,6 +213,7 @@ impl AppState {
             passwords: password::PasswordPool::for_this_machine(),
             kb: kb::KnowledgeBase::default(),
             messages: None,
+            node: Arc::from(format!("{:016x}", rand::random::<u64>())),
         }
     }
 

@@ -315,6 +315,16 @@ fn start_retention(state: AppState, retention: Retention) {
         // Not in the way of start-up.
         tokio::time::sleep(Duration::from_secs(5).min(retention.every)).await;
         loop {
+            // One node applies retention at a time.
+            let ttl = (retention.every * 2).max(Duration::from_secs(10));
+            let held = state
+                .store
+                .try_lease("retention", &state.node, ttl.as_millis() as i64)
+                .await;
+            if !matches!(held, Ok(true)) {
+                tokio::time::sleep(retention.every).await;
+                continue;
+            }
             match run_retention(&state, retention).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(

@@ -10,6 +10,7 @@ use std::sync::Arc;
 /// Runs every story against `store`, which must be empty. Panics with the failing story's name.
 pub async fn run_all(store: Arc<dyn Store>) {
     agents_and_sessions(&*store).await;
+    leases_are_held_by_one_node_until_they_run_out(&*store).await;
     visitors_and_conversations(&*store).await;
     messages_are_sequenced_and_deduplicated(&*store).await;
     concurrent_appends_are_gap_free(store.clone()).await;
@@ -1430,4 +1431,26 @@ async fn retention_removes_what_is_older_than_the_rule_and_nothing_else(store: &
         "not twice"
     );
     assert!(store.conversation(recent_open).await.unwrap().is_some());
+}
+
+async fn leases_are_held_by_one_node_until_they_run_out(store: &dyn Store) {
+    assert!(store.try_lease("sla", "node-a", 300).await.unwrap());
+    assert!(
+        !store.try_lease("sla", "node-b", 300).await.unwrap(),
+        "a holds it"
+    );
+    assert!(
+        store.try_lease("sla", "node-a", 300).await.unwrap(),
+        "a renews"
+    );
+    assert!(
+        store.try_lease("retention", "node-b", 300).await.unwrap(),
+        "another lease"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert!(
+        store.try_lease("sla", "node-b", 300).await.unwrap(),
+        "b takes over once it ran out"
+    );
+    assert!(!store.try_lease("sla", "node-a", 300).await.unwrap());
 }

@@ -569,6 +569,11 @@ pub trait Store: Send + Sync + 'static {
     /// The erasure log after `after_id`, in id order (each node applies it to what it keeps).
     async fn erasures_since(&self, after_id: i64, limit: u32) -> Result<Vec<Erasure>>;
 
+    /// Takes or renews the lease `name` for `holder` for `ttl_ms` by the database's clock (not
+    /// the node's): true while `holder` holds it. A cluster-wide timer runs on the node that
+    /// holds its lease; when that node dies, another takes over once the lease runs out.
+    async fn try_lease(&self, name: &str, holder: &str, ttl_ms: i64) -> Result<bool>;
+
     /// Closes the connections (waits for what is in flight).
     async fn close(&self) {}
 }

@@ -70,6 +70,8 @@ mod dialect {
     /// A failed statement aborts the whole transaction.
     pub const FAILED_STATEMENT_ABORTS: bool = true;
     /// Deleted rows are gone for every reader at commit; VACUUM reclaims their space later.
+    /// The database's clock in milliseconds since the epoch (one clock for every node).
+    pub const DB_NOW_MS: &str = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)";
     pub const AFTER_ERASURE: Option<&str> = None;
 
     #[cfg(test)]

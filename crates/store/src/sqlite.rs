@@ -37,6 +37,8 @@ mod dialect {
     pub const FAILED_STATEMENT_ABORTS: bool = false;
     /// After an erasure: copy the WAL into the database and truncate it, so no old page
     /// survives in the log (freed pages are already zeroed by `secure_delete`).
+    /// The database's clock in milliseconds since the epoch.
+    pub const DB_NOW_MS: &str = "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)";
     pub const AFTER_ERASURE: Option<&str> = Some("PRAGMA wal_checkpoint(TRUNCATE)");
 }
 

@@ -417,6 +417,23 @@ impl Store for SqlStore {
         SqlStore::close(self).await
     }
 
+    async fn try_lease(&self, name: &str, holder: &str, ttl_ms: i64) -> Result<bool> {
+        let now = dialect::DB_NOW_MS;
+        let sql = format!(
+            "INSERT INTO leases (name, holder, until) VALUES (?1, ?2, {now} + ?3) \
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until \
+             WHERE leases.until < {now} OR leases.holder = excluded.holder \
+             RETURNING holder"
+        );
+        let held: Option<String> = sqlx::query_scalar(&q(&sql))
+            .bind(name)
+            .bind(holder)
+            .bind(ttl_ms)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(held.is_some())
+    }
+
     async fn create_agent(&self, agent: NewAgent, now: Millis) -> Result<Agent> {
         SqlStore::create_agent(self, agent, now).await
     }
