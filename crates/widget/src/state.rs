@@ -214,8 +214,21 @@ pub enum Effect {
     RememberConversation(bool),
 }
 
-fn push_ref(list: &mut Vec<ArticleRef>, r: ArticleRef) {
+/// `text` cut to at most `max` bytes on a character boundary: the protocol bounds the handoff's
+/// query and titles in bytes (512), while the search box counts UTF-16 units (200), so a query in
+/// a script of three-byte characters (CJK, Devanagari…) would otherwise get the first message
+/// refused.
+fn fit(text: &str, max: usize) -> String {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
+}
+
+fn push_ref(list: &mut Vec<ArticleRef>, mut r: ArticleRef) {
     if list.len() < MAX_REFS && !list.iter().any(|a| a.id == r.id) {
+        r.title = fit(&r.title, 512);
         list.push(r);
     }
 }
@@ -494,7 +507,7 @@ impl ChatState {
                 article.answered = Some(yes);
                 if yes {
                     vec![Effect::Send(VisitorFrame::Deflected {
-                        query: self.query.chars().take(512).collect(),
+                        query: fit(&self.query, 512),
                         article: article.id.clone(),
                     })]
                 } else {
@@ -503,7 +516,7 @@ impl ChatState {
             }
             Action::StartChat => {
                 if self.handoff_query.is_none() && !self.query.trim().is_empty() {
-                    self.handoff_query = Some(self.query.trim().to_owned());
+                    self.handoff_query = Some(fit(self.query.trim(), 512));
                 }
                 self.screen = Screen::Chat;
                 self.read_receipt()
@@ -951,6 +964,44 @@ mod tests {
         assert_eq!(s.screen, Screen::Article);
         s.apply(Action::Back);
         assert_eq!(s.screen, Screen::Home);
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn a_long_query_in_a_wide_script_fits_the_protocols_byte_limits() {
+        // 200 characters (the search box's maxlength) of three-byte CJK: 600 bytes, past the
+        // 512 the server accepts for a handoff's or a deflection's query. Found by xss.test.mjs.
+        let query = "退款".repeat(100);
+        let mut s = state();
+        s.apply(welcome(None, None));
+        s.apply(Action::Query(query.clone()));
+        s.apply(Action::Suggestions {
+            query: query.clone(),
+            hits: vec![Suggestion {
+                title: "é".repeat(300),
+                ..hit("a0")
+            }],
+        });
+        s.apply(Action::OpenSuggestion(Some(0)));
+        let Some(Effect::Send(deflected)) = s.apply(Action::Answered(true)).pop() else {
+            panic!("expected a deflection");
+        };
+        assert!(protocol::decode_visitor(&deflected.to_json()).is_ok());
+        s.apply(Action::StartChat);
+        let effects = s.apply(Action::Compose {
+            id: "m1".into(),
+            body: "我想退款".into(),
+        });
+        let Some(Effect::Send(send)) = effects.into_iter().next() else {
+            panic!("expected a send");
+        };
+        let VisitorFrame::Send {
+            context: Some(c), ..
+        } = protocol::decode_visitor(&send.to_json()).expect("the server accepts it")
+        else {
+            panic!("expected the handoff context");
+        };
+        assert_eq!(c.query, Some("退款".repeat(85))); // 510 bytes
+        assert_eq!(c.opened[0].title, "é".repeat(256)); // 512 bytes
     }
 
     #[wasm_bindgen_test(unsupported = test)]
