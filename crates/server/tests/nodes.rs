@@ -6,54 +6,28 @@
 //! Needs `FRONTDESK_TEST_DATABASE_URL` and `FRONTDESK_TEST_REDIS_URL` (set by `cargo xtask
 //! test`); skipped without them unless `FRONTDESK_REQUIRE_SERVICES` is set.
 
-use futures_util::{SinkExt, StreamExt};
+mod common;
+
+use common::{send, wait_for};
 use protocol::ServerFrame;
 use std::sync::Arc;
 use std::time::Duration;
 use store::{NewAgent, PgStore, Store};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::tungstenite::protocol::Message;
 
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-fn services() -> Option<(String, String)> {
-    match (
-        std::env::var("FRONTDESK_TEST_DATABASE_URL"),
-        std::env::var("FRONTDESK_TEST_REDIS_URL"),
-    ) {
-        (Ok(db), Ok(redis)) => Some((db, redis)),
-        _ => {
+/// A fresh database on the test PostgreSQL and the test Redis, or `None` to skip.
+async fn services(name: &str) -> Option<(String, String)> {
+    let database = store::conformance::postgres_database(name).await?;
+    match std::env::var("FRONTDESK_TEST_REDIS_URL") {
+        Ok(redis) => Some((database, redis)),
+        Err(_) => {
             assert!(
                 std::env::var_os("FRONTDESK_REQUIRE_SERVICES").is_none(),
-                "FRONTDESK_TEST_DATABASE_URL and FRONTDESK_TEST_REDIS_URL are not set"
+                "FRONTDESK_TEST_REDIS_URL is not set"
             );
-            eprintln!("skipped: no PostgreSQL/Redis (cargo xtask test starts them)");
+            eprintln!("skipped: FRONTDESK_TEST_REDIS_URL is not set (cargo xtask test sets it)");
             None
         }
     }
-}
-
-/// A fresh database on the test server.
-async fn fresh_database(url: &str) -> String {
-    use sqlx::Connection;
-    let mut admin = sqlx::PgConnection::connect(url).await.unwrap();
-    let db = format!(
-        "fd_nodes_{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-            % 1_000_000_000
-    );
-    sqlx::query(&format!("CREATE DATABASE {db}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let (base, _) = url.rsplit_once('/').unwrap();
-    format!("{base}/{db}")
 }
 
 struct Node {
@@ -79,40 +53,6 @@ async fn node(database: &str, redis: &str) -> Node {
     }
 }
 
-async fn connect(node: &Node, path: &str, cookie: Option<&str>) -> Ws {
-    let mut req = format!("ws://{}{path}", node.addr)
-        .into_client_request()
-        .unwrap();
-    req.headers_mut()
-        .insert("origin", HeaderValue::from_str(&node.base).unwrap());
-    if let Some(c) = cookie {
-        req.headers_mut()
-            .insert("cookie", HeaderValue::from_str(c).unwrap());
-    }
-    tokio_tungstenite::connect_async(req).await.unwrap().0
-}
-
-async fn send(ws: &mut Ws, text: &str) {
-    ws.send(Message::text(text)).await.unwrap();
-}
-
-async fn wait_for(ws: &mut Ws, what: &str, pred: impl Fn(&ServerFrame) -> bool) -> ServerFrame {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let msg = tokio::time::timeout_at(deadline, ws.next())
-            .await
-            .unwrap_or_else(|_| panic!("no {what} within 20 s"))
-            .expect("open")
-            .expect("no error");
-        if let Message::Text(t) = msg {
-            let f = protocol::decode_server(&t).unwrap();
-            if pred(&f) {
-                return f;
-            }
-        }
-    }
-}
-
 async fn ready(node: &Node) -> (u16, serde_json::Value) {
     let r = reqwest::get(format!("{}/readyz", node.base)).await.unwrap();
     (r.status().as_u16(), r.json().await.unwrap())
@@ -130,10 +70,9 @@ async fn eventually_ready(node: &Node, want: bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_customer_on_one_node_and_an_agent_on_another() {
-    let Some((db_url, redis_url)) = services() else {
+    let Some((database, redis_url)) = services("nodes").await else {
         return;
     };
-    let database = fresh_database(&db_url).await;
     {
         let store = PgStore::connect(&database).await.unwrap();
         store
@@ -159,20 +98,8 @@ async fn a_customer_on_one_node_and_an_agent_on_another() {
     assert_eq!(ready(&a).await.1["pubsub"], "ok");
 
     // The agent signs in on node B.
-    let login = reqwest::Client::new()
-        .post(format!("{}/api/login", b.base))
-        .json(&serde_json::json!({"email": "ana@example.com", "password": "agent-password"}))
-        .send()
-        .await
-        .unwrap();
-    let cookie = login.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let mut agent = connect(&b, "/ws/agent", Some(&cookie)).await;
+    let cookie = common::cookie(&b.base, "ana@example.com", "agent-password").await;
+    let mut agent = common::connect(b.addr, "/ws/agent", Some(&cookie)).await;
     send(&mut agent, r#"{"type":"hello","v":1}"#).await;
     wait_for(&mut agent, "agent_welcome", |f| {
         matches!(f, ServerFrame::AgentWelcome { .. })
@@ -180,7 +107,7 @@ async fn a_customer_on_one_node_and_an_agent_on_another() {
     .await;
 
     // The customer writes on node A; the agent on node B sees it live.
-    let mut customer = connect(&a, "/ws/visitor", None).await;
+    let mut customer = common::connect(a.addr, "/ws/visitor", None).await;
     send(&mut customer, r#"{"type":"hello","v":1,"site":"demo"}"#).await;
     wait_for(&mut customer, "welcome", |f| {
         matches!(f, ServerFrame::Welcome { .. })
@@ -339,10 +266,9 @@ impl Drop for OwnRedis {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_restarted_mid_conversation_loses_nothing_and_readyz_is_red_meanwhile() {
-    let Some((db_url, _)) = services() else {
+    let Some((database, _)) = services("redis_restart").await else {
         return;
     };
-    let database = fresh_database(&db_url).await;
     let mut redis = OwnRedis::start();
     let (a, b) = (
         node(&database, &redis.url()).await,
@@ -351,7 +277,7 @@ async fn redis_restarted_mid_conversation_loses_nothing_and_readyz_is_red_meanwh
     eventually_ready(&a, true).await;
     eventually_ready(&b, true).await;
     // Two browsers of the same visitor: one tab on each node.
-    let mut tab_a = connect(&a, "/ws/visitor", None).await;
+    let mut tab_a = common::connect(a.addr, "/ws/visitor", None).await;
     send(&mut tab_a, r#"{"type":"hello","v":1,"site":"demo"}"#).await;
     let ServerFrame::Welcome { token, .. } = wait_for(&mut tab_a, "welcome", |f| {
         matches!(f, ServerFrame::Welcome { .. })
@@ -363,7 +289,7 @@ async fn redis_restarted_mid_conversation_loses_nothing_and_readyz_is_red_meanwh
     let token = token.unwrap();
     send(&mut tab_a, r#"{"type":"send","id":"m1","body":"first"}"#).await;
     wait_for(&mut tab_a, "ack", |f| matches!(f, ServerFrame::Ack { .. })).await;
-    let mut tab_b = connect(&b, "/ws/visitor", None).await;
+    let mut tab_b = common::connect(b.addr, "/ws/visitor", None).await;
     send(
         &mut tab_b,
         &format!(r#"{{"type":"hello","v":1,"site":"demo","token":"{token}"}}"#),

@@ -3,18 +3,14 @@
 //! does) reaching the search index, the open consoles and the customer's browser, and the
 //! retention job.
 
-use futures_util::{SinkExt, StreamExt};
+mod common;
+
+use common::{Ws, closed_with, send, wait_for};
 use protocol::{ContactErased, ContactExport, ServerFrame};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use store::{ConversationContext, NewAgent, NewMessage, SqliteStore, Status, Store};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::tungstenite::protocol::Message;
-
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 struct Server {
     base: String,
@@ -74,67 +70,8 @@ async fn start_with(
     }
 }
 
-async fn connect(server: &Server, path: &str, cookie: Option<&str>) -> Ws {
-    let mut req = format!("ws://{}{path}", server.addr)
-        .into_client_request()
-        .unwrap();
-    req.headers_mut()
-        .insert("origin", HeaderValue::from_str(&server.base).unwrap());
-    if let Some(c) = cookie {
-        req.headers_mut()
-            .insert("cookie", HeaderValue::from_str(c).unwrap());
-    }
-    tokio_tungstenite::connect_async(req).await.unwrap().0
-}
-
-async fn send(ws: &mut Ws, text: &str) {
-    ws.send(Message::text(text)).await.unwrap();
-}
-
-/// The next frame, or `None` when the server closed the socket (with the close code).
-async fn next(ws: &mut Ws) -> Result<ServerFrame, Option<u16>> {
-    loop {
-        let msg = tokio::time::timeout(Duration::from_secs(20), ws.next())
-            .await
-            .expect("a frame within 20 s");
-        match msg {
-            Some(Ok(Message::Text(t))) => return Ok(protocol::decode_server(&t).unwrap()),
-            Some(Ok(Message::Close(frame))) => return Err(frame.map(|f| u16::from(f.code))),
-            Some(Ok(_)) => {}
-            None | Some(Err(_)) => return Err(None),
-        }
-    }
-}
-
-async fn wait_for(ws: &mut Ws, what: &str, pred: impl Fn(&ServerFrame) -> bool) -> ServerFrame {
-    loop {
-        let f = next(ws)
-            .await
-            .unwrap_or_else(|code| panic!("closed ({code:?}) while waiting for {what}"));
-        if pred(&f) {
-            return f;
-        }
-    }
-}
-
-async fn cookie(server: &Server, email: &str) -> String {
-    let response = reqwest::Client::new()
-        .post(format!("{}/api/login", server.base))
-        .json(&serde_json::json!({"email": email, "password": "agent-password"}))
-        .send()
-        .await
-        .unwrap();
-    response.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned()
-}
-
 async fn console(server: &Server, cookie: &str) -> Ws {
-    let mut ws = connect(server, "/ws/agent", Some(cookie)).await;
+    let mut ws = common::connect(server.addr, "/ws/agent", Some(cookie)).await;
     send(&mut ws, r#"{"type":"hello","v":1}"#).await;
     wait_for(&mut ws, "welcome", |f| {
         matches!(f, ServerFrame::AgentWelcome { .. })
@@ -146,7 +83,7 @@ async fn console(server: &Server, cookie: &str) -> Ws {
 /// A customer who leaves their details and writes; returns the socket, its token, the
 /// conversation and the contact.
 async fn customer(server: &Server, name: &str, email: &str, text: &str) -> (Ws, String, i64, i64) {
-    let mut ws = connect(server, "/ws/visitor", None).await;
+    let mut ws = common::connect(server.addr, "/ws/visitor", None).await;
     send(&mut ws, r#"{"type":"hello","v":1,"site":"demo"}"#).await;
     let ServerFrame::Welcome { token, .. } = wait_for(&mut ws, "welcome", |f| {
         matches!(f, ServerFrame::Welcome { .. })
@@ -226,20 +163,11 @@ fn has(haystack: &[u8], needle: &str) -> bool {
         .any(|w| w == needle.as_bytes())
 }
 
-/// The close code the server ends the socket with (skipping frames before it).
-async fn closed_with(ws: &mut Ws) -> Option<u16> {
-    loop {
-        if let Err(code) = next(ws).await {
-            return code;
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_exports_and_an_admin_erases_a_contact_everywhere() {
     let server = start_with(tempfile::tempdir().unwrap(), None).await;
-    let ana = cookie(&server, "ana@example.com").await;
-    let bo = cookie(&server, "bo@example.com").await;
+    let ana = common::cookie(&server.base, "ana@example.com", "agent-password").await;
+    let bo = common::cookie(&server.base, "bo@example.com", "agent-password").await;
     let (mut petra, token, conversation, contact) = customer(
         &server,
         "Petra Privacy",
@@ -371,7 +299,7 @@ async fn an_agent_exports_and_an_admin_erases_a_contact_everywhere() {
     assert_eq!(again.status(), 404);
 
     // The browser comes back as a new customer, with nothing of before.
-    let mut ws = connect(&server, "/ws/visitor", None).await;
+    let mut ws = common::connect(server.addr, "/ws/visitor", None).await;
     send(
         &mut ws,
         &format!(r#"{{"type":"hello","v":1,"site":"demo","token":"{token}"}}"#),
@@ -392,7 +320,7 @@ async fn an_agent_exports_and_an_admin_erases_a_contact_everywhere() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_erasure_by_another_process_reaches_the_running_server() {
     let server = start_with(tempfile::tempdir().unwrap(), None).await;
-    let ana = cookie(&server, "ana@example.com").await;
+    let ana = common::cookie(&server.base, "ana@example.com", "agent-password").await;
     let (mut quinn, _, conversation, contact) = customer(
         &server,
         "Quinn",
@@ -475,7 +403,7 @@ async fn retention_deletes_old_resolved_conversations_in_the_background() {
         every: Duration::from_millis(200),
     };
     let server = start_with(dir, Some(retention)).await;
-    let ana = cookie(&server, "ana@example.com").await;
+    let ana = common::cookie(&server.base, "ana@example.com", "agent-password").await;
     eventually(
         "retention removes the old resolved conversation",
         || async { server.store.conversation(ids[0]).await.unwrap().is_none() },

@@ -7,6 +7,35 @@ use crate::{
 };
 use std::sync::Arc;
 
+/// A fresh, empty database on the PostgreSQL server of `FRONTDESK_TEST_DATABASE_URL` (started by
+/// `cargo xtask test`), for the tests of anything that runs on PostgreSQL; `None` (the test
+/// skips, saying so) when the variable is not set, unless `FRONTDESK_REQUIRE_SERVICES` is set,
+/// where it panics.
+pub async fn postgres_database(name: &str) -> Option<String> {
+    use sqlx::Connection;
+    let Ok(url) = std::env::var("FRONTDESK_TEST_DATABASE_URL") else {
+        assert!(
+            std::env::var_os("FRONTDESK_REQUIRE_SERVICES").is_none(),
+            "FRONTDESK_TEST_DATABASE_URL is not set"
+        );
+        eprintln!("skipped: FRONTDESK_TEST_DATABASE_URL is not set (cargo xtask test sets it)");
+        return None;
+    };
+    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let db = format!("fd_{name}_{}_{}", std::process::id(), nanos % 1_000_000_000);
+    sqlx::query(&format!("CREATE DATABASE {db}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let _ = admin.close().await;
+    let (base, _) = url.rsplit_once('/').expect("a database in the URL");
+    Some(format!("{base}/{db}"))
+}
+
 /// Runs every story against `store`, which must be empty. Panics with the failing story's name.
 pub async fn run_all(store: Arc<dyn Store>) {
     agents_and_sessions(&*store).await;

@@ -10,39 +10,9 @@
 use std::sync::Arc;
 use store::{ConversationContext, NewMessage, PgStore, Store};
 
-/// A fresh, empty database on the test server, or `None` to skip.
-async fn fresh_database(name: &str) -> Option<String> {
-    let Ok(url) = std::env::var("FRONTDESK_TEST_DATABASE_URL") else {
-        assert!(
-            std::env::var_os("FRONTDESK_REQUIRE_SERVICES").is_none(),
-            "FRONTDESK_TEST_DATABASE_URL is not set"
-        );
-        eprintln!("skipped: FRONTDESK_TEST_DATABASE_URL is not set (cargo xtask test sets it)");
-        return None;
-    };
-    use sqlx::Connection;
-    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
-    let db = format!(
-        "fd_{name}_{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-            % 1_000_000_000
-    );
-    sqlx::query(&format!("CREATE DATABASE {db}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    admin.close().await.unwrap();
-    let (base, _) = url.rsplit_once('/').expect("a database in the URL");
-    Some(format!("{base}/{db}"))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_passes_the_conformance_suite() {
-    let Some(url) = fresh_database("conformance").await else {
+    let Some(url) = store::conformance::postgres_database("conformance").await else {
         return;
     };
     let store = PgStore::connect(&url).await.unwrap();
@@ -51,7 +21,7 @@ async fn postgres_passes_the_conformance_suite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_nodes_booting_at_once_migrate_once_and_append_gap_free() {
-    let Some(url) = fresh_database("nodes").await else {
+    let Some(url) = store::conformance::postgres_database("nodes").await else {
         return;
     };
     // Two nodes start on one empty database at the same moment.
