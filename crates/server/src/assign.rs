@@ -123,9 +123,19 @@ async fn place(
     if chosen == current {
         return (chosen, false);
     }
-    if let Err(e) = state.store.assign(conversation, chosen, now_millis()).await {
-        tracing::error!(error = %e, conversation, "assignment failed");
-        return (current, false);
+    // Conditional: another node routing the same conversation at the same moment (both
+    // saw it in the queue) decides first, and this decision is dropped.
+    match state
+        .store
+        .assign_if(conversation, current, chosen, now_millis())
+        .await
+    {
+        Ok(Some(_)) => {}
+        Ok(None) => return (current, false),
+        Err(e) => {
+            tracing::error!(error = %e, conversation, "assignment failed");
+            return (current, false);
+        }
     }
     if let Some(id) = current
         && let Some(n) = load.get_mut(&id)

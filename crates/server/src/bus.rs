@@ -116,19 +116,23 @@ pub fn crosses_nodes(event: &HubEvent) -> bool {
             | HubEvent::SignedOut { .. }
             | HubEvent::SessionEnded { .. }
             | HubEvent::VisitorStored { .. }
+            | HubEvent::NodePresence { .. }
     )
 }
+
+/// What a node does with another node's announcement of its agents.
+pub type OnPresence = Arc<dyn Fn(String, Vec<crate::routing::RemoteAgent>) + Send + Sync>;
 
 /// Connects this node to the others through Redis at `url`: starts the publisher and the
 /// subscriber. Fails only on a malformed URL; an unreachable Redis is retried in the
 /// background (and `/readyz` stays red until it answers).
-pub fn start(url: &str, hub: Hub) -> anyhow::Result<Bus> {
+pub fn start(url: &str, hub: Hub, on_presence: OnPresence) -> anyhow::Result<Bus> {
     let client = redis::Client::open(url)?;
     let node: u64 = rand::random();
     let (out, rx) = mpsc::channel(QUEUE);
     let health = Arc::new(Health::default());
     tokio::spawn(publisher(client.clone(), node, rx, health.clone()));
-    tokio::spawn(subscriber(client, node, hub, health.clone()));
+    tokio::spawn(subscriber(client, node, hub, on_presence, health.clone()));
     Ok(Bus { out, health })
 }
 
@@ -170,7 +174,13 @@ async fn publisher(
     }
 }
 
-async fn subscriber(client: redis::Client, node: u64, hub: Hub, health: Arc<Health>) {
+async fn subscriber(
+    client: redis::Client,
+    node: u64,
+    hub: Hub,
+    on_presence: OnPresence,
+    health: Arc<Health>,
+) {
     let mut backoff = Duration::from_millis(100);
     loop {
         match client.get_async_pubsub().await {
@@ -181,7 +191,7 @@ async fn subscriber(client: redis::Client, node: u64, hub: Hub, health: Arc<Heal
                     // Whatever other nodes published while this one was not listening is in
                     // the database: every local subscription rebuilds from it.
                     hub.lag_all();
-                    listen(&mut pubsub, node, &hub, &health).await;
+                    listen(&mut pubsub, node, &hub, &on_presence, &health).await;
                     tracing::warn!("the Redis subscription ended; resubscribing");
                 }
                 Err(e) => tracing::warn!(error = %e, "subscribing to Redis failed"),
@@ -195,7 +205,13 @@ async fn subscriber(client: redis::Client, node: u64, hub: Hub, health: Arc<Heal
 }
 
 /// Delivers what other nodes publish until the connection ends or goes deaf.
-async fn listen(pubsub: &mut redis::aio::PubSub, node: u64, hub: &Hub, health: &Health) {
+async fn listen(
+    pubsub: &mut redis::aio::PubSub,
+    node: u64,
+    hub: &Hub,
+    on_presence: &OnPresence,
+    health: &Health,
+) {
     let mut messages = pubsub.on_message();
     let mut heard = tokio::time::Instant::now();
     loop {
@@ -223,6 +239,9 @@ async fn listen(pubsub: &mut redis::aio::PubSub, node: u64, hub: &Hub, health: &
             }
             Envelope::Canary(..) => {}
             Envelope::Event(from, _) if from == node => {}
+            Envelope::Event(_, HubEvent::NodePresence { node, agents }) => {
+                on_presence(node, agents)
+            }
             Envelope::Event(_, event) => hub.deliver(event),
         }
     }

@@ -70,6 +70,12 @@ pub enum HubEvent {
     },
     /// Nothing happened: wakes a subscription told it lagged (`Hub::lag_all`).
     Wake,
+    /// The agents connected to one node, announced to the others every second (`bus.rs`;
+    /// never delivered to connections).
+    NodePresence {
+        node: String,
+        agents: Vec<crate::routing::RemoteAgent>,
+    },
 }
 
 /// What a connection can follow.
@@ -104,7 +110,7 @@ impl HubEvent {
             HubEvent::Status { visitor, .. } => vec![Topic::Visitor(*visitor)],
             HubEvent::Presence | HubEvent::IndexChanged { .. } => vec![Topic::Visitors],
             HubEvent::VisitorStored { token, .. } => vec![Topic::Token(*token)],
-            HubEvent::Wake => Vec::new(),
+            HubEvent::Wake | HubEvent::NodePresence { .. } => Vec::new(),
             HubEvent::Erased { visitors, .. } => std::iter::once(Topic::Agents)
                 .chain(visitors.iter().map(|v| Topic::Visitor(*v)))
                 .collect(),

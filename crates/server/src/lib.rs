@@ -249,8 +249,17 @@ impl AppState {
             kb::watch(self.clone(), source);
         }
         if let Some(url) = &self.settings.redis {
-            match bus::start(url, self.hub.clone()) {
-                Ok(bus) => self.hub.attach(bus),
+            let state = self.clone();
+            let on_presence: bus::OnPresence = Arc::new(move |node, agents| {
+                if state.presence.merge_remote(&node, agents) {
+                    presence_changed(state.clone());
+                }
+            });
+            match bus::start(url, self.hub.clone(), on_presence) {
+                Ok(bus) => {
+                    self.hub.attach(bus);
+                    announce_presence(self.clone());
+                }
                 Err(e) => tracing::error!(error = %e, "the Redis URL is not usable"),
             }
         }
@@ -563,6 +572,34 @@ async fn metrics(
         )],
         out,
     )
+}
+
+/// Another node's agents changed (came, went, changed status): widgets learn whether anyone
+/// answers, consoles get the agents' list, and the queue is offered to whoever came.
+fn presence_changed(state: AppState) {
+    tokio::spawn(async move {
+        state.hub.publish(hub::HubEvent::Presence);
+        assign::publish_agents(&state).await;
+        assign::drain_queue(&state).await;
+    });
+}
+
+/// Tells the other nodes every second which agents are connected here, and forgets nodes that
+/// stopped telling.
+fn announce_presence(state: AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            state.hub.publish(hub::HubEvent::NodePresence {
+                node: state.node.to_string(),
+                agents: state.presence.local_snapshot(),
+            });
+            if state.presence.expire_remote() {
+                presence_changed(state.clone());
+            }
+        }
+    });
 }
 
 /// Ready to serve: the database answers within 2 s, and, with several nodes, this node hears

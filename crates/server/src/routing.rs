@@ -1,6 +1,9 @@
 //! Who gets a conversation: pure choice among candidates, and the live presence registry it
 //! reads (agents' connections and status, held in memory; the database stays the source of
-//! truth for assignments).
+//! truth for assignments). With several nodes, each node announces the agents connected to it
+//! (`RemoteAgent`, every second through the bus) and the registry answers for the whole
+//! cluster: an agent is online if it is online on any node, and a node that stops announcing
+//! is forgotten after `REMOTE_TTL`.
 
 use protocol::{AgentPresence, PresenceStatus};
 use std::collections::HashMap;
@@ -64,6 +67,21 @@ pub fn choose(
         .map(|c| c.id)
 }
 
+/// How long another node's announcement of its agents holds.
+pub const REMOTE_TTL: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// An agent connected to another node, as that node announces it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RemoteAgent {
+    pub id: i64,
+    pub name: String,
+    pub languages: Vec<String>,
+    pub teams: Vec<String>,
+    pub connections: u32,
+    pub status: PresenceStatus,
+    pub last_assigned: i64,
+}
+
 #[derive(Debug, Clone)]
 struct Entry {
     name: String,
@@ -78,6 +96,21 @@ struct Entry {
 #[derive(Clone, Default)]
 pub struct Presence {
     agents: Arc<Mutex<HashMap<i64, Entry>>>,
+    /// Other nodes' agents, by node, with when the announcement runs out.
+    remote: Arc<Mutex<HashMap<String, Announcement>>>,
+}
+
+/// Another node's agents, and when that announcement runs out.
+type Announcement = (std::time::Instant, Vec<RemoteAgent>);
+
+/// The more present of two statuses (online on one node is online).
+fn best(a: PresenceStatus, b: PresenceStatus) -> PresenceStatus {
+    let rank = |s| match s {
+        PresenceStatus::Online => 2,
+        PresenceStatus::Away => 1,
+        PresenceStatus::Offline => 0,
+    };
+    if rank(b) > rank(a) { b } else { a }
 }
 
 impl Presence {
@@ -115,12 +148,82 @@ impl Presence {
         }
     }
 
+    /// The agent's connections on every node.
     pub fn connections(&self, id: i64) -> u32 {
-        self.agents
+        self.cluster().get(&id).map_or(0, |e| e.connections)
+    }
+
+    /// This node's agents, as announced to the others.
+    pub fn local_snapshot(&self) -> Vec<RemoteAgent> {
+        let mut out: Vec<RemoteAgent> = self
+            .agents
             .lock()
             .expect("lock")
-            .get(&id)
-            .map_or(0, |e| e.connections)
+            .iter()
+            .filter(|(_, e)| e.connections > 0)
+            .map(|(&id, e)| RemoteAgent {
+                id,
+                name: e.name.clone(),
+                languages: e.languages.clone(),
+                teams: e.teams.clone(),
+                connections: e.connections,
+                status: e.status,
+                last_assigned: e.last_assigned,
+            })
+            .collect();
+        out.sort_by_key(|a| a.id);
+        out
+    }
+
+    /// Another node's announcement. Returns whether the cluster's view changed (not counting
+    /// round-robin times).
+    pub fn merge_remote(&self, node: &str, agents: Vec<RemoteAgent>) -> bool {
+        let visible = |list: &[RemoteAgent]| -> Vec<(i64, u32, PresenceStatus)> {
+            list.iter()
+                .map(|a| (a.id, a.connections, a.status))
+                .collect()
+        };
+        let mut remote = self.remote.lock().expect("lock");
+        let until = std::time::Instant::now() + REMOTE_TTL;
+        let changed = remote
+            .get(node)
+            .is_none_or(|(_, old)| visible(old) != visible(&agents));
+        remote.insert(node.to_owned(), (until, agents));
+        changed
+    }
+
+    /// Forgets the nodes that stopped announcing; returns whether any was forgotten.
+    pub fn expire_remote(&self) -> bool {
+        let now = std::time::Instant::now();
+        let mut remote = self.remote.lock().expect("lock");
+        let before = remote.len();
+        remote.retain(|_, (until, _)| *until > now);
+        remote.len() != before
+    }
+
+    /// Every agent connected anywhere: this node's entries merged with the other nodes'.
+    fn cluster(&self) -> HashMap<i64, Entry> {
+        let mut all = self.agents.lock().expect("lock").clone();
+        let now = std::time::Instant::now();
+        for (until, agents) in self.remote.lock().expect("lock").values() {
+            if *until <= now {
+                continue;
+            }
+            for a in agents {
+                let e = all.entry(a.id).or_insert_with(|| Entry {
+                    name: a.name.clone(),
+                    languages: a.languages.clone(),
+                    teams: a.teams.clone(),
+                    connections: 0,
+                    status: PresenceStatus::Offline,
+                    last_assigned: 0,
+                });
+                e.connections += a.connections;
+                e.status = best(e.status, a.status);
+                e.last_assigned = e.last_assigned.max(a.last_assigned);
+            }
+        }
+        all
     }
 
     pub fn set_status(&self, id: i64, status: PresenceStatus) {
@@ -138,17 +241,13 @@ impl Presence {
     }
 
     pub fn status(&self, id: i64) -> PresenceStatus {
-        self.agents
-            .lock()
-            .expect("lock")
+        self.cluster()
             .get(&id)
             .map_or(PresenceStatus::Offline, |e| e.status)
     }
 
     pub fn any_online(&self) -> bool {
-        self.agents
-            .lock()
-            .expect("lock")
+        self.cluster()
             .values()
             .any(|e| e.status == PresenceStatus::Online)
     }
@@ -161,9 +260,7 @@ impl Presence {
 
     /// Routing candidates, given each agent's open-conversation count and capacity.
     pub fn candidates(&self, load: &HashMap<i64, u32>, capacity: u32) -> Vec<Candidate> {
-        self.agents
-            .lock()
-            .expect("lock")
+        self.cluster()
             .iter()
             .map(|(&id, e)| Candidate {
                 id,
@@ -180,9 +277,7 @@ impl Presence {
     /// Everyone known, for the console's team list.
     pub fn list(&self, load: &HashMap<i64, u32>) -> Vec<AgentPresence> {
         let mut out: Vec<AgentPresence> = self
-            .agents
-            .lock()
-            .expect("lock")
+            .cluster()
             .iter()
             .map(|(&id, e)| AgentPresence {
                 id,
@@ -200,6 +295,69 @@ impl Presence {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn remote(id: i64, status: PresenceStatus) -> RemoteAgent {
+        RemoteAgent {
+            id,
+            name: format!("agent {id}"),
+            languages: Vec::new(),
+            teams: vec!["billing".into()],
+            connections: 1,
+            status,
+            last_assigned: 7,
+        }
+    }
+
+    #[test]
+    fn the_registry_answers_for_every_node_and_forgets_a_silent_one() {
+        let p = Presence::default();
+        let ana = store::Agent {
+            id: 1,
+            email: "ana@example.com".into(),
+            name: "Ana".into(),
+            admin: false,
+            disabled: false,
+            languages: Vec::new(),
+            teams: Vec::new(),
+        };
+        p.connect(&ana);
+        p.set_status(1, PresenceStatus::Away);
+        assert!(!p.any_online());
+        // Ana is online on another node, Bo only there.
+        assert!(p.merge_remote(
+            "node-b",
+            vec![
+                remote(1, PresenceStatus::Online),
+                remote(2, PresenceStatus::Online)
+            ]
+        ));
+        assert!(p.any_online());
+        assert_eq!(p.status(1), PresenceStatus::Online, "online on any node");
+        assert_eq!(p.connections(1), 2);
+        let ids: Vec<i64> = p
+            .candidates(&HashMap::new(), 5)
+            .iter()
+            .map(|c| c.id)
+            .collect();
+        assert!(ids.contains(&1) && ids.contains(&2));
+        assert_eq!(
+            p.local_snapshot().len(),
+            1,
+            "only this node's own are announced"
+        );
+        // The same announcement again changes nothing; a silent node is forgotten.
+        assert!(!p.merge_remote(
+            "node-b",
+            vec![
+                remote(1, PresenceStatus::Online),
+                remote(2, PresenceStatus::Online)
+            ]
+        ));
+        p.remote.lock().unwrap().get_mut("node-b").unwrap().0 = std::time::Instant::now();
+        assert!(p.expire_remote());
+        assert_eq!(p.status(2), PresenceStatus::Offline);
+        assert_eq!(p.status(1), PresenceStatus::Away);
+    }
 
     fn c(id: i64, status: PresenceStatus, open: u32, last: i64) -> Candidate {
         Candidate {

@@ -106,13 +106,26 @@ async fn a_customer_on_one_node_and_an_agent_on_another() {
     })
     .await;
 
-    // The customer writes on node A; the agent on node B sees it live.
-    let mut customer = common::connect(a.addr, "/ws/visitor", None).await;
-    send(&mut customer, r#"{"type":"hello","v":1,"site":"demo"}"#).await;
-    wait_for(&mut customer, "welcome", |f| {
-        matches!(f, ServerFrame::Welcome { .. })
-    })
-    .await;
+    // The customer on node A learns that an agent (connected to node B) answers.
+    let mut customer = None;
+    for _ in 0..50 {
+        let mut ws = common::connect(a.addr, "/ws/visitor", None).await;
+        send(&mut ws, r#"{"type":"hello","v":1,"site":"demo"}"#).await;
+        let ServerFrame::Welcome { availability, .. } = wait_for(&mut ws, "welcome", |f| {
+            matches!(f, ServerFrame::Welcome { .. })
+        })
+        .await
+        else {
+            unreachable!()
+        };
+        if availability.agents_online {
+            customer = Some(ws);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut customer = customer.expect("node A sees the agent of node B online within 5 s");
+    // The customer writes on node A; node A routes it to the agent on node B, who sees it live.
     send(
         &mut customer,
         r#"{"type":"send","id":"c1","body":"hello from node A"}"#,
@@ -127,8 +140,11 @@ async fn a_customer_on_one_node_and_an_agent_on_another() {
     };
     wait_for(
         &mut agent,
-        "the inbox summary",
-        |f| matches!(f, ServerFrame::Conversation(c) if c.id == conversation),
+        "the conversation routed to the agent of node B",
+        |f| {
+            matches!(f, ServerFrame::Conversation(c)
+            if c.id == conversation && c.assignee.as_ref().is_some_and(|a| a.name == "Ana"))
+        },
     )
     .await;
     send(

@@ -40,6 +40,7 @@ pub async fn postgres_database(name: &str) -> Option<String> {
 pub async fn run_all(store: Arc<dyn Store>) {
     agents_and_sessions(&*store).await;
     leases_are_held_by_one_node_until_they_run_out(&*store).await;
+    the_first_of_two_routing_decisions_wins(&*store).await;
     visitors_and_conversations(&*store).await;
     messages_are_sequenced_and_deduplicated(&*store).await;
     concurrent_appends_are_gap_free(store.clone()).await;
@@ -1482,4 +1483,53 @@ async fn leases_are_held_by_one_node_until_they_run_out(store: &dyn Store) {
         "b takes over once it ran out"
     );
     assert!(!store.try_lease("sla", "node-a", 300).await.unwrap());
+}
+
+async fn the_first_of_two_routing_decisions_wins(store: &dyn Store) {
+    let a = store.list_agents().await.unwrap();
+    let (ana, bo) = (a[0].id, a.get(1).map_or(a[0].id, |b| b.id));
+    let v = store.create_visitor("vt-routing", "demo", 1).await.unwrap();
+    let c = store
+        .open_or_create_conversation(&v, &ConversationContext::default(), 1)
+        .await
+        .unwrap();
+    // Two nodes saw it unassigned and decide at once: the first wins, the second is told.
+    let first = store.assign_if(c.id, None, Some(ana), 2).await.unwrap();
+    assert_eq!(first.unwrap().assignee.map(|(id, _)| id), Some(ana));
+    assert!(
+        store
+            .assign_if(c.id, None, Some(bo), 2)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store
+            .conversation(c.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .assignee
+            .map(|(id, _)| id),
+        Some(ana)
+    );
+    // A transfer from the assignee it expects goes through; to nobody too.
+    assert!(
+        store
+            .assign_if(c.id, Some(ana), Some(bo), 3)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .assign_if(c.id, Some(bo), None, 4)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(matches!(
+        store.assign_if(c.id + 1_000_000, None, Some(ana), 5).await,
+        Err(StoreError::NotFound { .. })
+    ));
 }

@@ -424,6 +424,15 @@ pub trait Store: Send + Sync + 'static {
         agent_id: Option<i64>,
         now: Millis,
     ) -> Result<Conversation>;
+    /// Assigns only if the assignee is still `expected` (routing on several nodes at once: the
+    /// first decision wins). `Ok(None)` when someone else changed it meanwhile.
+    async fn assign_if(
+        &self,
+        conversation_id: i64,
+        expected: Option<i64>,
+        agent_id: Option<i64>,
+        now: Millis,
+    ) -> Result<Option<Conversation>>;
     /// Sets the priority and the deadlines it implies.
     async fn set_priority(
         &self,

@@ -255,6 +255,7 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
             }
             HubEvent::Read { .. }
             | HubEvent::Wake
+            | HubEvent::NodePresence { .. }
             | HubEvent::VisitorStored { .. }
             | HubEvent::Status { .. }
             | HubEvent::Presence

@@ -158,6 +158,9 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
             }
         }
         self.conversation = Some(c.id);
+        // Follow it now, not at the loop's next turn: routing (run before that turn) may
+        // already have an agent typing in it (found by the two-node test).
+        self.events.follow_conversations(self.conversation);
         if let Some(text) = self.pending_contact_text.take() {
             self.state
                 .index_text(c.id, server_search::messages::Kind::Contact, &text);
@@ -336,6 +339,7 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
                     self.delivered = 0;
                     if let Some(new) = open {
                         self.conversation = Some(new);
+                        self.events.follow_conversations(self.conversation);
                         self.out
                             .send(ServerFrame::Status {
                                 conversation: new,

@@ -261,6 +261,34 @@ impl SqlStore {
         self.changed_conversation(r, conversation_id).await
     }
 
+    pub(super) async fn assign_if(
+        &self,
+        conversation_id: i64,
+        expected: Option<i64>,
+        agent_id: Option<i64>,
+        now: Millis,
+    ) -> Result<Option<Conversation>> {
+        let r = sqlx::query(&q(
+            "UPDATE conversations SET assignee_id = ?1, updated_at = ?2 \
+             WHERE id = ?3 AND assignee_id IS NOT DISTINCT FROM CAST(?4 AS BIGINT)",
+        ))
+        .bind(agent_id)
+        .bind(now)
+        .bind(conversation_id)
+        .bind(expected)
+        .execute(&self.pool)
+        .await?;
+        if r.rows_affected() == 1 {
+            return self.conversation(conversation_id).await;
+        }
+        match self.conversation(conversation_id).await? {
+            Some(_) => Ok(None),
+            None => Err(StoreError::NotFound {
+                what: "conversation",
+            }),
+        }
+    }
+
     pub(super) async fn set_priority(
         &self,
         conversation_id: i64,

@@ -417,6 +417,16 @@ impl Store for SqlStore {
         SqlStore::close(self).await
     }
 
+    async fn assign_if(
+        &self,
+        conversation_id: i64,
+        expected: Option<i64>,
+        agent_id: Option<i64>,
+        now: Millis,
+    ) -> Result<Option<Conversation>> {
+        SqlStore::assign_if(self, conversation_id, expected, agent_id, now).await
+    }
+
     async fn try_lease(&self, name: &str, holder: &str, ttl_ms: i64) -> Result<bool> {
         let now = dialect::DB_NOW_MS;
         let sql = format!(
