@@ -29,6 +29,9 @@ enum Command {
         #[command(subcommand)]
         command: AgentCommand,
     },
+    /// Copy the SQLite database consistently while the server runs, and check the copy
+    /// (PostgreSQL: use pg_dump).
+    Backup(BackupArgs),
     /// A customer's data: find, export, delete.
     Contact {
         #[command(subcommand)]
@@ -140,6 +143,15 @@ fn language_list(tags: &[String]) -> anyhow::Result<Vec<String>> {
 }
 
 #[derive(Args)]
+struct BackupArgs {
+    #[arg(long, env = "FRONTDESK_DATA", default_value = "data")]
+    data: PathBuf,
+    /// The copy to write (a new file)
+    #[arg(long)]
+    to: PathBuf,
+}
+
+#[derive(Args)]
 struct DataArgs {
     #[arg(long, env = "FRONTDESK_DATA", default_value = "data")]
     data: PathBuf,
@@ -206,6 +218,7 @@ pub fn run() -> anyhow::Result<()> {
             }
         }),
         Command::Contact { command } => runtime.block_on(crate::contact_cmd::run(command)),
+        Command::Backup(args) => runtime.block_on(backup(args)),
         Command::Index { .. } => unreachable!("handled above"),
     }
 }
@@ -232,6 +245,34 @@ pub(crate) async fn open_store(
             ))
         }
     }
+}
+
+async fn backup(args: BackupArgs) -> anyhow::Result<()> {
+    if std::env::var("FRONTDESK_DATABASE").is_ok_and(|d| !d.trim().is_empty()) {
+        bail!("FRONTDESK_DATABASE is set: back up PostgreSQL with pg_dump");
+    }
+    let db = args.data.join("frontdesk.db");
+    if !db.exists() {
+        bail!("no database at {}", db.display());
+    }
+    if args.to.exists() {
+        bail!(
+            "{} exists; a backup never overwrites a file",
+            args.to.display()
+        );
+    }
+    let store = SqliteStore::open(&db).await?;
+    let summary = store.backup(&args.to).await;
+    store.close().await;
+    let summary = summary.with_context(|| format!("backing up to {}", args.to.display()))?;
+    println!(
+        "backed up to {} (integrity ok): {} conversations, {} messages, {} contacts",
+        args.to.display(),
+        summary.conversations,
+        summary.messages,
+        summary.contacts
+    );
+    Ok(())
 }
 
 pub(crate) fn now_millis() -> i64 {
@@ -435,14 +476,24 @@ async fn demo_login(store: &dyn Store, data: &Path) -> anyhow::Result<(String, S
     Ok((EMAIL.to_owned(), password))
 }
 
+/// Logs to standard error, filtered by `FRONTDESK_LOG`; one JSON object per line with
+/// `FRONTDESK_LOG_FORMAT=json` (for log collectors), else human-readable lines.
+fn init_logging() -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FRONTDESK_LOG")
+        .unwrap_or_else(|_| "info,sqlx::postgres::notice=warn".into());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match std::env::var("FRONTDESK_LOG_FORMAT").as_deref() {
+        Ok("json") => logs.json().flatten_event(true).init(),
+        Ok("text") | Err(_) => logs.init(),
+        Ok(other) => bail!("FRONTDESK_LOG_FORMAT must be json or text, not {other:?}"),
+    }
+    Ok(())
+}
+
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("FRONTDESK_LOG")
-                .unwrap_or_else(|_| "info,sqlx::postgres::notice=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_logging()?;
     raise_open_files_limit();
     let file = match &args.config {
         Some(path) => config::load(path)?,

@@ -161,3 +161,113 @@ fn the_demo_site_and_page_are_off_once_real_sites_are_configured() {
     let _ = child.wait();
     assert_eq!(demo_site, 200, "switched on explicitly");
 }
+
+#[test]
+fn json_logs_are_one_object_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir.path())
+        .env("FRONTDESK_LOG", "info")
+        .env("FRONTDESK_LOG_FORMAT", "json")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let first = BufReader::new(stderr).lines().next().unwrap().unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let line: serde_json::Value =
+        serde_json::from_str(&first).unwrap_or_else(|e| panic!("not JSON ({e}): {first}"));
+    assert_eq!(line["level"], "INFO", "{line}");
+    assert!(
+        line["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{line}"
+    );
+    assert!(line["timestamp"].is_string(), "{line}");
+    let bad = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir.path())
+        .env("FRONTDESK_LOG_FORMAT", "xml")
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("json or text"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_taken_while_customers_write_is_consistent() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::protocol::Message;
+    // Per-visitor and per-connection limits off: this one customer writes fast on purpose.
+    let server = common::start(&[
+        ("FRONTDESK_LIMITS_MESSAGES_PER_VISITOR", "0"),
+        ("FRONTDESK_LIMITS_FRAMES_PER_CONNECTION", "0"),
+    ]);
+    // Customers keep writing while the backup runs.
+    let addr = server.addr.clone();
+    let writer = tokio::spawn(async move {
+        let mut req = format!("ws://{addr}/ws/visitor")
+            .into_client_request()
+            .unwrap();
+        req.headers_mut()
+            .insert("origin", format!("http://{addr}").parse().unwrap());
+        let mut ws = tokio_tungstenite::connect_async(req).await.unwrap().0;
+        ws.send(Message::text(r#"{"type":"hello","v":1,"site":"demo"}"#))
+            .await
+            .unwrap();
+        for i in 0..200 {
+            ws.send(Message::text(format!(
+                r#"{{"type":"send","id":"m{i}","body":"message {i}"}}"#
+            )))
+            .await
+            .unwrap();
+        }
+        let mut acks = 0;
+        while acks < 200 {
+            let frame = tokio::time::timeout(Duration::from_secs(30), ws.next())
+                .await
+                .expect("acks keep coming");
+            if let Some(Ok(Message::Text(t))) = frame {
+                assert!(!t.contains("\"error\""), "{t}");
+                if t.contains("\"ack\"") {
+                    acks += 1;
+                }
+            }
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let copy = server.data().join("copy.db");
+    let out = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+        .args(["backup", "--data"])
+        .arg(server.data())
+        .arg("--to")
+        .arg(&copy)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("integrity ok"), "{said}");
+    writer.await.unwrap();
+    // The copy opens as a database of its own, with at most what was acknowledged.
+    let messages: u64 = said
+        .split(", ")
+        .find_map(|p| p.strip_suffix(" messages").and_then(|n| n.parse().ok()))
+        .unwrap();
+    assert!(messages <= 200, "{said}");
+    let again = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+        .args(["backup", "--data"])
+        .arg(server.data())
+        .arg("--to")
+        .arg(&copy)
+        .output()
+        .unwrap();
+    assert!(!again.status.success(), "never overwrites");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists"));
+}

@@ -11,7 +11,7 @@ mod postgres;
 mod sqlite;
 
 pub use postgres::PgStore;
-pub use sqlite::SqliteStore;
+pub use sqlite::{BackupSummary, SqliteStore};
 
 use async_trait::async_trait;
 

@@ -42,7 +42,51 @@ mod dialect {
     pub const AFTER_ERASURE: Option<&str> = Some("PRAGMA wal_checkpoint(TRUNCATE)");
 }
 
+/// What a backup holds, read back from the copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackupSummary {
+    pub conversations: i64,
+    pub messages: i64,
+    pub contacts: i64,
+}
+
 impl SqliteStore {
+    /// Writes a consistent copy of the database to `to` (a new file) while it is in use
+    /// (`VACUUM INTO`: one read transaction, so writers go on and the copy is a snapshot),
+    /// then checks the copy (`integrity_check`) and counts what it holds.
+    pub async fn backup(&self, to: &Path) -> Result<BackupSummary> {
+        use sqlx::Row;
+        let target = to.to_string_lossy().into_owned();
+        sqlx::query("VACUUM INTO ?")
+            .bind(&target)
+            .execute(self.pool())
+            .await?;
+        let mut copy = SqliteConnectOptions::new()
+            .filename(to)
+            .read_only(true)
+            .connect()
+            .await?;
+        let check: String = sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_one(&mut copy)
+            .await?;
+        if check != "ok" {
+            return Err(StoreError::Database(sqlx::Error::Protocol(format!(
+                "the backup failed its integrity check: {check}"
+            ))));
+        }
+        let row = sqlx::query(
+            "SELECT (SELECT count(*) FROM conversations), (SELECT count(*) FROM messages), \
+             (SELECT count(*) FROM contacts)",
+        )
+        .fetch_one(&mut copy)
+        .await?;
+        Ok(BackupSummary {
+            conversations: row.get(0),
+            messages: row.get(1),
+            contacts: row.get(2),
+        })
+    }
+
     /// Opens (creating if needed) the database file and brings its schema up to date.
     pub async fn open(path: &Path) -> Result<Self> {
         let options = SqliteConnectOptions::new()

@@ -74,6 +74,12 @@ impl SqlStore {
             .ok_or_else(not_found)
     }
 
+    // Used by one backend only (SQLite's backup).
+    #[allow(dead_code)]
+    pub(super) fn pool(&self) -> &Pool<Db> {
+        &self.pool
+    }
+
     /// Makes the next group commit fail (tests of what a failed group does).
     #[cfg(feature = "fault-injection")]
     pub fn fail_next_commit(&self, reason: &str) {
