@@ -102,7 +102,10 @@ pub fn start() -> anyhow::Result<Services> {
 
     services.database_url = match given_db {
         Some(url) => {
-            util::step(&format!("PostgreSQL: {url} (from {DATABASE_URL})"));
+            util::step(&format!(
+                "PostgreSQL: {} (from {DATABASE_URL})",
+                redacted(&url)
+            ));
             match postgres_bin()
                 .map(|b| b.join("psql"))
                 .or_else(|| find_program("psql"))
@@ -256,7 +259,7 @@ impl Services {
         let url = format!("postgres://{ROLE}:{password}@127.0.0.1:{port}/{DATABASE}");
         // What the tests will do: TCP, password (scram-sha-256), a query.
         check_database(&pg.bin.join("psql"), &url)?;
-        util::step(&format!("PostgreSQL {version}: {url}"));
+        util::step(&format!("PostgreSQL {version}: {}", redacted(&url)));
         Ok(url)
     }
 
@@ -595,5 +598,17 @@ fn shell_quote(value: &str) -> String {
         value.to_owned()
     } else {
         format!("'{}'", value.replace('\'', r"'\''"))
+    }
+}
+
+/// `url` with its password hidden, for logs (the export line of `cargo xtask services` keeps it:
+/// that is what it is for).
+fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let user = url[scheme + 3..at].split(':').next().unwrap_or("");
+            format!("{}://{user}:***@{}", &url[..scheme], &url[at + 1..])
+        }
+        _ => url.to_owned(),
     }
 }
