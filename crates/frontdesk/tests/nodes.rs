@@ -1,0 +1,201 @@
+//! Two real `frontdesk serve` processes on one PostgreSQL database and one Redis (the README's
+//! "Production" setup without the proxy): the customer writes on node A, the agent reads on
+//! node B; node A is killed with SIGKILL while the customer writes; the customer reconnects to
+//! node B with its token and last sequence number and goes on: the agent receives every message
+//! exactly once, in order.
+//!
+//! Needs `FRONTDESK_TEST_DATABASE_URL` and `FRONTDESK_TEST_REDIS_URL` (`cargo xtask test`).
+
+mod common;
+
+use futures_util::{SinkExt, StreamExt};
+use protocol::ServerFrame;
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::Message;
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+const PASSWORD: &str = "agent-password";
+
+async fn connect(node: &common::Server, path: &str, cookie: Option<&str>) -> Ws {
+    let mut req = format!("ws://{}{path}", node.addr)
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert("origin", HeaderValue::from_str(&node.base()).unwrap());
+    if let Some(c) = cookie {
+        req.headers_mut()
+            .insert("cookie", HeaderValue::from_str(c).unwrap());
+    }
+    tokio_tungstenite::connect_async(req).await.unwrap().0
+}
+
+async fn send(ws: &mut Ws, text: &str) {
+    ws.send(Message::text(text)).await.unwrap();
+}
+
+async fn wait_for(ws: &mut Ws, what: &str, pred: impl Fn(&ServerFrame) -> bool) -> ServerFrame {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(20), ws.next())
+            .await
+            .unwrap_or_else(|_| panic!("no {what} within 20 s"))
+            .expect("open")
+            .expect("no error");
+        if let Message::Text(t) = msg {
+            let f = protocol::decode_server(&t).unwrap();
+            if pred(&f) {
+                return f;
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_killed_mid_conversation_loses_nothing_and_the_customer_resumes_on_the_other() {
+    let Some(database) = store::conformance::postgres_database("bin_nodes").await else {
+        return;
+    };
+    let Ok(redis) = std::env::var("FRONTDESK_TEST_REDIS_URL") else {
+        assert!(std::env::var_os("FRONTDESK_REQUIRE_SERVICES").is_none());
+        eprintln!("skipped: FRONTDESK_TEST_REDIS_URL is not set");
+        return;
+    };
+    // The first admin, made with the CLI on the shared database.
+    common::cli(
+        &[
+            "agent",
+            "add",
+            "--database",
+            &database,
+            "--email",
+            "ana@example.com",
+            "--name",
+            "Ana",
+            "--admin",
+            "--password-stdin",
+        ],
+        &format!("{PASSWORD}\n"),
+    );
+    let env = [
+        ("FRONTDESK_DATABASE", database.as_str()),
+        ("FRONTDESK_REDIS", redis.as_str()),
+    ];
+    let mut a = common::start(&env);
+    let b = common::start(&env);
+
+    let cookie = {
+        let r = reqwest::Client::new()
+            .post(format!("{}/api/login", b.base()))
+            .header("origin", b.base())
+            .json(&serde_json::json!({ "email": "ana@example.com", "password": PASSWORD }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let mut agent = connect(&b, "/ws/agent", Some(&cookie)).await;
+    send(&mut agent, r#"{"type":"hello","v":1}"#).await;
+    wait_for(&mut agent, "agent_welcome", |f| {
+        matches!(f, ServerFrame::AgentWelcome { .. })
+    })
+    .await;
+
+    // The customer writes five messages on node A.
+    let mut customer = connect(&a, "/ws/visitor", None).await;
+    send(&mut customer, r#"{"type":"hello","v":1,"site":"demo"}"#).await;
+    let ServerFrame::Welcome { token, .. } = wait_for(&mut customer, "welcome", |f| {
+        matches!(f, ServerFrame::Welcome { .. })
+    })
+    .await
+    else {
+        unreachable!()
+    };
+    let token = token.unwrap();
+    let mut conversation = 0;
+    let mut last_seq = 0;
+    for i in 1..=5 {
+        send(
+            &mut customer,
+            &format!(r#"{{"type":"send","id":"m{i}","body":"message {i}"}}"#),
+        )
+        .await;
+        let ServerFrame::Ack {
+            conversation: c,
+            seq,
+            ..
+        } = wait_for(&mut customer, "ack", |f| {
+            matches!(f, ServerFrame::Ack { .. })
+        })
+        .await
+        else {
+            unreachable!()
+        };
+        (conversation, last_seq) = (c, seq);
+    }
+    send(
+        &mut agent,
+        &format!(r#"{{"type":"open","conversation":{conversation},"after_seq":0}}"#),
+    )
+    .await;
+
+    // Node A dies (SIGKILL) with the customer connected; it reconnects to node B.
+    a.child.kill().unwrap();
+    a.child.wait().unwrap();
+    let mut customer = connect(&b, "/ws/visitor", None).await;
+    send(
+        &mut customer,
+        &format!(
+            r#"{{"type":"hello","v":1,"site":"demo","token":"{token}","last_seq":{last_seq}}}"#
+        ),
+    )
+    .await;
+    let ServerFrame::Welcome {
+        conversation: resumed,
+        last_seq: server_last,
+        ..
+    } = wait_for(&mut customer, "welcome", |f| {
+        matches!(f, ServerFrame::Welcome { .. })
+    })
+    .await
+    else {
+        unreachable!()
+    };
+    assert_eq!((resumed, server_last), (Some(conversation), 5));
+    for i in 6..=10 {
+        send(
+            &mut customer,
+            &format!(r#"{{"type":"send","id":"m{i}","body":"message {i}"}}"#),
+        )
+        .await;
+        let ServerFrame::Ack { seq, .. } = wait_for(&mut customer, "ack", |f| {
+            matches!(f, ServerFrame::Ack { .. })
+        })
+        .await
+        else {
+            unreachable!()
+        };
+        assert_eq!(seq, i, "gap-free after the failover");
+    }
+    // The agent has every message once, in order.
+    let mut seen = Vec::new();
+    while seen.len() < 10 {
+        if let ServerFrame::Message(m) = wait_for(&mut agent, "the messages", |f| {
+            matches!(f, ServerFrame::Message(_))
+        })
+        .await
+        {
+            seen.push(m.seq);
+        }
+    }
+    assert_eq!(seen, (1..=10).collect::<Vec<u64>>());
+}
