@@ -120,19 +120,20 @@ pub fn crosses_nodes(event: &HubEvent) -> bool {
     )
 }
 
-/// What a node does with another node's announcement of its agents.
-pub type OnPresence = Arc<dyn Fn(String, Vec<crate::routing::RemoteAgent>) + Send + Sync>;
+/// What a node does with another node's event before delivering it to its connections
+/// (merging an announcement of agents, indexing a message for the agents' search).
+pub type OnRemote = Arc<dyn Fn(&HubEvent) + Send + Sync>;
 
 /// Connects this node to the others through Redis at `url`: starts the publisher and the
 /// subscriber. Fails only on a malformed URL; an unreachable Redis is retried in the
 /// background (and `/readyz` stays red until it answers).
-pub fn start(url: &str, hub: Hub, on_presence: OnPresence) -> anyhow::Result<Bus> {
+pub fn start(url: &str, hub: Hub, on_remote: OnRemote) -> anyhow::Result<Bus> {
     let client = redis::Client::open(url)?;
     let node: u64 = rand::random();
     let (out, rx) = mpsc::channel(QUEUE);
     let health = Arc::new(Health::default());
     tokio::spawn(publisher(client.clone(), node, rx, health.clone()));
-    tokio::spawn(subscriber(client, node, hub, on_presence, health.clone()));
+    tokio::spawn(subscriber(client, node, hub, on_remote, health.clone()));
     Ok(Bus { out, health })
 }
 
@@ -178,7 +179,7 @@ async fn subscriber(
     client: redis::Client,
     node: u64,
     hub: Hub,
-    on_presence: OnPresence,
+    on_remote: OnRemote,
     health: Arc<Health>,
 ) {
     let mut backoff = Duration::from_millis(100);
@@ -191,7 +192,7 @@ async fn subscriber(
                     // Whatever other nodes published while this one was not listening is in
                     // the database: every local subscription rebuilds from it.
                     hub.lag_all();
-                    listen(&mut pubsub, node, &hub, &on_presence, &health).await;
+                    listen(&mut pubsub, node, &hub, &on_remote, &health).await;
                     tracing::warn!("the Redis subscription ended; resubscribing");
                 }
                 Err(e) => tracing::warn!(error = %e, "subscribing to Redis failed"),
@@ -209,7 +210,7 @@ async fn listen(
     pubsub: &mut redis::aio::PubSub,
     node: u64,
     hub: &Hub,
-    on_presence: &OnPresence,
+    on_remote: &OnRemote,
     health: &Health,
 ) {
     let mut messages = pubsub.on_message();
@@ -239,10 +240,12 @@ async fn listen(
             }
             Envelope::Canary(..) => {}
             Envelope::Event(from, _) if from == node => {}
-            Envelope::Event(_, HubEvent::NodePresence { node, agents }) => {
-                on_presence(node, agents)
+            Envelope::Event(_, event) => {
+                on_remote(&event);
+                if !matches!(event, HubEvent::NodePresence { .. }) {
+                    hub.deliver(event);
+                }
             }
-            Envelope::Event(_, event) => hub.deliver(event),
         }
     }
 }

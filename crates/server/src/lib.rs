@@ -250,12 +250,31 @@ impl AppState {
         }
         if let Some(url) = &self.settings.redis {
             let state = self.clone();
-            let on_presence: bus::OnPresence = Arc::new(move |node, agents| {
-                if state.presence.merge_remote(&node, agents) {
-                    presence_changed(state.clone());
+            let on_remote: bus::OnRemote = Arc::new(move |event| match event {
+                hub::HubEvent::NodePresence { node, agents }
+                    if state.presence.merge_remote(node, agents.clone()) =>
+                {
+                    presence_changed(state.clone())
                 }
+                // What other nodes wrote becomes searchable here too (each node keeps its own
+                // index; a message missed while Redis was away is indexed at the next rebuild).
+                hub::HubEvent::Message {
+                    conversation,
+                    message,
+                    ..
+                } => state.index_text(
+                    *conversation,
+                    server_search::messages::Kind::Message,
+                    &message.body,
+                ),
+                hub::HubEvent::Note(note) => state.index_text(
+                    note.conversation,
+                    server_search::messages::Kind::Note,
+                    &note.body,
+                ),
+                _ => {}
             });
-            match bus::start(url, self.hub.clone(), on_presence) {
+            match bus::start(url, self.hub.clone(), on_remote) {
                 Ok(bus) => {
                     self.hub.attach(bus);
                     announce_presence(self.clone());

@@ -42,7 +42,9 @@ async fn node(database: &str, redis: &str) -> Node {
         session_check: Duration::from_millis(200),
         ..server::Settings::default()
     };
-    let state = server::AppState::new(Arc::new(store), settings);
+    let state = server::AppState::new(Arc::new(store), settings)
+        .with_message_search()
+        .unwrap();
     state.start();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -158,6 +160,30 @@ async fn a_customer_on_one_node_and_an_agent_on_another() {
         |f| matches!(f, ServerFrame::Message(m) if m.body == "hello from node A"),
     )
     .await;
+
+    // What the customer wrote on node A is found by the agents' search on node B.
+    let mut found = Vec::new();
+    for _ in 0..50 {
+        found = reqwest::Client::new()
+            .get(format!("{}/api/conversations/search", b.base))
+            .query(&[("q", "hello node")])
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .json::<Vec<protocol::ConversationSummary>>()
+            .await
+            .unwrap();
+        if !found.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        found.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![conversation],
+        "the search on node B finds the message written on node A"
+    );
 
     // Typing and the reply cross back to node A.
     send(
