@@ -54,6 +54,16 @@ enum Done {
 }
 
 impl Done {
+    /// The job's error, if it failed.
+    fn error(&self) -> Option<String> {
+        match self {
+            Done::Append(_, Err(e)) => Some(e.to_string()),
+            Done::MarkRead(_, Err(e)) => Some(e.to_string()),
+            Done::BeginNextResponse(_, Err(e)) => Some(e.to_string()),
+            _ => None,
+        }
+    }
+
     fn send(self) {
         match self {
             Done::Append(tx, r) => drop(tx.send(r)),
@@ -205,7 +215,15 @@ async fn run(mut conn: Conn, mut rx: mpsc::Receiver<Job>, faults: Faults) {
             }
             // Not a message (those were all taken into the batch above).
             let Some(job) = pending.next() else { break };
-            done.push(apply(&mut conn, job).await);
+            let outcome = apply(&mut conn, job).await;
+            // On PostgreSQL a failed statement aborts the transaction (and its COMMIT only
+            // rolls back): the whole group fails, so nothing before it is reported stored.
+            if super::dialect::FAILED_STATEMENT_ABORTS
+                && let Some(reason) = outcome.error()
+            {
+                broken = Some(reason);
+            }
+            done.push(outcome);
         }
         // A job that failed half-way leaves the transaction in a state nobody may commit.
         let commit = match (broken, faults.take()) {
