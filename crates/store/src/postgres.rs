@@ -112,7 +112,11 @@ impl PgStore {
         let writer = PgConnection::connect_with(&options)
             .await
             .map_err(open_failed)?;
-        Ok(PgStore::new(pool, writer))
+        let connect: sql::Connect = std::sync::Arc::new(move || {
+            let options = options.clone();
+            Box::pin(async move { PgConnection::connect_with(&options).await })
+        });
+        Ok(PgStore::new(pool, writer, connect))
     }
 }
 

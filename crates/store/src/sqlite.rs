@@ -110,6 +110,10 @@ impl SqliteStore {
             .map_err(open_failed)?;
         MIGRATOR.run(&pool).await?;
         let writer = options.connect().await.map_err(open_failed)?;
-        Ok(SqliteStore::new(pool, writer))
+        let connect: sql::Connect = std::sync::Arc::new(move || {
+            let options = options.clone();
+            Box::pin(async move { options.connect().await })
+        });
+        Ok(SqliteStore::new(pool, writer, connect))
     }
 }

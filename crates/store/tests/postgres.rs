@@ -80,3 +80,64 @@ async fn two_nodes_booting_at_once_migrate_once_and_append_gap_free() {
         assert_eq!(last, seqs.len() as u64, "the counter matches the messages");
     }
 }
+
+/// Appends `client_id` until it is stored (a resend after a failed group is what clients do).
+async fn append_until_stored(store: &dyn Store, conversation: i64, client_id: &str) -> u64 {
+    for _ in 0..100 {
+        match store
+            .append_message(NewMessage {
+                conversation_id: conversation,
+                client_id,
+                agent_id: None,
+                body: "through a broken connection",
+                at: 3,
+            })
+            .await
+        {
+            Ok(appended) => return appended.message.seq,
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+        }
+    }
+    panic!("{client_id} was never stored");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_writer_reconnects_after_the_server_ends_its_connection() {
+    let Some(url) = store::conformance::postgres_database("reconnect").await else {
+        return;
+    };
+    let store = PgStore::connect(&url).await.unwrap();
+    let v = store.create_visitor("t", "demo", 1).await.unwrap();
+    let c = store
+        .open_or_create_conversation(&v, &ConversationContext::default(), 1)
+        .await
+        .unwrap();
+    assert_eq!(append_until_stored(&store, c.id, "before").await, 1);
+    // The server ends every connection of this database (as a restart or a failover would).
+    use sqlx::Connection;
+    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+    let ended: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert!(
+        ended.len() >= 2,
+        "the pool's and the writer's: {}",
+        ended.len()
+    );
+    // Writes go on (after at most a failed group, which the client resends), gap-free and once.
+    for (i, id) in ["after-1", "after-2", "after-3"].iter().enumerate() {
+        assert_eq!(append_until_stored(&store, c.id, id).await, i as u64 + 2);
+    }
+    let seqs: Vec<u64> = store
+        .messages_after(c.id, 0, 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.seq)
+        .collect();
+    assert_eq!(seqs, vec![1, 2, 3, 4]);
+}

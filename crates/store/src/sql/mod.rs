@@ -28,6 +28,8 @@ mod messages;
 mod privacy;
 mod writer;
 
+pub(super) use writer::Connect;
+
 type Row = <Db as Database>::Row;
 type Conn = <Db as Database>::Connection;
 type QueryResult = <Db as Database>::QueryResult;
@@ -47,9 +49,9 @@ pub struct SqlStore {
 impl SqlStore {
     /// A store over `pool` (migrated), with `writer` as the group-commit writer's own
     /// connection (outside the pool: readers never wait for it).
-    pub(super) fn new(pool: Pool<Db>, writer: Conn) -> Self {
+    pub(super) fn new(pool: Pool<Db>, writer: Conn, connect: writer::Connect) -> Self {
         let faults = writer::Faults::default();
-        let writer = writer::Writer::start(writer, faults.clone());
+        let writer = writer::Writer::start(writer, connect, faults.clone());
         SqlStore {
             pool,
             writer,

@@ -98,6 +98,14 @@ impl Job {
     }
 }
 
+/// Opens a new connection for the writer (after the database restarted or dropped it).
+pub(crate) type Connect = std::sync::Arc<
+    dyn Fn() -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = std::result::Result<Conn, sqlx::Error>> + Send>,
+        > + Send
+        + Sync,
+>;
+
 /// The handle the store keeps; cloning it shares the writer.
 #[derive(Clone, Debug)]
 pub(super) struct Writer {
@@ -105,10 +113,10 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer task on `conn`.
-    pub fn start(conn: Conn, faults: Faults) -> Self {
+    /// Starts the writer task on `conn`; `connect` replaces it when it breaks.
+    pub fn start(conn: Conn, connect: Connect, faults: Faults) -> Self {
         let (jobs, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(run(conn, rx, faults));
+        tokio::spawn(run(conn, connect, rx, faults));
         Writer { jobs }
     }
 
@@ -182,7 +190,31 @@ impl Faults {
     }
 }
 
-async fn run(mut conn: Conn, mut rx: mpsc::Receiver<Job>, faults: Faults) {
+/// After a group failed: if the connection itself is gone (the database restarted, a
+/// network cut, the server ended it), a new one replaces it, so the next group can commit.
+/// The failed group's callers were told to retry (their resends are deduplicated).
+async fn heal(conn: &mut Conn, connect: &Connect) {
+    use sqlx::Connection;
+    if conn.ping().await.is_ok() {
+        return;
+    }
+    let mut wait = std::time::Duration::from_millis(50);
+    for _ in 0..8 {
+        match connect().await {
+            Ok(fresh) => {
+                *conn = fresh;
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "reconnecting the database writer failed");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(std::time::Duration::from_secs(1));
+            }
+        }
+    }
+}
+
+async fn run(mut conn: Conn, connect: Connect, mut rx: mpsc::Receiver<Job>, faults: Faults) {
     let mut jobs = Vec::with_capacity(MAX_GROUP);
     while rx.recv_many(&mut jobs, MAX_GROUP).await > 0 {
         if let Err(e) = execute(&mut conn, super::dialect::BEGIN_WRITE).await {
@@ -190,6 +222,7 @@ async fn run(mut conn: Conn, mut rx: mpsc::Receiver<Job>, faults: Faults) {
             for job in jobs.drain(..) {
                 job.fail(&reason);
             }
+            heal(&mut conn, &connect).await;
             continue;
         }
         let mut done = Vec::with_capacity(jobs.len());
@@ -241,6 +274,7 @@ async fn run(mut conn: Conn, mut rx: mpsc::Receiver<Job>, faults: Faults) {
                 for job in pending {
                     job.fail(&reason);
                 }
+                heal(&mut conn, &connect).await;
             }
         }
     }
