@@ -193,6 +193,8 @@ pub struct AppState {
     pub(crate) messages: Option<Arc<server_search::messages::MessageSearch>>,
     /// This process among the nodes (random per start): the holder of cluster-wide leases.
     pub(crate) node: Arc<str>,
+    /// Wakes this node's erasure watch at once (an erasure made here).
+    pub(crate) erasures: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -214,6 +216,7 @@ impl AppState {
             kb: kb::KnowledgeBase::default(),
             messages: None,
             node: Arc::from(format!("{:016x}", rand::random::<u64>())),
+            erasures: Arc::default(),
         }
     }
 

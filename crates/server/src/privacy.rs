@@ -180,8 +180,8 @@ pub async fn erase(
         conversations = erased.conversations.len(),
         "contact erased"
     );
-    // This node forgets at once; the others (and this one, again, harmlessly) follow the log.
-    apply(&state, &erased.conversations, &erased.visitors).await;
+    // This node's watch reads the log now (not at its next poll); the other nodes within a poll.
+    state.erasures.notify_one();
     crate::assign::room_freed(&state).await;
     Ok(Json(ContactErased {
         contacts: erased.contacts,
@@ -230,7 +230,10 @@ fn follow_erasures(state: AppState, mut after: i64) {
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "reading the erasure log failed"),
             }
-            tokio::time::sleep(state.settings.session_check).await;
+            tokio::select! {
+                _ = tokio::time::sleep(state.settings.session_check) => {}
+                _ = state.erasures.notified() => {}
+            }
         }
     });
 }
@@ -254,13 +257,10 @@ fn save_cursor(state: &AppState, after: i64) {
 
 /// The latest erasure now (a freshly rebuilt index holds nothing erased before it).
 async fn latest_erasure(state: &AppState) -> i64 {
-    let mut after = 0;
-    loop {
-        match state.store.erasures_since(after, ERASURE_PAGE).await {
-            Ok(page) if !page.is_empty() => after = page.last().map_or(after, |e| e.id),
-            _ => return after,
-        }
-    }
+    state.store.latest_erasure().await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "reading the erasure log failed");
+        0
+    })
 }
 
 /// Starts the erasure watch from where this node's on-disk search index stopped (or from the

@@ -1296,6 +1296,7 @@ async fn a_contact_is_exported_and_erased_without_a_trace(store: &dyn Store) {
     assert_eq!(logged_visitors, vec![laptop.id, phone.id]);
     let last = log.last().unwrap().id;
     assert!(store.erasures_since(last, 100).await.unwrap().is_empty());
+    assert_eq!(store.latest_erasure().await.unwrap(), last);
     // Oscar keeps everything.
     assert_eq!(store.messages_after(c3.id, 0, 100).await.unwrap().len(), 1);
     assert_eq!(

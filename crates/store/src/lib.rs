@@ -577,6 +577,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<i64>>;
     /// The erasure log after `after_id`, in id order (each node applies it to what it keeps).
     async fn erasures_since(&self, after_id: i64, limit: u32) -> Result<Vec<Erasure>>;
+    /// The newest entry's id in the erasure log (0 when empty).
+    async fn latest_erasure(&self) -> Result<i64>;
 
     /// Takes or renews the lease `name` for `holder` for `ttl_ms` by the database's clock (not
     /// the node's): true while `holder` holds it. A cluster-wide timer runs on the node that

@@ -435,6 +435,10 @@ impl Store for SqlStore {
         SqlStore::assign_if(self, conversation_id, expected, agent_id, now).await
     }
 
+    async fn latest_erasure(&self) -> Result<i64> {
+        SqlStore::latest_erasure(self).await
+    }
+
     async fn try_lease(&self, name: &str, holder: &str, ttl_ms: i64) -> Result<bool> {
         let now = dialect::DB_NOW_MS;
         let sql = format!(

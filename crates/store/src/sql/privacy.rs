@@ -305,6 +305,14 @@ impl SqlStore {
         Ok(due)
     }
 
+    pub(super) async fn latest_erasure(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar(&q(
+            "SELECT CAST(coalesce(max(id), 0) AS BIGINT) FROM erasures",
+        ))
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
     pub(super) async fn erasures_since(&self, after_id: i64, limit: u32) -> Result<Vec<Erasure>> {
         let rows = sqlx::query(&q(
             "SELECT id, conversation_id, visitor_id FROM erasures WHERE id > ? ORDER BY id LIMIT ?",
