@@ -315,6 +315,7 @@ pub fn start_sla_ticker(state: AppState) {
             for o in overdue {
                 let id = o.conversation.id;
                 if let Ok(true) = state.store.record_breach(id, o.kind, o.due, now).await {
+                    state.metrics.sla_breached();
                     tracing::warn!(conversation = id, kind = o.kind.as_str(), "SLA breached");
                     publish_summary(&state, id).await;
                 }

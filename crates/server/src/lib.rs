@@ -16,6 +16,7 @@ mod error;
 mod hub;
 mod kb;
 mod limits;
+mod metrics;
 mod password;
 pub mod privacy;
 mod routing;
@@ -180,6 +181,7 @@ pub struct AppState {
     pub(crate) signin_throttle: throttle::SignInThrottle,
     pub(crate) limiter: Arc<dyn limits::RateLimiter>,
     pub(crate) refusals: Arc<limits::Refusals>,
+    pub(crate) metrics: Arc<metrics::Metrics>,
     pub(crate) connections: limits::Connections,
     pub(crate) live_sessions: sessions::LiveSessions,
     /// Inbox summaries of busy conversations, coalesced.
@@ -208,6 +210,7 @@ impl AppState {
             signin_throttle: throttle::SignInThrottle::default(),
             limiter: Arc::new(limits::LocalLimiter::default()),
             refusals: Arc::default(),
+            metrics: Arc::default(),
             connections: limits::Connections::default(),
             live_sessions: sessions::LiveSessions::default(),
             summaries: summaries::Summaries::default(),
@@ -583,6 +586,14 @@ async fn metrics(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> impl axum::response::IntoResponse {
     let mut out = String::new();
+    // Counted up to a bound, so a scrape stays cheap whatever the backlog.
+    let queue = state
+        .store
+        .unassigned_open(10_000)
+        .await
+        .ok()
+        .map(|q| q.len() as u64);
+    state.metrics.render(&mut out, queue);
     state.refusals.render(&mut out);
     if let Some(bus) = state.hub.bus() {
         bus.render(&mut out);

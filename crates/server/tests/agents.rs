@@ -317,6 +317,16 @@ async fn round_robin_offline_reassignment_transfer_notes_and_sla() {
     };
     assert_eq!(c.priority, Priority::Urgent);
     assert!(c.first_response_due.unwrap() <= c.sla_breached_at.unwrap());
+    let metrics = reqwest::get(format!("{}/metrics", server.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("\nfrontdesk_sla_breaches_total 1\n"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

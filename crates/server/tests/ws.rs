@@ -257,6 +257,43 @@ async fn visitor_message_reaches_agent_and_reply_comes_back() {
     // Both tabs and the agent see seq 3 exactly once, and nothing in between.
     assert!(matches!(recv(&mut tab).await, ServerFrame::Message(m) if m.seq == 3));
     assert!(matches!(recv(&mut visitor).await, ServerFrame::Message(m) if m.seq == 3));
+
+    // `/metrics` counts what just happened on this node.
+    let metrics = reqwest::get(format!("http://{}/metrics", server.addr))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in\n{metrics}"))
+    };
+    assert_eq!(value("frontdesk_connections{kind=\"visitor\"}"), 2.0);
+    assert_eq!(value("frontdesk_connections{kind=\"agent\"}"), 1.0);
+    // v1, its resend (acknowledged again) and v2; the agent's a1.
+    assert_eq!(
+        value("frontdesk_ack_latency_seconds_count{kind=\"visitor\"}"),
+        3.0
+    );
+    assert_eq!(
+        value("frontdesk_ack_latency_seconds_count{kind=\"agent\"}"),
+        1.0
+    );
+    // Hellos and sends: 2 + 3 from the visitors, hello, open and send from the agent.
+    assert_eq!(
+        value("frontdesk_frames_received_total{kind=\"visitor\"}"),
+        5.0
+    );
+    assert_eq!(
+        value("frontdesk_frames_received_total{kind=\"agent\"}"),
+        3.0
+    );
+    assert!(value("frontdesk_frames_sent_total{kind=\"visitor\"}") >= 9.0);
+    assert_eq!(value("frontdesk_queue_length"), 0.0, "Ana has it");
+    assert_eq!(value("frontdesk_sla_breaches_total"), 0.0);
 }
 
 #[tokio::test]

@@ -141,6 +141,7 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
     }
 
     async fn send(&mut self, id: String, conversation: i64, body: String) {
+        let started = std::time::Instant::now();
         let store = self.state.store.clone();
         let visitor = match store.conversation(conversation).await {
             Ok(Some(c)) => c.visitor_id,
@@ -178,6 +179,9 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
                 at: appended.message.at,
             })
             .await;
+        self.state
+            .metrics
+            .acked(crate::metrics::Kind::Agent, started.elapsed());
         if !appended.duplicate {
             self.state
                 .index_text(conversation, server_search::messages::Kind::Message, &body);

@@ -12,6 +12,7 @@ pub use session::{Inbound, Outbound};
 use crate::auth::{check_origin, session};
 use crate::client::ClientIp;
 use crate::limits::Limit;
+use crate::metrics::{Kind, Metrics};
 use crate::serve::ConnectionSlot;
 use crate::{AppError, AppState};
 use axum::Extension;
@@ -72,13 +73,29 @@ fn outbound(out: Outbound) -> Message {
 
 fn split(
     socket: WebSocket,
+    metrics: std::sync::Arc<Metrics>,
+    kind: Kind,
 ) -> (
     impl futures_util::Stream<Item = Inbound> + Unpin + Send,
     impl futures_util::Sink<Outbound, Error = axum::Error> + Unpin + Send,
 ) {
     let (sink, stream) = socket.split();
-    let stream = stream.filter_map(|r| std::future::ready(inbound(r)));
-    let sink = sink.with(|o| std::future::ready(Ok::<_, axum::Error>(outbound(o))));
+    let counted = metrics.clone();
+    let stream = stream.filter_map(move |r| {
+        if matches!(
+            r,
+            Ok(Message::Text(_) | Message::Binary(_) | Message::Ping(_))
+        ) {
+            counted.frame_in(kind);
+        }
+        std::future::ready(inbound(r))
+    });
+    let sink = sink.with(move |o| {
+        if matches!(o, Outbound::Frame(_)) {
+            metrics.frame_out(kind);
+        }
+        std::future::ready(Ok::<_, axum::Error>(outbound(o)))
+    });
     (stream, sink)
 }
 
@@ -117,7 +134,8 @@ pub async fn visitor_upgrade(
         Err(refused) => return refused.into_response(),
     };
     configure(ws).on_upgrade(move |socket| async move {
-        let (stream, sink) = split(socket);
+        let _counted = state.metrics.connected(Kind::Visitor);
+        let (stream, sink) = split(socket, state.metrics.clone(), Kind::Visitor);
         visitor::run(state, ip, stream, sink).await;
         drop(slot);
     })
@@ -143,7 +161,8 @@ pub async fn agent_upgrade(
         Err(e) => return e.into_response(),
     };
     configure(ws).on_upgrade(move |socket| async move {
-        let (stream, sink) = split(socket);
+        let _counted = state.metrics.connected(Kind::Agent);
+        let (stream, sink) = split(socket, state.metrics.clone(), Kind::Agent);
         agent::run(state, agent, token_hash, stream, sink).await;
         drop(slot);
     })

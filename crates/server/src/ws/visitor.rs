@@ -182,6 +182,7 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
     }
 
     async fn send_message(&mut self, id: String, body: String, context: Option<Handoff>) {
+        let started = std::time::Instant::now();
         // At capacity: refuse now (the widget resends after the wait) rather than queue
         // without bound and answer seconds later.
         if self.state.store.pending_writes() >= self.state.settings.max_pending_writes {
@@ -265,6 +266,9 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
                 at: appended.message.at,
             })
             .await;
+        self.state
+            .metrics
+            .acked(crate::metrics::Kind::Visitor, started.elapsed());
         if !appended.duplicate {
             self.state
                 .index_text(conversation, server_search::messages::Kind::Message, &body);
