@@ -135,10 +135,10 @@ pub async fn login(
     if req.email.len() > 254 || req.password.len() > password::MAX_LEN {
         return Err(AppError::InvalidCredentials);
     }
-    if let Err(wait) = state.limit(Limit::SignIns, Key::address(ip)) {
+    if let Err(wait) = state.limit_cluster(Limit::SignIns, Key::address(ip)).await {
         return Err(AppError::RateLimited(wait.seconds()));
     }
-    if let Some(seconds) = state.signin_throttle.address_wait(ip) {
+    if let Some(seconds) = state.signin_throttle.address_wait(ip).await {
         return Err(AppError::TooManyAttempts(seconds));
     }
     let creds = state.store.agent_credentials(req.email.trim()).await?;
@@ -146,7 +146,7 @@ pub async fn login(
         Some(c) => Account::Known(c.agent.id),
         None => Account::unknown(&req.email),
     };
-    if let Some(seconds) = state.signin_throttle.wait(&account, ip) {
+    if let Some(seconds) = state.signin_throttle.wait(&account, ip).await {
         return Err(AppError::TooManyAttempts(seconds));
     }
     // Verify against a dummy hash when the agent is unknown, so timing does not reveal which
@@ -162,10 +162,10 @@ pub async fn login(
         .await
         .map_err(|_| AppError::Busy(1))?;
     let Some(creds) = creds.filter(|c| ok && !c.agent.disabled) else {
-        state.signin_throttle.failed(&account, ip);
+        state.signin_throttle.failed(&account, ip).await;
         return Err(AppError::InvalidCredentials);
     };
-    state.signin_throttle.succeeded(&account, ip);
+    state.signin_throttle.succeeded(&account, ip).await;
     let token = new_token();
     let now = now_millis();
     let max_age = i64::from(state.settings.session_days) * 86_400;

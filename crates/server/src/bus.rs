@@ -12,6 +12,7 @@
 //!   fails to publish is counted (`frontdesk_pubsub_dropped_total`).
 
 use crate::hub::{Hub, HubEvent};
+use crate::shared::Cluster;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -19,8 +20,6 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-/// The one channel every node publishes to and follows.
-const CHANNEL: &str = "frontdesk:hub";
 const CANARY_EVERY: Duration = Duration::from_millis(500);
 const DEAF_AFTER: Duration = Duration::from_secs(2);
 /// Events waiting to be published; past this they are dropped (and counted).
@@ -124,25 +123,27 @@ pub fn crosses_nodes(event: &HubEvent) -> bool {
 /// (merging an announcement of agents, indexing a message for the agents' search).
 pub type OnRemote = Arc<dyn Fn(&HubEvent) + Send + Sync>;
 
-/// Connects this node to the others through Redis at `url`: starts the publisher and the
-/// subscriber. Fails only on a malformed URL; an unreachable Redis is retried in the
-/// background (and `/readyz` stays red until it answers).
-pub fn start(url: &str, hub: Hub, on_remote: OnRemote) -> anyhow::Result<Bus> {
-    let client = redis::Client::open(url)?;
+/// Connects this node to the others of its cluster through Redis: starts the publisher and the
+/// subscriber on the cluster's channel (named by the database's cluster key, so deployments
+/// sharing a Redis never hear each other). An unreachable Redis is retried in the background
+/// (and `/readyz` stays red until it answers).
+pub fn start(cluster: Cluster, hub: Hub, on_remote: OnRemote) -> Bus {
     let node: u64 = rand::random();
     let (out, rx) = mpsc::channel(QUEUE);
     let health = Arc::new(Health::default());
-    tokio::spawn(publisher(client.clone(), node, rx, health.clone()));
-    tokio::spawn(subscriber(client, node, hub, on_remote, health.clone()));
-    Ok(Bus { out, health })
+    tokio::spawn(publisher(cluster.clone(), node, rx, health.clone()));
+    tokio::spawn(subscriber(cluster, node, hub, on_remote, health.clone()));
+    Bus { out, health }
 }
 
 async fn publisher(
-    client: redis::Client,
+    cluster: Cluster,
     node: u64,
     mut rx: mpsc::Receiver<Arc<HubEvent>>,
     health: Arc<Health>,
 ) {
+    let channel = cluster.channel().await;
+    let client = cluster.client();
     let mut conn: Option<redis::aio::MultiplexedConnection> = None;
     let mut canary = tokio::time::interval(CANARY_EVERY);
     canary.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -163,7 +164,7 @@ async fn publisher(
             continue;
         };
         let sent: redis::RedisResult<()> = redis::cmd("PUBLISH")
-            .arg(CHANNEL)
+            .arg(&channel)
             .arg(payload)
             .query_async(c)
             .await;
@@ -176,16 +177,18 @@ async fn publisher(
 }
 
 async fn subscriber(
-    client: redis::Client,
+    cluster: Cluster,
     node: u64,
     hub: Hub,
     on_remote: OnRemote,
     health: Arc<Health>,
 ) {
+    let channel = cluster.channel().await;
+    let client = cluster.client();
     let mut backoff = Duration::from_millis(100);
     loop {
         match client.get_async_pubsub().await {
-            Ok(mut pubsub) => match pubsub.subscribe(CHANNEL).await {
+            Ok(mut pubsub) => match pubsub.subscribe(&channel).await {
                 Ok(()) => {
                     backoff = Duration::from_millis(100);
                     health.resubscribed.fetch_add(1, Ordering::Relaxed);

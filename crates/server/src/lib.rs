@@ -22,6 +22,7 @@ pub mod privacy;
 mod routing;
 mod serve;
 mod sessions;
+mod shared;
 pub use routing::Strategy as RoutingStrategy;
 mod sites;
 mod static_files;
@@ -178,7 +179,9 @@ pub struct AppState {
     pub(crate) listen: Arc<std::sync::OnceLock<SocketAddr>>,
     /// Connected agents and their status (drives routing and the widget's availability).
     pub(crate) presence: routing::Presence,
-    pub(crate) signin_throttle: throttle::SignInThrottle,
+    pub(crate) signin_throttle: throttle::Throttle,
+    /// What the nodes share in Redis (`None`: one node, or a malformed Redis URL).
+    pub(crate) cluster: Option<shared::Cluster>,
     pub(crate) limiter: Arc<dyn limits::RateLimiter>,
     pub(crate) refusals: Arc<limits::Refusals>,
     pub(crate) metrics: Arc<metrics::Metrics>,
@@ -201,13 +204,19 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, settings: Settings) -> Self {
+        // A malformed URL is reported by `start`, which needs it for the events too.
+        let cluster = settings
+            .redis
+            .as_deref()
+            .and_then(|url| shared::Cluster::new(url, store.clone()).ok());
         AppState {
             store,
             hub: hub::Hub::new(),
             settings: Arc::new(settings),
             listen: Arc::default(),
             presence: routing::Presence::default(),
-            signin_throttle: throttle::SignInThrottle::default(),
+            signin_throttle: throttle::Throttle::new(cluster.clone()),
+            cluster,
             limiter: Arc::new(limits::LocalLimiter::default()),
             refusals: Arc::default(),
             metrics: Arc::default(),
@@ -280,12 +289,14 @@ impl AppState {
                 ),
                 _ => {}
             });
-            match bus::start(url, self.hub.clone(), on_remote) {
-                Ok(bus) => {
-                    self.hub.attach(bus);
+            match (&self.cluster, redis::Client::open(url.as_str())) {
+                (Some(cluster), _) => {
+                    self.hub
+                        .attach(bus::start(cluster.clone(), self.hub.clone(), on_remote));
                     announce_presence(self.clone());
                 }
-                Err(e) => tracing::error!(error = %e, "the Redis URL is not usable"),
+                (None, Err(e)) => tracing::error!(error = %e, "the Redis URL is not usable"),
+                (None, Ok(_)) => {}
             }
         }
         assign::start_sla_ticker(self.clone());
@@ -438,6 +449,27 @@ impl AppState {
             self.refusals.count(limit);
         }
         result
+    }
+
+    /// Takes one unit of `limit` for `key` across the cluster (in Redis with several nodes, so
+    /// a load balancer spreading an address over N nodes does not give it N times the limit);
+    /// on one node, or while Redis does not answer, this node's own bucket.
+    pub(crate) async fn limit_cluster(
+        &self,
+        limit: limits::Limit,
+        key: limits::Key,
+    ) -> Result<(), limits::RetryAfter> {
+        let rate = self.settings.limits.rate(limit);
+        if let Some(cluster) = &self.cluster
+            && !rate.is_off()
+            && let Some(result) = cluster.take(limit, rate, key).await
+        {
+            if result.is_err() {
+                self.refusals.count(limit);
+            }
+            return result;
+        }
+        self.limit(limit, key)
     }
 
     pub(crate) fn is_trusted_proxy(&self, ip: std::net::IpAddr) -> bool {

@@ -1,8 +1,9 @@
 //! Limits per client: token buckets keyed by address or visitor, and open connections per
 //! address. `[limits]` in the config; a rate of `0` turns that limit off.
 //!
-//! *API boundary*: the server asks a [`RateLimiter`]; [`LocalLimiter`] is the in-process one
-//! (one node). A shared one (Redis) plugs in behind the same trait.
+//! *API boundary*: the server asks a [`RateLimiter`]; [`LocalLimiter`] is the in-process one.
+//! With several nodes, the per-address limits a load balancer would multiply are counted in
+//! Redis first (`shared.rs`, through `AppState::limit_cluster`), this one being the fallback.
 //! Addresses are limited per IPv4 address and per IPv6 /64 (one host usually holds a whole /64).
 
 use std::collections::HashMap;

@@ -194,6 +194,96 @@ impl SignInThrottle {
     }
 }
 
+/// The sign-in throttle of this deployment: counted across the cluster in Redis with several
+/// nodes (so a guesser gains nothing by spreading over them), this node's own otherwise. Every
+/// failure is also counted here, and a wait is the longer of the two, so a Redis that forgot
+/// (restarted) or does not answer never makes the throttle weaker than one node's.
+#[derive(Clone, Default)]
+pub struct Throttle {
+    local: SignInThrottle,
+    cluster: Option<crate::shared::Cluster>,
+}
+
+impl Account {
+    fn shared_key(&self) -> String {
+        match self {
+            Account::Known(id) => format!("a{id}"),
+            Account::Unknown(email) => format!("u:{email}"),
+        }
+    }
+}
+
+fn millis_to_seconds(ms: u64) -> Option<u64> {
+    (ms > 0).then(|| seconds(Duration::from_millis(ms)))
+}
+
+impl Throttle {
+    pub fn new(cluster: Option<crate::shared::Cluster>) -> Self {
+        Throttle {
+            local: SignInThrottle::default(),
+            cluster,
+        }
+    }
+
+    /// Seconds this address must wait before any sign-in, if it failed too often.
+    pub async fn address_wait(&self, ip: IpAddr) -> Option<u64> {
+        let local = self.local.address_wait(ip);
+        let Some(cluster) = &self.cluster else {
+            return local;
+        };
+        let shared = cluster
+            .signin_wait("-", &ip.to_string(), self.free(), self.delays())
+            .await
+            .and_then(|(_, address)| millis_to_seconds(address));
+        local.max(shared)
+    }
+
+    /// Seconds this (account, address) pair must wait, if it or the address failed too often.
+    pub async fn wait(&self, account: &Account, ip: IpAddr) -> Option<u64> {
+        let local = self.local.wait(account, ip);
+        let Some(cluster) = &self.cluster else {
+            return local;
+        };
+        let shared = cluster
+            .signin_wait(
+                &account.shared_key(),
+                &ip.to_string(),
+                self.free(),
+                self.delays(),
+            )
+            .await
+            .and_then(|(pair, address)| millis_to_seconds(pair.max(address)));
+        local.max(shared)
+    }
+
+    pub async fn failed(&self, account: &Account, ip: IpAddr) {
+        self.local.failed(account, ip);
+        if let Some(cluster) = &self.cluster {
+            cluster
+                .signin_failed(&account.shared_key(), &ip.to_string(), FORGET_AFTER)
+                .await;
+        }
+    }
+
+    /// A correct password: this pair starts afresh.
+    pub async fn succeeded(&self, account: &Account, ip: IpAddr) {
+        self.local.succeeded(account, ip);
+        if let (Some(cluster), Account::Known(_)) = (&self.cluster, account) {
+            cluster
+                .signin_succeeded(&account.shared_key(), &ip.to_string())
+                .await;
+        }
+    }
+
+    fn free(&self) -> (u32, u32) {
+        (FREE_PER_PAIR, FREE_PER_ADDRESS)
+    }
+
+    fn delays(&self) -> (Duration, Duration) {
+        (FIRST_DELAY, MAX_DELAY)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -36,12 +36,17 @@ struct Node {
 }
 
 async fn node(database: &str, redis: &str) -> Node {
+    node_with(database, redis, |_| {}).await
+}
+
+async fn node_with(database: &str, redis: &str, tune: impl FnOnce(&mut server::Settings)) -> Node {
     let store = PgStore::connect(database).await.unwrap();
-    let settings = server::Settings {
+    let mut settings = server::Settings {
         redis: Some(redis.to_owned()),
         session_check: Duration::from_millis(200),
         ..server::Settings::default()
     };
+    tune(&mut settings);
     let state = server::AppState::new(Arc::new(store), settings)
         .with_message_search()
         .unwrap();
@@ -371,4 +376,100 @@ async fn redis_restarted_mid_conversation_loses_nothing_and_readyz_is_red_meanwh
         |f| matches!(f, ServerFrame::Message(m) if m.body == "after"),
     )
     .await;
+}
+
+async fn add_ana(database: &str) {
+    let store = PgStore::connect(database).await.unwrap();
+    store
+        .create_agent(
+            NewAgent {
+                email: "ana@example.com".into(),
+                name: "Ana".into(),
+                password_hash: server::hash_password("agent-password").unwrap(),
+                admin: false,
+            },
+            1,
+        )
+        .await
+        .unwrap();
+    store.close().await;
+}
+
+/// Whether a visitor without a token is welcomed (a new visitor) by `node`.
+async fn welcomed(node: &Node) -> bool {
+    let mut ws = common::connect(node.addr, "/ws/visitor", None).await;
+    send(&mut ws, r#"{"type":"hello","v":1,"site":"demo"}"#).await;
+    loop {
+        match common::next(&mut ws).await {
+            Ok(ServerFrame::Welcome { .. }) => return true,
+            Ok(ServerFrame::Error { .. }) | Err(_) => return false,
+            Ok(_) => {}
+        }
+    }
+}
+
+async fn sign_in(node: &Node, password: &str) -> u16 {
+    reqwest::Client::new()
+        .post(format!("{}/api/login", node.base))
+        .header("origin", &node.base)
+        .json(&serde_json::json!({"email": "ana@example.com", "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_and_the_sign_in_throttle_count_across_nodes_and_only_within_their_cluster() {
+    let Some((database, redis_url)) = services("nodes_limits").await else {
+        return;
+    };
+    let Some(other_database) = store::conformance::postgres_database("nodes_limits_other").await
+    else {
+        return;
+    };
+    add_ana(&database).await;
+    add_ana(&other_database).await;
+    let four = |s: &mut server::Settings| {
+        s.limits.new_visitors_per_address = server::Rate::new(4, Duration::from_secs(3600));
+    };
+    let a = node_with(&database, &redis_url, four).await;
+    let b = node_with(&database, &redis_url, four).await;
+    // Another deployment on the same Redis (its own database).
+    let other = node_with(&other_database, &redis_url, four).await;
+
+    // New visitors from one address, alternating between the nodes: 4 in all, not 4 per node.
+    let mut welcomes = 0;
+    for i in 0..10 {
+        if welcomed(if i % 2 == 0 { &a } else { &b }).await {
+            welcomes += 1;
+        }
+    }
+    assert_eq!(welcomes, 4, "the limit is the cluster's");
+    assert!(welcomed(&other).await, "another cluster counts apart");
+
+    // Five wrong passwords spread over both nodes (three on A, two on B): the pair has used
+    // its free failures, so even the right password waits, on either node.
+    for i in 0..5 {
+        let n = if i % 2 == 0 { &a } else { &b };
+        assert_eq!(sign_in(n, "wrong-password").await, 401);
+    }
+    assert_eq!(sign_in(&b, "agent-password").await, 429);
+    assert_eq!(sign_in(&a, "agent-password").await, 429);
+    assert_eq!(
+        sign_in(&other, "agent-password").await,
+        200,
+        "another cluster's Ana is not slowed"
+    );
+    let metrics = reqwest::get(format!("{}/metrics", a.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("frontdesk_limited_total{limit=\"new_visitors_per_address\"}"),
+        "{metrics}"
+    );
 }

@@ -1484,6 +1484,13 @@ async fn leases_are_held_by_one_node_until_they_run_out(store: &dyn Store) {
         "b takes over once it ran out"
     );
     assert!(!store.try_lease("sla", "node-a", 300).await.unwrap());
+    let key = store.cluster_key("first").await.unwrap();
+    assert_eq!(key, "first");
+    assert_eq!(
+        store.cluster_key("second").await.unwrap(),
+        "first",
+        "the first node's key stays"
+    );
 }
 
 async fn the_first_of_two_routing_decisions_wins(store: &dyn Store) {

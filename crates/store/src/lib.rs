@@ -585,6 +585,10 @@ pub trait Store: Send + Sync + 'static {
     /// holds its lease; when that node dies, another takes over once the lease runs out.
     async fn try_lease(&self, name: &str, holder: &str, ttl_ms: i64) -> Result<bool>;
 
+    /// The key naming this database's nodes in shared services (Redis): `proposed` if none was
+    /// set yet, else the one the first node set. Every node on one database gets the same key.
+    async fn cluster_key(&self, proposed: &str) -> Result<String>;
+
     /// Closes the connections (waits for what is in flight).
     async fn close(&self) {}
 }

@@ -201,7 +201,8 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
         if self.conversation.is_none()
             && let Err(wait) = self
                 .state
-                .limit(Limit::NewConversations, Key::address(self.ip))
+                .limit_cluster(Limit::NewConversations, Key::address(self.ip))
+                .await
         {
             return self
                 .refuse(id, "too many new conversations from this network", wait)
@@ -815,7 +816,10 @@ where
     let (visitor, hash, new_token, resumed) = match looked_up {
         Some((t, Some(v))) if v.site == site => (v, token_hash(&t), None, true),
         other => {
-            if let Err(wait) = state.limit(Limit::NewVisitors, Key::address(ip)) {
+            if let Err(wait) = state
+                .limit_cluster(Limit::NewVisitors, Key::address(ip))
+                .await
+            {
                 out.send(ServerFrame::rate_limited(
                     "too many new visitors from this network; try again later",
                     None,

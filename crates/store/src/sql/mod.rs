@@ -456,6 +456,18 @@ impl Store for SqlStore {
         Ok(held.is_some())
     }
 
+    async fn cluster_key(&self, proposed: &str) -> Result<String> {
+        sqlx::query(&q(
+            "INSERT INTO cluster (id, key) VALUES (1, ?1) ON CONFLICT (id) DO NOTHING",
+        ))
+        .bind(proposed)
+        .execute(&self.pool)
+        .await?;
+        Ok(sqlx::query_scalar("SELECT key FROM cluster WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
     async fn create_agent(&self, agent: NewAgent, now: Millis) -> Result<Agent> {
         SqlStore::create_agent(self, agent, now).await
     }
