@@ -111,6 +111,26 @@ impl MessageSearch {
         Ok(())
     }
 
+    /// Replaces every document of `conversation` with `docs` (deleted and added under one lock,
+    /// so a search never sees it half-done once committed); visible after `commit`.
+    pub fn replace_conversation(
+        &self,
+        conversation: i64,
+        docs: &[(Kind, String)],
+    ) -> Result<(), SearchError> {
+        let writer = self.writer.lock().expect("lock");
+        writer.delete_term(Term::from_field_i64(self.conversation, conversation));
+        for (kind, text) in docs {
+            writer.add_document(doc!(
+                self.conversation => conversation,
+                self.kind => *kind as u64,
+                self.text => text.clone(),
+            ))?;
+        }
+        self.dirty.store(true, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+
     /// Commits only when something was added (cheap to call on a timer).
     pub fn commit_if_dirty(&self) -> Result<(), SearchError> {
         if self.dirty.swap(false, std::sync::atomic::Ordering::SeqCst) {

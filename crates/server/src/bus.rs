@@ -32,6 +32,9 @@ enum Envelope {
     Event(u64, HubEvent),
     /// Node `.0`'s canary, sent at `.1` (milliseconds since the epoch).
     Canary(u64, i64),
+    /// Node `.0` could not publish some events from `.1` (ms since the epoch) on: the others
+    /// rebuild their connections and catch their search index up from the database.
+    Gap(u64, i64),
 }
 
 /// A node's link to the others. Cheap to clone.
@@ -51,6 +54,20 @@ pub struct Health {
     lag_micros: AtomicU64,
     dropped: AtomicU64,
     resubscribed: AtomicU64,
+    /// When the oldest event not yet announced as missed was dropped (0: none).
+    first_drop: AtomicI64,
+}
+
+impl Health {
+    fn dropped_one(&self) {
+        self.dropped.fetch_add(1, Ordering::Relaxed);
+        let _ = self.first_drop.compare_exchange(
+            0,
+            crate::now_millis(),
+            Ordering::AcqRel,
+            Ordering::Relaxed,
+        );
+    }
 }
 
 impl Bus {
@@ -64,7 +81,7 @@ impl Bus {
     /// Queues a local event for the other nodes (never waits).
     pub fn publish(&self, event: Arc<HubEvent>) {
         if self.out.try_send(event).is_err() {
-            self.health.dropped.fetch_add(1, Ordering::Relaxed);
+            self.health.dropped_one();
         }
     }
 
@@ -123,16 +140,21 @@ pub fn crosses_nodes(event: &HubEvent) -> bool {
 /// (merging an announcement of agents, indexing a message for the agents' search).
 pub type OnRemote = Arc<dyn Fn(&HubEvent) + Send + Sync>;
 
+/// What a node does when it may have missed other nodes' events since a moment (ms since the
+/// epoch): its subscription broke, or another node could not publish.
+pub type OnGap = Arc<dyn Fn(i64) + Send + Sync>;
+
 /// Connects this node to the others of its cluster through Redis: starts the publisher and the
 /// subscriber on the cluster's channel (named by the database's cluster key, so deployments
 /// sharing a Redis never hear each other). An unreachable Redis is retried in the background
 /// (and `/readyz` stays red until it answers).
-pub fn start(cluster: Cluster, hub: Hub, on_remote: OnRemote) -> Bus {
+pub fn start(cluster: Cluster, hub: Hub, on_remote: OnRemote, on_gap: OnGap) -> Bus {
     let node: u64 = rand::random();
     let (out, rx) = mpsc::channel(QUEUE);
     let health = Arc::new(Health::default());
     tokio::spawn(publisher(cluster.clone(), node, rx, health.clone()));
-    tokio::spawn(subscriber(cluster, node, hub, on_remote, health.clone()));
+    let hooks = Hooks { on_remote, on_gap };
+    tokio::spawn(subscriber(cluster, node, hub, hooks, health.clone()));
     Bus { out, health }
 }
 
@@ -160,7 +182,7 @@ async fn publisher(
             conn = client.get_multiplexed_async_connection().await.ok();
         }
         let Some(c) = conn.as_mut() else {
-            health.dropped.fetch_add(1, Ordering::Relaxed);
+            health.dropped_one();
             continue;
         };
         let sent: redis::RedisResult<()> = redis::cmd("PUBLISH")
@@ -170,19 +192,37 @@ async fn publisher(
             .await;
         if let Err(e) = sent {
             tracing::warn!(error = %e, "publishing to Redis failed");
-            health.dropped.fetch_add(1, Ordering::Relaxed);
+            health.dropped_one();
             conn = None;
+            continue;
+        }
+        // Publishing works again: tell the others since when they may lack events from here.
+        let since = health.first_drop.swap(0, Ordering::AcqRel);
+        if since != 0 {
+            let gap = serde_json::to_vec(&Envelope::Gap(node, since)).expect("serializes");
+            let told: redis::RedisResult<()> = redis::cmd("PUBLISH")
+                .arg(&channel)
+                .arg(gap)
+                .query_async(c)
+                .await;
+            if told.is_err() {
+                let _ = health.first_drop.compare_exchange(
+                    0,
+                    since,
+                    Ordering::AcqRel,
+                    Ordering::Relaxed,
+                );
+            }
         }
     }
 }
 
-async fn subscriber(
-    cluster: Cluster,
-    node: u64,
-    hub: Hub,
+struct Hooks {
     on_remote: OnRemote,
-    health: Arc<Health>,
-) {
+    on_gap: OnGap,
+}
+
+async fn subscriber(cluster: Cluster, node: u64, hub: Hub, hooks: Hooks, health: Arc<Health>) {
     let channel = cluster.channel().await;
     let client = cluster.client();
     let mut backoff = Duration::from_millis(100);
@@ -193,9 +233,14 @@ async fn subscriber(
                     backoff = Duration::from_millis(100);
                     health.resubscribed.fetch_add(1, Ordering::Relaxed);
                     // Whatever other nodes published while this one was not listening is in
-                    // the database: every local subscription rebuilds from it.
+                    // the database: every local subscription rebuilds from it, and the search
+                    // index catches up from when this node last heard its canary.
                     hub.lag_all();
-                    listen(&mut pubsub, node, &hub, &on_remote, &health).await;
+                    let heard = health.last_canary.load(Ordering::Acquire);
+                    if heard > 0 {
+                        (hooks.on_gap)(heard);
+                    }
+                    listen(&mut pubsub, node, &hub, &hooks, &health).await;
                     tracing::warn!("the Redis subscription ended; resubscribing");
                 }
                 Err(e) => tracing::warn!(error = %e, "subscribing to Redis failed"),
@@ -213,7 +258,7 @@ async fn listen(
     pubsub: &mut redis::aio::PubSub,
     node: u64,
     hub: &Hub,
-    on_remote: &OnRemote,
+    hooks: &Hooks,
     health: &Health,
 ) {
     let mut messages = pubsub.on_message();
@@ -242,9 +287,13 @@ async fn listen(
                 health.alive.store(true, Ordering::Release);
             }
             Envelope::Canary(..) => {}
-            Envelope::Event(from, _) if from == node => {}
+            Envelope::Event(from, _) | Envelope::Gap(from, _) if from == node => {}
+            Envelope::Gap(_, since) => {
+                hub.lag_all();
+                (hooks.on_gap)(since);
+            }
             Envelope::Event(_, event) => {
-                on_remote(&event);
+                (hooks.on_remote)(&event);
                 if !matches!(event, HubEvent::NodePresence { .. }) {
                     hub.deliver(event);
                 }

@@ -20,6 +20,7 @@ mod metrics;
 mod password;
 pub mod privacy;
 mod routing;
+mod search_feed;
 mod serve;
 mod sessions;
 mod shared;
@@ -272,7 +273,7 @@ impl AppState {
                     presence_changed(state.clone())
                 }
                 // What other nodes wrote becomes searchable here too (each node keeps its own
-                // index; a message missed while Redis was away is indexed at the next rebuild).
+                // index; what it missed while Redis was away is caught up: `search_feed`).
                 hub::HubEvent::Message {
                     conversation,
                     message,
@@ -291,8 +292,19 @@ impl AppState {
             });
             match (&self.cluster, redis::Client::open(url.as_str())) {
                 (Some(cluster), _) => {
-                    self.hub
-                        .attach(bus::start(cluster.clone(), self.hub.clone(), on_remote));
+                    let state = self.clone();
+                    let on_gap: bus::OnGap = Arc::new(move |since| {
+                        let state = state.clone();
+                        tokio::spawn(async move {
+                            search_feed::catch_up(&state, since - search_feed::MARGIN).await
+                        });
+                    });
+                    self.hub.attach(bus::start(
+                        cluster.clone(),
+                        self.hub.clone(),
+                        on_remote,
+                        on_gap,
+                    ));
                     announce_presence(self.clone());
                 }
                 (None, Err(e)) => tracing::error!(error = %e, "the Redis URL is not usable"),
@@ -307,133 +319,8 @@ impl AppState {
             tokio::spawn(async move { privacy::start(&state).await });
         }
         if let Some(search) = self.messages.clone() {
-            // A marker written after a complete rebuild: without it (a new or lost search
-            // folder, an upgrade from before the marker, a rebuild cut short by a restart) the
-            // index is rebuilt from the database in the background.
-            let marker = self
-                .settings
-                .search_dir
-                .as_ref()
-                .map(|d| d.join("rebuilt-from-database"));
-            let rebuild = search.documents() == 0 || marker.as_ref().is_some_and(|m| !m.exists());
-            if rebuild {
-                let state = self.clone();
-                let s = search.clone();
-                tokio::spawn(async move {
-                    privacy::start_at_latest(&state).await;
-                    match tokio::task::spawn_blocking(move || s.clear()).await {
-                        Ok(Ok(())) => {}
-                        _ => return tracing::error!("clearing the search index failed"),
-                    }
-                    if state.reindex().await.is_some()
-                        && let Some(m) = marker
-                        && let Err(e) = std::fs::write(&m, b"")
-                    {
-                        tracing::error!(error = %e, "writing {} failed", m.display());
-                    }
-                });
-            } else {
-                let state = self.clone();
-                tokio::spawn(async move { privacy::start(&state).await });
-            }
-            // Commit what was indexed, once a second: searches see messages within a second.
-            tokio::spawn(async move {
-                loop {
-                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                    let s = search.clone();
-                    let _ = tokio::task::spawn_blocking(move || s.commit_if_dirty()).await;
-                }
-            });
+            search_feed::start(self, search);
         }
-    }
-
-    /// Indexes every stored message, note and contact field for the agents' search, in pages.
-    /// Returns how many documents were added. Safe beside live indexing: a document added twice
-    /// only points at the same conversation twice.
-    pub async fn reindex(&self) -> Option<u64> {
-        use server_search::messages::Kind;
-        const PAGE: u32 = 1_000;
-        let search = self.messages.clone()?;
-        let started = std::time::Instant::now();
-        let mut added = 0u64;
-        let mut add = |conversation: i64, kind: Kind, text: &str| {
-            if !text.trim().is_empty() {
-                self.index_text(conversation, kind, text);
-                added += 1;
-            }
-        };
-        let mut contacts: std::collections::HashMap<i64, Option<store::Contact>> =
-            std::collections::HashMap::new();
-        let mut after = 0;
-        loop {
-            let page = match self.store.conversations_since(after, PAGE).await {
-                Ok(p) if !p.is_empty() => p,
-                Ok(_) => break,
-                Err(e) => return reindex_failed(e),
-            };
-            after = page.last().map_or(after, |c| c.id);
-            for c in page {
-                // As live indexing does: name, email, and the contact's verified id and
-                // attribute values.
-                let mut text: Vec<String> = [c.contact_name.clone(), c.contact_email.clone()]
-                    .into_iter()
-                    .flatten()
-                    .collect();
-                if let Some(id) = c.contact_id {
-                    if let std::collections::hash_map::Entry::Vacant(slot) = contacts.entry(id) {
-                        slot.insert(self.store.contact(id).await.ok().flatten());
-                    }
-                    if let Some(Some(contact)) = contacts.get(&id) {
-                        text.extend(contact.external_id.clone());
-                        text.extend(contact.attributes.values().cloned());
-                    }
-                }
-                add(c.id, Kind::Contact, &text.join(" "));
-            }
-        }
-        let mut cursor = (0, 0);
-        loop {
-            let page = match self.store.messages_since(cursor, PAGE).await {
-                Ok(p) if !p.is_empty() => p,
-                Ok(_) => break,
-                Err(e) => return reindex_failed(e),
-            };
-            if let Some(last) = page.last() {
-                cursor = (last.conversation_id, last.seq);
-            }
-            for m in page {
-                add(m.conversation_id, Kind::Message, &m.body);
-            }
-        }
-        let mut after = 0;
-        loop {
-            let page = match self.store.notes_since(after, PAGE).await {
-                Ok(p) if !p.is_empty() => p,
-                Ok(_) => break,
-                Err(e) => return reindex_failed(e),
-            };
-            after = page.last().map_or(after, |(id, _)| *id);
-            for (_, n) in page {
-                add(n.conversation_id, Kind::Note, &n.body);
-            }
-        }
-        let s = search.clone();
-        match tokio::task::spawn_blocking(move || s.commit()).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                tracing::error!(error = %e, "committing the rebuilt search index failed");
-                return None;
-            }
-            Err(_) => return None,
-        }
-        if added > 0 {
-            tracing::info!(
-                documents = added,
-                ms = started.elapsed().as_millis() as u64,
-                "search index rebuilt from the database"
-            );
-        }
-        Some(added)
     }
 
     /// Takes one unit of `limit` for `key`; a refusal is counted for `/metrics`.
@@ -696,11 +583,6 @@ async fn readyz(
             },
         })),
     )
-}
-
-fn reindex_failed(e: store::StoreError) -> Option<u64> {
-    tracing::error!(error = %e, "rebuilding the search index failed");
-    None
 }
 
 /// True when `cargo xtask build` ran before this binary was compiled.

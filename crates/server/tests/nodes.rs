@@ -316,6 +316,7 @@ async fn redis_restarted_mid_conversation_loses_nothing_and_readyz_is_red_meanwh
     let Some((database, _)) = services("redis_restart").await else {
         return;
     };
+    add_ana(&database).await;
     let mut redis = OwnRedis::start();
     let (a, b) = (
         node(&database, &redis.url()).await,
@@ -354,7 +355,7 @@ async fn redis_restarted_mid_conversation_loses_nothing_and_readyz_is_red_meanwh
     // Written while the nodes cannot hear each other: stored and acknowledged all the same.
     send(
         &mut tab_a,
-        r#"{"type":"send","id":"m2","body":"while Redis is down"}"#,
+        r#"{"type":"send","id":"m2","body":"while Redis is down, quokka"}"#,
     )
     .await;
     wait_for(&mut tab_a, "ack", |f| matches!(f, ServerFrame::Ack { .. })).await;
@@ -366,9 +367,33 @@ async fn redis_restarted_mid_conversation_loses_nothing_and_readyz_is_red_meanwh
     wait_for(
         &mut tab_b,
         "the message written during the outage",
-        |f| matches!(f, ServerFrame::Message(m) if m.body == "while Redis is down"),
+        |f| matches!(f, ServerFrame::Message(m) if m.body == "while Redis is down, quokka"),
     )
     .await;
+    // Node B never heard of it, yet its agents' search finds it: the node caught its index up
+    // from the database when it heard Redis again.
+    let cookie = common::cookie(&b.base, "ana@example.com", "agent-password").await;
+    let mut found = false;
+    for _ in 0..100 {
+        let hits: Vec<serde_json::Value> = reqwest::Client::new()
+            .get(format!("{}/api/conversations/search?q=quokka", b.base))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if !hits.is_empty() {
+            found = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        found,
+        "node B's search finds what node A stored during the outage"
+    );
     send(&mut tab_a, r#"{"type":"send","id":"m3","body":"after"}"#).await;
     wait_for(
         &mut tab_b,

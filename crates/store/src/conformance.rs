@@ -50,9 +50,65 @@ pub async fn run_all(store: Arc<dyn Store>) {
     next_response_resolution_labels_and_teams(&*store).await;
     contacts_identity_attributes_and_merging(&*store).await;
     everything_can_be_read_back_in_pages(&*store).await;
+    what_changed_since_a_moment_is_found(&*store).await;
     // Last: retention removes every old resolved conversation of the stories above.
     a_contact_is_exported_and_erased_without_a_trace(&*store).await;
     retention_removes_what_is_older_than_the_rule_and_nothing_else(&*store).await;
+}
+
+/// A node that missed events finds every conversation with a message or a note since then.
+async fn what_changed_since_a_moment_is_found(store: &dyn Store) {
+    // Far in the future of every other story's clock, so only this story's records count.
+    const T: i64 = 9_000_000_000_000;
+    let agent = store.list_agents().await.unwrap()[0].id;
+    let mut ids = Vec::new();
+    for i in 0..4 {
+        let v = store
+            .create_visitor(&format!("vt-touched-{i}"), "demo", T)
+            .await
+            .unwrap();
+        let c = store
+            .open_or_create_conversation(&v, &ConversationContext::default(), T)
+            .await
+            .unwrap();
+        ids.push(c.id);
+    }
+    let message = |c: i64, at: i64| NewMessage {
+        conversation_id: c,
+        client_id: "touched",
+        agent_id: None,
+        body: "hello",
+        at,
+    };
+    // 0: written before the moment; 1: a message after it; 2: only a note after it;
+    // 3: written before, resolved after.
+    store.append_message(message(ids[0], T + 10)).await.unwrap();
+    store
+        .append_message(message(ids[1], T + 100))
+        .await
+        .unwrap();
+    store.append_message(message(ids[2], T + 10)).await.unwrap();
+    store
+        .add_note(ids[2], agent, "touched", "note", T + 100)
+        .await
+        .unwrap();
+    store.append_message(message(ids[3], T + 10)).await.unwrap();
+    store
+        .set_status(ids[3], Status::Resolved, T + 100)
+        .await
+        .unwrap();
+    let since = T + 50;
+    assert_eq!(
+        store.touched_since(since, 0, 100).await.unwrap(),
+        vec![ids[1], ids[2], ids[3]]
+    );
+    // In pages, by id.
+    let first = store.touched_since(since, 0, 2).await.unwrap();
+    assert_eq!(first, vec![ids[1], ids[2]]);
+    assert_eq!(
+        store.touched_since(since, first[1], 2).await.unwrap(),
+        vec![ids[3]]
+    );
 }
 
 /// Keyset pages over all messages, notes and conversations (rebuilding search) visit each

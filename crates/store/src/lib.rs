@@ -585,6 +585,10 @@ pub trait Store: Send + Sync + 'static {
     /// holds its lease; when that node dies, another takes over once the lease runs out.
     async fn try_lease(&self, name: &str, holder: &str, ttl_ms: i64) -> Result<bool>;
 
+    /// Conversations (ids after `after_id`, ascending, at most `limit`) with a message, a
+    /// status change or a note at or after `since`: what a node that missed events re-indexes.
+    async fn touched_since(&self, since: Millis, after_id: i64, limit: u32) -> Result<Vec<i64>>;
+
     /// The key naming this database's nodes in shared services (Redis): `proposed` if none was
     /// set yet, else the one the first node set. Every node on one database gets the same key.
     async fn cluster_key(&self, proposed: &str) -> Result<String>;

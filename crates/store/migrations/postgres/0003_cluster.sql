@@ -4,3 +4,6 @@ CREATE TABLE cluster (
     id  BIGINT PRIMARY KEY CHECK (id = 1),
     key TEXT   NOT NULL
 );
+
+-- What changed since a moment (a node catching its search index up after missing events).
+CREATE INDEX notes_by_time ON notes (created_at);

@@ -456,6 +456,20 @@ impl Store for SqlStore {
         Ok(held.is_some())
     }
 
+    async fn touched_since(&self, since: Millis, after_id: i64, limit: u32) -> Result<Vec<i64>> {
+        Ok(sqlx::query_scalar(&q("SELECT id FROM ( \
+               SELECT id FROM conversations \
+                 WHERE status IN ('open', 'resolved') AND updated_at >= ?1 \
+               UNION \
+               SELECT conversation_id AS id FROM notes WHERE created_at >= ?1 \
+             ) AS touched WHERE id > ?2 ORDER BY id LIMIT ?3"))
+        .bind(since)
+        .bind(after_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     async fn cluster_key(&self, proposed: &str) -> Result<String> {
         sqlx::query(&q(
             "INSERT INTO cluster (id, key) VALUES (1, ?1) ON CONFLICT (id) DO NOTHING",
