@@ -301,3 +301,32 @@ async fn listen(
         }
     }
 }
+
+/// The safety net under pub/sub: every `every`, the conversations the database says were
+/// written to lately are compared with what this node heard; the followers of any that got a
+/// message this node never heard of (its publisher died between commit and publish, an event
+/// was dropped) read what they lack from the store. Costs two queries per round.
+pub(crate) fn safety_net(state: crate::AppState, every: Duration) {
+    tokio::spawn(async move {
+        // Twice the round, so a message is looked at in two rounds; plus skew between clocks.
+        let window = 2 * every.as_millis() as i64 + 5_000;
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let since = crate::now_millis() - window;
+            let Ok(ids) = state.store.touched_since(since, 0, 10_000).await else {
+                continue;
+            };
+            let Ok(conversations) = state.store.conversations(&ids).await else {
+                continue;
+            };
+            let heard = state.hub.heard(&ids.iter().copied().collect());
+            for c in conversations {
+                if c.last_seq > heard.get(&c.id).copied().unwrap_or(0) {
+                    state.hub.lag_conversation(c.id);
+                }
+            }
+        }
+    });
+}

@@ -149,6 +149,9 @@ pub struct Hub {
     next_id: Arc<AtomicU64>,
     /// The other nodes, when there are any (`--redis`).
     bus: Arc<std::sync::OnceLock<crate::bus::Bus>>,
+    /// With other nodes: the newest sequence number heard of per conversation lately, which
+    /// the safety net compares with the database (`bus::safety_net`).
+    heard: Arc<std::sync::Mutex<HashMap<i64, u64>>>,
 }
 
 impl Hub {
@@ -196,7 +199,38 @@ impl Hub {
         }
     }
 
+    /// Tells the subscriptions following conversation `id` that they lagged: each reads what
+    /// it lacks from the store.
+    pub fn lag_conversation(&self, id: i64) {
+        let wake = Arc::new(HubEvent::Wake);
+        let topics = self.topics.read().expect("hub lock");
+        if let Some(subscribers) = topics.by_topic.get(&Topic::Conversation(id)) {
+            for s in subscribers.values() {
+                s.lagged.store(true, Ordering::Release);
+                let _ = s.tx.try_send(wake.clone());
+            }
+        }
+    }
+
+    /// The newest sequence number heard of for each of `ids` (0: none); forgets the others.
+    pub fn heard(&self, ids: &HashSet<i64>) -> HashMap<i64, u64> {
+        let mut heard = self.heard.lock().expect("heard lock");
+        heard.retain(|id, _| ids.contains(id));
+        heard.clone()
+    }
+
     fn deliver_arc(&self, event: Arc<HubEvent>) {
+        if let HubEvent::Message {
+            conversation,
+            message,
+            ..
+        } = &*event
+            && self.bus.get().is_some()
+        {
+            let mut heard = self.heard.lock().expect("heard lock");
+            let seq = heard.entry(*conversation).or_default();
+            *seq = (*seq).max(message.seq);
+        }
         let topics = self.topics.read().expect("hub lock");
         let mut seen: HashSet<u64> = HashSet::new();
         for topic in event.topics() {

@@ -85,6 +85,9 @@ pub struct Settings {
     /// How often the sessions of open consoles are checked against the database (a sign-out,
     /// a disabled agent or a new password from the CLI or another node ends them).
     pub session_check: std::time::Duration,
+    /// With several nodes: how often the database is asked for messages this node did not hear
+    /// of through Redis (`bus::safety_net`).
+    pub missed_check: std::time::Duration,
     /// How long an agent may be disconnected before its conversations are reassigned.
     pub reassign_grace: std::time::Duration,
     /// Open conversations an agent takes before routing skips it.
@@ -156,6 +159,7 @@ impl Default for Settings {
             ]),
             sla_tick: std::time::Duration::from_secs(5),
             session_check: std::time::Duration::from_secs(1),
+            missed_check: std::time::Duration::from_secs(10),
             agent_queue: 1024,
             max_pending_writes: 4_000,
             send_timeout: std::time::Duration::from_secs(10),
@@ -306,6 +310,7 @@ impl AppState {
                         on_gap,
                     ));
                     announce_presence(self.clone());
+                    bus::safety_net(self.clone(), self.settings.missed_check);
                 }
                 (None, Err(e)) => tracing::error!(error = %e, "the Redis URL is not usable"),
                 (None, Ok(_)) => {}

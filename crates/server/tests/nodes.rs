@@ -498,3 +498,47 @@ async fn limits_and_the_sign_in_throttle_count_across_nodes_and_only_within_thei
         "{metrics}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_whose_event_was_never_published_still_reaches_its_followers() {
+    let Some((database, redis_url)) = services("nodes_safety_net").await else {
+        return;
+    };
+    let b = node_with(&database, &redis_url, |s| {
+        s.missed_check = Duration::from_millis(300);
+    })
+    .await;
+    eventually_ready(&b, true).await;
+    let mut tab = common::connect(b.addr, "/ws/visitor", None).await;
+    send(&mut tab, r#"{"type":"hello","v":1,"site":"demo"}"#).await;
+    send(&mut tab, r#"{"type":"send","id":"m1","body":"first"}"#).await;
+    let ServerFrame::Ack { conversation, .. } =
+        wait_for(&mut tab, "ack", |f| matches!(f, ServerFrame::Ack { .. })).await
+    else {
+        unreachable!()
+    };
+    // Another node commits a message and dies before publishing its event.
+    let store = PgStore::connect(&database).await.unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    store
+        .append_message(store::NewMessage {
+            conversation_id: conversation,
+            client_id: "never-published",
+            agent_id: None,
+            body: "committed by a node that died before publishing",
+            at: now,
+        })
+        .await
+        .unwrap();
+    store.close().await;
+    // Node B's safety net finds it in the database and the tab reads it.
+    wait_for(
+        &mut tab,
+        "the unannounced message",
+        |f| matches!(f, ServerFrame::Message(m) if m.seq == 2 && m.id == "never-published"),
+    )
+    .await;
+}
