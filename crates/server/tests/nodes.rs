@@ -542,3 +542,66 @@ async fn a_message_whose_event_was_never_published_still_reaches_its_followers()
     )
     .await;
 }
+
+/// The manifest's version a node serves.
+async fn manifest_version(node: &Node) -> String {
+    let manifest: serde_json::Value = reqwest::get(format!("{}/index/manifest.json", node.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    manifest["version"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_knowledge_base_rebuild_reaches_the_widgets_of_every_node() {
+    let Some((database, redis_url)) = services("nodes_kb").await else {
+        return;
+    };
+    // The folder every node reads (a shared volume, or the same deploy on each machine).
+    let kb = tempfile::tempdir().unwrap();
+    let article =
+        |body: &str| format!("---\ntitle: How do I refund a payment?\nlang: en\n---\n{body}\n");
+    std::fs::create_dir_all(kb.path().join("en")).unwrap();
+    std::fs::write(kb.path().join("en/refunds.md"), article("Open Payments.")).unwrap();
+    let with_kb = |s: &mut server::Settings| s.knowledge_base = Some(kb.path().to_path_buf());
+    let a = node_with(&database, &redis_url, with_kb).await;
+    let b = node_with(&database, &redis_url, with_kb).await;
+    let before = manifest_version(&a).await;
+    assert_eq!(manifest_version(&b).await, before, "one build, one version");
+    let mut widgets = Vec::new();
+    for node in [&a, &b] {
+        let mut ws = common::connect(node.addr, "/ws/visitor", None).await;
+        send(&mut ws, r#"{"type":"hello","v":1,"site":"demo"}"#).await;
+        wait_for(&mut ws, "welcome", |f| {
+            matches!(f, ServerFrame::Welcome { .. })
+        })
+        .await;
+        widgets.push(ws);
+    }
+    // The content team publishes a change.
+    std::fs::write(
+        kb.path().join("en/refunds.md"),
+        article("Open Payments, pick the payment and click Refund."),
+    )
+    .unwrap();
+    let mut versions = Vec::new();
+    for ws in &mut widgets {
+        let ServerFrame::IndexChanged { version } = wait_for(ws, "index_changed", |f| {
+            matches!(f, ServerFrame::IndexChanged { .. })
+        })
+        .await
+        else {
+            unreachable!()
+        };
+        versions.push(version);
+    }
+    assert_ne!(versions[0], before);
+    assert_eq!(
+        versions[0], versions[1],
+        "both nodes built the same version"
+    );
+    assert_eq!(manifest_version(&a).await, versions[0]);
+    assert_eq!(manifest_version(&b).await, versions[0]);
+}
