@@ -19,9 +19,11 @@ export function removeData(dir) {
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** Creates an agent through the CLI, password on standard input. */
-export function addAgent(data, email, password, name, { admin = false, teams = [] } = {}) {
-  const args = ["agent", "add", "--data", data, "--email", email, "--password-stdin", "--name", name];
+/** Creates an agent through the CLI, password on standard input; in the data folder `data`, or
+ * with `database` (a PostgreSQL URL) in that database. */
+export function addAgent(data, email, password, name, { admin = false, teams = [], database } = {}) {
+  const where = database ? ["--database", database] : ["--data", data];
+  const args = ["agent", "add", ...where, "--email", email, "--password-stdin", "--name", name];
   if (admin) args.push("--admin");
   if (teams.length) args.push("--teams", teams.join(","));
   const r = spawnSync(BIN, args, {
