@@ -2,6 +2,8 @@
 //! 127.0.0.1:0 with a fresh data folder, and its CLI.
 #![allow(dead_code)] // each test file uses a part
 
+pub mod nginx;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
