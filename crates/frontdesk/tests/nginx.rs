@@ -1,11 +1,12 @@
 //! Two real `frontdesk serve` processes on one PostgreSQL database and one Redis, behind nginx
-//! started from the README's two-node configuration; 20 visitors connected through nginx (spread
-//! over both nodes by its round robin) send messages continuously, several unacknowledged at
-//! any time. One node is killed with SIGKILL: nginx closes its sockets, its visitors reconnect
-//! through nginx (which skips the dead node) with their token and last sequence number and resend
+//! started from the README's two-node configuration; 24 visitors connected through nginx (spread
+//! over both nodes by its round robin, each from its own address as `X-Forwarded-For` says) send
+//! messages continuously. Node A is killed with SIGKILL while its visitors have messages stored
+//! but not acknowledged, and others not stored yet: nginx closes their sockets, they reconnect
+//! through nginx (which passes them to B) with their token and last sequence number and resend
 //! what was not acknowledged under the same client ids. In the end every visitor's conversation,
-//! in the database and in the agent's view (through nginx, on the surviving node), holds each
-//! message exactly once under gap-free sequence numbers, and every acknowledgement holds.
+//! in the database and in the agent's view (through nginx, on B), holds each message exactly once
+//! under gap-free sequence numbers, and every acknowledgement holds.
 //!
 //! Needs `FRONTDESK_TEST_DATABASE_URL`, `FRONTDESK_TEST_REDIS_URL` and `FRONTDESK_TEST_NGINX`
 //! (`cargo xtask test`).
@@ -27,7 +28,10 @@ type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 const PASSWORD: &str = "agent-password";
-const VISITORS: usize = 20;
+/// More than the 20 conversations an address may start in an hour: each visitor comes from its
+/// own address, named in `X-Forwarded-For` (as a proxy in front of nginx would), which the nodes
+/// believe only because nginx, which appends its peer, is in `trusted_proxies`.
+const VISITORS: usize = 24;
 /// Messages each visitor sends (the default limit is 60 a minute per visitor, resends included).
 const MESSAGES: u64 = 30;
 /// Node A is killed once every visitor has this many acknowledged.
@@ -69,15 +73,19 @@ struct Visitor {
     first_burst: Vec<String>,
 }
 
-async fn connect(nginx: &str, path: &str, cookie: Option<&str>) -> Option<(Ws, String)> {
+async fn connect(
+    nginx: &str,
+    path: &str,
+    header: Option<(&'static str, &str)>,
+) -> Option<(Ws, String)> {
     let mut req = format!("ws://{nginx}{path}").into_client_request().unwrap();
     req.headers_mut().insert(
         "origin",
         HeaderValue::from_str(&format!("http://{nginx}")).unwrap(),
     );
-    if let Some(c) = cookie {
+    if let Some((name, value)) = header {
         req.headers_mut()
-            .insert("cookie", HeaderValue::from_str(c).unwrap());
+            .insert(name, HeaderValue::from_str(value).unwrap());
     }
     let (ws, response) = tokio::time::timeout(
         Duration::from_secs(10),
@@ -134,7 +142,9 @@ async fn visitor(nginx: String, n: usize, shared: Arc<Mutex<Visitor>>) {
     };
     loop {
         assert!(me.started.elapsed() < DEADLINE, "visitor {n} is not done");
-        let Some((mut ws, upstreams)) = connect(&nginx, "/ws/visitor", None).await else {
+        let address = format!("198.51.100.{}", n + 1);
+        let forwarded = Some(("x-forwarded-for", address.as_str()));
+        let Some((mut ws, upstreams)) = connect(&nginx, "/ws/visitor", forwarded).await else {
             shared.lock().unwrap().failed_connects += 1;
             tokio::time::sleep(Duration::from_millis(100)).await;
             continue;
@@ -471,7 +481,7 @@ async fn visitors_behind_nginx_lose_nothing_when_a_node_is_killed() {
         let cookie = r.headers()["set-cookie"].to_str().unwrap();
         cookie.split(';').next().unwrap().to_owned()
     };
-    let (mut agent, upstreams) = connect(&nginx.addr, "/ws/agent", Some(&cookie))
+    let (mut agent, upstreams) = connect(&nginx.addr, "/ws/agent", Some(("cookie", &cookie)))
         .await
         .expect("the agent connects through nginx");
     assert_eq!(served_by(&upstreams), b.addr);
