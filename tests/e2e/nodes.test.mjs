@@ -63,27 +63,6 @@ async function ready(node) {
   }
 }
 
-/** Keeps every WebSocket a page (or its frames) creates, so the test can send a frame the apps
- * do not send themselves (typing) over the real socket. */
-function keepSockets() {
-  const Native = window.WebSocket;
-  window.__fdSockets = [];
-  window.WebSocket = class extends Native {
-    constructor(...args) {
-      super(...args);
-      window.__fdSockets.push(this);
-    }
-  };
-}
-
-function sendOnSocket(frame, payload) {
-  return frame.evaluate((p) => {
-    const open = window.__fdSockets.filter((s) => s.readyState === 1);
-    if (open.length !== 1) throw new Error(`${open.length} open sockets`);
-    open[0].send(JSON.stringify(p));
-  }, payload);
-}
-
 /** Every JSON frame the page's sockets receive (its frames' included). */
 function recordFrames(page) {
   const frames = [];
@@ -107,7 +86,6 @@ test("two nodes behind the README's nginx: presence, routing, messages, typing a
 
     // The agent signs in on the console, through nginx: its socket is on node B.
     const agentContext = await browser.newContext();
-    await agentContext.addInitScript(keepSockets);
     const agent = await agentContext.newPage();
     const agentErrors = watchErrors(agent);
     const agentFrames = recordFrames(agent);
@@ -123,7 +101,6 @@ test("two nodes behind the README's nginx: presence, routing, messages, typing a
     // a reload or two brings its socket onto the other node, A (before it has a conversation; the
     // agent never connected to A: whatever A knows of the agent came from B).
     const customerContext = await browser.newContext();
-    await customerContext.addInitScript(keepSockets);
     const customer = await customerContext.newPage();
     const customerErrors = watchErrors(customer);
     const customerFrames = recordFrames(customer);
@@ -170,15 +147,15 @@ test("two nodes behind the README's nginx: presence, routing, messages, typing a
     await agent.locator('.msg[data-author="visitor"]', { hasText: QUESTION }).waitFor();
     await chat.locator('.fd-msg[data-author="visitor"] .fd-meta', { hasText: "Read" }).waitFor({ timeout: 10000 });
 
-    // Typing from A to B, then from B to A (the apps render typing; the frames go over their
-    // own sockets, as a client that sends typing would).
+    // Typing from A to B, then from B to A, as people type: the apps say "typing" at the first
+    // keystroke and "stopped" when the composer is emptied.
     assert.equal(await agent.locator("p.typing").count(), 0);
-    await sendOnSocket(widgetFrame, { type: "typing", on: true });
+    await chat.locator('textarea[name="message"]').pressSequentially("and also", { delay: 20 });
     await agent.locator("p.typing", { hasText: "Customer is typing" }).waitFor({ timeout: 10000 });
-    await sendOnSocket(widgetFrame, { type: "typing", on: false });
+    await chat.locator('textarea[name="message"]').fill("");
     await agent.locator("p.typing").waitFor({ state: "detached", timeout: 10000 });
     assert.equal(await chat.locator(".fd-typing").count(), 0);
-    await sendOnSocket(agent.mainFrame(), { type: "typing", conversation, on: true });
+    await agent.locator('textarea[name="reply"]').pressSequentially("Let me", { delay: 20 });
     await chat.locator(".fd-typing", { hasText: `${AGENT.name} is typing` }).waitFor({ timeout: 10000 });
 
     // The reply from B reaches A live (and clears the typing line).

@@ -27,6 +27,8 @@ pub enum Msg {
     LoginFailed(String),
     Logout,
     Draft(String),
+    /// No keystroke in the composer for a while, maybe.
+    TypingIdle,
     SendReply,
     /// Once a second: SLA countdowns and auto-away.
     Tick,
@@ -97,6 +99,9 @@ pub struct App {
     /// Skills saves in flight, and the newest edit made meanwhile (sent once the first answers:
     /// two saves racing could land in the wrong order).
     skills_busy: std::collections::HashSet<i64>,
+    /// Whether the customer was told this agent types, and in which conversation.
+    typing: web_client::Typing,
+    typing_in: Option<i64>,
     skills_next: std::collections::HashSet<i64>,
     /// What the admin's skills fields hold (languages, teams) and what was last sent.
     skills_draft: std::collections::HashMap<i64, (String, String)>,
@@ -182,6 +187,20 @@ async fn api(method: &str, path: &str, body: Option<String>) -> Result<(u16, Str
 }
 
 impl App {
+    /// Tells the customer of the selected conversation (or, for "stopped", of the one the agent
+    /// typed in) whether this agent types.
+    fn send_typing(&mut self, on: bool) {
+        let conversation = if on {
+            self.state.selected
+        } else {
+            self.typing_in.take()
+        };
+        self.typing_in = if on { conversation } else { None };
+        if let (Some(conversation), Some(socket)) = (conversation, &self.socket) {
+            socket.send(&protocol::AgentFrame::Typing { conversation, on }.to_json());
+        }
+    }
+
     fn connect(&mut self, ctx: &Context<Self>) {
         self.socket = None;
         self.generation += 1;
@@ -1125,6 +1144,8 @@ impl Component for App {
             results: None,
             history: None,
             skills_busy: Default::default(),
+            typing: web_client::Typing::default(),
+            typing_in: None,
             skills_next: Default::default(),
             skills_draft: Default::default(),
             skills_sent: Default::default(),
@@ -1153,6 +1174,12 @@ impl Component for App {
                     self.checking = false;
                     self.login_error = None;
                     self.state.last_error = None; // "signed out" belonged to the sign-in form
+                }
+                // Leaving a conversation while typing in it: its customer stops seeing it.
+                if matches!(action, Action::Select(id) if Some(id) != self.typing_in)
+                    && let Some(on) = self.typing.reset()
+                {
+                    self.send_typing(on);
                 }
                 self.apply(ctx, action);
             }
@@ -1415,7 +1442,24 @@ impl Component for App {
                 });
             }
             Msg::Draft(text) => {
+                // Notes are private: the customer sees no typing for them.
+                let has_text = !self.note_mode && !text.trim().is_empty();
                 self.draft = text;
+                if let Some(on) = self.typing.input(has_text, js_sys::Date::now()) {
+                    self.send_typing(on);
+                }
+                if has_text {
+                    let link = ctx.link().clone();
+                    web_client::after(web_client::TYPING_IDLE_MS, move || {
+                        link.send_message(Msg::TypingIdle)
+                    });
+                }
+                return false;
+            }
+            Msg::TypingIdle => {
+                if let Some(on) = self.typing.idle(js_sys::Date::now()) {
+                    self.send_typing(on);
+                }
                 return false;
             }
             Msg::SendReply => {
@@ -1465,6 +1509,8 @@ impl Component for App {
                     self.draft = text; // expand first; Enter again sends
                     return true;
                 }
+                self.typing.reset();
+                self.typing_in = None;
                 let body = std::mem::take(&mut self.draft);
                 if body.trim().is_empty() {
                     return false;

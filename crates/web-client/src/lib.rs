@@ -1,6 +1,6 @@
 //! Browser plumbing shared by the widget and the console: a same-origin WebSocket that reports
 //! to callbacks and closes when dropped, client-generated message ids, the page's `#app` root, a
-//! clock time for messages and a notification chime.
+//! clock time for messages, a notification chime, a one-shot timer, and when to say "typing".
 //!
 //! *Architecture invariant*: no protocol knowledge here; the apps decode frames and decide what
 //! to do. Only what the two apps would otherwise write twice.
@@ -113,5 +113,73 @@ pub fn chime(frequencies: &[f32]) {
         let _ = gain.connect_with_audio_node(&ctx.destination());
         let _ = osc.start_with_when(start);
         let _ = osc.stop_with_when(start + 0.1);
+    }
+}
+
+/// Calls `f` once after `ms` milliseconds.
+pub fn after(ms: i32, f: impl FnOnce() + 'static) {
+    let callback = Closure::once_into_js(f);
+    if let Some(w) = web_sys::window() {
+        let _ =
+            w.set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), ms);
+    }
+}
+
+/// How long without a keystroke before the other side is told the typing stopped.
+pub const TYPING_IDLE_MS: i32 = 5_000;
+
+/// When to tell the other side this user is typing: `on` at the first keystroke, `off` when the
+/// composer is emptied or after `TYPING_IDLE_MS` without a keystroke, once each (a sent message
+/// clears the indicator on the other side by itself). Times are the caller's clock in ms.
+#[derive(Debug, Default)]
+pub struct Typing {
+    on: bool,
+    last_input: f64,
+}
+
+impl Typing {
+    /// The composer changed at `now`; `Some(on)` is what to send.
+    pub fn input(&mut self, has_text: bool, now: f64) -> Option<bool> {
+        self.last_input = now;
+        (has_text != self.on).then(|| {
+            self.on = has_text;
+            has_text
+        })
+    }
+
+    /// The idle timer set at a keystroke fired at `now`: `Some(false)` when no keystroke came
+    /// since (a later one has its own timer).
+    pub fn idle(&mut self, now: f64) -> Option<bool> {
+        if self.on && now - self.last_input >= f64::from(TYPING_IDLE_MS) - 20.0 {
+            self.on = false;
+            return Some(false);
+        }
+        None
+    }
+
+    /// A message went out or the conversation changed: forget, and `Some(false)` if the other
+    /// side was told "on".
+    pub fn reset(&mut self) -> Option<bool> {
+        std::mem::take(&mut self.on).then_some(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Typing;
+
+    #[test]
+    fn typing_is_said_once_and_unsaid_when_emptied_or_idle() {
+        let mut t = Typing::default();
+        assert_eq!(t.input(true, 0.0), Some(true));
+        assert_eq!(t.input(true, 100.0), None, "once per spell");
+        assert_eq!(t.idle(5_000.0), None, "a keystroke came 4.9 s ago");
+        assert_eq!(t.idle(5_100.0), Some(false));
+        assert_eq!(t.idle(9_000.0), None, "said once");
+        assert_eq!(t.input(true, 9_000.0), Some(true), "typing again");
+        assert_eq!(t.input(false, 9_500.0), Some(false), "emptied");
+        assert_eq!(t.input(true, 9_600.0), Some(true));
+        assert_eq!(t.reset(), Some(false));
+        assert_eq!(t.reset(), None);
     }
 }

@@ -35,6 +35,10 @@ pub enum Msg {
     ContactEmail(String),
     ContactName(String),
     SubmitContact,
+    /// The composer changed: whether it holds text.
+    Composing(bool),
+    /// No keystroke for a while, maybe.
+    TypingIdle,
 }
 
 pub struct App {
@@ -55,6 +59,7 @@ pub struct App {
     log: NodeRef,
     article: NodeRef,
     search_box: NodeRef,
+    typing: web_client::Typing,
 }
 
 fn window() -> web_sys::Window {
@@ -234,6 +239,14 @@ impl App {
     fn post_host(&self, message: &JsValue) {
         if let (Some(origin), Ok(Some(parent))) = (&self.host_origin, window().parent()) {
             let _ = parent.post_message(message, origin);
+        }
+    }
+
+    fn send_typing(&self, on: bool) {
+        if let Some(socket) = &self.socket
+            && let Some(json) = crate::to_json(&protocol::VisitorFrame::Typing { on })
+        {
+            socket.send(&json);
         }
     }
 
@@ -561,7 +574,9 @@ impl App {
                     // Uncontrolled: the text is read from the element when sent, so a re-render
                     // racing with typing can never reset what the customer wrote.
                     <textarea name="message" rows="2" maxlength="4000" aria-label={s.placeholder}
-                        placeholder={s.placeholder} ref={self.composer.clone()} onkeydown={on_key} />
+                        placeholder={s.placeholder} ref={self.composer.clone()} onkeydown={on_key}
+                        oninput={ctx.link().callback(|e: InputEvent| Msg::Composing(
+                            !e.target_unchecked_into::<HtmlTextAreaElement>().value().trim().is_empty()))} />
                     <button type="submit" class="fd-primary">{ s.send }</button>
                 </form>
             </div>
@@ -724,6 +739,7 @@ impl Component for App {
             log: NodeRef::default(),
             article: NodeRef::default(),
             search_box: NodeRef::default(),
+            typing: web_client::Typing::default(),
         }
     }
 
@@ -782,6 +798,7 @@ impl Component for App {
                     return false;
                 }
                 area.set_value("");
+                self.typing.reset();
                 self.apply(
                     ctx,
                     Action::Compose {
@@ -789,6 +806,24 @@ impl Component for App {
                         body,
                     },
                 );
+            }
+            Msg::Composing(has_text) => {
+                if let Some(on) = self.typing.input(has_text, js_sys::Date::now()) {
+                    self.send_typing(on);
+                }
+                if has_text {
+                    let link = ctx.link().clone();
+                    web_client::after(web_client::TYPING_IDLE_MS, move || {
+                        link.send_message(Msg::TypingIdle)
+                    });
+                }
+                return false;
+            }
+            Msg::TypingIdle => {
+                if let Some(on) = self.typing.idle(js_sys::Date::now()) {
+                    self.send_typing(on);
+                }
+                return false;
             }
             Msg::Host(origin, data) => {
                 let kind = js_sys::Reflect::get(&data, &"frontdesk".into())
