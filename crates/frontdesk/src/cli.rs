@@ -1,4 +1,4 @@
-//! Command-line interface: `serve` and `agent add`.
+//! Command-line interface: `serve`, `agent …`, `backup`, `migrate`, `contact …`, `index …`.
 
 use crate::config;
 use anyhow::{Context, bail};
@@ -32,6 +32,9 @@ enum Command {
     /// Copy the SQLite database consistently while the server runs, and check the copy
     /// (PostgreSQL: use pg_dump).
     Backup(BackupArgs),
+    /// Move this node's SQLite database to an empty PostgreSQL database (one transaction,
+    /// checked by counts), for several nodes.
+    Migrate(crate::migrate_cmd::MigrateArgs),
     /// A customer's data: find, export, delete.
     Contact {
         #[command(subcommand)]
@@ -219,6 +222,7 @@ pub fn run() -> anyhow::Result<()> {
         }),
         Command::Contact { command } => runtime.block_on(crate::contact_cmd::run(command)),
         Command::Backup(args) => runtime.block_on(backup(args)),
+        Command::Migrate(args) => runtime.block_on(crate::migrate_cmd::run(args)),
         Command::Index { .. } => unreachable!("handled above"),
     }
 }

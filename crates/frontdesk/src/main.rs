@@ -4,6 +4,7 @@ mod cli;
 mod config;
 mod contact_cmd;
 mod index_cmd;
+mod migrate_cmd;
 
 fn main() {
     if let Err(e) = cli::run() {

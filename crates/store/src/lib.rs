@@ -7,6 +7,7 @@
 //! so they are gap-free per conversation.
 
 pub mod conformance;
+pub mod copy;
 mod postgres;
 mod sqlite;
 

@@ -17,7 +17,7 @@ mod sql;
 /// The store on SQLite.
 pub use sql::SqlStore as SqliteStore;
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// What SQLite says its own way.
 mod dialect {
