@@ -38,7 +38,7 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<()> {
         db.display()
     );
     let copied = store::copy::sqlite_to_postgres(&db, url, |table, rows| {
-        eprintln!("  {table}: {rows} rows")
+        eprintln!("  {table}: {rows} copied")
     })
     .await;
     match copied {
@@ -63,7 +63,7 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<()> {
 /// One line per table (rows), then one per further check, with `MISMATCH` where the two
 /// sides differ.
 fn print_report(report: &[TableCopy]) {
-    println!("{:<36} {:>12} {:>12}", "table", "sqlite", "postgres");
+    println!("{:<40} {:>12} {:>12}", "table", "sqlite", "postgres");
     for table in report {
         for (i, check) in table.checks.iter().enumerate() {
             let label = if i == 0 {
@@ -72,7 +72,7 @@ fn print_report(report: &[TableCopy]) {
                 format!("  {}", check.what)
             };
             println!(
-                "{label:<36} {:>12} {:>12}{}",
+                "{label:<40} {:>12} {:>12}{}",
                 check.sqlite,
                 check.postgres,
                 if check.sqlite == check.postgres {

@@ -101,9 +101,9 @@ pub async fn sqlite_to_postgres(
     let mut source_tx = source.begin().await?;
     let mut tx = target.begin().await?;
     // DDL is transactional on PostgreSQL: a failed copy leaves not even the tables.
-    PG_MIGRATOR.run(&mut *tx).await?;
-    let schema = Schema::read(&mut *tx).await?;
-    schema.check_source(&mut *source_tx).await?;
+    PG_MIGRATOR.run(&mut tx).await?;
+    let schema = Schema::read(&mut tx).await?;
+    schema.check_source(&mut source_tx).await?;
     // No other writer (a node started too early) until the copy commits or rolls back.
     let all = schema
         .tables
@@ -113,10 +113,10 @@ pub async fn sqlite_to_postgres(
     sqlx::query(&format!("LOCK TABLE {} IN EXCLUSIVE MODE", all.join(", ")))
         .execute(&mut *tx)
         .await?;
-    refuse_data(&mut *tx, Some(&schema)).await?;
+    refuse_data(&mut tx, Some(&schema)).await?;
 
     for table in &schema.tables {
-        let rows = copy_table(&mut *source_tx, &mut *tx, table)
+        let rows = copy_table(&mut source_tx, &mut tx, table)
             .await
             .map_err(|source| CopyError::Table {
                 table: table.name.clone(),
@@ -126,7 +126,7 @@ pub async fn sqlite_to_postgres(
     }
     let mut report = Vec::new();
     for table in &schema.tables {
-        report.push(verify(&mut *source_tx, &mut *tx, table).await?);
+        report.push(verify(&mut source_tx, &mut tx, table).await?);
     }
     let wrong: Vec<_> = report.iter().filter(|t| !t.matches()).collect();
     if !wrong.is_empty() {
@@ -136,7 +136,7 @@ pub async fn sqlite_to_postgres(
         return Err(CopyError::Mismatch(names, report));
     }
     for table in &schema.tables {
-        advance_sequences(&mut *tx, table).await?;
+        advance_sequences(&mut tx, table).await?;
     }
     tx.commit().await?;
     source_tx.rollback().await?;

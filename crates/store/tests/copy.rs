@@ -1,0 +1,124 @@
+//! `store::copy::sqlite_to_postgres` past one batch: a table larger than a batch, a
+//! self-reference pointing to a row of a later batch (`contacts.merged_into`), and messages of
+//! several conversations; then the copy works as a store (merged contacts resolve, new ids
+//! follow the copied ones, the next message gets the next sequence number).
+//!
+//! Needs `FRONTDESK_TEST_DATABASE_URL` (`cargo xtask test`).
+
+use sqlx::Connection;
+use store::{NewMessage, PgStore, SqliteStore, Store};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tables_larger_than_a_batch_copy_with_forward_self_references() {
+    let Some(url) = store::conformance::postgres_database("copy").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("frontdesk.db");
+    SqliteStore::open(&db).await.unwrap().close().await;
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    // Contacts 1..=1200; each of the first 600 merged into one 600 ids later (another batch).
+    for sql in [
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1200) \
+         INSERT INTO contacts (id, site, name, created_at, updated_at, merged_into) \
+         SELECT i, 'demo', 'contact ' || i, i, i, CASE WHEN i <= 600 THEN i + 600 END FROM n",
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3) \
+         INSERT INTO visitors (id, token_hash, site, created_at, contact_id) \
+         SELECT i, 'token-' || i, 'demo', 1, 600 + i FROM n",
+        "INSERT INTO conversations (id, visitor_id, site, last_seq, created_at, updated_at, \
+         contact_id) SELECT id, id, 'demo', 400 + id, 1, 1, contact_id FROM visitors",
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 403) \
+         INSERT INTO messages (conversation_id, seq, client_id, author_kind, body, created_at) \
+         SELECT c.id, n.i, 'm' || n.i, 'visitor', 'message ' || n.i, n.i \
+         FROM conversations c JOIN n ON n.i <= c.last_seq",
+    ] {
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
+    }
+    conn.close().await.unwrap();
+
+    let mut tables = Vec::new();
+    let report =
+        store::copy::sqlite_to_postgres(&db, &url, |t, rows| tables.push((t.to_owned(), rows)))
+            .await
+            .unwrap();
+    assert!(report.iter().all(|t| t.matches()), "{report:#?}");
+    let position = |name: &str| tables.iter().position(|(t, _)| t == name).unwrap();
+    assert!(position("agents") < position("contacts"));
+    assert!(position("contacts") < position("visitors"));
+    assert!(position("conversations") < position("messages"));
+    let rows = |name: &str| tables[position(name)].1;
+    assert_eq!(
+        (rows("contacts"), rows("messages")),
+        (1200, 401 + 402 + 403)
+    );
+    let messages = report.iter().find(|t| t.table == "messages").unwrap();
+    let sums: Vec<_> = messages
+        .checks
+        .iter()
+        .map(|c| (c.what.as_str(), c.postgres))
+        .collect();
+    assert_eq!(
+        sums,
+        [
+            ("rows", 1206),
+            ("groups by conversation_id", 3),
+            ("sum of max(seq) per conversation_id", 1206)
+        ]
+    );
+
+    let store = PgStore::connect(&url).await.unwrap();
+    // Merged contacts resolve to the one they went into.
+    assert_eq!(store.contact(1).await.unwrap().unwrap().id, 601);
+    assert_eq!(store.contact(600).await.unwrap().unwrap().id, 1200);
+    // New ids follow the copied ones; the next message gets the next sequence number.
+    let visitor = store.create_visitor("new", "demo", 5).await.unwrap();
+    assert_eq!(visitor.id, 4);
+    assert_eq!(store.visitor_contact(visitor.id, 5).await.unwrap().id, 1201);
+    let next = store
+        .append_message(NewMessage {
+            conversation_id: 3,
+            client_id: "after",
+            agent_id: None,
+            body: "after the move",
+            at: 5,
+        })
+        .await
+        .unwrap();
+    assert_eq!(next.message.seq, 404);
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_holding_data_is_refused_before_any_write() {
+    let Some(url) = store::conformance::postgres_database("copy_refused").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("frontdesk.db");
+    SqliteStore::open(&db).await.unwrap().close().await;
+    // Someone else's table, with a row: not ours to migrate into.
+    let mut pg = sqlx::PgConnection::connect(&url).await.unwrap();
+    for sql in [
+        "CREATE TABLE other_app (x BIGINT)",
+        "INSERT INTO other_app VALUES (1)",
+    ] {
+        sqlx::query(sql).execute(&mut pg).await.unwrap();
+    }
+    let err = store::copy::sqlite_to_postgres(&db, &url, |_, _| {})
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, store::copy::CopyError::TargetNotEmpty(t) if t == "other_app"),
+        "{err}"
+    );
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables \
+         WHERE table_schema = current_schema()",
+    )
+    .fetch_all(&mut pg)
+    .await
+    .unwrap();
+    assert_eq!(tables, ["other_app"], "no migration ran");
+}
