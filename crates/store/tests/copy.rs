@@ -122,3 +122,84 @@ async fn a_target_holding_data_is_refused_before_any_write() {
     .unwrap();
     assert_eq!(tables, ["other_app"], "no migration ran");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_copy_is_one_snapshot_while_a_node_still_writes() {
+    let Some(url) = store::conformance::postgres_database("copy_snapshot").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("frontdesk.db");
+    SqliteStore::open(&db).await.unwrap().close().await;
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    // Two conversations of 10,000 messages each: the copy takes a while.
+    for sql in [
+        "INSERT INTO visitors (id, token_hash, site, created_at) VALUES (1, 'a', 'demo', 1), \
+         (2, 'b', 'demo', 1)",
+        "INSERT INTO conversations (id, visitor_id, site, last_seq, created_at, updated_at) \
+         VALUES (1, 1, 'demo', 10000, 1, 1), (2, 2, 'demo', 10000, 1, 1)",
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000) \
+         INSERT INTO messages (conversation_id, seq, client_id, author_kind, body, created_at) \
+         SELECT c.id, n.i, 'm' || n.i, 'visitor', 'message ' || n.i, n.i \
+         FROM conversations c CROSS JOIN n",
+    ] {
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
+    }
+    conn.close().await.unwrap();
+
+    // The node goes on writing to both conversations during the copy.
+    let node = std::sync::Arc::new(SqliteStore::open(&db).await.unwrap());
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (node, stop) = (node.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut i = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                i += 1;
+                let id = format!("late{i}");
+                node.append_message(NewMessage {
+                    conversation_id: 1 + (i % 2) as i64,
+                    client_id: &id,
+                    agent_id: None,
+                    body: "written during the copy",
+                    at: 2,
+                })
+                .await
+                .unwrap();
+            }
+            i
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let report = store::copy::sqlite_to_postgres(&db, &url, |_, _| {})
+        .await
+        .unwrap();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let written = writer.await.unwrap();
+    node.close().await;
+    let copied = report
+        .iter()
+        .find(|t| t.table == "messages")
+        .unwrap()
+        .rows();
+    assert!(copied >= 20_000, "{copied}");
+    assert!(
+        copied < 20_000 + written as i64,
+        "the node wrote during the copy ({written} messages, {copied} copied)"
+    );
+
+    // The copy is one moment of the source: each conversation's counter is its messages.
+    let mut pg = sqlx::PgConnection::connect(&url).await.unwrap();
+    let counters: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT c.last_seq, count(m.seq), coalesce(max(m.seq), 0) FROM conversations c \
+         LEFT JOIN messages m ON m.conversation_id = c.id GROUP BY c.id ORDER BY c.id",
+    )
+    .fetch_all(&mut pg)
+    .await
+    .unwrap();
+    for (last_seq, count, max) in &counters {
+        assert_eq!((last_seq, last_seq), (count, max), "{counters:?}");
+    }
+}
