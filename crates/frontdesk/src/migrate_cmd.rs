@@ -56,7 +56,8 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<()> {
             print_report(&report);
             bail!("the copy does not match the source in {tables}: rolled back, nothing written")
         }
-        Err(e) => Err(e.into()),
+        // The message names its causes already (no chain repeating them).
+        Err(e) => bail!("{e}"),
     }
 }
 

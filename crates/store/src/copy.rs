@@ -30,12 +30,8 @@ const MIGRATIONS_TABLE: &str = "_sqlx_migrations";
 pub enum CopyError {
     #[error("no SQLite database at {0}")]
     NoSource(String),
-    #[error("cannot open the SQLite database at {path}: {source}")]
-    Source {
-        path: String,
-        #[source]
-        source: sqlx::Error,
-    },
+    #[error("cannot open the SQLite database at {path}: {error}")]
+    Source { path: String, error: sqlx::Error },
     #[error("cannot connect to PostgreSQL at {url}: {reason}")]
     Connect { url: String, reason: String },
     #[error(
@@ -45,11 +41,12 @@ pub enum CopyError {
     TargetNotEmpty(String),
     #[error("the SQLite and PostgreSQL schemas differ: {0}; nothing was written")]
     Schema(String),
-    #[error("copying {table}: {source}; nothing was written")]
+    /// `rows` says where: the SQLite rowids of the batch that failed.
+    #[error("copying {table} ({rows}): {error}; nothing was written")]
     Table {
         table: String,
-        #[source]
-        source: sqlx::Error,
+        rows: String,
+        error: sqlx::Error,
     },
     #[error("the copy does not match the source ({0}); nothing was written")]
     Mismatch(String, Vec<TableCopy>),
@@ -116,12 +113,7 @@ pub async fn sqlite_to_postgres(
     refuse_data(&mut tx, Some(&schema)).await?;
 
     for table in &schema.tables {
-        let rows = copy_table(&mut source_tx, &mut tx, table)
-            .await
-            .map_err(|source| CopyError::Table {
-                table: table.name.clone(),
-                source,
-            })?;
+        let rows = copy_table(&mut source_tx, &mut tx, table).await?;
         copied(&table.name, rows);
     }
     let mut report = Vec::new();
@@ -148,9 +140,9 @@ pub async fn sqlite_to_postgres(
 /// The SQLite database, its schema brought up to date like `frontdesk serve` and `backup` do
 /// (a no-op for a database this version already served); never creates a file.
 async fn open_source(path: &Path) -> Result<SqliteConnection, CopyError> {
-    let failed = |source| CopyError::Source {
+    let failed = |error| CopyError::Source {
         path: path.display().to_string(),
-        source,
+        error,
     };
     if !path.is_file() {
         return Err(CopyError::NoSource(path.display().to_string()));
@@ -535,7 +527,11 @@ async fn copy_table(
     source: &mut SqliteConnection,
     target: &mut PgConnection,
     table: &Table,
-) -> sqlx::Result<i64> {
+) -> Result<i64, CopyError> {
+    let failed = |rows: String| {
+        let table = table.name.clone();
+        move |error| CopyError::Table { table, rows, error }
+    };
     let columns: Vec<&Column> = table.columns.iter().collect();
     let per_insert = (MAX_PARAMETERS / columns.len()).clamp(1, BATCH_ROWS);
     let head = format!(
@@ -551,10 +547,15 @@ async fn copy_table(
     let mut written = 0i64;
     let mut after = i64::MIN;
     loop {
-        let (rows, last) = read_page(source, table, &columns, "", after, per_insert).await?;
+        let (rows, last) = read_page(source, table, &columns, "", after, per_insert)
+            .await
+            .map_err(failed(format!(
+                "reading the batch of rows after rowid {after}"
+            )))?;
         if rows.is_empty() {
             break;
         }
+        let place = format!("writing the batch of rows ending at rowid {last}");
         after = last;
         let sql = format!("{head}{}", placeholders(rows.len(), columns.len(), None));
         let mut query = sqlx::query(&sql);
@@ -569,11 +570,17 @@ async fn copy_table(
                 query = value.bind(query);
             }
         }
-        written += query.execute(&mut *target).await?.rows_affected() as i64;
+        written += query
+            .execute(&mut *target)
+            .await
+            .map_err(failed(place))?
+            .rows_affected() as i64;
     }
     let references: Vec<&Column> = table.columns.iter().filter(|c| c.self_reference).collect();
     if !references.is_empty() {
-        set_self_references(source, target, table, &references).await?;
+        set_self_references(source, target, table, &references)
+            .await
+            .map_err(failed("setting its references to itself".into()))?;
     }
     Ok(written)
 }
