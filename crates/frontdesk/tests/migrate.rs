@@ -437,7 +437,7 @@ async fn a_copy_that_fails_midway_leaves_the_target_without_a_table() {
     let out = frontdesk(&["migrate", "--data", data, "--to", &url]);
     assert!(!out.status.success());
     assert!(
-        stderr(&out).contains("copying messages"),
+        stderr(&out).contains("copying messages (writing the batch of rows ending at rowid 2)"),
         "{}",
         stderr(&out)
     );
