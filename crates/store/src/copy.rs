@@ -307,7 +307,9 @@ impl Schema {
              JOIN pg_class t ON t.oid = c.conrelid \
              JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey) \
              LEFT JOIN pg_class r ON r.oid = c.confrelid \
-             WHERE c.contype IN ('p', 'f') AND t.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema()) \
+             WHERE c.contype IN ('p', 'f') \
+               AND t.relnamespace = (SELECT oid FROM pg_namespace \
+                                     WHERE nspname = current_schema()) \
              ORDER BY 1, 3, 4",
         )
         .fetch_all(&mut *conn)

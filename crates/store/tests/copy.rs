@@ -203,3 +203,42 @@ async fn the_copy_is_one_snapshot_while_a_node_still_writes() {
         assert_eq!((last_seq, last_seq), (count, max), "{counters:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_or_column_only_sqlite_has_stops_the_copy_before_anything_is_kept() {
+    let Some(url) = store::conformance::postgres_database("copy_schema").await else {
+        return;
+    };
+    for (change, expected) in [
+        (
+            "CREATE TABLE macros (id INTEGER PRIMARY KEY, body TEXT)",
+            "tables only SQLite has: macros",
+        ),
+        (
+            "ALTER TABLE agents ADD COLUMN signature TEXT",
+            "columns of agents only SQLite has: signature",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("frontdesk.db");
+        SqliteStore::open(&db).await.unwrap().close().await;
+        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+            .await
+            .unwrap();
+        sqlx::query(change).execute(&mut conn).await.unwrap();
+        conn.close().await.unwrap();
+        let err = store::copy::sqlite_to_postgres(&db, &url, |_, _| {})
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains(expected), "{err}");
+        let mut pg = sqlx::PgConnection::connect(&url).await.unwrap();
+        let tables: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM information_schema.tables \
+             WHERE table_schema = current_schema()",
+        )
+        .fetch_one(&mut pg)
+        .await
+        .unwrap();
+        assert_eq!(tables, 0, "not even the migrations' tables are kept");
+    }
+}
