@@ -248,6 +248,8 @@ async fn fill(dir: tempfile::TempDir) -> (tempfile::TempDir, String, i64, u64) {
         .await
         .unwrap();
     store.try_lease("sla", "the-old-node", 1_000).await.unwrap();
+    // The deployment's key in Redis (a node on SQLite with --redis has one).
+    store.cluster_key("the-old-deployment").await.unwrap();
 
     // A second customer: anonymous contact first, then a verified one (a later id) it is
     // merged into: `contacts.merged_into` points forward.
