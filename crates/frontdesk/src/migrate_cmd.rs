@@ -37,8 +37,12 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<()> {
         "copying {} to PostgreSQL in one transaction (stop the node first, or copy a backup)",
         db.display()
     );
-    let copied = store::copy::sqlite_to_postgres(&db, url, |table, rows| {
-        eprintln!("  {table}: {rows} copied")
+    let copied = store::copy::sqlite_to_postgres(&db, url, |p| {
+        if p.done {
+            eprintln!("  {}: {} rows copied", p.table, p.rows);
+        } else {
+            eprintln!("  {}: {} rows…", p.table, p.rows);
+        }
     })
     .await;
     match copied {

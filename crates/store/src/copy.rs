@@ -23,6 +23,8 @@ use std::time::Duration;
 /// takes at most 65,535 parameters per statement). Bounds the memory the copy uses.
 const BATCH_ROWS: usize = 500;
 const MAX_PARAMETERS: usize = 65_535;
+/// Rows between two progress reports within a table.
+const PROGRESS_ROWS: i64 = 100_000;
 /// The migrations' own bookkeeping: each database keeps its own.
 const MIGRATIONS_TABLE: &str = "_sqlx_migrations";
 
@@ -65,6 +67,15 @@ pub struct Check {
     pub postgres: i64,
 }
 
+/// How far the copy is: `rows` of `table` written so far, `done` once the table is complete
+/// (a large table reports every 100,000 rows on the way).
+#[derive(Debug, Clone, Copy)]
+pub struct Progress<'a> {
+    pub table: &'a str,
+    pub rows: i64,
+    pub done: bool,
+}
+
 /// What was copied of one table: its checks, `rows` first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableCopy {
@@ -83,12 +94,12 @@ impl TableCopy {
 }
 
 /// Copies every table of the SQLite database at `sqlite` into the empty PostgreSQL database at
-/// `postgres_url` (whose migrations it runs), then checks the copy; `copied` is told each table
-/// once its rows are in. Returns the checks of every table, in copy order.
+/// `postgres_url` (whose migrations it runs), then checks the copy; `progress` is told how far
+/// each table is. Returns the checks of every table, in copy order.
 pub async fn sqlite_to_postgres(
     sqlite: &Path,
     postgres_url: &str,
-    mut copied: impl FnMut(&str, i64),
+    mut progress: impl FnMut(Progress<'_>),
 ) -> Result<Vec<TableCopy>, CopyError> {
     let mut source = open_source(sqlite).await?;
     let mut target = connect_target(postgres_url).await?;
@@ -113,8 +124,12 @@ pub async fn sqlite_to_postgres(
     refuse_data(&mut tx, Some(&schema)).await?;
 
     for table in &schema.tables {
-        let rows = copy_table(&mut source_tx, &mut tx, table).await?;
-        copied(&table.name, rows);
+        let rows = copy_table(&mut source_tx, &mut tx, table, &mut progress).await?;
+        progress(Progress {
+            table: &table.name,
+            rows,
+            done: true,
+        });
     }
     let mut report = Vec::new();
     for table in &schema.tables {
@@ -529,6 +544,7 @@ async fn copy_table(
     source: &mut SqliteConnection,
     target: &mut PgConnection,
     table: &Table,
+    progress: &mut impl FnMut(Progress<'_>),
 ) -> Result<i64, CopyError> {
     let failed = |rows: String| {
         let table = table.name.clone();
@@ -559,6 +575,7 @@ async fn copy_table(
         }
         let place = format!("writing the batch of rows ending at rowid {last}");
         after = last;
+        let rows_in_batch = rows.len() as i64;
         let sql = format!("{head}{}", placeholders(rows.len(), columns.len(), None));
         let mut query = sqlx::query(&sql);
         for row in rows {
@@ -577,6 +594,13 @@ async fn copy_table(
             .await
             .map_err(failed(place))?
             .rows_affected() as i64;
+        if written / PROGRESS_ROWS > (written - rows_in_batch) / PROGRESS_ROWS {
+            progress(Progress {
+                table: &table.name,
+                rows: written,
+                done: false,
+            });
+        }
     }
     let references: Vec<&Column> = table.columns.iter().filter(|c| c.self_reference).collect();
     if !references.is_empty() {

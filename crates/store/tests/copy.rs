@@ -39,10 +39,13 @@ async fn tables_larger_than_a_batch_copy_with_forward_self_references() {
     conn.close().await.unwrap();
 
     let mut tables = Vec::new();
-    let report =
-        store::copy::sqlite_to_postgres(&db, &url, |t, rows| tables.push((t.to_owned(), rows)))
-            .await
-            .unwrap();
+    let report = store::copy::sqlite_to_postgres(&db, &url, |p| {
+        if p.done {
+            tables.push((p.table.to_owned(), p.rows))
+        }
+    })
+    .await
+    .unwrap();
     assert!(report.iter().all(|t| t.matches()), "{report:#?}");
     let position = |name: &str| tables.iter().position(|(t, _)| t == name).unwrap();
     assert!(position("agents") < position("contacts"));
@@ -106,7 +109,7 @@ async fn a_target_holding_data_is_refused_before_any_write() {
     ] {
         sqlx::query(sql).execute(&mut pg).await.unwrap();
     }
-    let err = store::copy::sqlite_to_postgres(&db, &url, |_, _| {})
+    let err = store::copy::sqlite_to_postgres(&db, &url, |_| {})
         .await
         .unwrap_err();
     assert!(
@@ -173,7 +176,7 @@ async fn the_copy_is_one_snapshot_while_a_node_still_writes() {
         })
     };
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    let report = store::copy::sqlite_to_postgres(&db, &url, |_, _| {})
+    let report = store::copy::sqlite_to_postgres(&db, &url, |_| {})
         .await
         .unwrap();
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -227,7 +230,7 @@ async fn a_table_or_column_only_sqlite_has_stops_the_copy_before_anything_is_kep
             .unwrap();
         sqlx::query(change).execute(&mut conn).await.unwrap();
         conn.close().await.unwrap();
-        let err = store::copy::sqlite_to_postgres(&db, &url, |_, _| {})
+        let err = store::copy::sqlite_to_postgres(&db, &url, |_| {})
             .await
             .unwrap_err();
         assert!(err.to_string().contains(expected), "{err}");
