@@ -1,12 +1,14 @@
 //! The knowledge base as served to widgets: built in memory from the Markdown folder at start,
 //! rebuilt when the folder changes (polled), served under `/index/` with a short-lived manifest
-//! and immutable content-hashed files. Open widgets hear `index_changed` and reload.
+//! and immutable content-hashed files, each compressed once per build (brotli, gzip) and sent by
+//! `Accept-Encoding`. Open widgets hear `index_changed` and reload.
 
 use crate::AppState;
 use crate::hub::HubEvent;
 use axum::extract::{Path, State};
 use axum::http::header::{
-    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS,
+    CACHE_CONTROL, CONTENT_ENCODING, CONTENT_SECURITY_POLICY, CONTENT_TYPE, VARY,
+    X_CONTENT_TYPE_OPTIONS,
 };
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -20,11 +22,88 @@ const POLL: Duration = Duration::from_secs(1);
 struct Builds {
     /// Server-side (tantivy) search over the same articles.
     search: Option<Arc<server_search::ArticleSearch>>,
-    current: Option<Arc<kb_build::Output>>,
+    current: Option<Arc<Served>>,
     /// The build before, so widgets holding the previous manifest can still fetch its files.
-    previous: Option<Arc<kb_build::Output>>,
+    previous: Option<Arc<Served>>,
     /// Each article's tags, by article id: the topics of a conversation about it.
     tags: Arc<std::collections::HashMap<String, Vec<String>>>,
+}
+
+/// A build with each file also compressed once (brotli and gzip, kept when smaller), since
+/// every widget fetches the same immutable files.
+struct Served {
+    output: kb_build::Output,
+    brotli: std::collections::HashMap<String, Vec<u8>>,
+    gzip: std::collections::HashMap<String, Vec<u8>>,
+}
+
+/// A file's bytes as sent, and its `Content-Encoding` if any.
+type Encoded = (Vec<u8>, Option<&'static str>);
+
+impl Served {
+    fn new(output: kb_build::Output) -> Served {
+        use std::io::Write;
+        let mut brotli = std::collections::HashMap::new();
+        let mut gzip = std::collections::HashMap::new();
+        for (name, bytes) in &output.files {
+            // Best compression for what most knowledge bases are; a quicker level past 1 MB,
+            // where the best one costs seconds per build.
+            let quality = if bytes.len() > 1 << 20 { 9 } else { 11 };
+            let mut br = Vec::new();
+            {
+                let mut w = ::brotli::CompressorWriter::new(&mut br, 4096, quality, 22);
+                let _ = w.write_all(bytes);
+            }
+            if br.len() < bytes.len() {
+                brotli.insert(name.clone(), br);
+            }
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+            if gz.write_all(bytes).is_ok()
+                && let Ok(gz) = gz.finish()
+                && gz.len() < bytes.len()
+            {
+                gzip.insert(name.clone(), gz);
+            }
+        }
+        Served {
+            output,
+            brotli,
+            gzip,
+        }
+    }
+
+    /// `name` in the best encoding the client accepts.
+    fn file(&self, name: &str, headers: &axum::http::HeaderMap) -> Option<Encoded> {
+        let raw = self.output.files.get(name)?;
+        if let Some(br) = self.brotli.get(name).filter(|_| accepts(headers, "br")) {
+            return Some((br.clone(), Some("br")));
+        }
+        if let Some(gz) = self.gzip.get(name).filter(|_| accepts(headers, "gzip")) {
+            return Some((gz.clone(), Some("gzip")));
+        }
+        Some((raw.clone(), None))
+    }
+}
+
+/// Whether `Accept-Encoding` lists `coding` (without `q=0`).
+fn accepts(headers: &axum::http::HeaderMap, coding: &str) -> bool {
+    headers
+        .get(axum::http::header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',').any(|e| {
+                let mut parts = e.split(';');
+                parts
+                    .next()
+                    .is_some_and(|c| c.trim().eq_ignore_ascii_case(coding))
+                    && !parts.any(|p| {
+                        p.trim()
+                            .strip_prefix("q=")
+                            .and_then(|q| q.trim().parse::<f32>().ok())
+                            == Some(0.0)
+                    })
+            })
+        })
 }
 
 #[derive(Clone, Default)]
@@ -63,7 +142,7 @@ impl KnowledgeBase {
         for e in &loaded.errors {
             tracing::warn!("{}:{}: {}", e.path.display(), e.line, e.kind);
         }
-        let output = Arc::new(kb_build::build(&loaded.articles));
+        let output = kb_build::build(&loaded.articles);
         let version = output.manifest.version.clone();
         if self
             .builds
@@ -71,7 +150,7 @@ impl KnowledgeBase {
             .expect("lock")
             .current
             .as_ref()
-            .is_some_and(|c| c.manifest.version == version)
+            .is_some_and(|c| c.output.manifest.version == version)
         {
             return None;
         }
@@ -83,6 +162,7 @@ impl KnowledgeBase {
                 None
             }
         };
+        let served = Arc::new(Served::new(output));
         let tags = loaded
             .articles
             .iter()
@@ -91,7 +171,7 @@ impl KnowledgeBase {
         let mut builds = self.builds.write().expect("lock");
         builds.tags = Arc::new(tags);
         builds.previous = builds.current.take();
-        builds.current = Some(output);
+        builds.current = Some(served);
         builds.search = search;
         tracing::info!(
             articles = loaded.articles.len(),
@@ -115,17 +195,17 @@ impl KnowledgeBase {
         out
     }
 
-    fn file(&self, name: &str) -> Option<Vec<u8>> {
+    fn file(&self, name: &str, headers: &axum::http::HeaderMap) -> Option<Encoded> {
         let builds = self.builds.read().expect("lock");
         [&builds.current, &builds.previous]
             .into_iter()
             .flatten()
-            .find_map(|b| b.files.get(name).cloned())
+            .find_map(|b| b.file(name, headers))
     }
 
     fn manifest(&self) -> Option<protocol::IndexManifest> {
         let builds = self.builds.read().expect("lock");
-        builds.current.as_ref().map(|b| b.manifest.clone())
+        builds.current.as_ref().map(|b| b.output.manifest.clone())
     }
 }
 
@@ -224,8 +304,12 @@ pub async fn manifest(State(state): State<AppState>) -> Response {
     }
 }
 
-pub async fn file(State(state): State<AppState>, Path(name): Path<String>) -> Response {
-    let Some(bytes) = state.kb.file(&name) else {
+pub async fn file(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let Some((bytes, encoding)) = state.kb.file(&name, &headers) else {
         return (StatusCode::NOT_FOUND, "not found\n").into_response();
     };
     let mime = if name.ends_with(".html") {
@@ -243,6 +327,10 @@ pub async fn file(State(state): State<AppState>, Path(name): Path<String>) -> Re
         HeaderValue::from_static("public, max-age=31536000, immutable"),
     );
     h.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(VARY, HeaderValue::from_static("accept-encoding"));
+    if let Some(encoding) = encoding {
+        h.insert(CONTENT_ENCODING, HeaderValue::from_static(encoding));
+    }
     if name.ends_with(".html") {
         // Sanitized at build time, and still locked down if opened on its own: no script, no
         // plugin, nothing from elsewhere, not framed by other sites, a sandboxed document.

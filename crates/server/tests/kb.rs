@@ -88,6 +88,76 @@ async fn index_is_served_searched_and_rebuilt_live() {
     );
     assert_eq!(article.headers()["x-content-type-options"], "nosniff");
 
+    // Every file of the build goes out compressed as the client accepts, the same bytes once
+    // decoded (the index, the article map, each rendered article, in both languages).
+    let mut names = Vec::new();
+    for lang in manifest.languages.values() {
+        names.push(lang.index.clone());
+        names.push(lang.articles.clone());
+        let map: std::collections::BTreeMap<String, String> =
+            reqwest::get(format!("{base}/index/{}", lang.articles))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+        names.extend(map.into_values());
+    }
+    let client = reqwest::Client::new();
+    let mut compressed = Vec::new();
+    for name in &names {
+        let get = |accept: &'static str| {
+            client
+                .get(format!("{base}/index/{name}"))
+                .header("accept-encoding", accept)
+                .send()
+        };
+        let plain = get("identity").await.unwrap();
+        assert_eq!(plain.headers()["vary"], "accept-encoding", "{name}");
+        assert!(plain.headers().get("content-encoding").is_none(), "{name}");
+        let plain = plain.bytes().await.unwrap();
+        let br = get("gzip, deflate, br").await.unwrap();
+        if plain.len() < 100 {
+            // Too small to shrink (a one-line article): sent as it is.
+            assert!(br.headers().get("content-encoding").is_none(), "{name}");
+            continue;
+        }
+        assert_eq!(
+            br.headers()
+                .get("content-encoding")
+                .map(|v| v.to_str().unwrap()),
+            Some("br"),
+            "{name} ({} bytes)",
+            plain.len()
+        );
+        let br = br.bytes().await.unwrap();
+        assert!(
+            br.len() < plain.len(),
+            "{name}: {} of {}",
+            br.len(),
+            plain.len()
+        );
+        let mut decoded = Vec::new();
+        brotli::BrotliDecompress(&mut &br[..], &mut decoded).unwrap();
+        assert_eq!(decoded, plain, "{name}");
+        let gz = get("gzip").await.unwrap();
+        assert_eq!(gz.headers()["content-encoding"], "gzip", "{name}");
+        let gz = gz.bytes().await.unwrap();
+        let mut decoded = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut decoded)
+            .unwrap();
+        assert_eq!(decoded, plain, "{name}");
+        let refused = get("br;q=0, gzip;q=0").await.unwrap();
+        assert!(
+            refused.headers().get("content-encoding").is_none(),
+            "{name}"
+        );
+        compressed.push(name.clone());
+    }
+    for lang in manifest.languages.values() {
+        assert!(compressed.contains(&lang.index), "{compressed:?}");
+    }
+
     let hits: serde_json::Value =
         reqwest::get(format!("{base}/api/search?q=reembolso%20pix&lang=pt-BR"))
             .await
