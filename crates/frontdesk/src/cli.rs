@@ -269,7 +269,7 @@ async fn backup(args: BackupArgs) -> anyhow::Result<()> {
     let summary = store.backup(&args.to).await;
     store.close().await;
     let summary = summary.with_context(|| format!("backing up to {}", args.to.display()))?;
-    println!(
+    say!(
         "backed up to {} (integrity ok): {} conversations, {} messages, {} contacts",
         args.to.display(),
         summary.conversations,
@@ -343,7 +343,7 @@ async fn agent_add(args: AgentAddArgs) -> anyhow::Result<()> {
         store.set_agent_teams(agent.id, &teams).await?;
     }
     store.close().await;
-    println!(
+    say!(
         "created {} {} <{}> (id {})",
         if agent.admin { "admin" } else { "agent" },
         agent.name,
@@ -388,14 +388,14 @@ async fn agent_skill(args: AgentSetArgs, skill: Skill) -> anyhow::Result<()> {
     } else {
         values.join(", ")
     };
-    println!("{} {what}: {list}", agent.email);
+    say!("{} {what}: {list}", agent.email);
     Ok(())
 }
 
 async fn agent_list(args: DataArgs) -> anyhow::Result<()> {
     let store = open_store(&args.data, args.database.as_deref()).await?;
     for a in store.list_agents().await? {
-        println!(
+        say!(
             "{:>4}  {:<32} {:<24} {}{}{}{}",
             a.id,
             a.email,
@@ -423,7 +423,7 @@ async fn agent_set_disabled(args: AgentEmailArgs, disabled: bool) -> anyhow::Res
     let agent = find_agent(&*store, &args.email).await?;
     store.set_agent_disabled(agent.id, disabled).await?;
     store.close().await;
-    println!(
+    say!(
         "{} {}",
         if disabled { "disabled" } else { "enabled" },
         agent.email
@@ -445,7 +445,7 @@ async fn agent_password(args: AgentEmailArgs) -> anyhow::Result<()> {
         .await?;
     let ended = store.delete_sessions_of(agent.id).await?;
     store.close().await;
-    println!(
+    say!(
         "password changed for {}; {ended} session(s) ended",
         agent.email
     );

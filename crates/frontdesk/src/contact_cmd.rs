@@ -77,7 +77,7 @@ pub async fn run(command: ContactCommand) -> anyhow::Result<()> {
                 );
             }
             for c in found {
-                println!(
+                say!(
                     "{:>6}  {:<24} {:<32} {}",
                     c.id,
                     c.name.as_deref().unwrap_or("-"),
@@ -102,8 +102,12 @@ pub async fn run(command: ContactCommand) -> anyhow::Result<()> {
                     .with_context(|| format!("cannot write {}", path.display()))?,
                 None => {
                     let mut out = std::io::stdout().lock();
-                    out.write_all(json.as_bytes())?;
-                    out.write_all(b"\n")?;
+                    if let Err(e) = out
+                        .write_all(json.as_bytes())
+                        .and_then(|()| out.write_all(b"\n"))
+                    {
+                        crate::output_failed(e);
+                    }
                 }
             }
         }
@@ -124,7 +128,7 @@ pub async fn run(command: ContactCommand) -> anyhow::Result<()> {
                 });
             store.close().await;
             let erased = erased?;
-            println!(
+            say!(
                 "erased contact {} ({} contact records, {} conversations, {} browsers)",
                 args.id,
                 erased.contacts.len(),

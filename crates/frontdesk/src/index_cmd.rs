@@ -79,12 +79,14 @@ fn build(source: &Path, out: &Path) -> anyhow::Result<()> {
     let output = kb_build::build(&articles);
     kb_build::write(&output, out).with_context(|| format!("cannot write {}", out.display()))?;
     for (lang, l) in &output.manifest.languages {
-        println!(
+        say!(
             "{lang}: {} articles, index {} bytes ({})",
-            l.documents, l.bytes, l.index
+            l.documents,
+            l.bytes,
+            l.index
         );
     }
-    println!(
+    say!(
         "built {} articles into {} in {} ms (version {})",
         articles.len(),
         out.display(),
@@ -105,7 +107,7 @@ fn check(source: &Path) -> anyhow::Result<()> {
             articles.len()
         );
     }
-    println!("{} articles, no errors", articles.len());
+    say!("{} articles, no errors", articles.len());
     Ok(())
 }
 
@@ -167,7 +169,7 @@ fn search(dir: &Path, lang: Option<&str>, limit: usize, text: &str) -> anyhow::R
         },
     );
     if hits.is_empty() {
-        println!("no results for {text:?}");
+        say!("no results for {text:?}");
     }
     for (rank, hit) in hits.iter().enumerate() {
         let doc = engine.index().doc(hit.doc);
@@ -182,23 +184,28 @@ fn search(dir: &Path, lang: Option<&str>, limit: usize, text: &str) -> anyhow::R
             at = h.end;
         }
         shown.push_str(&doc.snippet[at..snippet.window.end]);
-        println!(
+        say!(
             "{:>2}. {:>7.3} {}  {}",
             rank + 1,
             hit.score + f32::from(hit.tier) * 1000.0,
             doc.id,
             doc.title
         );
-        println!("             {shown}");
+        say!("             {shown}");
     }
     Ok(())
 }
 
 fn stats(dir: &Path) -> anyhow::Result<()> {
     let manifest = read_manifest(dir)?;
-    println!(
+    say!(
         "{:<6} {:>9} {:>10} {:>10} {:>10} {:>10}",
-        "lang", "documents", "bytes", "gzip", "brotli", "gzip/doc"
+        "lang",
+        "documents",
+        "bytes",
+        "gzip",
+        "brotli",
+        "gzip/doc"
     );
     for (lang, l) in &manifest.languages {
         let data = std::fs::read(dir.join(&l.index))?;
@@ -210,7 +217,7 @@ fn stats(dir: &Path) -> anyhow::Result<()> {
             let mut w = brotli::CompressorWriter::new(&mut br, 4096, 11, 22);
             w.write_all(&data)?;
         }
-        println!(
+        say!(
             "{lang:<6} {:>9} {:>10} {:>10} {:>10} {:>10.0}",
             l.documents,
             data.len(),
@@ -219,7 +226,7 @@ fn stats(dir: &Path) -> anyhow::Result<()> {
             gz as f64 / f64::from(l.documents.max(1))
         );
     }
-    println!("version {} (format {})", manifest.version, manifest.format);
+    say!("version {} (format {})", manifest.version, manifest.format);
     Ok(())
 }
 
@@ -262,8 +269,12 @@ fn query(dir: &Path) -> anyhow::Result<()> {
             }
             Err(e) => serde_json::json!({ "error": format!("invalid query line: {e}") }),
         };
-        writeln!(out, "{answer}")?;
+        if let Err(e) = writeln!(out, "{answer}") {
+            crate::output_failed(e);
+        }
     }
-    out.flush()?;
+    if let Err(e) = out.flush() {
+        crate::output_failed(e);
+    }
     Ok(())
 }

@@ -49,7 +49,7 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<()> {
         Ok(report) => {
             print_report(&report);
             let rows: i64 = report.iter().map(TableCopy::rows).sum();
-            println!(
+            say!(
                 "migrated: {} tables, {rows} rows, every count matches; serve it with \
                  `frontdesk serve --database <url>`",
                 report.len()
@@ -68,7 +68,7 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<()> {
 /// One line per table (rows), then one per further check, with `MISMATCH` where the two
 /// sides differ.
 fn print_report(report: &[TableCopy]) {
-    println!("{:<40} {:>12} {:>12}", "table", "sqlite", "postgres");
+    say!("{:<40} {:>12} {:>12}", "table", "sqlite", "postgres");
     for table in report {
         for (i, check) in table.checks.iter().enumerate() {
             let label = if i == 0 {
@@ -76,7 +76,7 @@ fn print_report(report: &[TableCopy]) {
             } else {
                 format!("  {}", check.what)
             };
-            println!(
+            say!(
                 "{label:<40} {:>12} {:>12}{}",
                 check.sqlite,
                 check.postgres,

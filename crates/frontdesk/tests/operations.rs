@@ -289,3 +289,28 @@ async fn a_backup_taken_while_customers_write_is_consistent() {
     assert!(!again.status.success(), "never overwrites");
     assert!(String::from_utf8_lossy(&again.stderr).contains("exists"));
 }
+
+#[test]
+fn a_closed_pipe_ends_a_command_quietly() {
+    // `frontdesk index check … | head -0`: the reader is gone before the command writes.
+    let source = concat!(env!("CARGO_MANIFEST_DIR"), "/../../index");
+    let built = tempfile::tempdir().unwrap();
+    let built = built.path().to_str().unwrap();
+    common::cli(&["index", "build", "--source", source, "--out", built], "");
+    for args in [
+        vec!["index", "check", "--source", source],
+        vec!["index", "search", "--index", built, "refund"],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(out.status.success(), "{args:?}: {:?} {stderr}", out.status);
+    }
+}
