@@ -181,6 +181,22 @@ impl KnowledgeBase {
         Some(version)
     }
 
+    /// The best article for `query` by the server-side search, in `lang` when it has one.
+    pub async fn best_match(&self, lang: Option<String>, query: String) -> Option<String> {
+        let search = self.builds.read().expect("lock").search.clone()?;
+        tokio::task::spawn_blocking(move || {
+            search
+                .search(lang.as_deref(), &query, 1, server_search::Boosts::default())
+                .ok()?
+                .into_iter()
+                .next()
+                .map(|h| h.id)
+        })
+        .await
+        .ok()
+        .flatten()
+    }
+
     /// The topics of a conversation about these articles: their tags, first seen first.
     pub fn topics<'a>(&self, articles: impl IntoIterator<Item = &'a str>) -> Vec<String> {
         let tags = self.builds.read().expect("lock").tags.clone();

@@ -232,4 +232,31 @@ async fn index_is_served_searched_and_rebuilt_live() {
     use store::Store;
     let c = reader.conversation(conversation).await.unwrap().unwrap();
     assert_eq!(c.labels, ["payments", "refunds"]);
+
+    // Asking without opening an article: the topics come from the best article for the
+    // question as finally typed, not from the first suggestion shown (for the first keystroke).
+    let (mut other, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws/visitor"))
+        .await
+        .unwrap();
+    other
+        .send(Message::text(r#"{"type":"hello","v":1,"site":"demo"}"#))
+        .await
+        .unwrap();
+    other.send(Message::text(
+        r#"{"type":"send","id":"q2","body":"Where is my money?","context":{"query":"how do I refund a payment","shown":[{"id":"en/vat","title":"How do I charge VAT?"},{"id":"en/refunds","title":"How do I refund a payment?"}]}}"#,
+    ))
+    .await
+    .unwrap();
+    let conversation = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(Ok(Message::Text(text))) = other.next().await {
+            if let Ok(ServerFrame::Ack { conversation, .. }) = protocol::decode_server(&text) {
+                return conversation;
+            }
+        }
+        panic!("socket closed");
+    })
+    .await
+    .expect("ack");
+    let c = reader.conversation(conversation).await.unwrap().unwrap();
+    assert_eq!(c.labels, ["payments", "refunds"]);
 }

@@ -218,18 +218,23 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
             if let Err(e) = store.set_context(conversation, &json).await {
                 return self.internal(id, e).await;
             }
-            // Topics: the tags of the articles read before asking (else of the best
-            // suggestion), added to the conversation's labels.
-            let read: Vec<&str> = match context.opened.is_empty() {
-                false => context.opened.iter().map(|a| a.id.as_str()).collect(),
-                true => context
-                    .shown
-                    .iter()
-                    .take(1)
-                    .map(|a| a.id.as_str())
-                    .collect(),
+            // Topics: the tags of the articles read before asking, else of the best article for
+            // the question as finally typed (not the first suggestion ever shown, which
+            // answered the first keystroke), added to the conversation's labels.
+            let read: Vec<String> = if !context.opened.is_empty() {
+                context.opened.iter().map(|a| a.id.clone()).collect()
+            } else if let Some(query) = context.query.as_deref().filter(|q| !q.trim().is_empty()) {
+                let lang = self.context.locale.clone();
+                self.state
+                    .kb
+                    .best_match(lang, query.to_owned())
+                    .await
+                    .into_iter()
+                    .collect()
+            } else {
+                context.shown.iter().take(1).map(|a| a.id.clone()).collect()
             };
-            let topics = self.state.kb.topics(read);
+            let topics = self.state.kb.topics(read.iter().map(String::as_str));
             if !topics.is_empty()
                 && let Ok(Some(c)) = store.conversation(conversation).await
             {
