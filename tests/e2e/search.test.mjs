@@ -87,6 +87,8 @@ test("suggestions per keystroke, an article, yes and no, and the handoff context
   await chat.locator(".fd-sug").first().click();
   await chat.locator(".fd-article-body").waitFor();
   await chat.locator("button.fd-no").click();
+  // The question is already in the composer (editable): no typing it twice.
+  assert.equal(await chat.locator('textarea[name="message"]').inputValue(), "charge vat");
   await chat.locator('textarea[name="message"]').fill("The VAT rate is still wrong on my invoices");
   await chat.locator('textarea[name="message"]').press("Enter");
   await chat.locator('.fd-msg[data-state="sent"]').waitFor();
@@ -104,6 +106,26 @@ test("suggestions per keystroke, an article, yes and no, and the handoff context
   await screenshot(agent, "handoff-context");
   assert.deepEqual(errors, []);
   await agentContext.close();
+  await context.close();
+});
+
+test("the question searched becomes the first message with one click", async () => {
+  const context = await browser.newContext({ locale: "en-US" });
+  const page = await context.newPage();
+  const errors = watchErrors(page);
+  await page.goto(`${server.base}/demo`);
+  const chat = await openHome(page);
+  await chat.locator('input[name="q"]').type("my password reset email never came");
+  await chat.locator(".fd-sug").first().waitFor();
+  await chat.locator("button.fd-start").click();
+  const composer = chat.locator('textarea[name="message"]');
+  await composer.waitFor();
+  assert.equal(await composer.inputValue(), "my password reset email never came");
+  await chat.locator('.fd-compose button[type="submit"]').click();
+  await chat.locator('.fd-msg[data-author="visitor"][data-state="sent"]', { hasText: "my password reset email never came" }).waitFor();
+  assert.equal(await composer.inputValue(), "", "sent, not left behind");
+  await screenshot(page, "handoff-question-sent");
+  assert.deepEqual(errors, []);
   await context.close();
 });
 

@@ -949,6 +949,14 @@ impl Component for App {
     }
 
     fn rendered(&mut self, _ctx: &Context<Self>, _first: bool) {
+        // The question typed in the search box, ready to send (editable) in a fresh chat.
+        if let Some(area) = self.composer.cast::<HtmlTextAreaElement>()
+            && let Some(text) = self.state.prefill.take()
+            && area.value().is_empty()
+        {
+            area.set_value(&text);
+            let _ = area.focus();
+        }
         if let Some(log) = self.log.cast::<web_sys::Element>() {
             log.set_scroll_top(log.scroll_height());
         }

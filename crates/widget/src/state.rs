@@ -105,6 +105,9 @@ pub struct ChatState {
     pub opened: Vec<ArticleRef>,
     /// The query that started the chat (sent as context with the first message).
     pub handoff_query: Option<String>,
+    /// Text for the composer when the chat opens (the question typed in the search box), so
+    /// the customer does not type it twice; taken once by the shell.
+    pub prefill: Option<String>,
 
     pub conversation: Option<i64>,
     pub last_seq: u64,
@@ -256,6 +259,7 @@ impl ChatState {
             shown: Vec::new(),
             opened: Vec::new(),
             handoff_query: None,
+            prefill: None,
             conversation: None,
             last_seq: 0,
             lines: Vec::new(),
@@ -517,6 +521,9 @@ impl ChatState {
             Action::StartChat => {
                 if self.handoff_query.is_none() && !self.query.trim().is_empty() {
                     self.handoff_query = Some(fit(self.query.trim(), 512));
+                }
+                if self.conversation.is_none() && self.lines.is_empty() {
+                    self.prefill = self.handoff_query.clone();
                 }
                 self.screen = Screen::Chat;
                 self.read_receipt()
@@ -964,6 +971,23 @@ mod tests {
         assert_eq!(s.screen, Screen::Article);
         s.apply(Action::Back);
         assert_eq!(s.screen, Screen::Home);
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn the_question_searched_is_ready_in_the_composer_of_a_new_chat_only() {
+        let mut s = state();
+        s.apply(welcome(None, None));
+        s.apply(Action::Query("  my invoice is wrong ".into()));
+        s.apply(Action::StartChat);
+        assert_eq!(s.prefill.take().as_deref(), Some("my invoice is wrong"));
+        s.apply(Action::Compose {
+            id: "m1".into(),
+            body: "my invoice is wrong".into(),
+        });
+        s.apply(Action::Back);
+        s.apply(Action::Query("another question".into()));
+        s.apply(Action::StartChat);
+        assert_eq!(s.prefill, None, "a chat under way is not prefilled");
     }
 
     #[wasm_bindgen_test(unsupported = test)]
