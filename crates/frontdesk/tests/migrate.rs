@@ -10,19 +10,13 @@
 
 mod common;
 
-use futures_util::{SinkExt, StreamExt};
+use common::ws::{send, wait_for};
+
 use protocol::ServerFrame;
 use sqlx::Connection;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::Duration;
 use store::{ContactUpdate, ConversationContext, NewMessage, SlaKind, SqliteStore, Status, Store};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::tungstenite::protocol::Message;
-
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 const PASSWORD: &str = "old-sqlite-password";
 const NOW: i64 = 1_700_000_000_000;
@@ -40,35 +34,6 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-async fn connect(node: &common::Server, path: &str) -> Ws {
-    let mut req = format!("ws://{}{path}", node.addr)
-        .into_client_request()
-        .unwrap();
-    req.headers_mut()
-        .insert("origin", HeaderValue::from_str(&node.base()).unwrap());
-    tokio_tungstenite::connect_async(req).await.unwrap().0
-}
-
-async fn send(ws: &mut Ws, text: &str) {
-    ws.send(Message::text(text)).await.unwrap();
-}
-
-async fn wait_for(ws: &mut Ws, what: &str, pred: impl Fn(&ServerFrame) -> bool) -> ServerFrame {
-    loop {
-        let msg = tokio::time::timeout(Duration::from_secs(20), ws.next())
-            .await
-            .unwrap_or_else(|_| panic!("no {what} within 20 s"))
-            .expect("open")
-            .expect("no error");
-        if let Message::Text(t) = msg {
-            let f = protocol::decode_server(&t).unwrap();
-            if pred(&f) {
-                return f;
-            }
-        }
-    }
-}
-
 /// The customer says hello (with `token` and `last_seq` to resume) and sends `bodies`; returns
 /// its token, the welcome's (conversation, last_seq) and the acks' (conversation, seq).
 async fn customer(
@@ -76,7 +41,7 @@ async fn customer(
     resume: Option<(&str, u64)>,
     bodies: &[&str],
 ) -> (String, (Option<i64>, u64), Vec<(i64, u64)>) {
-    let mut ws = connect(node, "/ws/visitor").await;
+    let mut ws = common::ws::connect(&node.addr, "/ws/visitor", None).await;
     let hello = match resume {
         Some((token, last_seq)) => format!(
             r#"{{"type":"hello","v":1,"site":"demo","token":"{token}","last_seq":{last_seq}}}"#
@@ -118,18 +83,6 @@ async fn customer(
         acks.push((conversation, seq));
     }
     (token, (conversation, last_seq), acks)
-}
-
-async fn login(node: &common::Server, email: &str, password: &str) -> u16 {
-    reqwest::Client::new()
-        .post(format!("{}/api/login", node.base()))
-        .header("origin", node.base())
-        .json(&serde_json::json!({ "email": email, "password": password }))
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
 }
 
 fn add_agent(data_or_database: &[&str], email: &str, admin: bool) -> i64 {
@@ -377,9 +330,24 @@ async fn a_node_moves_to_postgresql_and_goes_on_where_it_was() {
         [(conversation, last_seq + 1), (conversation, last_seq + 2)],
         "the next sequence numbers, gap-free"
     );
-    assert_eq!(login(&node, "ana@example.com", PASSWORD).await, 200);
-    assert_eq!(login(&node, "bo@example.com", PASSWORD).await, 200);
-    assert_eq!(login(&node, "ana@example.com", "not-it").await, 401);
+    assert_eq!(
+        common::ws::sign_in(&node.addr, "ana@example.com", PASSWORD)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        common::ws::sign_in(&node.addr, "bo@example.com", PASSWORD)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        common::ws::sign_in(&node.addr, "ana@example.com", "not-it")
+            .await
+            .0,
+        401
+    );
 
     // New rows take new ids: the identity sequences were moved past the copied ones.
     let carol = add_agent(&["--database", &url], "carol@example.com", false);

@@ -8,50 +8,11 @@
 
 mod common;
 
-use futures_util::{SinkExt, StreamExt};
-use protocol::ServerFrame;
-use std::time::Duration;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::tungstenite::protocol::Message;
+use common::ws::{send, wait_for};
 
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+use protocol::ServerFrame;
 
 const PASSWORD: &str = "agent-password";
-
-async fn connect(node: &common::Server, path: &str, cookie: Option<&str>) -> Ws {
-    let mut req = format!("ws://{}{path}", node.addr)
-        .into_client_request()
-        .unwrap();
-    req.headers_mut()
-        .insert("origin", HeaderValue::from_str(&node.base()).unwrap());
-    if let Some(c) = cookie {
-        req.headers_mut()
-            .insert("cookie", HeaderValue::from_str(c).unwrap());
-    }
-    tokio_tungstenite::connect_async(req).await.unwrap().0
-}
-
-async fn send(ws: &mut Ws, text: &str) {
-    ws.send(Message::text(text)).await.unwrap();
-}
-
-async fn wait_for(ws: &mut Ws, what: &str, pred: impl Fn(&ServerFrame) -> bool) -> ServerFrame {
-    loop {
-        let msg = tokio::time::timeout(Duration::from_secs(20), ws.next())
-            .await
-            .unwrap_or_else(|_| panic!("no {what} within 20 s"))
-            .expect("open")
-            .expect("no error");
-        if let Message::Text(t) = msg {
-            let f = protocol::decode_server(&t).unwrap();
-            if pred(&f) {
-                return f;
-            }
-        }
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_killed_mid_conversation_loses_nothing_and_the_customer_resumes_on_the_other() {
@@ -86,24 +47,10 @@ async fn a_node_killed_mid_conversation_loses_nothing_and_the_customer_resumes_o
     let mut a = common::start(&env);
     let b = common::start(&env);
 
-    let cookie = {
-        let r = reqwest::Client::new()
-            .post(format!("{}/api/login", b.base()))
-            .header("origin", b.base())
-            .json(&serde_json::json!({ "email": "ana@example.com", "password": PASSWORD }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        r.headers()["set-cookie"]
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned()
-    };
-    let mut agent = connect(&b, "/ws/agent", Some(&cookie)).await;
+    let (status, cookie) = common::ws::sign_in(&b.addr, "ana@example.com", PASSWORD).await;
+    assert_eq!(status, 200);
+    let cookie = cookie.unwrap();
+    let mut agent = common::ws::connect(&b.addr, "/ws/agent", Some(&cookie)).await;
     send(&mut agent, r#"{"type":"hello","v":1}"#).await;
     wait_for(&mut agent, "agent_welcome", |f| {
         matches!(f, ServerFrame::AgentWelcome { .. })
@@ -111,7 +58,7 @@ async fn a_node_killed_mid_conversation_loses_nothing_and_the_customer_resumes_o
     .await;
 
     // The customer writes five messages on node A.
-    let mut customer = connect(&a, "/ws/visitor", None).await;
+    let mut customer = common::ws::connect(&a.addr, "/ws/visitor", None).await;
     send(&mut customer, r#"{"type":"hello","v":1,"site":"demo"}"#).await;
     let ServerFrame::Welcome { token, .. } = wait_for(&mut customer, "welcome", |f| {
         matches!(f, ServerFrame::Welcome { .. })
@@ -151,7 +98,7 @@ async fn a_node_killed_mid_conversation_loses_nothing_and_the_customer_resumes_o
     // Node A dies (SIGKILL) with the customer connected; it reconnects to node B.
     a.child.kill().unwrap();
     a.child.wait().unwrap();
-    let mut customer = connect(&b, "/ws/visitor", None).await;
+    let mut customer = common::ws::connect(&b.addr, "/ws/visitor", None).await;
     send(
         &mut customer,
         &format!(

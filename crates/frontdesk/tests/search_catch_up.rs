@@ -11,8 +11,6 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use store::{NewMessage, Store};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::Message;
 
 const PASSWORD: &str = "agent-password";
@@ -50,21 +48,9 @@ impl Drop for Killed {
 }
 
 async fn sign_in(addr: &str) -> String {
-    let response = reqwest::Client::new()
-        .post(format!("http://{addr}/api/login"))
-        .header("origin", format!("http://{addr}"))
-        .json(&serde_json::json!({"email": "ana@example.com", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    response.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned()
+    let (status, cookie) = common::ws::sign_in(addr, "ana@example.com", PASSWORD).await;
+    assert_eq!(status, 200);
+    cookie.unwrap()
 }
 
 /// Waits (up to 10 s) until the agents' search finds `word`.
@@ -109,14 +95,7 @@ async fn what_the_database_gained_while_the_node_was_down_is_searchable_after_a_
     let server = Killed(child);
 
     // A customer writes; the agents' search finds it (indexed and committed).
-    let mut req = format!("ws://{addr}/ws/visitor")
-        .into_client_request()
-        .unwrap();
-    req.headers_mut().insert(
-        "origin",
-        HeaderValue::from_str(&format!("http://{addr}")).unwrap(),
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    let mut ws = common::ws::connect(&addr, "/ws/visitor", None).await;
     ws.send(Message::text(r#"{"type":"hello","v":1,"site":"demo"}"#))
         .await
         .unwrap();

@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test file uses a part
 
 pub mod nginx;
+pub mod ws;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
