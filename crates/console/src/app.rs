@@ -1,6 +1,7 @@
 //! The console's shell: sign-in over `fetch`, the agent WebSocket, and rendering of `ConsoleState`.
 
 use crate::state::{Action, Connection, ConsoleState, Effect, Line, View};
+use gloo_events::EventListener;
 use protocol::{AgentInfo, Author, decode_server};
 use protocol::{PresenceStatus, Priority};
 use wasm_bindgen::JsCast;
@@ -309,13 +310,7 @@ impl App {
                 }
                 Effect::ReconnectAfter { ms } => {
                     let link = ctx.link().clone();
-                    let callback = Closure::once_into_js(move || link.send_message(Msg::Connect));
-                    if let Some(window) = web_sys::window() {
-                        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
-                            callback.unchecked_ref(),
-                            ms as i32,
-                        );
-                    }
+                    web_client::after(ms, move || link.send_message(Msg::Connect));
                 }
             }
         }
@@ -1073,44 +1068,39 @@ impl Component for App {
     type Properties = ();
 
     fn create(ctx: &Context<Self>) -> Self {
+        // A tick every second and the activity listeners, for as long as the page lives.
+        let link = ctx.link().clone();
+        gloo_timers::callback::Interval::new(1000, move || link.send_message(Msg::Tick)).forget();
         if let Some(window) = web_sys::window() {
             let link = ctx.link().clone();
-            let tick = Closure::<dyn FnMut()>::new(move || link.send_message(Msg::Tick));
-            let _ = window.set_interval_with_callback_and_timeout_and_arguments_0(
-                tick.as_ref().unchecked_ref(),
-                1000,
-            );
-            tick.forget(); // lives as long as the page
-            let link = ctx.link().clone();
-            let keys = Closure::<dyn FnMut(web_sys::KeyboardEvent)>::new(
-                move |e: web_sys::KeyboardEvent| {
-                    link.send_message(Msg::Activity);
-                    let typing = e
-                        .target()
-                        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-                        .is_some_and(|el| {
-                            matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT")
-                        });
-                    if !typing && !e.ctrl_key() && !e.meta_key() && !e.alt_key() {
-                        let key = e.key();
-                        if matches!(
-                            key.as_str(),
-                            "j" | "k" | "r" | "n" | "e" | "a" | "?" | "1" | "2" | "3" | "4" | "5"
-                        ) {
-                            e.prevent_default();
-                            link.send_message(Msg::Shortcut(key));
-                        }
+            EventListener::new(&window, "keydown", move |e| {
+                let Some(e) = e.dyn_ref::<web_sys::KeyboardEvent>() else {
+                    return;
+                };
+                link.send_message(Msg::Activity);
+                let typing = e
+                    .target()
+                    .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                    .is_some_and(|el| {
+                        matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT")
+                    });
+                if !typing && !e.ctrl_key() && !e.meta_key() && !e.alt_key() {
+                    let key = e.key();
+                    if matches!(
+                        key.as_str(),
+                        "j" | "k" | "r" | "n" | "e" | "a" | "?" | "1" | "2" | "3" | "4" | "5"
+                    ) {
+                        e.prevent_default();
+                        link.send_message(Msg::Shortcut(key));
                     }
-                },
-            );
-            let _ =
-                window.add_event_listener_with_callback("keydown", keys.as_ref().unchecked_ref());
-            keys.forget();
+                }
+            })
+            .forget();
             let link = ctx.link().clone();
-            let moved = Closure::<dyn FnMut()>::new(move || link.send_message(Msg::Activity));
-            let _ = window
-                .add_event_listener_with_callback("pointerdown", moved.as_ref().unchecked_ref());
-            moved.forget();
+            EventListener::new(&window, "pointerdown", move |_| {
+                link.send_message(Msg::Activity)
+            })
+            .forget();
         }
         let link = ctx.link().clone();
         wasm_bindgen_futures::spawn_local(async move {

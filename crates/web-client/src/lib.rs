@@ -116,17 +116,20 @@ pub fn chime(frequencies: &[f32]) {
     }
 }
 
-/// Calls `f` once after `ms` milliseconds.
-pub fn after(ms: i32, f: impl FnOnce() + 'static) {
+/// Calls `f` once after `ms` milliseconds. (Hand-written rather than `gloo_timers`: the same
+/// call, 0.4 KB smaller in the widget, which is at its size budget.)
+pub fn after(ms: u32, f: impl FnOnce() + 'static) {
     let callback = Closure::once_into_js(f);
     if let Some(w) = web_sys::window() {
-        let _ =
-            w.set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), ms);
+        let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(
+            callback.unchecked_ref(),
+            ms.min(i32::MAX as u32) as i32,
+        );
     }
 }
 
 /// How long without a keystroke before the other side is told the typing stopped.
-pub const TYPING_IDLE_MS: i32 = 5_000;
+pub const TYPING_IDLE_MS: u32 = 5_000;
 
 /// When to tell the other side this user is typing: `on` at the first keystroke, `off` when the
 /// composer is emptied or after `TYPING_IDLE_MS` without a keystroke, once each (a sent message
