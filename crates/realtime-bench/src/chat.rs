@@ -2,11 +2,11 @@
 //! exactly-once) and the `fanout` scenario (chat at 200 msg/s beside many idle visitors).
 
 use crate::client::Target;
+use crate::cluster::{Deploy, Deployment};
 use crate::idle::Crowd;
 use crate::load::{Options, PhaseResult, World};
 use crate::report::{Table, count, millis, ms, within};
-use crate::server::{DataDir, Server, cpu_seconds};
-use std::path::Path;
+use crate::server::cpu_seconds;
 use std::time::{Duration, Instant};
 
 pub struct ChatArgs {
@@ -16,27 +16,36 @@ pub struct ChatArgs {
     pub concurrency: usize,
 }
 
-/// A server with the chat world set up on it.
+/// A deployment with the chat world set up on it.
 struct Stage {
-    server: Server,
-    target: Target,
     world: World,
-    _dir: DataDir,
+    targets: Vec<Target>,
+    dep: Deployment,
 }
 
-async fn stage(bin: &Path, visitors: usize, concurrency: usize) -> anyhow::Result<Stage> {
-    let dir = DataDir::new(bin)?;
-    let server = Server::start(bin, &dir)?;
-    let target = Target::new(server.port);
+/// Cross-node delivery budget: p99 ≤ 50 ms at up to 2,000 msg/s.
+const CROSS_NODE_P99_MS: f64 = 50.0;
+const CROSS_NODE_RATE: f64 = 2000.0;
+
+async fn stage(deploy: &Deploy, visitors: usize, concurrency: usize) -> anyhow::Result<Stage> {
+    let dep = Deployment::start(deploy).await?;
+    let targets = dep.targets();
     let opts = Options {
         visitors,
         second_tab: true,
         agent: true,
         concurrency,
     };
-    let world = World::setup(&target, opts).await?;
+    let world = World::setup(&targets, opts).await?;
+    let spread = match dep.len() {
+        1 => String::new(),
+        n => format!(
+            " over {n} nodes (visitor i on node i % {n}, its second tab on the next node, \
+             the agent on node {n})"
+        ),
+    };
     println!(
-        "\nset up {} visitors (+ a second tab each) and {} agent connection(s) in {:.1} s{}",
+        "\nset up {} visitors (+ a second tab each) and {} agent connection(s){spread} in {:.1} s{}",
         count(world.visitors.len() as u64),
         visitors.div_ceil(200).max(1),
         world.setup_time.as_secs_f64(),
@@ -46,27 +55,25 @@ async fn stage(bin: &Path, visitors: usize, concurrency: usize) -> anyhow::Resul
         }
     );
     Ok(Stage {
-        server,
-        target,
         world,
-        _dir: dir,
+        targets,
+        dep,
     })
 }
 
-/// One phase with the CPU time both processes used during it.
+/// One phase with the CPU time the server(s) and the bench used during it.
 async fn measured(stage: &Stage, rate: f64, duration: Duration) -> (PhaseResult, String) {
-    let pid = stage.server.pid();
     let (s0, b0, t0) = (
-        cpu_seconds(pid),
+        stage.dep.cpu(),
         cpu_seconds(std::process::id()),
         Instant::now(),
     );
     let result = stage.world.phase(rate, duration).await;
     let wall = t0.elapsed().as_secs_f64();
-    let cpu = match (s0, cpu_seconds(pid), b0, cpu_seconds(std::process::id())) {
-        (Some(s0), Some(s1), Some(b0), Some(b1)) => format!(
-            "server {:.0} %, bench {:.0} % of one core",
-            (s1 - s0) / wall * 100.0,
+    let servers = Deployment::cpu_share(&s0, &stage.dep.cpu(), wall);
+    let cpu = match (servers, b0, cpu_seconds(std::process::id())) {
+        (Some(servers), Some(b0), Some(b1)) => format!(
+            "{servers}, bench {:.0} % of one core",
             (b1 - b0) / wall * 100.0
         ),
         _ => "-".into(),
@@ -74,8 +81,8 @@ async fn measured(stage: &Stage, rate: f64, duration: Duration) -> (PhaseResult,
     (result, cpu)
 }
 
-/// The rows every chat phase prints.
-fn phase_rows(t: &mut Table, r: &PhaseResult, cpu: &str) {
+/// The rows every chat phase prints (`nodes` > 1: the cross-node delivery too).
+fn phase_rows(t: &mut Table, r: &PhaseResult, cpu: &str, nodes: usize) {
     t.info(
         "messages sent / acked",
         format!("{} / {}", count(r.sent), count(r.acked)),
@@ -108,7 +115,15 @@ fn phase_rows(t: &mut Table, r: &PhaseResult, cpu: &str) {
         );
     }
     t.info("to agent p50/p95/p99/max", r.agent.summary());
-    t.info("to second tab p50/p95/p99/max", r.tab.summary());
+    if nodes > 1 {
+        cross_node_rows(t, r);
+        t.info(
+            "to second tab (another node) p50/p95/p99/max",
+            r.tab.summary(),
+        );
+    } else {
+        t.info("to second tab p50/p95/p99/max", r.tab.summary());
+    }
     let exactly = |missing: u64, dups: u64| {
         (
             format!("{missing} missing, {dups} duplicates"),
@@ -150,26 +165,56 @@ fn phase_rows(t: &mut Table, r: &PhaseResult, cpu: &str) {
     t.info("CPU during the phase", cpu);
 }
 
-/// `chat`: the sweep of offered rates on one server.
-pub async fn scenario(bin: &Path, args: &ChatArgs) -> anyhow::Result<()> {
-    let stage = stage(bin, args.visitors, args.concurrency).await?;
+/// Send → the agent on another node received it (visitors who write on another node than the
+/// agent's), beside the budget when the offered rate is within the budget's rate.
+fn cross_node_rows(t: &mut Table, r: &PhaseResult) {
+    let d = &r.agent_cross;
+    t.info(
+        "cross-node: to agent on another node p50/p95/p99/max",
+        d.summary(),
+    );
+    let budget = format!("≤ {CROSS_NODE_P99_MS:.0} ms at 2,000 msg/s");
+    let ok = (r.rate <= CROSS_NODE_RATE)
+        .then(|| within(d.p(0.99), CROSS_NODE_P99_MS))
+        .flatten();
+    t.check(
+        format!(
+            "cross-node delivery p99 ({} messages)",
+            count(d.len() as u64)
+        ),
+        ms(d.p(0.99)),
+        budget,
+        ok,
+    );
+}
+
+/// `chat`: the sweep of offered rates on one deployment.
+pub async fn scenario(deploy: &Deploy, args: &ChatArgs) -> anyhow::Result<()> {
+    let stage = stage(deploy, args.visitors, args.concurrency).await?;
+    let nodes = stage.dep.len();
     let mut summary = Table::new(format!(
-        "chat summary: {} visitors, {} s per rate",
+        "chat summary: {} visitors, {} s per rate{}",
         count(stage.world.visitors.len() as u64),
-        args.duration.as_secs_f64()
+        args.duration.as_secs_f64(),
+        on_nodes(nodes)
     ));
     let mut best: f64 = 0.0;
+    let mut cross = Vec::new();
     for &rate in &args.rates {
         let (r, cpu) = measured(&stage, rate, args.duration).await;
         let mut t = Table::new(format!(
-            "chat: {} msg/s offered for {} s over {} visitors (+ second tabs, agent following all)",
+            "chat: {} msg/s offered for {} s over {} visitors (+ second tabs, agent following all){}",
             rate,
             args.duration.as_secs_f64(),
-            count(stage.world.visitors.len() as u64)
+            count(stage.world.visitors.len() as u64),
+            on_nodes(nodes)
         ));
-        phase_rows(&mut t, &r, &cpu);
+        phase_rows(&mut t, &r, &cpu, nodes);
         t.print();
         best = best.max(r.achieved);
+        if nodes > 1 {
+            cross.push((rate, r.agent_cross.p(0.99)));
+        }
         summary.info(
             format!("{rate} msg/s offered"),
             format!(
@@ -186,15 +231,34 @@ pub async fn scenario(bin: &Path, args: &ChatArgs) -> anyhow::Result<()> {
         "≥ 5,000 msg/s",
         Some(best >= 5000.0),
     );
+    for (rate, p99) in cross {
+        let ok = (rate <= CROSS_NODE_RATE)
+            .then(|| within(p99, CROSS_NODE_P99_MS))
+            .flatten();
+        summary.check(
+            format!("cross-node delivery p99 at {rate} msg/s"),
+            ms(p99),
+            format!("≤ {CROSS_NODE_P99_MS:.0} ms at 2,000 msg/s"),
+            ok,
+        );
+    }
     if stage.world.tracker.unknown() > 0 {
         summary.note(format!(
             "{} acks/messages named ids this bench never sent",
             stage.world.tracker.unknown()
         ));
     }
-    crate::report::server_log(&mut summary, &stage.server);
+    stage.dep.server_log(&mut summary);
     summary.print();
     Ok(())
+}
+
+/// " on N nodes" in titles when there are several.
+fn on_nodes(nodes: usize) -> String {
+    match nodes {
+        1 => String::new(),
+        n => format!(" on {n} nodes"),
+    }
 }
 
 /// Pause between connecting idle visitors and measuring: the server finishes the work of the
@@ -210,15 +274,17 @@ pub struct FanoutArgs {
 }
 
 /// `fanout`: chat at a low rate alone, then beside growing crowds of idle visitors.
-pub async fn fanout(bin: &Path, args: &FanoutArgs) -> anyhow::Result<()> {
-    let stage = stage(bin, args.visitors, args.concurrency).await?;
+pub async fn fanout(deploy: &Deploy, args: &FanoutArgs) -> anyhow::Result<()> {
+    let stage = stage(deploy, args.visitors, args.concurrency).await?;
+    let nodes = stage.dep.len();
     let mut summary = Table::new(format!(
-        "fanout: chat at {} msg/s with idle visitors connected",
-        args.rate
+        "fanout: chat at {} msg/s with idle visitors connected{}",
+        args.rate,
+        on_nodes(nodes)
     ));
     let (alone, cpu) = measured(&stage, args.rate, args.duration).await;
     let mut t = Table::new(format!("fanout: chat alone at {} msg/s", args.rate));
-    phase_rows(&mut t, &alone, &cpu);
+    phase_rows(&mut t, &alone, &cpu, nodes);
     t.print();
     let alone_p99 = alone.ack.p(0.99);
     summary.info("ack p99, chat alone", ms(alone_p99));
@@ -226,14 +292,14 @@ pub async fn fanout(bin: &Path, args: &FanoutArgs) -> anyhow::Result<()> {
     for (i, &level) in args.idle.iter().enumerate() {
         let started = Instant::now();
         let wanted = level.saturating_sub(crowd.len());
-        crowd.grow(&stage.target, wanted, args.concurrency).await;
+        crowd.grow(&stage.targets, wanted, args.concurrency).await;
         println!(
             "\n{} idle visitors connected ({} failed) in {:.1} s; server RSS {}; \
              measuring after a {} s pause",
             count(crowd.len() as u64),
             crowd.failed,
             started.elapsed().as_secs_f64(),
-            crate::server::mib(stage.server.rss_kib().unwrap_or(0)),
+            crate::server::mib(stage.dep.rss_kib().unwrap_or(0)),
             SETTLE.as_secs()
         );
         tokio::time::sleep(SETTLE).await;
@@ -243,7 +309,7 @@ pub async fn fanout(bin: &Path, args: &FanoutArgs) -> anyhow::Result<()> {
             args.rate,
             count(crowd.len() as u64)
         ));
-        phase_rows(&mut t, &r, &cpu);
+        phase_rows(&mut t, &r, &cpu, nodes);
         t.print();
         let p99 = r.ack.p(0.99);
         let (budget, ok) = match (i, alone_p99) {
@@ -268,7 +334,7 @@ pub async fn fanout(bin: &Path, args: &FanoutArgs) -> anyhow::Result<()> {
         );
     }
     crowd.note_reasons(&mut summary);
-    crate::report::server_log(&mut summary, &stage.server);
+    stage.dep.server_log(&mut summary);
     summary.print();
     crowd.close().await;
     Ok(())

@@ -1,15 +1,16 @@
-//! The `durability` scenario: chat load, `kill -9` of the server at a random moment, restart on
-//! the same data folder, replay every conversation, and compare with what was acknowledged.
+//! The `durability` scenario on one node: chat load, `kill -9` of the server at a random moment,
+//! restart on the same data folder (and database), replay every conversation, and compare with
+//! what was acknowledged. (Several nodes: `failover.rs`.)
 
 use crate::client::{self, Frame, Target};
+use crate::cluster::{Deploy, Deployment};
 use crate::load::{Options, Visitor, World};
 use crate::report::{Table, count};
-use crate::server::{DataDir, Server};
+use crate::track::Acked;
 use anyhow::{Context, bail};
 use futures_util::StreamExt;
 use rand::Rng;
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -21,25 +22,25 @@ pub struct DurabilityArgs {
 }
 
 #[derive(Debug, Default, Clone, Copy)]
-struct RunResult {
-    sent: u64,
-    acked: u64,
-    stored: u64,
-    missing: u64,
-    duplicates: u64,
-    gaps: u64,
+pub struct RunResult {
+    pub sent: u64,
+    pub acked: u64,
+    pub stored: u64,
+    pub missing: u64,
+    pub duplicates: u64,
+    pub gaps: u64,
     /// Acknowledged under one seq, replayed under another.
-    moved: u64,
+    pub moved: u64,
     /// Stored although its ack never arrived (in flight at the kill): allowed.
-    stored_unacked: u64,
+    pub stored_unacked: u64,
     /// Visitors whose replay failed.
-    unreplayed: u64,
+    pub unreplayed: u64,
 }
 
 /// One conversation as replayed: (client id, seq) in arrival order.
-type Replayed = Vec<(String, u64)>;
+pub type Replayed = Vec<(String, u64)>;
 
-async fn replay(target: &Target, visitor: &Visitor) -> anyhow::Result<Replayed> {
+pub async fn replay(target: &Target, visitor: &Visitor) -> anyhow::Result<Replayed> {
     let work = async {
         let mut ws = target.connect("/ws/visitor", None).await?;
         let welcome = client::visitor_hello(&mut ws, Some(&visitor.token), 0).await?;
@@ -83,22 +84,25 @@ async fn replay(target: &Target, visitor: &Visitor) -> anyhow::Result<Replayed> 
         .context("replay took over 30 s")?
 }
 
-async fn run(bin: &Path, args: &DurabilityArgs, kill_at: Duration) -> anyhow::Result<RunResult> {
-    let dir = DataDir::new(bin)?;
-    let mut server = Server::start(bin, &dir)?;
-    let target = Target::new(server.port);
+async fn run(
+    deploy: &Deploy,
+    args: &DurabilityArgs,
+    kill_at: Duration,
+) -> anyhow::Result<RunResult> {
+    let mut dep = Deployment::start(deploy).await?;
+    let target = dep.target(0);
     let opts = Options {
         visitors: args.visitors,
         second_tab: false,
         agent: true,
         concurrency: args.concurrency,
     };
-    let world = World::setup(&target, opts).await?;
+    let world = World::setup(std::slice::from_ref(&target), opts).await?;
     let halt = AtomicBool::new(false);
     let offer = world.offer(args.rate, Duration::from_secs(30), Some(&halt));
     let kill = async {
         tokio::time::sleep(kill_at).await;
-        server.kill9();
+        dep.kill9(0);
         halt.store(true, Ordering::Relaxed);
     };
     tokio::join!(offer, kill);
@@ -112,16 +116,27 @@ async fn run(bin: &Path, args: &DurabilityArgs, kill_at: Duration) -> anyhow::Re
     };
     let visitors = world.visitors.clone();
     drop(world);
-    drop(server);
 
-    let server = Server::start(bin, &dir).context("the server did not restart after kill -9")?;
-    let target = Target::new(server.port);
-    let replays: Vec<(usize, anyhow::Result<Replayed>)> = futures_util::stream::iter(&visitors)
-        .map(|v| {
-            let target = &target;
-            async move { (v.index, replay(target, v).await) }
-        })
-        .buffer_unordered(args.concurrency.max(1))
+    dep.restart(0)
+        .await
+        .context("the server did not restart after kill -9")?;
+    let target = dep.target(0);
+    let stored = replay_all(&target, &visitors, args.concurrency, &mut r).await;
+    tally(&acked, &visitors, &stored, &mut r);
+    Ok(r)
+}
+
+/// Replays every visitor's conversation through `target` (by visitor index); failures are
+/// counted in `r.unreplayed` (the first three printed).
+pub async fn replay_all(
+    target: &Target,
+    visitors: &[Visitor],
+    concurrency: usize,
+    r: &mut RunResult,
+) -> HashMap<usize, Replayed> {
+    let replays: Vec<(usize, anyhow::Result<Replayed>)> = futures_util::stream::iter(visitors)
+        .map(|v| async move { (v.index, replay(target, v).await) })
+        .buffer_unordered(concurrency.max(1))
         .collect()
         .await;
     let mut stored: HashMap<usize, Replayed> = HashMap::new();
@@ -138,6 +153,17 @@ async fn run(bin: &Path, args: &DurabilityArgs, kill_at: Duration) -> anyhow::Re
             }
         }
     }
+    stored
+}
+
+/// Compares what was stored (per visitor index) with what was acknowledged: stored, duplicates,
+/// conversations with gaps, stored without an ack, acknowledged but missing, moved.
+pub fn tally(
+    acked: &[Acked],
+    visitors: &[Visitor],
+    stored: &HashMap<usize, Replayed>,
+    r: &mut RunResult,
+) {
     let acked_ids: HashSet<&str> = acked.iter().map(|a| a.id.as_str()).collect();
     for messages in stored.values() {
         r.stored += messages.len() as u64;
@@ -155,7 +181,7 @@ async fn run(bin: &Path, args: &DurabilityArgs, kill_at: Duration) -> anyhow::Re
     }
     let conversations: HashMap<usize, i64> =
         visitors.iter().map(|v| (v.index, v.conversation)).collect();
-    for a in &acked {
+    for a in acked {
         let Some(messages) = stored.get(&a.visitor) else {
             continue;
         };
@@ -166,10 +192,9 @@ async fn run(bin: &Path, args: &DurabilityArgs, kill_at: Duration) -> anyhow::Re
             Some(_) => {}
         }
     }
-    Ok(r)
 }
 
-pub async fn scenario(bin: &Path, args: &DurabilityArgs) -> anyhow::Result<()> {
+pub async fn scenario(deploy: &Deploy, args: &DurabilityArgs) -> anyhow::Result<()> {
     let kills: Vec<Duration> = {
         let mut rng = rand::thread_rng();
         (0..args.runs)
@@ -196,7 +221,7 @@ pub async fn scenario(bin: &Path, args: &DurabilityArgs) -> anyhow::Result<()> {
     );
     let mut total = RunResult::default();
     for (i, kill_at) in kills.iter().enumerate() {
-        let r = run(bin, args, *kill_at)
+        let r = run(deploy, args, *kill_at)
             .await
             .with_context(|| format!("durability run {}", i + 1))?;
         println!(

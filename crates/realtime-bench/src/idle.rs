@@ -2,8 +2,9 @@
 //! scenario (server memory per connection, sockets per connected visitor).
 
 use crate::client::{self, Target};
+use crate::cluster::{Deploy, Deployment};
 use crate::report::{Table, count};
-use crate::server::{DataDir, Server, mib};
+use crate::server::mib;
 use futures_util::StreamExt;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -35,12 +36,14 @@ impl Crowd {
     }
 
     /// Opens `n` more visitor connections (hello without a token, welcome awaited), at most
-    /// `concurrency` at a time.
-    pub async fn grow(&mut self, target: &Target, n: usize, concurrency: usize) {
+    /// `concurrency` at a time, spread over `targets` in turn.
+    pub async fn grow(&mut self, targets: &[Target], n: usize, concurrency: usize) {
         let stop = &self.stop;
+        let base = self.tasks.len() + self.failed;
         let results: Vec<anyhow::Result<JoinHandle<()>>> = futures_util::stream::iter(0..n)
-            .map(|_| {
+            .map(|k| {
                 let stop = stop.subscribe();
+                let target = &targets[(base + k) % targets.len()];
                 async move {
                     let mut ws = target.connect("/ws/visitor", None).await?;
                     client::visitor_hello(&mut ws, None, 0).await?;
@@ -94,26 +97,30 @@ async fn hold(mut ws: client::Ws, mut stop: watch::Receiver<bool>) {
     .await;
 }
 
-/// `idle`: N visitors connected and silent; the server's memory before and after.
-pub async fn scenario(bin: &std::path::Path, n: usize, concurrency: usize) -> anyhow::Result<()> {
-    let dir = DataDir::new(bin)?;
-    let server = Server::start(bin, &dir)?;
-    let target = Target::new(server.port);
+/// `idle`: N visitors connected and silent; the server's memory before and after (summed over
+/// the nodes when there are several; visitors spread over them in turn).
+pub async fn scenario(deploy: &Deploy, n: usize, concurrency: usize) -> anyhow::Result<()> {
+    let dep = Deployment::start(deploy).await?;
+    let targets = dep.targets();
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let rss_before = server.rss_kib().unwrap_or(0);
-    let files_before = server.open_sockets().unwrap_or(0);
+    let rss_before = dep.rss_kib().unwrap_or(0);
+    let files_before = dep.open_sockets().unwrap_or(0);
     let mut crowd = Crowd::new();
     let started = Instant::now();
-    crowd.grow(&target, n, concurrency).await;
+    crowd.grow(&targets, n, concurrency).await;
     let opening = started.elapsed();
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let rss_after = server.rss_kib().unwrap_or(0);
-    let files_after = server.open_sockets().unwrap_or(0);
+    let rss_after = dep.rss_kib().unwrap_or(0);
+    let files_after = dep.open_sockets().unwrap_or(0);
     let ok = crowd.len();
 
     let mut t = Table::new(format!(
-        "idle: {} visitor connections, held",
-        count(n as u64)
+        "idle: {} visitor connections, held{}",
+        count(n as u64),
+        match dep.len() {
+            1 => String::new(),
+            k => format!(" over {k} nodes (RSS and sockets summed over the nodes)"),
+        }
     ));
     t.check(
         "connections OK",
@@ -156,7 +163,7 @@ pub async fn scenario(bin: &std::path::Path, n: usize, concurrency: usize) -> an
         (ok > 0).then_some(sockets <= 1.01),
     );
     crowd.note_reasons(&mut t);
-    crate::report::server_log(&mut t, &server);
+    dep.server_log(&mut t);
     t.print();
     crowd.close().await;
     Ok(())

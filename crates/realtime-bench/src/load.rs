@@ -32,6 +32,8 @@ pub struct Options {
 #[derive(Debug, Clone)]
 pub struct Visitor {
     pub index: usize,
+    /// The node its sending tab is connected to.
+    pub node: usize,
     pub token: String,
     pub conversation: i64,
 }
@@ -71,13 +73,19 @@ impl Drop for World {
 impl World {
     /// Connects the agents, then every visitor (with bounded parallelism): hello, a first message
     /// (which creates its conversation) acknowledged, the second tab, the agent's `open`.
-    pub async fn setup(target: &Target, opts: Options) -> anyhow::Result<World> {
+    ///
+    /// With several nodes (`targets`), visitor i writes on node i % N, its second tab is on node
+    /// (i + 1) % N and the agents are on the last node: every message reaches the second tab
+    /// through another node, and the agent through another node for visitors not on the last.
+    pub async fn setup(targets: &[Target], opts: Options) -> anyhow::Result<World> {
         let started = Instant::now();
         let tracker = Arc::new(Tracker::default());
         let stopping = Arc::new(AtomicBool::new(false));
         let mut tasks = Vec::new();
         let mut agents = Vec::new();
+        let nodes = targets.len();
         if opts.agent {
+            let target = &targets[nodes - 1];
             let cookie = target.login().await.context("agent sign-in")?;
             for _ in 0..opts.visitors.div_ceil(FOLLOW_PER_AGENT).max(1) {
                 let ws = target.agent(&cookie).await.context("agent connection")?;
@@ -97,7 +105,11 @@ impl World {
             .map(|i| {
                 let agent = agents.get(i / FOLLOW_PER_AGENT).cloned();
                 let (tracker, stopping) = (tracker.clone(), stopping.clone());
-                async move { visitor(target, opts, i, agent, tracker, stopping).await }
+                if opts.agent && i % nodes != nodes - 1 {
+                    tracker.cross_node(i);
+                }
+                let tabs = (&targets[i % nodes], &targets[(i + 1) % nodes]);
+                async move { visitor(tabs, i % nodes, opts, i, agent, tracker, stopping).await }
             })
             .buffer_unordered(opts.concurrency.max(1))
             .collect()
@@ -220,6 +232,8 @@ pub struct PhaseResult {
     pub acked: u64,
     pub ack: Dist,
     pub agent: Dist,
+    /// Deliveries to the agent of messages written on another node.
+    pub agent_cross: Dist,
     pub tab: Dist,
     pub agent_missing: u64,
     pub agent_duplicates: u64,
@@ -236,7 +250,8 @@ pub struct PhaseResult {
 type Setup = (Visitor, mpsc::UnboundedSender<String>, Vec<JoinHandle<()>>);
 
 async fn visitor(
-    target: &Target,
+    (target, second_target): (&Target, &Target),
+    node: usize,
     opts: Options,
     index: usize,
     agent: Option<mpsc::UnboundedSender<String>>,
@@ -252,7 +267,7 @@ async fn visitor(
     let conversation = wait_ack(&mut tab, &first, &tracker).await?;
     let mut tasks = Vec::new();
     if opts.second_tab {
-        let mut second = target.connect("/ws/visitor", None).await?;
+        let mut second = second_target.connect("/ws/visitor", None).await?;
         client::visitor_hello(&mut second, Some(&token), 0).await?;
         let (_sink, stream) = second.split();
         tasks.push(reader(
@@ -275,6 +290,7 @@ async fn visitor(
     tasks.push(task);
     let visitor = Visitor {
         index,
+        node,
         token,
         conversation,
     };
@@ -282,7 +298,7 @@ async fn visitor(
 }
 
 /// Reads `ws` until the ack of `id`; returns its conversation.
-async fn wait_ack(ws: &mut Ws, id: &str, tracker: &Tracker) -> anyhow::Result<i64> {
+pub async fn wait_ack(ws: &mut Ws, id: &str, tracker: &Tracker) -> anyhow::Result<i64> {
     let work = async {
         while let Some(text) = client::next_text(ws).await? {
             let at = Instant::now();

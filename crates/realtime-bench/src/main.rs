@@ -7,7 +7,9 @@
 
 mod chat;
 mod client;
+mod cluster;
 mod durability;
+mod failover;
 mod idle;
 mod load;
 mod report;
@@ -31,6 +33,17 @@ struct Args {
     /// Path of the `frontdesk` binary to start
     #[arg(long)]
     frontdesk: PathBuf,
+    /// Nodes to start (more than one needs --database and --redis); clients are spread over
+    /// them so that messages cross nodes
+    #[arg(long, default_value_t = 1)]
+    nodes: usize,
+    /// PostgreSQL instead of SQLite: a URL whose role may create databases (each scenario and
+    /// each durability run gets a fresh database on that server, dropped afterwards)
+    #[arg(long)]
+    database: Option<String>,
+    /// Redis carrying events between the nodes
+    #[arg(long)]
+    redis: Option<String>,
     /// idle: visitor connections held
     #[arg(long, default_value_t = 15_000)]
     idle: usize,
@@ -84,18 +97,31 @@ enum Scenario {
 
 fn main() {
     let args = Args::parse();
+    let deploy = cluster::Deploy {
+        bin: args.frontdesk.clone(),
+        nodes: args.nodes,
+        database: args.database.clone(),
+        redis: args.redis.clone(),
+    };
+    if let Err(e) = deploy.check() {
+        eprintln!("realtime-bench: {e}");
+        std::process::exit(2);
+    }
     let files = raise_open_files();
     println!(
         "realtime-bench: open files limit {files}; server {}",
         args.frontdesk.display()
     );
+    if deploy.database.is_some() {
+        println!("realtime-bench: {}", deploy.describe());
+    }
     warn_about_files(&args, files);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    let broken = runtime.block_on(run(&args));
+    let broken = runtime.block_on(run(&args, &deploy));
     // Held connections and their tasks go with the runtime; do not wait for them.
     runtime.shutdown_timeout(Duration::from_secs(5));
     if broken > 0 {
@@ -105,8 +131,7 @@ fn main() {
 }
 
 /// Runs the chosen scenarios; returns how many could not run.
-async fn run(args: &Args) -> usize {
-    let bin = args.frontdesk.as_path();
+async fn run(args: &Args, deploy: &cluster::Deploy) -> usize {
     let all = args.scenario == Scenario::All;
     let wants = |s: Scenario| all || args.scenario == s;
     let duration = Duration::from_secs_f64(args.duration.max(0.1));
@@ -120,7 +145,7 @@ async fn run(args: &Args) -> usize {
     if wants(Scenario::Idle) {
         outcome(
             "idle",
-            idle::scenario(bin, args.idle, args.concurrency).await,
+            idle::scenario(deploy, args.idle, args.concurrency).await,
         );
     }
     if wants(Scenario::Chat) {
@@ -130,7 +155,7 @@ async fn run(args: &Args) -> usize {
             duration,
             concurrency: args.concurrency,
         };
-        outcome("chat", chat::scenario(bin, &chat).await);
+        outcome("chat", chat::scenario(deploy, &chat).await);
     }
     if wants(Scenario::Fanout) {
         let fanout = chat::FanoutArgs {
@@ -140,7 +165,7 @@ async fn run(args: &Args) -> usize {
             duration,
             concurrency: args.concurrency,
         };
-        outcome("fanout", chat::fanout(bin, &fanout).await);
+        outcome("fanout", chat::fanout(deploy, &fanout).await);
     }
     if wants(Scenario::Storm) {
         let storm = storm::StormArgs {
@@ -149,7 +174,7 @@ async fn run(args: &Args) -> usize {
             messages: args.storm_messages.max(1),
             concurrency: args.concurrency,
         };
-        outcome("storm", storm::scenario(bin, &storm).await);
+        outcome("storm", storm::scenario(deploy, &storm).await);
     }
     if wants(Scenario::Durability) {
         let durability = durability::DurabilityArgs {
@@ -158,7 +183,12 @@ async fn run(args: &Args) -> usize {
             rate: args.durability_rate,
             concurrency: args.concurrency,
         };
-        outcome("durability", durability::scenario(bin, &durability).await);
+        let result = if deploy.nodes > 1 {
+            failover::scenario(deploy, &durability).await
+        } else {
+            durability::scenario(deploy, &durability).await
+        };
+        outcome("durability", result);
     }
     broken
 }

@@ -32,17 +32,26 @@ pub struct DataDir {
 }
 
 impl DataDir {
-    /// A fresh data folder holding the bench agent.
-    pub fn new(bin: &Path) -> anyhow::Result<DataDir> {
+    /// A fresh, empty data folder.
+    pub fn empty() -> anyhow::Result<DataDir> {
         let root = tempfile::Builder::new()
             .prefix("realtime-bench-")
             .tempdir()
             .context("cannot create a temporary folder")?;
         let dir = DataDir { root };
         std::fs::create_dir_all(dir.data())?;
-        let mut child = Command::new(bin)
-            .args(["agent", "add", "--data"])
-            .arg(dir.data())
+        Ok(dir)
+    }
+
+    /// Creates the bench agent with `frontdesk agent add`: in this folder's SQLite database, or
+    /// in the PostgreSQL `database`.
+    pub fn add_agent(&self, bin: &Path, database: Option<&str>) -> anyhow::Result<()> {
+        let mut command = Command::new(bin);
+        command.args(["agent", "add", "--data"]).arg(self.data());
+        if let Some(url) = database {
+            command.args(["--database", url]);
+        }
+        let mut child = command
             .args([
                 "--email",
                 AGENT_EMAIL,
@@ -50,7 +59,7 @@ impl DataDir {
                 "Bench",
                 "--password-stdin",
             ])
-            .current_dir(dir.root.path())
+            .current_dir(self.root.path())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -68,7 +77,7 @@ impl DataDir {
                 String::from_utf8_lossy(&out.stderr).trim()
             );
         }
-        Ok(dir)
+        Ok(())
     }
 
     pub fn data(&self) -> PathBuf {
@@ -91,10 +100,12 @@ struct Log {
 
 impl Server {
     /// Starts the server on a free port of 127.0.0.1 and waits (at most 60 s) for its address.
-    pub fn start(bin: &Path, dir: &DataDir) -> anyhow::Result<Server> {
+    /// `flags` go to `serve` after the data folder (`--database URL --redis URL`).
+    pub fn start(bin: &Path, dir: &DataDir, flags: &[String]) -> anyhow::Result<Server> {
         let mut child = Command::new(bin)
             .args(["serve", "--listen", "127.0.0.1:0", "--data"])
             .arg(dir.data())
+            .args(flags)
             .current_dir(dir.root.path())
             .envs(ENV)
             .stdin(Stdio::null())

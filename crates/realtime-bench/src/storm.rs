@@ -2,12 +2,12 @@
 //! reconnect within a few seconds with `last_seq: 0`; failures and time to a complete replay.
 
 use crate::client::{self, Frame, Target, Ws};
+use crate::cluster::{Deploy, Deployment};
 use crate::report::{Dist, Table, count, ms, within};
-use crate::server::{DataDir, Server, mib};
+use crate::server::mib;
 use anyhow::{Context, bail};
 use futures_util::StreamExt;
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 pub struct StormArgs {
@@ -135,14 +135,16 @@ async fn reconnect(target: Target, visitor: Created, at: tokio::time::Instant) -
     }
 }
 
-pub async fn scenario(bin: &Path, args: &StormArgs) -> anyhow::Result<()> {
-    let dir = DataDir::new(bin)?;
-    let server = Server::start(bin, &dir)?;
-    let target = Target::new(server.port);
+/// With several nodes, visitor i creates its conversation on node i % N and reconnects to node
+/// (i + 1) % N: every replay comes from another node than the one that stored it.
+pub async fn scenario(deploy: &Deploy, args: &StormArgs) -> anyhow::Result<()> {
+    let dep = Deployment::start(deploy).await?;
+    let targets = dep.targets();
+    let nodes = targets.len();
     let n = args.visitors;
     let started = Instant::now();
     let results: Vec<_> = futures_util::stream::iter(0..n)
-        .map(|i| create(&target, i, args.messages))
+        .map(|i| create(&targets[i % nodes], i, args.messages))
         .buffer_unordered(args.concurrency.max(1))
         .collect()
         .await;
@@ -166,7 +168,7 @@ pub async fn scenario(bin: &Path, args: &StormArgs) -> anyhow::Result<()> {
         args.messages,
         creating.as_secs_f64(),
         n - ready,
-        mib(server.rss_kib().unwrap_or(0))
+        mib(dep.rss_kib().unwrap_or(0))
     );
     tokio::time::sleep(Duration::from_secs(1)).await;
 
@@ -177,13 +179,14 @@ pub async fn scenario(bin: &Path, args: &StormArgs) -> anyhow::Result<()> {
         .enumerate()
         .map(|(k, v)| {
             let at = t0 + spacing.mul_f64(k as f64);
-            tokio::spawn(reconnect(target.clone(), v, at))
+            let target = targets[(v.index + 1) % nodes].clone();
+            tokio::spawn(reconnect(target, v, at))
         })
         .collect();
     let storm_started = Instant::now();
     let outcomes = futures_util::future::join_all(tasks).await;
     let storm_time = storm_started.elapsed();
-    let rss = server.rss_kib().unwrap_or(0);
+    let rss = dep.rss_kib().unwrap_or(0);
 
     let (mut replay, mut connect) = (Vec::new(), Vec::new());
     let mut failures: BTreeMap<String, usize> = BTreeMap::new();
@@ -206,10 +209,14 @@ pub async fn scenario(bin: &Path, args: &StormArgs) -> anyhow::Result<()> {
     let failed: usize = failures.values().sum::<usize>() + (n - ready);
 
     let mut t = Table::new(format!(
-        "storm: {} visitors reconnect within {} s with last_seq 0 ({} messages each)",
+        "storm: {} visitors reconnect within {} s with last_seq 0 ({} messages each){}",
         count(n as u64),
         args.window.as_secs_f64(),
-        args.messages
+        args.messages,
+        match nodes {
+            1 => String::new(),
+            k => format!(", each to another of {k} nodes than the one it wrote on"),
+        }
     ));
     t.check(
         "failures (setup + reconnect)",
@@ -241,11 +248,18 @@ pub async fn scenario(bin: &Path, args: &StormArgs) -> anyhow::Result<()> {
         "setup (create the conversations)",
         format!("{:.1} s", creating.as_secs_f64()),
     );
-    t.info("server RSS after the storm", mib(rss));
+    t.info(
+        if nodes > 1 {
+            "servers' RSS after the storm (summed)"
+        } else {
+            "server RSS after the storm"
+        },
+        mib(rss),
+    );
     for (reason, k) in create_failures.iter().chain(failures.iter()).take(6) {
         t.note(format!("{k} × {reason}"));
     }
-    crate::report::server_log(&mut t, &server);
+    dep.server_log(&mut t);
     t.print();
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use crate::load::PhaseResult;
 use crate::report::Dist;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -38,6 +38,8 @@ struct Book {
     disconnects: BTreeMap<u32, u64>,
     /// Acks or deliveries of ids this bench never sent.
     unknown: u64,
+    /// Visitors who write on another node than the agent's.
+    cross: HashSet<usize>,
 }
 
 impl Book {
@@ -70,6 +72,11 @@ pub struct Tracker {
 impl Tracker {
     fn book(&self) -> std::sync::MutexGuard<'_, Book> {
         self.book.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Marks `visitor` as writing on another node than the agent following it.
+    pub fn cross_node(&self, visitor: usize) {
+        self.book().cross.insert(visitor);
     }
 
     /// Starts a new phase (phase 0 is the setup's first messages).
@@ -212,6 +219,7 @@ impl Tracker {
         let book = self.book();
         let mut r = PhaseResult::default();
         let (mut ack, mut agent, mut tab) = (Vec::new(), Vec::new(), Vec::new());
+        let mut agent_cross = Vec::new();
         let mut last_ack = start;
         for rec in book.recs.values().filter(|r| r.phase == phase) {
             r.sent += 1;
@@ -233,7 +241,11 @@ impl Tracker {
                 n => r.tab_duplicates += u64::from(n - 1),
             }
             if let Some(t) = rec.agent_first {
-                agent.push(t.saturating_duration_since(rec.sent));
+                let latency = t.saturating_duration_since(rec.sent);
+                agent.push(latency);
+                if book.cross.contains(&rec.visitor) {
+                    agent_cross.push(latency);
+                }
             }
             if let Some(t) = rec.tab_first {
                 tab.push(t.saturating_duration_since(rec.sent));
@@ -242,6 +254,7 @@ impl Tracker {
         r.slow_acks.sort_by(f64::total_cmp);
         r.ack = Dist::new(ack);
         r.agent = Dist::new(agent);
+        r.agent_cross = Dist::new(agent_cross);
         r.tab = Dist::new(tab);
         let span = last_ack.duration_since(start).as_secs_f64();
         r.achieved = if span > 0.0 {
