@@ -27,7 +27,9 @@ commands:
   bench realtime [ARGS..]
                    visitor and agent WebSocket load on a real server on 127.0.0.1: idle memory,
                    chat latency and throughput, fan-out, reconnect storm, kill -9 durability
-                   (extra ARGS go to realtime-bench, e.g. `chat --rate 400 --duration 3`)
+                   (extra ARGS go to realtime-bench, e.g. `chat --rate 400 --duration 3`;
+                   `--nodes 2` runs them on two nodes on PostgreSQL + Redis: private ones
+                   unless `--database URL --redis URL` are given)
   bench widget     loader main-thread time, launcher and open-to-usable times in Chromium
   bench search     relevance, size and native latency of the FAQ search on ../shared/corpus,
                    beside the peers' figures (extra ARGS go to search-bench)

@@ -66,10 +66,37 @@ pub fn command() -> anyhow::Result<()> {
 /// Installs what is missing, starts PostgreSQL and Redis (unless their variables are set),
 /// waits until each answers and checks them with a query and a PING.
 pub fn start() -> anyhow::Result<Services> {
+    start_given(Given {
+        database: given(DATABASE_URL),
+        redis: given(REDIS_URL),
+        nginx: given(NGINX),
+        want_nginx: true,
+    })
+}
+
+/// The value of the variable `name`, when set and not empty.
+pub fn given(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// What is already there (used as is, nothing started for it), and whether nginx is wanted.
+pub struct Given {
+    pub database: Option<String>,
+    pub redis: Option<String>,
+    pub nginx: Option<String>,
+    pub want_nginx: bool,
+}
+
+/// `start` with the given services instead of the variables' (`cargo xtask bench realtime`
+/// passes its `--database` and `--redis`, and needs no nginx).
+pub fn start_given(given: Given) -> anyhow::Result<Services> {
     let started = Instant::now();
-    let given = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
-    let (given_db, given_redis, given_nginx) =
-        (given(DATABASE_URL), given(REDIS_URL), given(NGINX));
+    let Given {
+        database: given_db,
+        redis: given_redis,
+        nginx: given_nginx,
+        want_nginx,
+    } = given;
 
     let mut missing = Vec::new();
     if given_db.is_none() && postgres_bin().is_none() {
@@ -78,7 +105,7 @@ pub fn start() -> anyhow::Result<Services> {
     if given_redis.is_none() && find_program("redis-server").is_none() {
         missing.push("redis-server");
     }
-    if given_nginx.is_none() && find_program("nginx").is_none() {
+    if want_nginx && given_nginx.is_none() && find_program("nginx").is_none() {
         missing.push("nginx");
     }
     if !missing.is_empty() {
@@ -128,14 +155,16 @@ pub fn start() -> anyhow::Result<Services> {
         None => services.start_redis()?,
     };
 
-    services.nginx = match given_nginx {
-        Some(path) => PathBuf::from(path),
-        None => find_program("nginx").context("nginx is still missing after installing it")?,
-    };
-    util::step(&format!(
-        "nginx: {} (not started)",
-        services.nginx.display()
-    ));
+    if want_nginx {
+        services.nginx = match given_nginx {
+            Some(path) => PathBuf::from(path),
+            None => find_program("nginx").context("nginx is still missing after installing it")?,
+        };
+        util::step(&format!(
+            "nginx: {} (not started)",
+            services.nginx.display()
+        ));
+    }
     eprintln!(
         "test services ready in {:.1} s",
         started.elapsed().as_secs_f64()
