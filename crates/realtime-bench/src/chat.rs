@@ -173,6 +173,10 @@ fn cross_node_rows(t: &mut Table, r: &PhaseResult) {
         "cross-node: to agent on another node p50/p95/p99/max",
         d.summary(),
     );
+    t.info(
+        "cross-node: same, from the ack's arrival p50/p95/p99/max",
+        r.agent_cross_after_ack.summary(),
+    );
     let budget = format!("≤ {CROSS_NODE_P99_MS:.0} ms at 2,000 msg/s");
     let ok = (r.rate <= CROSS_NODE_RATE)
         .then(|| within(d.p(0.99), CROSS_NODE_P99_MS))

@@ -234,6 +234,9 @@ pub struct PhaseResult {
     pub agent: Dist,
     /// Deliveries to the agent of messages written on another node.
     pub agent_cross: Dist,
+    /// The same deliveries counted from the ack's arrival instead of the send: the hop between
+    /// nodes once the message is stored (0 when the delivery came first).
+    pub agent_cross_after_ack: Dist,
     pub tab: Dist,
     pub agent_missing: u64,
     pub agent_duplicates: u64,

@@ -219,7 +219,7 @@ impl Tracker {
         let book = self.book();
         let mut r = PhaseResult::default();
         let (mut ack, mut agent, mut tab) = (Vec::new(), Vec::new(), Vec::new());
-        let mut agent_cross = Vec::new();
+        let (mut agent_cross, mut after_ack) = (Vec::new(), Vec::new());
         let mut last_ack = start;
         for rec in book.recs.values().filter(|r| r.phase == phase) {
             r.sent += 1;
@@ -245,6 +245,7 @@ impl Tracker {
                 agent.push(latency);
                 if book.cross.contains(&rec.visitor) {
                     agent_cross.push(latency);
+                    after_ack.push(t.saturating_duration_since(at));
                 }
             }
             if let Some(t) = rec.tab_first {
@@ -255,6 +256,7 @@ impl Tracker {
         r.ack = Dist::new(ack);
         r.agent = Dist::new(agent);
         r.agent_cross = Dist::new(agent_cross);
+        r.agent_cross_after_ack = Dist::new(after_ack);
         r.tab = Dist::new(tab);
         let span = last_ack.duration_since(start).as_secs_f64();
         r.achieved = if span > 0.0 {
