@@ -100,32 +100,46 @@ impl FreshDatabase {
 
 impl Drop for FreshDatabase {
     /// `DROP DATABASE … WITH (FORCE)` (PostgreSQL 13+) on a thread of its own, with its own
-    /// runtime (drop may run inside the bench's runtime), 30 s at most.
+    /// runtime (drop may run inside the bench's runtime): 3 attempts, 10 s each at most.
     fn drop(&mut self) {
         let (admin, name) = (self.admin.clone(), self.name.clone());
         let dropped = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
-                .ok()?;
+                .map_err(|e| e.to_string())?;
             runtime.block_on(async {
                 use sqlx::Connection;
-                let work = async {
-                    let mut conn = sqlx::PgConnection::connect(&admin).await?;
-                    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .execute(&mut conn)
-                        .await?;
-                    conn.close().await
-                };
-                tokio::time::timeout(Duration::from_secs(30), work)
-                    .await
-                    .ok()?
-                    .ok()
+                let mut last = String::new();
+                for attempt in 0..3 {
+                    if attempt > 0 {
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                    let work = async {
+                        let mut conn = sqlx::PgConnection::connect(&admin).await?;
+                        let dropped =
+                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                                .execute(&mut conn)
+                                .await;
+                        let _ = conn.close().await;
+                        dropped
+                    };
+                    match tokio::time::timeout(Duration::from_secs(10), work).await {
+                        Ok(Ok(_)) => return Ok(()),
+                        Ok(Err(e)) => last = e.to_string(),
+                        Err(_) => last = "no answer within 10 s".into(),
+                    }
+                }
+                Err(last)
             })
         })
-        .join();
-        if !matches!(dropped, Ok(Some(()))) {
-            eprintln!("realtime-bench: could not drop the database {}", self.name);
+        .join()
+        .unwrap_or_else(|_| Err("the thread panicked".into()));
+        if let Err(e) = dropped {
+            eprintln!(
+                "realtime-bench: could not drop the database {}: {e}",
+                self.name
+            );
         }
     }
 }
