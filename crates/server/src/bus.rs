@@ -24,6 +24,8 @@ const CANARY_EVERY: Duration = Duration::from_millis(500);
 const DEAF_AFTER: Duration = Duration::from_secs(2);
 /// Events waiting to be published; past this they are dropped (and counted).
 const QUEUE: usize = 16_384;
+/// Most events published in one round trip.
+const PIPELINE: usize = 512;
 
 /// What travels on the channel.
 #[derive(Serialize, Deserialize)]
@@ -170,49 +172,48 @@ async fn publisher(
     let mut canary = tokio::time::interval(CANARY_EVERY);
     canary.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
-        let payload = tokio::select! {
+        // One round trip for everything waiting: the first event (or the canary), then what
+        // queued behind it, pipelined (one PUBLISH each, in order).
+        let first = tokio::select! {
             event = rx.recv() => {
                 let Some(event) = event else { return };
                 serde_json::to_vec(&Envelope::Event(node, HubEvent::clone(&event)))
             }
             _ = canary.tick() => serde_json::to_vec(&Envelope::Canary(node, crate::now_millis())),
         };
-        let Ok(payload) = payload else { continue };
+        let mut batch: Vec<Vec<u8>> = first.into_iter().collect();
+        while batch.len() < PIPELINE {
+            let Ok(event) = rx.try_recv() else { break };
+            if let Ok(p) = serde_json::to_vec(&Envelope::Event(node, HubEvent::clone(&event))) {
+                batch.push(p);
+            }
+        }
         if conn.is_none() {
             conn = client.get_multiplexed_async_connection().await.ok();
         }
         let Some(c) = conn.as_mut() else {
-            health.dropped_one();
+            batch.iter().for_each(|_| health.dropped_one());
             continue;
         };
-        let sent: redis::RedisResult<()> = redis::cmd("PUBLISH")
-            .arg(&channel)
-            .arg(payload)
-            .query_async(c)
-            .await;
-        if let Err(e) = sent {
-            tracing::warn!(error = %e, "publishing to Redis failed");
-            health.dropped_one();
-            conn = None;
-            continue;
-        }
-        // Publishing works again: tell the others since when they may lack events from here.
+        // After a failure, tell the others since when they may lack events from here.
         let since = health.first_drop.swap(0, Ordering::AcqRel);
+        let mut pipe = redis::pipe();
+        for payload in &batch {
+            pipe.cmd("PUBLISH").arg(&channel).arg(payload).ignore();
+        }
         if since != 0 {
             let gap = serde_json::to_vec(&Envelope::Gap(node, since)).expect("serializes");
-            let told: redis::RedisResult<()> = redis::cmd("PUBLISH")
-                .arg(&channel)
-                .arg(gap)
-                .query_async(c)
-                .await;
-            if told.is_err() {
-                let _ = health.first_drop.compare_exchange(
-                    0,
-                    since,
-                    Ordering::AcqRel,
-                    Ordering::Relaxed,
-                );
+            pipe.cmd("PUBLISH").arg(&channel).arg(gap).ignore();
+        }
+        let sent: redis::RedisResult<()> = pipe.query_async(c).await;
+        if let Err(e) = sent {
+            tracing::warn!(error = %e, "publishing to Redis failed");
+            batch.iter().for_each(|_| health.dropped_one());
+            if since != 0 {
+                // The older moment stands.
+                health.first_drop.store(since, Ordering::Release);
             }
+            conn = None;
         }
     }
 }
