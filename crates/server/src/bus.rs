@@ -26,6 +26,9 @@ const DEAF_AFTER: Duration = Duration::from_secs(2);
 const QUEUE: usize = 16_384;
 /// Most events published in one round trip.
 const PIPELINE: usize = 512;
+/// Least time between two gap announcements from a node, and between two rebuilds of every
+/// connection they cause on a node.
+const GAP_EVERY: Duration = Duration::from_secs(1);
 
 /// What travels on the channel.
 #[derive(Serialize, Deserialize)]
@@ -171,6 +174,7 @@ async fn publisher(
     let mut conn: Option<redis::aio::MultiplexedConnection> = None;
     let mut canary = tokio::time::interval(CANARY_EVERY);
     canary.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut last_gap: Option<tokio::time::Instant> = None;
     loop {
         // One round trip for everything waiting: the first event (or the canary), then what
         // queued behind it, pipelined (one PUBLISH each, in order).
@@ -195,8 +199,17 @@ async fn publisher(
             batch.iter().for_each(|_| health.dropped_one());
             continue;
         };
-        // After a failure, tell the others since when they may lack events from here.
-        let since = health.first_drop.swap(0, Ordering::AcqRel);
+        // After a failure, tell the others since when they may lack events from here; at most
+        // once a second (a node that keeps dropping keeps its oldest moment meanwhile), since
+        // each one makes every other node re-read its connections and re-index.
+        let since = if last_gap.is_none_or(|t| t.elapsed() >= GAP_EVERY) {
+            health.first_drop.swap(0, Ordering::AcqRel)
+        } else {
+            0
+        };
+        if since != 0 {
+            last_gap = Some(tokio::time::Instant::now());
+        }
         let mut pipe = redis::pipe();
         for payload in &batch {
             pipe.cmd("PUBLISH").arg(&channel).arg(payload).ignore();
@@ -264,6 +277,7 @@ async fn listen(
 ) {
     let mut messages = pubsub.on_message();
     let mut heard = tokio::time::Instant::now();
+    let mut last_lag: Option<tokio::time::Instant> = None;
     loop {
         let next = tokio::time::timeout_at(heard + DEAF_AFTER, messages.next()).await;
         let message = match next {
@@ -290,8 +304,11 @@ async fn listen(
             Envelope::Canary(..) => {}
             Envelope::Event(from, _) | Envelope::Gap(from, _) if from == node => {}
             Envelope::Gap(_, since) => {
-                hub.lag_all();
                 (hooks.on_gap)(since);
+                if last_lag.is_none_or(|t| t.elapsed() >= GAP_EVERY) {
+                    last_lag = Some(tokio::time::Instant::now());
+                    hub.lag_all();
+                }
             }
             Envelope::Event(_, event) => {
                 (hooks.on_remote)(&event);
@@ -316,17 +333,30 @@ pub(crate) fn safety_net(state: crate::AppState, every: Duration) {
         loop {
             tick.tick().await;
             let since = crate::now_millis() - window;
-            let Ok(ids) = state.store.touched_since(since, 0, 10_000).await else {
-                continue;
-            };
-            let Ok(conversations) = state.store.conversations(&ids).await else {
-                continue;
-            };
-            let heard = state.hub.heard(&ids.iter().copied().collect());
-            for c in conversations {
-                if c.last_seq > heard.get(&c.id).copied().unwrap_or(0) {
-                    state.hub.lag_conversation(c.id);
-                }
+            let mut touched = std::collections::HashSet::new();
+            let mut after = 0;
+            let mut missed = Vec::new();
+            let heard = state.hub.heard_all();
+            loop {
+                let Ok(ids) = state.store.touched_since(since, after, 1_000).await else {
+                    break;
+                };
+                let Some(&last) = ids.last() else { break };
+                after = last;
+                let Ok(conversations) = state.store.conversations(&ids).await else {
+                    break;
+                };
+                touched.extend(ids);
+                missed.extend(
+                    conversations
+                        .into_iter()
+                        .filter(|c| c.last_seq > heard.get(&c.id).copied().unwrap_or(0))
+                        .map(|c| c.id),
+                );
+            }
+            state.hub.forget_heard_except(&touched);
+            for id in missed {
+                state.hub.lag_conversation(id);
             }
         }
     });

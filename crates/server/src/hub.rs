@@ -212,11 +212,17 @@ impl Hub {
         }
     }
 
-    /// The newest sequence number heard of for each of `ids` (0: none); forgets the others.
-    pub fn heard(&self, ids: &HashSet<i64>) -> HashMap<i64, u64> {
-        let mut heard = self.heard.lock().expect("heard lock");
-        heard.retain(|id, _| ids.contains(id));
-        heard.clone()
+    /// The newest sequence number heard of per conversation lately.
+    pub fn heard_all(&self) -> HashMap<i64, u64> {
+        self.heard.lock().expect("heard lock").clone()
+    }
+
+    /// Forgets the conversations not in `ids` (quiet lately), keeping the map bounded.
+    pub fn forget_heard_except(&self, ids: &HashSet<i64>) {
+        self.heard
+            .lock()
+            .expect("heard lock")
+            .retain(|id, _| ids.contains(id));
     }
 
     fn deliver_arc(&self, event: Arc<HubEvent>) {

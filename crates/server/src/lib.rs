@@ -205,6 +205,8 @@ pub struct AppState {
     pub(crate) node: Arc<str>,
     /// Wakes this node's erasure watch at once (an erasure made here).
     pub(crate) erasures: Arc<tokio::sync::Notify>,
+    /// Catch-ups the agents' search index owes (`search_feed`).
+    pub(crate) catch_up: Arc<search_feed::CatchUp>,
 }
 
 impl AppState {
@@ -234,6 +236,7 @@ impl AppState {
             messages: None,
             node: Arc::from(format!("{:016x}", rand::random::<u64>())),
             erasures: Arc::default(),
+            catch_up: Arc::default(),
         }
     }
 
@@ -296,13 +299,9 @@ impl AppState {
             });
             match (&self.cluster, redis::Client::open(url.as_str())) {
                 (Some(cluster), _) => {
-                    let state = self.clone();
-                    let on_gap: bus::OnGap = Arc::new(move |since| {
-                        let state = state.clone();
-                        tokio::spawn(async move {
-                            search_feed::catch_up(&state, since - search_feed::MARGIN).await
-                        });
-                    });
+                    let owed = self.catch_up.clone();
+                    let on_gap: bus::OnGap =
+                        Arc::new(move |since| owed.request(since - search_feed::MARGIN));
                     self.hub.attach(bus::start(
                         cluster.clone(),
                         self.hub.clone(),
@@ -510,13 +509,7 @@ async fn metrics(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> impl axum::response::IntoResponse {
     let mut out = String::new();
-    // Counted up to a bound, so a scrape stays cheap whatever the backlog.
-    let queue = state
-        .store
-        .unassigned_open(10_000)
-        .await
-        .ok()
-        .map(|q| q.len() as u64);
+    let queue = state.metrics.queue(&*state.store).await;
     state.metrics.render(&mut out, queue);
     state.refusals.render(&mut out);
     if let Some(bus) = state.hub.bus() {

@@ -7,6 +7,9 @@
 //! - when the Redis subscription comes back after a break, or another node says it could not
 //!   publish for a while (`bus`), everything touched since then.
 //!
+//! Requests merge into one worker (`CatchUp`): a burst of them costs one pass, a failed pass is
+//! retried, and the mark never moves past a moment still owed.
+//!
 //! Each moment is moved back by `MARGIN`, since the times compared were written by other
 //! nodes' clocks. A missing or unfinished index is rebuilt whole.
 //!
@@ -19,6 +22,7 @@ use server_search::messages::{Kind, MessageSearch};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 const MARK: &str = "indexed-until";
@@ -27,6 +31,71 @@ const MARK_EVERY: Duration = Duration::from_secs(10);
 pub(crate) const MARGIN: i64 = 5 * 60 * 1000;
 /// Conversations re-indexed per page of the catch-up.
 const PAGE: u32 = 500;
+
+/// The catch-ups this node owes its index: requests merge into the oldest moment, one worker runs
+/// them one at a time (retrying after a failure), and the mark never passes a moment still owed.
+pub(crate) struct CatchUp {
+    /// The oldest moment asked for and not yet started (`i64::MAX`: none).
+    pending: AtomicI64,
+    /// The moment of the catch-up running or failed (`i64::MAX`: none).
+    running: AtomicI64,
+    wake: tokio::sync::Notify,
+}
+
+impl Default for CatchUp {
+    fn default() -> Self {
+        CatchUp {
+            pending: AtomicI64::new(i64::MAX),
+            running: AtomicI64::new(i64::MAX),
+            wake: tokio::sync::Notify::new(),
+        }
+    }
+}
+
+impl CatchUp {
+    /// Asks for everything touched since `since` (ms since the epoch) to be re-indexed.
+    pub(crate) fn request(&self, since: i64) {
+        self.pending.fetch_min(since, Ordering::AcqRel);
+        self.wake.notify_one();
+    }
+
+    /// The oldest moment not yet caught up, if any.
+    fn owed(&self) -> Option<i64> {
+        let owed = self
+            .pending
+            .load(Ordering::Acquire)
+            .min(self.running.load(Ordering::Acquire));
+        (owed != i64::MAX).then_some(owed)
+    }
+}
+
+/// Runs the requested catch-ups, oldest moment first, one at a time; a failed one is retried
+/// (backoff up to 30 s) and keeps its moment owed meanwhile.
+fn catch_up_worker(state: AppState) {
+    tokio::spawn(async move {
+        let owed = state.catch_up.clone();
+        let mut backoff = Duration::from_secs(1);
+        loop {
+            owed.wake.notified().await;
+            loop {
+                let since = owed.pending.swap(i64::MAX, Ordering::AcqRel);
+                if since == i64::MAX {
+                    break;
+                }
+                owed.running.fetch_min(since, Ordering::AcqRel);
+                if catch_up(&state, since).await.is_some() {
+                    owed.running.store(i64::MAX, Ordering::Release);
+                    backoff = Duration::from_secs(1);
+                } else {
+                    owed.request(since);
+                    owed.running.store(i64::MAX, Ordering::Release);
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                }
+            }
+        }
+    });
+}
 
 /// Opens the index's upkeep: rebuild or catch up, then commit once a second.
 pub(crate) fn start(state: &AppState, search: Arc<MessageSearch>) {
@@ -55,16 +124,18 @@ pub(crate) fn start(state: &AppState, search: Arc<MessageSearch>) {
     } else {
         let state = state.clone();
         let mark = dir.as_ref().and_then(|d| read_mark(&d.join(MARK)));
-        tokio::spawn(async move {
-            crate::privacy::start(&state).await;
-            if let Some(mark) = mark {
-                catch_up(&state, mark - MARGIN).await;
-            }
-        });
+        if let Some(mark) = mark {
+            // Owed from now on, so the mark cannot pass it before it is done.
+            state.catch_up.request(mark - MARGIN);
+        }
+        tokio::spawn(async move { crate::privacy::start(&state).await });
     }
+    catch_up_worker(state.clone());
     // Commit what was indexed, once a second: searches see messages within a second. The mark
-    // is a moment before a commit that succeeded: everything indexed before it is on disk.
+    // is a moment before a commit that succeeded (everything indexed before it is on disk), and
+    // never past a catch-up still owed (a restart resumes from there).
     let mark = dir.map(|d| d.join(MARK));
+    let owed = state.catch_up.clone();
     tokio::spawn(async move {
         let mut marked: Option<tokio::time::Instant> = None;
         loop {
@@ -80,7 +151,7 @@ pub(crate) fn start(state: &AppState, search: Arc<MessageSearch>) {
                 && let Some(path) = &mark
             {
                 marked = Some(tokio::time::Instant::now());
-                write_mark(path, before);
+                write_mark(path, owed.owed().map_or(before, |o| o.min(before)));
             }
         }
     });
@@ -98,9 +169,9 @@ fn write_mark(path: &PathBuf, at: i64) {
     }
 }
 
-/// Re-indexes every conversation touched at or after `since` (milliseconds since the epoch),
-/// in the background of the caller. Returns how many, or `None` when the database failed.
-pub(crate) async fn catch_up(state: &AppState, since: i64) -> Option<u64> {
+/// Re-indexes every conversation touched at or after `since` (milliseconds since the epoch).
+/// Returns how many, or `None` when the database failed. Run by the worker (`CatchUp`).
+async fn catch_up(state: &AppState, since: i64) -> Option<u64> {
     let search = state.messages.clone()?;
     let started = std::time::Instant::now();
     let mut contacts = HashMap::new();
@@ -160,7 +231,9 @@ async fn reindex_conversation(
                 .map(|m| (Kind::Message, m.body)),
         );
     }
-    for note in state.store.notes(id).await? {
+    let notes = state.store.notes(id).await?;
+    let notes_read = notes.len();
+    for note in notes {
         docs.push((Kind::Note, note.body));
     }
     let s = search.clone();
@@ -171,6 +244,11 @@ async fn reindex_conversation(
     }
     for m in state.store.messages_after(id, seq, 1_000).await? {
         state.index_text(id, Kind::Message, &m.body);
+    }
+    // A note added while this ran was indexed live and may have been replaced away: add the
+    // ones past those read (twice at worst, which only points at the conversation twice).
+    for note in state.store.notes(id).await?.into_iter().skip(notes_read) {
+        state.index_text(id, Kind::Note, &note.body);
     }
     Ok(())
 }
