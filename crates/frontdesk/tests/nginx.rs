@@ -346,6 +346,11 @@ async fn visitors_behind_nginx_lose_nothing_when_a_node_is_killed() {
     let mut a = common::start(&env);
     let b = common::start(&env);
     let nginx = Nginx::start(&nginx_bin, &listen, [&a.addr, &b.addr]);
+    // The README's block keeps the nodes' figures off the internet.
+    let metrics = reqwest::get(format!("{}/metrics", nginx.base()))
+        .await
+        .unwrap();
+    assert_eq!(metrics.status(), 404, "/metrics through nginx");
 
     let visitors: Vec<Arc<Mutex<Visitor>>> = (0..VISITORS).map(|_| Arc::default()).collect();
     let tasks: Vec<_> = visitors

@@ -75,6 +75,9 @@ impl Histogram {
 
 #[derive(Default)]
 pub struct Metrics {
+    /// The queue's length and when it was counted: `/metrics` is unauthenticated, so the count
+    /// (one bounded `count(*)`) runs at most once per `QUEUE_EVERY` whoever asks.
+    queue: tokio::sync::Mutex<Option<(std::time::Instant, Option<u64>)>>,
     connections: [AtomicU64; 2],
     frames_in: [AtomicU64; 2],
     frames_out: [AtomicU64; 2],
@@ -94,7 +97,24 @@ impl Drop for ConnectionCount {
     }
 }
 
+/// How long a counted queue length is served again.
+const QUEUE_EVERY: Duration = Duration::from_secs(5);
+
 impl Metrics {
+    /// Open conversations waiting for an agent (counted up to 100,000), at most once per
+    /// `QUEUE_EVERY`; `None` when the database did not answer.
+    pub async fn queue(&self, store: &dyn store::Store) -> Option<u64> {
+        let mut cached = self.queue.lock().await;
+        if let Some((at, n)) = *cached
+            && at.elapsed() < QUEUE_EVERY
+        {
+            return n;
+        }
+        let n = store.unassigned_count(100_000).await.ok();
+        *cached = Some((std::time::Instant::now(), n));
+        n
+    }
+
     pub fn connected(self: &Arc<Self>, kind: Kind) -> ConnectionCount {
         self.connections[kind.index()].fetch_add(1, Ordering::Relaxed);
         ConnectionCount {
@@ -158,8 +178,8 @@ impl Metrics {
         let name = "frontdesk_ack_latency_seconds";
         let _ = writeln!(
             out,
-            "# HELP {name} From reading a message to acknowledging it (stored and committed); \
-             its count is the messages acknowledged.\n# TYPE {name} histogram"
+            "# HELP {name} From reading a message to its commit, just before its ack is sent; \
+             its count is the acks sent (a resend is acknowledged again).\n# TYPE {name} histogram"
         );
         for k in Kind::ALL {
             self.ack_latency[k.index()].render(out, name, &format!("kind=\"{}\"", k.label()));

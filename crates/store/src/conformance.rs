@@ -648,7 +648,19 @@ async fn assignment_priority_sla_and_notes(store: &dyn Store) {
             .iter()
             .any(|c| c.id == conv.id)
     );
+    let waiting = store.unassigned_open(1_000).await.unwrap().len() as u64;
+    assert_eq!(store.unassigned_count(1_000).await.unwrap(), waiting);
+    assert_eq!(
+        store.unassigned_count(0).await.unwrap(),
+        0,
+        "counted up to the limit"
+    );
     let assigned = store.assign(conv.id, Some(ana.id), 2).await.unwrap();
+    assert_eq!(
+        store.unassigned_count(1_000).await.unwrap(),
+        waiting - 1,
+        "assigned: no longer waiting"
+    );
     assert_eq!(assigned.assignee, Some((ana.id, "Ana Lima".to_owned())));
     assert_eq!(store.assigned_open(ana.id).await.unwrap().len(), 1);
     assert_eq!(store.open_load().await.unwrap().get(&ana.id), Some(&1));

@@ -533,6 +533,8 @@ pub trait Store: Send + Sync + 'static {
     async fn assigned_open(&self, agent_id: i64) -> Result<Vec<Conversation>>;
     /// Open, unassigned conversations, oldest first.
     async fn unassigned_open(&self, limit: u32) -> Result<Vec<Conversation>>;
+    /// How many open conversations wait for an agent, counted up to `limit`.
+    async fn unassigned_count(&self, limit: u32) -> Result<u64>;
 
     /// Durably appends a message with the next sequence number of its conversation, or returns
     /// the already-stored message when the same author already sent this client id.

@@ -171,6 +171,10 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
             Ok(a) => a,
             Err(e) => return self.internal(id, e).await,
         };
+        // Stored and committed: counted now (the socket write after is the client's pace).
+        self.state
+            .metrics
+            .acked(crate::metrics::Kind::Agent, started.elapsed());
         self.out
             .send(ServerFrame::Ack {
                 id,
@@ -179,9 +183,6 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
                 at: appended.message.at,
             })
             .await;
-        self.state
-            .metrics
-            .acked(crate::metrics::Kind::Agent, started.elapsed());
         if !appended.duplicate {
             self.state
                 .index_text(conversation, server_search::messages::Kind::Message, &body);

@@ -263,7 +263,11 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
             Ok(a) => a,
             Err(e) => return self.internal(id, e).await,
         };
-        // Stored and committed: now, and only now, acknowledge.
+        // Stored and committed: now, and only now, acknowledge (counted first: the socket write
+        // after is the client's pace).
+        self.state
+            .metrics
+            .acked(crate::metrics::Kind::Visitor, started.elapsed());
         self.out
             .send(ServerFrame::Ack {
                 id,
@@ -272,9 +276,6 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
                 at: appended.message.at,
             })
             .await;
-        self.state
-            .metrics
-            .acked(crate::metrics::Kind::Visitor, started.elapsed());
         if !appended.duplicate {
             self.state
                 .index_text(conversation, server_search::messages::Kind::Message, &body);

@@ -502,6 +502,15 @@ impl SqlStore {
         Ok(rows.iter().map(conversation_from_row).collect())
     }
 
+    pub(super) async fn unassigned_count(&self, limit: u32) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar(&q("SELECT count(*) FROM (SELECT 1 FROM conversations \
+             WHERE status = 'open' AND assignee_id IS NULL LIMIT ?) AS waiting"))
+        .bind(limit as i64)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n as u64)
+    }
+
     pub(super) async fn conversations_since(
         &self,
         after_id: i64,

@@ -771,6 +771,10 @@ impl Store for SqlStore {
         SqlStore::unassigned_open(self, limit).await
     }
 
+    async fn unassigned_count(&self, limit: u32) -> Result<u64> {
+        SqlStore::unassigned_count(self, limit).await
+    }
+
     async fn append_message(&self, message: NewMessage<'_>) -> Result<Appended> {
         SqlStore::append_message(self, message).await
     }
