@@ -41,11 +41,22 @@ struct Served {
 type Encoded = (Vec<u8>, Option<&'static str>);
 
 impl Served {
-    fn new(output: kb_build::Output) -> Served {
+    /// Compresses what `before` (the build served until now) does not have already: file names
+    /// are content hashes, so a name seen before has the same bytes.
+    fn new(output: kb_build::Output, before: Option<&Served>) -> Served {
         use std::io::Write;
         let mut brotli = std::collections::HashMap::new();
         let mut gzip = std::collections::HashMap::new();
         for (name, bytes) in &output.files {
+            if let Some(before) = before.filter(|b| b.output.files.contains_key(name)) {
+                if let Some(br) = before.brotli.get(name) {
+                    brotli.insert(name.clone(), br.clone());
+                }
+                if let Some(gz) = before.gzip.get(name) {
+                    gzip.insert(name.clone(), gz.clone());
+                }
+                continue;
+            }
             // Best compression for what most knowledge bases are; a quicker level past 1 MB,
             // where the best one costs seconds per build.
             let quality = if bytes.len() > 1 << 20 { 9 } else { 11 };
@@ -162,7 +173,8 @@ impl KnowledgeBase {
                 None
             }
         };
-        let served = Arc::new(Served::new(output));
+        let current = self.builds.read().expect("lock").current.clone();
+        let served = Arc::new(Served::new(output, current.as_deref()));
         let tags = loaded
             .articles
             .iter()

@@ -158,7 +158,14 @@ impl Cluster {
                 }
             }
         };
-        tokio::time::timeout(TIMEOUT, run).await.ok().flatten()
+        match tokio::time::timeout(TIMEOUT, run).await {
+            Ok(answer) => answer,
+            Err(_) => {
+                // A Redis that stopped answering: the next call connects afresh.
+                *self.conn.lock().expect("redis connection lock") = None;
+                None
+            }
+        }
     }
 
     /// Takes one unit of `limit` for `key` across the cluster; `None` when Redis did not answer.

@@ -463,6 +463,9 @@ async fn limits_and_the_sign_in_throttle_count_across_nodes_and_only_within_thei
     let b = node_with(&database, &redis_url, four).await;
     // Another deployment on the same Redis (its own database).
     let other = node_with(&other_database, &redis_url, four).await;
+    for n in [&a, &b, &other] {
+        eventually_ready(n, true).await;
+    }
 
     // New visitors from one address, alternating between the nodes: 4 in all, not 4 per node.
     let mut welcomes = 0;
