@@ -275,6 +275,14 @@ impl App {
         let before = self.state.selected;
         self.apply_effects(ctx, action);
         self.load_profile(ctx);
+        // Left the conversation typed in (click, shortcut, resolve…): its customer stops
+        // seeing "typing".
+        if self.state.selected != before
+            && self.typing_in.is_some()
+            && let Some(on) = self.typing.reset()
+        {
+            self.send_typing(on);
+        }
         if self.state.selected != before
             && let Some(id) = self.state.selected
         {
@@ -1164,12 +1172,6 @@ impl Component for App {
                     self.checking = false;
                     self.login_error = None;
                     self.state.last_error = None; // "signed out" belonged to the sign-in form
-                }
-                // Leaving a conversation while typing in it: its customer stops seeing it.
-                if matches!(action, Action::Select(id) if Some(id) != self.typing_in)
-                    && let Some(on) = self.typing.reset()
-                {
-                    self.send_typing(on);
                 }
                 self.apply(ctx, action);
             }

@@ -47,7 +47,9 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<()> {
     .await;
     match copied {
         Ok(report) => {
-            print_report(&report);
+            for line in report_lines(&report) {
+                say!("{line}");
+            }
             let rows: i64 = report.iter().map(TableCopy::rows).sum();
             say!(
                 "migrated: {} tables, {rows} rows, every count matches; serve it with \
@@ -57,7 +59,10 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<()> {
             Ok(())
         }
         Err(CopyError::Mismatch(tables, report)) => {
-            print_report(&report);
+            // On standard error: a closed output must not turn this failure into a success.
+            for line in report_lines(&report) {
+                eprintln!("{line}");
+            }
             bail!("the copy does not match the source in {tables}: rolled back, nothing written")
         }
         // The message names its causes already (no chain repeating them).
@@ -67,8 +72,11 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<()> {
 
 /// One line per table (rows), then one per further check, with `MISMATCH` where the two
 /// sides differ.
-fn print_report(report: &[TableCopy]) {
-    say!("{:<40} {:>12} {:>12}", "table", "sqlite", "postgres");
+fn report_lines(report: &[TableCopy]) -> Vec<String> {
+    let mut lines = vec![format!(
+        "{:<40} {:>12} {:>12}",
+        "table", "sqlite", "postgres"
+    )];
     for table in report {
         for (i, check) in table.checks.iter().enumerate() {
             let label = if i == 0 {
@@ -76,7 +84,7 @@ fn print_report(report: &[TableCopy]) {
             } else {
                 format!("  {}", check.what)
             };
-            say!(
+            lines.push(format!(
                 "{label:<40} {:>12} {:>12}{}",
                 check.sqlite,
                 check.postgres,
@@ -85,7 +93,8 @@ fn print_report(report: &[TableCopy]) {
                 } else {
                     "  MISMATCH"
                 }
-            );
+            ));
         }
     }
+    lines
 }

@@ -519,10 +519,12 @@ impl ChatState {
                 }
             }
             Action::StartChat => {
-                if self.handoff_query.is_none() && !self.query.trim().is_empty() {
+                // Before anything is sent, the question is the one typed last.
+                let fresh = self.conversation.is_none() && self.lines.is_empty();
+                if (fresh || self.handoff_query.is_none()) && !self.query.trim().is_empty() {
                     self.handoff_query = Some(fit(self.query.trim(), 512));
                 }
-                if self.conversation.is_none() && self.lines.is_empty() {
+                if fresh {
                     self.prefill = self.handoff_query.clone();
                 }
                 self.screen = Screen::Chat;
@@ -980,6 +982,18 @@ mod tests {
         s.apply(Action::Query("  my invoice is wrong ".into()));
         s.apply(Action::StartChat);
         assert_eq!(s.prefill.take().as_deref(), Some("my invoice is wrong"));
+        // Back to searching, a better question, chat again before sending: the new one.
+        s.apply(Action::Back);
+        s.apply(Action::Query("my invoice total is wrong".into()));
+        s.apply(Action::StartChat);
+        assert_eq!(
+            s.prefill.take().as_deref(),
+            Some("my invoice total is wrong")
+        );
+        assert_eq!(
+            s.handoff().query.as_deref(),
+            Some("my invoice total is wrong")
+        );
         s.apply(Action::Compose {
             id: "m1".into(),
             body: "my invoice is wrong".into(),
