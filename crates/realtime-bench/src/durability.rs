@@ -37,6 +37,28 @@ pub struct RunResult {
     pub unreplayed: u64,
 }
 
+impl std::ops::AddAssign for RunResult {
+    fn add_assign(&mut self, r: RunResult) {
+        self.sent += r.sent;
+        self.acked += r.acked;
+        self.stored += r.stored;
+        self.missing += r.missing;
+        self.duplicates += r.duplicates;
+        self.gaps += r.gaps;
+        self.moved += r.moved;
+        self.stored_unacked += r.stored_unacked;
+        self.unreplayed += r.unreplayed;
+    }
+}
+
+/// When each of `runs` runs kills its node: between 1 and 3 s into the traffic.
+pub fn kill_times(runs: usize) -> Vec<Duration> {
+    let mut rng = rand::thread_rng();
+    (0..runs)
+        .map(|_| Duration::from_millis(rng.gen_range(1000..=3000)))
+        .collect()
+}
+
 /// One conversation as replayed: (client id, seq) in arrival order.
 pub type Replayed = Vec<(String, u64)>;
 
@@ -195,12 +217,7 @@ pub fn tally(
 }
 
 pub async fn scenario(deploy: &Deploy, args: &DurabilityArgs) -> anyhow::Result<()> {
-    let kills: Vec<Duration> = {
-        let mut rng = rand::thread_rng();
-        (0..args.runs)
-            .map(|_| Duration::from_millis(rng.gen_range(1000..=3000)))
-            .collect()
-    };
+    let kills = kill_times(args.runs);
     println!(
         "\ndurability: {} runs, {} visitors at {} msg/s (agent following all), kill -9 between 1 and 3 s",
         args.runs, args.visitors, args.rate
@@ -238,15 +255,7 @@ pub async fn scenario(deploy: &Deploy, args: &DurabilityArgs) -> anyhow::Result<
             r.stored_unacked,
             r.unreplayed
         );
-        total.sent += r.sent;
-        total.acked += r.acked;
-        total.stored += r.stored;
-        total.missing += r.missing;
-        total.duplicates += r.duplicates;
-        total.gaps += r.gaps;
-        total.moved += r.moved;
-        total.stored_unacked += r.stored_unacked;
-        total.unreplayed += r.unreplayed;
+        total += r;
     }
     let mut t = Table::new(format!("durability: {} kill -9 runs, totals", args.runs));
     t.info("messages sent", count(total.sent));

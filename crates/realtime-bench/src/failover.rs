@@ -17,7 +17,6 @@ use crate::track::Tracker;
 use anyhow::{Context, bail};
 use futures_util::{SinkExt, StreamExt};
 use protocol::AgentFrame;
-use rand::Rng;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -449,12 +448,7 @@ pub async fn scenario(deploy: &Deploy, args: &DurabilityArgs) -> anyhow::Result<
     if deploy.nodes < 2 {
         bail!("the failover loop needs at least 2 nodes");
     }
-    let kills: Vec<Duration> = {
-        let mut rng = rand::thread_rng();
-        (0..args.runs)
-            .map(|_| Duration::from_millis(rng.gen_range(1000..=3000)))
-            .collect()
-    };
+    let kills = crate::durability::kill_times(args.runs);
     println!(
         "\ndurability on {} nodes (PostgreSQL + Redis; a fresh database and fresh nodes per run): \
          {} runs, {} visitors at {} msg/s spread over the nodes (agent following all on node {}), \
@@ -513,19 +507,8 @@ pub async fn scenario(deploy: &Deploy, args: &DurabilityArgs) -> anyhow::Result<
             format!("{} / {}", r.agent_missing, r.agent_duplicates),
             ms(reconnect.max()),
         );
-        total.db.sent += r.db.sent;
-        total.db.acked += r.db.acked;
-        total.db.stored += r.db.stored;
-        total.db.missing += r.db.missing;
-        total.db.duplicates += r.db.duplicates;
-        total.db.gaps += r.db.gaps;
-        total.db.moved += r.db.moved;
-        total.db.stored_unacked += r.db.stored_unacked;
-        total.replay.missing += r.replay.missing;
-        total.replay.duplicates += r.replay.duplicates;
-        total.replay.gaps += r.replay.gaps;
-        total.replay.moved += r.replay.moved;
-        total.replay.unreplayed += r.replay.unreplayed;
+        total.db += r.db;
+        total.replay += r.replay;
         total.resent += r.resent;
         total.deduplicated += r.deduplicated;
         total.moved += r.moved;
