@@ -86,35 +86,22 @@ impl Served {
     /// `name` in the best encoding the client accepts.
     fn file(&self, name: &str, headers: &axum::http::HeaderMap) -> Option<Encoded> {
         let raw = self.output.files.get(name)?;
-        if let Some(br) = self.brotli.get(name).filter(|_| accepts(headers, "br")) {
+        if let Some(br) = self
+            .brotli
+            .get(name)
+            .filter(|_| crate::static_files::accepts(headers, "br"))
+        {
             return Some((br.clone(), Some("br")));
         }
-        if let Some(gz) = self.gzip.get(name).filter(|_| accepts(headers, "gzip")) {
+        if let Some(gz) = self
+            .gzip
+            .get(name)
+            .filter(|_| crate::static_files::accepts(headers, "gzip"))
+        {
             return Some((gz.clone(), Some("gzip")));
         }
         Some((raw.clone(), None))
     }
-}
-
-/// Whether `Accept-Encoding` lists `coding` (without `q=0`).
-fn accepts(headers: &axum::http::HeaderMap, coding: &str) -> bool {
-    headers
-        .get(axum::http::header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',').any(|e| {
-                let mut parts = e.split(';');
-                parts
-                    .next()
-                    .is_some_and(|c| c.trim().eq_ignore_ascii_case(coding))
-                    && !parts.any(|p| {
-                        p.trim()
-                            .strip_prefix("q=")
-                            .and_then(|q| q.trim().parse::<f32>().ok())
-                            == Some(0.0)
-                    })
-            })
-        })
 }
 
 #[derive(Clone, Default)]

@@ -41,13 +41,25 @@ fn mime(name: &str) -> &'static str {
     }
 }
 
-fn accepts_brotli(headers: &HeaderMap) -> bool {
+/// Whether `Accept-Encoding` lists `coding` (without `q=0`). Shared with the knowledge base's
+/// files (`kb.rs`).
+pub(crate) fn accepts(headers: &HeaderMap, coding: &str) -> bool {
     headers
         .get(ACCEPT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| {
-            v.split(',')
-                .any(|e| e.split(';').next().is_some_and(|e| e.trim() == "br"))
+            v.split(',').any(|e| {
+                let mut parts = e.split(';');
+                parts
+                    .next()
+                    .is_some_and(|c| c.trim().eq_ignore_ascii_case(coding))
+                    && !parts.any(|p| {
+                        p.trim()
+                            .strip_prefix("q=")
+                            .and_then(|q| q.trim().parse::<f32>().ok())
+                            == Some(0.0)
+                    })
+            })
         })
 }
 
@@ -63,7 +75,7 @@ fn serve(name: &str, headers: &HeaderMap, cache: &'static str, csp: Option<&str>
         return not_found_response();
     };
     let (body, encoded) = match asset.brotli {
-        Some(br) if accepts_brotli(headers) => (br, true),
+        Some(br) if accepts(headers, "br") => (br, true),
         _ => (asset.bytes, false),
     };
     let mut response = body.into_response();
@@ -168,13 +180,15 @@ mod tests {
     #[test]
     fn brotli_negotiation() {
         let mut h = HeaderMap::new();
-        assert!(!accepts_brotli(&h));
+        assert!(!accepts(&h, "br"));
         h.insert(
             ACCEPT_ENCODING,
             HeaderValue::from_static("gzip, deflate, br;q=0.9"),
         );
-        assert!(accepts_brotli(&h));
+        assert!(accepts(&h, "br") && accepts(&h, "gzip"));
         h.insert(ACCEPT_ENCODING, HeaderValue::from_static("brotli-ish"));
-        assert!(!accepts_brotli(&h));
+        assert!(!accepts(&h, "br"));
+        h.insert(ACCEPT_ENCODING, HeaderValue::from_static("br;q=0, gzip"));
+        assert!(!accepts(&h, "br") && accepts(&h, "gzip"));
     }
 }
