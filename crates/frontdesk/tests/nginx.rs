@@ -312,28 +312,15 @@ async fn visitors_behind_nginx_lose_nothing_when_a_node_is_killed() {
     let Some(database) = store::conformance::postgres_database("bin_nginx").await else {
         return;
     };
-    let (Ok(redis), Ok(nginx_bin)) = (
-        std::env::var("FRONTDESK_TEST_REDIS_URL"),
-        std::env::var("FRONTDESK_TEST_NGINX"),
-    ) else {
-        assert!(std::env::var_os("FRONTDESK_REQUIRE_SERVICES").is_none());
-        eprintln!("skipped: FRONTDESK_TEST_REDIS_URL or FRONTDESK_TEST_NGINX is not set");
+    let Some(redis) = common::redis_url() else {
         return;
     };
-    common::cli(
-        &[
-            "agent",
-            "add",
-            "--database",
-            &database,
-            "--email",
-            "ana@example.com",
-            "--name",
-            "Ana",
-            "--password-stdin",
-        ],
-        &format!("{PASSWORD}\n"),
-    );
+    let Ok(nginx_bin) = std::env::var("FRONTDESK_TEST_NGINX") else {
+        assert!(std::env::var_os("FRONTDESK_REQUIRE_SERVICES").is_none());
+        eprintln!("skipped: FRONTDESK_TEST_NGINX is not set");
+        return;
+    };
+    common::add_admin_ana(&database, PASSWORD);
     // As the README says for nodes behind a proxy: the public origin and the proxy's address.
     let listen = common::nginx::free_addr();
     let public_url = format!("http://{listen}");

@@ -19,27 +19,11 @@ async fn a_node_killed_mid_conversation_loses_nothing_and_the_customer_resumes_o
     let Some(database) = store::conformance::postgres_database("bin_nodes").await else {
         return;
     };
-    let Ok(redis) = std::env::var("FRONTDESK_TEST_REDIS_URL") else {
-        assert!(std::env::var_os("FRONTDESK_REQUIRE_SERVICES").is_none());
-        eprintln!("skipped: FRONTDESK_TEST_REDIS_URL is not set");
+    let Some(redis) = common::redis_url() else {
         return;
     };
     // The first admin, made with the CLI on the shared database.
-    common::cli(
-        &[
-            "agent",
-            "add",
-            "--database",
-            &database,
-            "--email",
-            "ana@example.com",
-            "--name",
-            "Ana",
-            "--admin",
-            "--password-stdin",
-        ],
-        &format!("{PASSWORD}\n"),
-    );
+    common::add_admin_ana(&database, PASSWORD);
     let env = [
         ("FRONTDESK_DATABASE", database.as_str()),
         ("FRONTDESK_REDIS", redis.as_str()),

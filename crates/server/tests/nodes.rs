@@ -80,22 +80,7 @@ async fn a_customer_on_one_node_and_an_agent_on_another() {
     let Some((database, redis_url)) = services("nodes").await else {
         return;
     };
-    {
-        let store = PgStore::connect(&database).await.unwrap();
-        store
-            .create_agent(
-                NewAgent {
-                    email: "ana@example.com".into(),
-                    name: "Ana".into(),
-                    password_hash: server::hash_password("agent-password").unwrap(),
-                    admin: true,
-                },
-                1,
-            )
-            .await
-            .unwrap();
-        store.close().await;
-    }
+    add_ana(&database).await;
     let (a, b) = (
         node(&database, &redis_url).await,
         node(&database, &redis_url).await,

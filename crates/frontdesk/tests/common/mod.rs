@@ -110,3 +110,38 @@ pub fn http_status(addr: &str, head: &str, body: &str) -> u16 {
         .and_then(|c| c.parse().ok())
         .unwrap_or(0)
 }
+
+/// `FRONTDESK_TEST_REDIS_URL`, or `None` to skip (failing instead under
+/// `FRONTDESK_REQUIRE_SERVICES`).
+pub fn redis_url() -> Option<String> {
+    match std::env::var("FRONTDESK_TEST_REDIS_URL") {
+        Ok(url) => Some(url),
+        Err(_) => {
+            assert!(
+                std::env::var_os("FRONTDESK_REQUIRE_SERVICES").is_none(),
+                "FRONTDESK_TEST_REDIS_URL is not set"
+            );
+            eprintln!("skipped: FRONTDESK_TEST_REDIS_URL is not set");
+            None
+        }
+    }
+}
+
+/// `frontdesk agent add --database URL` for Ana (an admin), password on standard input.
+pub fn add_admin_ana(database: &str, password: &str) {
+    cli(
+        &[
+            "agent",
+            "add",
+            "--database",
+            database,
+            "--email",
+            "ana@example.com",
+            "--name",
+            "Ana",
+            "--admin",
+            "--password-stdin",
+        ],
+        &format!("{password}\n"),
+    );
+}
