@@ -357,3 +357,26 @@ fn reindex_failed(e: store::StoreError) -> Option<u64> {
     tracing::error!(error = %e, "rebuilding the search index failed");
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_merge_into_the_oldest_moment_and_a_running_one_stays_owed() {
+        let owed = CatchUp::default();
+        assert_eq!(owed.owed(), None);
+        owed.request(500);
+        owed.request(300);
+        owed.request(900);
+        assert_eq!(owed.owed(), Some(300), "the oldest of the requests");
+        // The worker takes it: still owed while it runs (the mark must not pass it).
+        let since = owed.pending.swap(i64::MAX, Ordering::AcqRel);
+        owed.running.fetch_min(since, Ordering::AcqRel);
+        assert_eq!(owed.owed(), Some(300));
+        owed.request(700);
+        assert_eq!(owed.owed(), Some(300), "a newer request does not hide it");
+        owed.running.store(i64::MAX, Ordering::Release);
+        assert_eq!(owed.owed(), Some(700), "done: the next one is owed");
+    }
+}
