@@ -52,19 +52,17 @@ impl Flags {
 pub fn bench(extra: &[String]) -> anyhow::Result<()> {
     let root = util::root();
     let flags = Flags::read(extra)?;
-    util::step("cargo build --release -p frontdesk -p realtime-bench");
-    util::run(
-        util::cargo()
-            .args([
-                "build",
-                "--release",
-                "-p",
-                "frontdesk",
-                "-p",
-                "realtime-bench",
-            ])
-            .current_dir(&root),
-    )?;
+    // Built one after the other, not together: built together, cargo unifies the features of
+    // their shared dependencies and the server benched is not the one `cargo build -p frontdesk`
+    // ships (measured: 10.1 KiB per idle connection built together, 8.75 KiB alone).
+    for package in ["realtime-bench", "frontdesk"] {
+        util::step(&format!("cargo build --release -p {package}"));
+        util::run(
+            util::cargo()
+                .args(["build", "--release", "-p", package])
+                .current_dir(&root),
+        )?;
+    }
     let release = util::target_dir()?.join("release");
     let mut args = extra.to_vec();
     // Several nodes need PostgreSQL and Redis: private ones unless given (stopped on drop, also
