@@ -80,6 +80,14 @@ fn out_of_file_descriptors_is_logged_and_refused_not_left_hanging() {
             let _ = tx.send(line);
         }
     });
+    // A server that has started: its start-up work (the search index's first build) is done.
+    let ready = std::time::Instant::now();
+    while !get(&addr, "/readyz").starts_with("HTTP/1.1 200")
+        || !dir.path().join("search/rebuilt-from-database").exists()
+    {
+        assert!(ready.elapsed() < Duration::from_secs(20), "the server never became ready");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     // Hold more connections than the server has descriptors for.
     let mut held = Vec::new();
     for _ in 0..80 {
@@ -87,25 +95,44 @@ fn out_of_file_descriptors_is_logged_and_refused_not_left_hanging() {
             held.push(s);
         }
     }
-    // One more: answered with 503 at once, not left hanging.
+    // One more: answered with 503 at once, not left hanging until the held connections' header
+    // timeout (10 s) frees descriptors.
+    let asked = std::time::Instant::now();
     let mut late = std::net::TcpStream::connect(&addr).unwrap();
     late.set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
     let _ = late.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
     let mut answer = String::new();
     let _ = late.read_to_string(&mut answer);
+    let waited = asked.elapsed();
+    let mut lines = Vec::new();
     let logged = (0..50).find_map(|_| {
         rx.recv_timeout(Duration::from_millis(200))
             .ok()
+            .inspect(|l| lines.push(l.clone()))
             .filter(|l| l.contains("out of file descriptors"))
     });
     let _ = child.kill();
     let _ = child.wait();
+    lines.extend(rx.try_iter());
     assert!(
-        answer.starts_with("HTTP/1.1 503"),
-        "refused with 503, got {answer:?}"
+        answer.starts_with("HTTP/1.1 503") && waited < Duration::from_secs(5),
+        "refused with 503 at once, got {answer:?} after {waited:?}; the server said {lines:#?}"
     );
     assert!(logged.is_some(), "a clear log line");
+}
+
+/// The raw answer to `GET path` on a fresh connection ("" when it fails).
+fn get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(addr) else {
+        return String::new();
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    let _ = write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    answer
 }
 
 /// `frontdesk serve --config FILE`; returns the server's base URL and the child.

@@ -54,19 +54,37 @@ pub async fn serve(
     // A descriptor kept in reserve: when the process runs out, it is released to accept the
     // waiting connection and refuse it with a 503, instead of leaving it hanging unaccepted.
     let mut reserve = std::fs::File::open("/dev/null").ok();
+    // When running out was last logged: once a second at most, however many are refused.
+    let mut logged = None;
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
                 Err(e) if is_out_of_files(&e) => {
-                    tracing::error!(
-                        error = %e,
-                        "out of file descriptors: refusing new connections (raise the open files \
-                         limit, or add a node)"
-                    );
-                    drop(reserve.take());
-                    if let Ok((stream, _)) = listener.accept().await {
-                        let _ = stream.try_write(OUT_OF_FILES);
+                    if logged.is_none_or(|t: std::time::Instant| t.elapsed() >= Duration::from_secs(1)) {
+                        logged = Some(std::time::Instant::now());
+                        tracing::error!(
+                            error = %e,
+                            "out of file descriptors: refusing new connections (raise the open \
+                             files limit, or add a node)"
+                        );
+                    }
+                    match reserve.take() {
+                        Some(spare) => {
+                            drop(spare);
+                            // The waiting connection takes the released descriptor, unless
+                            // another thread of the process opened a file in between.
+                            let waiting = tokio::time::timeout(
+                                Duration::from_secs(1),
+                                listener.accept(),
+                            );
+                            if let Ok(Ok((stream, _))) = waiting.await {
+                                let _ = stream.try_write(OUT_OF_FILES);
+                            }
+                        }
+                        // The reserve was lost to such a thread: wait for a descriptor to be
+                        // released rather than spin on the failing accept.
+                        None => tokio::time::sleep(Duration::from_millis(10)).await,
                     }
                     reserve = std::fs::File::open("/dev/null").ok();
                     continue;
