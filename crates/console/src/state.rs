@@ -561,6 +561,7 @@ mod tests {
             name: "Ana".into(),
             email: "ana@example.com".into(),
             admin: false,
+            lead: false,
         }
     }
 

@@ -85,7 +85,10 @@ fn out_of_file_descriptors_is_logged_and_refused_not_left_hanging() {
     while !get(&addr, "/readyz").starts_with("HTTP/1.1 200")
         || !dir.path().join("search/rebuilt-from-database").exists()
     {
-        assert!(ready.elapsed() < Duration::from_secs(20), "the server never became ready");
+        assert!(
+            ready.elapsed() < Duration::from_secs(20),
+            "the server never became ready"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     // Hold more connections than the server has descriptors for.
@@ -129,7 +132,10 @@ fn get(addr: &str, path: &str) -> String {
         return String::new();
     };
     let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-    let _ = write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let _ = write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    );
     let mut answer = String::new();
     let _ = s.read_to_string(&mut answer);
     answer

@@ -10,6 +10,7 @@
 
 mod decode;
 mod export;
+pub mod reports;
 mod text;
 
 pub use decode::{FrameError, decode_agent, decode_visitor};
@@ -524,6 +525,9 @@ pub struct AgentAccount {
     pub name: String,
     pub email: String,
     pub admin: bool,
+    /// Sees the reports (admins do too).
+    #[serde(default)]
+    pub lead: bool,
     pub disabled: bool,
     /// Routing skills: primary language tags (empty: any) and teams.
     #[serde(default)]
@@ -550,6 +554,9 @@ pub struct AgentInfo {
     pub name: String,
     pub email: String,
     pub admin: bool,
+    /// Sees the reports (admins do too).
+    #[serde(default)]
+    pub lead: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -25,6 +25,7 @@ fn account(a: store::Agent) -> AgentAccount {
         name: a.name,
         email: a.email,
         admin: a.admin,
+        lead: a.lead,
         disabled: a.disabled,
         languages: a.languages,
         teams: a.teams,

@@ -80,6 +80,7 @@ pub fn agent(a: &store::Agent) -> protocol::AgentInfo {
         name: a.name.clone(),
         email: a.email.clone(),
         admin: a.admin,
+        lead: a.lead,
     }
 }
 

@@ -51,6 +51,8 @@ pub struct Agent {
     pub email: String,
     pub name: String,
     pub admin: bool,
+    /// Sees the reports (admins do too).
+    pub lead: bool,
     pub disabled: bool,
     /// Primary language tags the agent answers in (routing skill); empty means any.
     pub languages: Vec<String>,

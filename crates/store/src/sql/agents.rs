@@ -3,7 +3,7 @@ use super::*;
 impl SqlStore {
     pub(super) async fn create_agent(&self, agent: NewAgent, now: Millis) -> Result<Agent> {
         let result = sqlx::query(&q("INSERT INTO agents (email, name, password_hash, is_admin, created_at) \
-             VALUES (?, ?, ?, ?, ?) RETURNING id, email, name, is_admin, disabled, languages, teams"),
+             VALUES (?, ?, ?, ?, ?) RETURNING id, email, name, is_admin, is_lead, disabled, languages, teams"),
         )
         .bind(&agent.email)
         .bind(&agent.name)
@@ -22,7 +22,7 @@ impl SqlStore {
     }
 
     pub(super) async fn agent_credentials(&self, email: &str) -> Result<Option<AgentCredentials>> {
-        let row = sqlx::query(&q("SELECT id, email, name, is_admin, disabled, languages, teams, password_hash FROM agents WHERE lower(email) = lower(?)"),
+        let row = sqlx::query(&q("SELECT id, email, name, is_admin, is_lead, disabled, languages, teams, password_hash FROM agents WHERE lower(email) = lower(?)"),
         )
         .bind(email)
         .fetch_optional(&self.pool)
@@ -35,7 +35,7 @@ impl SqlStore {
 
     pub(super) async fn agent(&self, id: i64) -> Result<Option<Agent>> {
         let row = sqlx::query(&q(
-            "SELECT id, email, name, is_admin, disabled, languages, teams FROM agents WHERE id = ?",
+            "SELECT id, email, name, is_admin, is_lead, disabled, languages, teams FROM agents WHERE id = ?",
         ))
         .bind(id)
         .fetch_optional(&self.pool)
@@ -94,7 +94,7 @@ impl SqlStore {
 
     pub(super) async fn list_agents(&self) -> Result<Vec<Agent>> {
         let rows = sqlx::query(&q(
-            "SELECT id, email, name, is_admin, disabled, languages, teams FROM agents ORDER BY id",
+            "SELECT id, email, name, is_admin, is_lead, disabled, languages, teams FROM agents ORDER BY id",
         ))
         .fetch_all(&self.pool)
         .await?;

@@ -99,6 +99,7 @@ fn agent_from_row(row: &Row) -> Agent {
         email: row.get("email"),
         name: row.get("name"),
         admin: row.get::<i64, _>("is_admin") != 0,
+        lead: row.get::<i64, _>("is_lead") != 0,
         disabled: row.get::<i64, _>("disabled") != 0,
         languages: split_list(&row.get::<String, _>("languages")),
         teams: split_list(&row.get::<String, _>("teams")),
