@@ -7,6 +7,8 @@ use crate::{
 };
 use std::sync::Arc;
 
+mod reports;
+
 /// A fresh, empty database on the PostgreSQL server of `FRONTDESK_TEST_DATABASE_URL` (started by
 /// `cargo xtask test`), for the tests of anything that runs on PostgreSQL; `None` (the test
 /// skips, saying so) when the variable is not set, unless `FRONTDESK_REQUIRE_SERVICES` is set,
@@ -54,6 +56,8 @@ pub async fn run_all(store: Arc<dyn Store>) {
     // Last: retention removes every old resolved conversation of the stories above.
     a_contact_is_exported_and_erased_without_a_trace(&*store).await;
     retention_removes_what_is_older_than_the_rule_and_nothing_else(&*store).await;
+    // After retention, which would take its resolved conversations.
+    reports::a_scripted_month_gives_the_expected_figures(&*store).await;
 }
 
 /// A node that missed events finds every conversation with a message or a note since then.

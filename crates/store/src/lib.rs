@@ -60,6 +60,51 @@ pub struct Agent {
     pub teams: Vec<String>,
 }
 
+/// Which conversations a report counts (language is filtered by the caller, on the locale's
+/// primary tag).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReportFilter {
+    pub site: Option<String>,
+    pub team: Option<String>,
+    pub agent: Option<i64>,
+    pub label: Option<String>,
+    pub priority: Option<String>,
+    pub channel: Option<String>,
+}
+
+/// What makes a contact important in the importance × urgency view, besides having an account
+/// manager: one of `values` in its custom attribute `attribute` (compared without case).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Importance {
+    pub attribute: String,
+    pub values: Vec<String>,
+}
+
+impl Default for Importance {
+    fn default() -> Self {
+        Importance {
+            attribute: "plan".into(),
+            values: vec!["enterprise".into(), "premium".into(), "vip".into()],
+        }
+    }
+}
+
+impl Importance {
+    /// Whether a contact's attributes (a JSON object of strings) make it important.
+    pub fn matches(&self, attributes: &str) -> bool {
+        let Ok(map) =
+            serde_json::from_str::<std::collections::BTreeMap<String, String>>(attributes)
+        else {
+            return false;
+        };
+        map.get(&self.attribute).is_some_and(|v| {
+            self.values
+                .iter()
+                .any(|want| want.eq_ignore_ascii_case(v.trim()))
+        })
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct AgentCredentials {
     pub agent: Agent,
@@ -537,6 +582,55 @@ pub trait Store: Send + Sync + 'static {
     async fn unassigned_open(&self, limit: u32) -> Result<Vec<Conversation>>;
     /// How many open conversations wait for an agent, counted up to `limit`.
     async fn unassigned_count(&self, limit: u32) -> Result<u64>;
+
+    // Reports (`sql/reports.rs`): the facts the `insights` crate computes figures from.
+    /// Conversations created in `[since, until)` matching the filter, with labels and breaches.
+    async fn report_facts(
+        &self,
+        filter: &ReportFilter,
+        since: Millis,
+        until: Millis,
+    ) -> Result<Vec<insights::Fact>>;
+    /// Next responses given in `[since, until)` in conversations matching the filter.
+    async fn report_replies(
+        &self,
+        filter: &ReportFilter,
+        since: Millis,
+        until: Millis,
+    ) -> Result<Vec<insights::Reply>>;
+    /// Every open conversation matching the filter, oldest first, `important` filled in.
+    async fn open_facts(
+        &self,
+        filter: &ReportFilter,
+        importance: &Importance,
+    ) -> Result<Vec<insights::Fact>>;
+    /// (conversation id, first message) of the conversations created in the period that the
+    /// customer opened with a message.
+    async fn report_openers(
+        &self,
+        filter: &ReportFilter,
+        since: Millis,
+        until: Millis,
+    ) -> Result<Vec<(i64, String)>>;
+    /// The contacts with the most conversations created in the period.
+    async fn top_contacts(
+        &self,
+        filter: &ReportFilter,
+        since: Millis,
+        until: Millis,
+        limit: u32,
+    ) -> Result<Vec<protocol::reports::TopContact>>;
+    /// Deflections ("yes, it answered") recorded in the period.
+    async fn deflections_between(
+        &self,
+        site: Option<&str>,
+        since: Millis,
+        until: Millis,
+    ) -> Result<u64>;
+    /// (open, unassigned, customer wrote last) over every open conversation.
+    async fn live_counts(&self) -> Result<(u64, u64, u64)>;
+    /// Makes an agent a lead (sees reports) or not.
+    async fn set_lead(&self, agent_id: i64, lead: bool) -> Result<()>;
 
     /// Durably appends a message with the next sequence number of its conversation, or returns
     /// the already-stored message when the same author already sent this client id.

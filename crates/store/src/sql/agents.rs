@@ -73,7 +73,7 @@ impl SqlStore {
         token_hash: &str,
         now: Millis,
     ) -> Result<Option<Agent>> {
-        let row = sqlx::query(&q("SELECT a.id, a.email, a.name, a.is_admin, a.disabled, a.languages, a.teams FROM agent_sessions s \
+        let row = sqlx::query(&q("SELECT a.id, a.email, a.name, a.is_admin, a.is_lead, a.disabled, a.languages, a.teams FROM agent_sessions s \
              JOIN agents a ON a.id = s.agent_id \
              WHERE s.token_hash = ? AND s.expires_at > ? AND a.disabled = 0"),
         )

@@ -34,7 +34,8 @@ struct Counter {
     priority: String,
     open: bool,
     first_response_at: Option<i64>,
-    next_response_running: bool,
+    /// The running next-response clock: when the customer's wait began, and its deadline.
+    next_response: Option<(i64, Option<i64>)>,
     /// What the batch changes.
     touched: Option<Touch>,
 }
@@ -45,6 +46,18 @@ struct Touch {
     last_author: &'static str,
     /// An agent answered in this batch: the next-response clock stops.
     reset_clock: bool,
+    /// Messages agents wrote in this batch.
+    agent_replies: i64,
+}
+
+/// A next response this batch gave: the customer waited from `from_at`, `agent_id` answered
+/// at `at`.
+struct Response {
+    conversation_id: i64,
+    agent_id: Option<i64>,
+    from_at: i64,
+    at: i64,
+    due: Option<i64>,
 }
 
 /// Outcome of the batch: a result per message, in order, and whether the transaction may
@@ -104,10 +117,11 @@ async fn run(
     let sql = format!(
         "SELECT CAST(0 AS BIGINT), id, last_seq, priority, \
          CASE WHEN status = 'open' THEN CAST(1 AS BIGINT) ELSE 0 END, first_response_at, \
-         CASE WHEN next_response_from IS NULL THEN CAST(0 AS BIGINT) ELSE 1 END, NULL, NULL \
+         next_response_from, next_response_due, NULL, NULL \
          FROM conversations WHERE id IN ({}) \
          UNION ALL \
-         SELECT CAST(1 AS BIGINT), conversation_id, NULL, NULL, NULL, NULL, NULL, author_kind, client_id \
+         SELECT CAST(1 AS BIGINT), conversation_id, NULL, NULL, NULL, NULL, NULL, NULL, \
+         author_kind, client_id \
          FROM messages WHERE (conversation_id, author_kind, client_id) IN (VALUES {})",
         marks(ids.len(), "?"),
         marks(
@@ -139,13 +153,18 @@ async fn run(
                     priority: row.try_get(3).map_err(clean)?,
                     open: row.try_get::<i64, _>(4).map_err(clean)? != 0,
                     first_response_at: row.try_get(5).map_err(clean)?,
-                    next_response_running: row.try_get::<i64, _>(6).map_err(clean)? != 0,
+                    next_response: row
+                        .try_get::<Option<i64>, _>(6)
+                        .map_err(clean)?
+                        .map(|from| Ok((from, row.try_get::<Option<i64>, _>(7)?)))
+                        .transpose()
+                        .map_err(clean)?,
                     touched: None,
                 },
             );
         } else {
-            let author_kind: String = row.try_get(7).map_err(clean)?;
-            let client_id: String = row.try_get(8).map_err(clean)?;
+            let author_kind: String = row.try_get(8).map_err(clean)?;
+            let client_id: String = row.try_get(9).map_err(clean)?;
             if let Some(m) = batch.iter().find(|m| {
                 m.conversation_id == id && kind(m) == author_kind && m.client_id == client_id
             }) {
@@ -163,6 +182,7 @@ async fn run(
         Missing,
     }
     let mut plans = Vec::with_capacity(batch.len());
+    let mut responses: Vec<Response> = Vec::new();
     let mut first_copy: HashMap<(i64, &'static str, &str), usize> = HashMap::new();
     for (i, m) in batch.iter().enumerate() {
         let key = (m.conversation_id, kind(m), m.client_id.as_str());
@@ -185,18 +205,28 @@ async fn run(
             preview: String::new(),
             last_author: "visitor",
             reset_clock: false,
+            agent_replies: 0,
         });
         touch.at = m.at;
         touch.preview = preview(&m.body);
         touch.last_author = kind(m);
         let clock = if m.agent_id.is_some() {
             c.first_response_at.get_or_insert(m.at);
-            c.next_response_running = false;
+            if let Some((from_at, due)) = c.next_response.take() {
+                responses.push(Response {
+                    conversation_id: m.conversation_id,
+                    agent_id: m.agent_id,
+                    from_at,
+                    at: m.at,
+                    due,
+                });
+            }
             touch.reset_clock = true;
+            touch.agent_replies += 1;
             None
         } else {
             // As one-by-one: the clock may start once an agent answered and none runs.
-            (c.open && c.first_response_at.is_some() && !c.next_response_running)
+            (c.open && c.first_response_at.is_some() && c.next_response.is_none())
                 .then(|| c.priority.clone())
         };
         plans.push(Plan::New {
@@ -243,9 +273,10 @@ async fn run(
         .collect();
     for chunk in touched.chunks(CHUNK) {
         let sql = format!(
-            "WITH v (id, last_seq, at, preview, last_author, first_response_at, reset) AS \
-             (VALUES {}) \
+            "WITH v (id, last_seq, at, preview, last_author, first_response_at, reset, replies) \
+             AS (VALUES {}) \
              UPDATE conversations SET last_seq = v.last_seq, updated_at = v.at, \
+             agent_replies = agent_replies + v.replies, \
              preview = v.preview, last_author = v.last_author, \
              first_response_at = coalesce(conversations.first_response_at, v.first_response_at), \
              next_response_from = CASE WHEN v.reset = 1 THEN NULL ELSE next_response_from END, \
@@ -254,7 +285,7 @@ async fn run(
             marks(
                 chunk.len(),
                 "(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), \
-                 CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT))"
+                 CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT))"
             )
         );
         let sql = q(&sql);
@@ -267,7 +298,26 @@ async fn run(
                 .bind(&t.preview)
                 .bind(t.last_author)
                 .bind(c.first_response_at)
-                .bind(i64::from(t.reset_clock));
+                .bind(i64::from(t.reset_clock))
+                .bind(t.agent_replies);
+        }
+        query.execute(&mut *conn).await.map_err(fatal)?;
+    }
+    // The next responses given, for the reports.
+    for chunk in responses.chunks(CHUNK) {
+        let sql = format!(
+            "INSERT INTO response_times (conversation_id, agent_id, from_at, at, due) VALUES {}",
+            marks(chunk.len(), "(?, ?, ?, ?, ?)")
+        );
+        let sql = q(&sql);
+        let mut query = sqlx::query(&sql);
+        for r in chunk {
+            query = query
+                .bind(r.conversation_id)
+                .bind(r.agent_id)
+                .bind(r.from_at)
+                .bind(r.at)
+                .bind(r.due);
         }
         query.execute(&mut *conn).await.map_err(fatal)?;
     }

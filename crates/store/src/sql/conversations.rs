@@ -140,7 +140,10 @@ impl SqlStore {
             Status::Resolved => ("resolved", Some(now)),
         };
         let result = sqlx::query(&q(
-            "UPDATE conversations SET status = ?1, resolved_at = ?2, updated_at = ?3, \
+            "UPDATE conversations SET resolved_at = ?2, updated_at = ?3, \
+             first_resolved_at = coalesce(first_resolved_at, ?2), \
+             reopens = reopens + CASE WHEN ?1 = 'open' AND status = 'resolved' THEN 1 ELSE 0 END, \
+             status = ?1, \
              next_response_from = CASE WHEN ?1 = 'open' THEN next_response_from END, \
              next_response_due = CASE WHEN ?1 = 'open' THEN next_response_due END, \
              resolution_due = CASE WHEN ?1 = 'open' THEN resolution_due END WHERE id = ?4",

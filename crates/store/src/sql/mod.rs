@@ -13,9 +13,9 @@
 use super::{Db, dialect, dialect::q};
 use crate::{
     Agent, AgentCredentials, Appended, Contact, ContactData, ContactUpdate, Conversation,
-    ConversationContext, Erased, Erasure, Expiry, MAX_CONTACT_ATTRIBUTES, MessageAuthor, Millis,
-    NewAgent, NewMessage, Overdue, ReadBy, Result, SlaDues, SlaKind, Status, Store, StoreError,
-    StoredMessage, StoredNote, Visitor,
+    ConversationContext, Erased, Erasure, Expiry, Importance, MAX_CONTACT_ATTRIBUTES,
+    MessageAuthor, Millis, NewAgent, NewMessage, Overdue, ReadBy, ReportFilter, Result, SlaDues,
+    SlaKind, Status, Store, StoreError, StoredMessage, StoredNote, Visitor,
 };
 use async_trait::async_trait;
 use sqlx::{Database, Pool, Row as _, Transaction};
@@ -26,6 +26,7 @@ mod contacts;
 mod conversations;
 mod messages;
 mod privacy;
+mod reports;
 mod writer;
 
 pub(super) use writer::Connect;
@@ -774,6 +775,68 @@ impl Store for SqlStore {
 
     async fn unassigned_count(&self, limit: u32) -> Result<u64> {
         SqlStore::unassigned_count(self, limit).await
+    }
+
+    async fn report_facts(
+        &self,
+        filter: &ReportFilter,
+        since: Millis,
+        until: Millis,
+    ) -> Result<Vec<insights::Fact>> {
+        SqlStore::report_facts(self, filter, since, until).await
+    }
+
+    async fn report_replies(
+        &self,
+        filter: &ReportFilter,
+        since: Millis,
+        until: Millis,
+    ) -> Result<Vec<insights::Reply>> {
+        SqlStore::report_replies(self, filter, since, until).await
+    }
+
+    async fn open_facts(
+        &self,
+        filter: &ReportFilter,
+        importance: &Importance,
+    ) -> Result<Vec<insights::Fact>> {
+        SqlStore::open_facts(self, filter, importance).await
+    }
+
+    async fn report_openers(
+        &self,
+        filter: &ReportFilter,
+        since: Millis,
+        until: Millis,
+    ) -> Result<Vec<(i64, String)>> {
+        SqlStore::report_openers(self, filter, since, until).await
+    }
+
+    async fn top_contacts(
+        &self,
+        filter: &ReportFilter,
+        since: Millis,
+        until: Millis,
+        limit: u32,
+    ) -> Result<Vec<protocol::reports::TopContact>> {
+        SqlStore::top_contacts(self, filter, since, until, limit).await
+    }
+
+    async fn deflections_between(
+        &self,
+        site: Option<&str>,
+        since: Millis,
+        until: Millis,
+    ) -> Result<u64> {
+        SqlStore::deflections_between(self, site, since, until).await
+    }
+
+    async fn live_counts(&self) -> Result<(u64, u64, u64)> {
+        SqlStore::live_counts(self).await
+    }
+
+    async fn set_lead(&self, agent_id: i64, lead: bool) -> Result<()> {
+        SqlStore::set_lead(self, agent_id, lead).await
     }
 
     async fn append_message(&self, message: NewMessage<'_>) -> Result<Appended> {

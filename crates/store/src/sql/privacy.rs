@@ -48,7 +48,13 @@ async fn for_ids(tx: &mut Transaction<'_, Db>, sql: &str, ids: &[i64]) -> Result
 
 /// Removes conversations with everything that hangs off them.
 async fn delete_conversations(tx: &mut Transaction<'_, Db>, ids: &[i64]) -> Result<()> {
-    for table in ["messages", "notes", "conversation_labels", "sla_breaches"] {
+    for table in [
+        "messages",
+        "notes",
+        "conversation_labels",
+        "sla_breaches",
+        "response_times",
+    ] {
         for_ids(
             tx,
             &format!("DELETE FROM {table} WHERE conversation_id IN ({{ids}})"),
