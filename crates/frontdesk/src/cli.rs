@@ -40,6 +40,8 @@ enum Command {
         #[command(subcommand)]
         command: crate::contact_cmd::ContactCommand,
     },
+    /// The Reports page's figures: a summary, JSON, or the conversations behind them as CSV.
+    Report(crate::report_cmd::ReportArgs),
     /// Build, check and query the knowledge-base index.
     Index {
         #[command(subcommand)]
@@ -98,6 +100,34 @@ enum AgentCommand {
     /// Set the teams an agent belongs to, e.g. `--set billing,vip` (taken into account from
     /// the agent's next console connection).
     Teams(AgentSetArgs),
+    /// Let an agent see the reports (`--off` takes it back); admins always do.
+    Lead(AgentLeadArgs),
+}
+
+#[derive(Args)]
+struct AgentLeadArgs {
+    #[arg(long, env = "FRONTDESK_DATA", default_value = "data")]
+    data: PathBuf,
+    /// PostgreSQL instead of SQLite in the data folder
+    #[arg(long, env = "FRONTDESK_DATABASE")]
+    database: Option<String>,
+    #[arg(long)]
+    email: String,
+    #[arg(long)]
+    off: bool,
+}
+
+async fn agent_lead(args: AgentLeadArgs) -> anyhow::Result<()> {
+    let store = open_store(&args.data, args.database.as_deref()).await?;
+    let agent = find_agent(&*store, &args.email).await?;
+    store.set_lead(agent.id, !args.off).await?;
+    store.close().await;
+    say!(
+        "{} {} a lead",
+        agent.email,
+        if args.off { "is no longer" } else { "is now" }
+    );
+    Ok(())
 }
 
 #[derive(Args)]
@@ -218,10 +248,12 @@ pub fn run() -> anyhow::Result<()> {
                 AgentCommand::Password(args) => agent_password(args).await,
                 AgentCommand::Languages(args) => agent_skill(args, Skill::Languages).await,
                 AgentCommand::Teams(args) => agent_skill(args, Skill::Teams).await,
+                AgentCommand::Lead(args) => agent_lead(args).await,
             }
         }),
         Command::Contact { command } => runtime.block_on(crate::contact_cmd::run(command)),
         Command::Backup(args) => runtime.block_on(backup(args)),
+        Command::Report(args) => runtime.block_on(crate::report_cmd::run(args)),
         Command::Migrate(args) => runtime.block_on(crate::migrate_cmd::run(args)),
         Command::Index { .. } => unreachable!("handled above"),
     }
@@ -592,6 +624,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     settings.search_dir = Some(data.join("search"));
     settings.retention = file.retention;
+    if let Some(importance) = file.importance {
+        settings.importance = importance;
+    }
     settings.redis = args.redis.or(file.redis.clone());
 
     let database = args.database.or(file.database.clone());

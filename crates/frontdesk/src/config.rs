@@ -40,6 +40,39 @@ pub struct FileConfig {
     /// `[retention]`, validated.
     #[serde(skip)]
     pub retention: Option<server::privacy::Retention>,
+    /// `[reports]`: what makes a contact important.
+    #[serde(skip)]
+    pub importance: Option<store::Importance>,
+}
+
+/// `[reports]`: a contact is important (the importance × urgency view) when it has an account
+/// manager, or when its custom attribute `importance_attribute` has one of `important_values`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReportsToml {
+    #[serde(default)]
+    importance_attribute: Option<String>,
+    #[serde(default)]
+    important_values: Option<Vec<String>>,
+}
+
+fn importance(t: &ReportsToml) -> anyhow::Result<store::Importance> {
+    let mut out = store::Importance::default();
+    if let Some(a) = &t.importance_attribute {
+        if !protocol::valid_attribute_key(a) {
+            bail!(
+                "reports.importance_attribute {a:?} must be 1 to 64 characters of [A-Za-z0-9_.-]"
+            );
+        }
+        out.attribute = a.clone();
+    }
+    if let Some(values) = &t.important_values {
+        if values.len() > 50 || values.iter().any(|v| v.trim().is_empty() || v.len() > 200) {
+            bail!("reports.important_values: at most 50 non-empty values of up to 200 bytes");
+        }
+        out.values = values.iter().map(|v| v.trim().to_owned()).collect();
+    }
+    Ok(out)
 }
 
 /// `[retention]`: resolved conversations whose last activity is older than
@@ -256,6 +289,8 @@ struct Root {
     demo: DemoToml,
     #[serde(default)]
     retention: Option<RetentionToml>,
+    #[serde(default)]
+    reports: Option<ReportsToml>,
 }
 
 /// `[sites.KEY]`: what a site owner configures.
@@ -431,6 +466,7 @@ fn parse(text: &str) -> anyhow::Result<FileConfig> {
     root.server.limits = std::mem::take(&mut root.limits);
     root.server.demo_enabled = root.demo.enabled;
     root.server.retention = root.retention.as_ref().map(retention).transpose()?;
+    root.server.importance = root.reports.as_ref().map(importance).transpose()?;
     root.server.sla = root.sla.take();
     root.server.routing = root.routing.take();
     root.server.canned = std::mem::take(&mut root.canned)

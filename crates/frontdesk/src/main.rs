@@ -16,6 +16,7 @@ mod config;
 mod contact_cmd;
 mod index_cmd;
 mod migrate_cmd;
+mod report_cmd;
 
 fn main() {
     if let Err(e) = cli::run() {

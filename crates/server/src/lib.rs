@@ -19,6 +19,7 @@ mod limits;
 mod metrics;
 mod password;
 pub mod privacy;
+pub mod reports;
 mod routing;
 mod search_feed;
 mod serve;
@@ -101,6 +102,8 @@ pub struct Settings {
     pub retention: Option<privacy::Retention>,
     /// Redis (`redis://host:port`) carrying hub events between nodes; `None`: one node.
     pub redis: Option<String>,
+    /// What makes a contact important in the reports' importance × urgency view.
+    pub importance: store::Importance,
 }
 
 /// The default canned responses, until a site configures its own.
@@ -170,6 +173,7 @@ impl Default for Settings {
             search_dir: None,
             retention: None,
             redis: None,
+            importance: store::Importance::default(),
         }
     }
 }
@@ -408,6 +412,14 @@ pub fn router(state: AppState) -> Router {
             post(contacts::set_account_manager),
         )
         .route("/contacts/{id}/merge", post(contacts::merge))
+        .route("/reports", get(reports::report))
+        .route("/reports/lists", get(reports::lists))
+        .route("/reports/live", get(reports::live))
+        .route("/reports/conversations", get(reports::conversations))
+        .route(
+            "/reports/conversations.csv",
+            get(reports::conversations_csv),
+        )
         .route("/contacts/{id}/export", get(privacy::export))
         .layer(DefaultBodyLimit::max(16 * 1024));
     Router::new()

@@ -246,6 +246,14 @@ impl Presence {
             .map_or(PresenceStatus::Offline, |e| e.status)
     }
 
+    /// Agents online across the cluster.
+    pub fn online_count(&self) -> u64 {
+        self.cluster()
+            .values()
+            .filter(|e| e.status == PresenceStatus::Online)
+            .count() as u64
+    }
+
     pub fn any_online(&self) -> bool {
         self.cluster()
             .values()
