@@ -322,11 +322,17 @@ struct SiteToml {
     identity_secret: Option<String>,
 }
 
-/// Unknown keys are caught by `OfficeHours::parse` (they must be day names), so no
-/// `deny_unknown_fields` here: serde does not support it together with `flatten`.
+/// `[sites.KEY.office_hours]`: the zone (`timezone`, or `utc_offset` as before), the days'
+/// ranges, the holidays. Unknown keys are caught by `Calendar::parse` (they must be day names),
+/// so no `deny_unknown_fields` here: serde does not support it together with `flatten`.
 #[derive(Debug, Deserialize)]
 struct HoursToml {
-    utc_offset: String,
+    #[serde(default)]
+    utc_offset: Option<String>,
+    #[serde(default)]
+    timezone: Option<String>,
+    #[serde(default)]
+    holidays: Vec<String>,
     #[serde(flatten)]
     days: BTreeMap<String, String>,
 }
@@ -372,9 +378,11 @@ fn site(key: &str, t: SiteToml) -> anyhow::Result<server::Site> {
     }
     let office_hours = match t.office_hours {
         Some(h) => Some(
-            server::OfficeHours::parse(
-                &h.utc_offset,
+            server::Calendar::parse(
+                h.utc_offset.as_deref(),
+                h.timezone.as_deref(),
                 h.days.iter().map(|(d, r)| (d.as_str(), r.as_str())),
+                h.holidays.iter().map(String::as_str),
             )
             .map_err(|e| anyhow::anyhow!("sites.{key}.office_hours: {e}"))?,
         ),
@@ -526,7 +534,9 @@ mon = "09:00-18:00"
         let shop = &c.sites["shop"];
         assert_eq!(shop.config.greeting["pt"], "Oi");
         assert!(shop.config.prechat_email);
-        assert!(shop.office_hours.as_ref().unwrap().days[0].is_some());
+        let hours = shop.office_hours.as_ref().unwrap();
+        assert_eq!(hours.week()[0], vec![(540, 1080)]);
+        assert_eq!(hours.zone().name(), "-03:00");
         let bad = |t: &str| parse(t).unwrap_err().to_string();
         assert!(bad("[sites.x]\nname = \"X\"\ncolor = \"red\"\n").contains("#rrggbb"));
         assert!(
@@ -535,6 +545,56 @@ mon = "09:00-18:00"
         );
         assert!(bad("[sites.x]\nname = \"X\"\n[sites.x.office_hours]\nutc_offset = \"+01:00\"\nfunday = \"09:00-10:00\"\n").contains("funday"));
         assert!(bad("[sites.x]\nname = \"X\"\nteam = \"a,b\"\n").contains("team"));
+    }
+
+    #[test]
+    fn office_hours_in_a_time_zone_with_split_shifts_and_holidays() {
+        let c = parse(
+            r##"
+[sites.shop]
+name = "Shop"
+[sites.shop.office_hours]
+timezone = "Europe/Istanbul"
+mon = "09:00-12:30, 13:30-18:00"
+Fri = "10:00-16:00"
+holidays = ["2026-12-25", "2027-01-01"]
+"##,
+        )
+        .unwrap();
+        let hours = c.sites["shop"].office_hours.as_ref().unwrap();
+        assert_eq!(hours.zone().name(), "Europe/Istanbul");
+        assert_eq!(hours.week()[0], vec![(540, 750), (810, 1080)]);
+        assert_eq!(hours.week()[4], vec![(600, 960)]);
+        let holidays: Vec<String> = hours.holidays().iter().map(|d| d.to_string()).collect();
+        assert_eq!(holidays, ["2026-12-25", "2027-01-01"]);
+        // Friday 2026-12-25 12:00 in Istanbul (09:00 UTC) is a holiday.
+        assert!(!hours.is_open(1_798_189_200_000));
+        assert!(hours.is_open(1_798_189_200_000 - 7 * 86_400_000));
+
+        let bad = |hours: &str| {
+            parse(&format!(
+                "[sites.x]\nname = \"X\"\n[sites.x.office_hours]\n{hours}"
+            ))
+            .unwrap_err()
+            .to_string()
+        };
+        let message = bad("timezone = \"Europe/Atlantis\"\n");
+        assert!(
+            message.starts_with("sites.x.office_hours: unknown time zone \"Europe/Atlantis\""),
+            "{message}"
+        );
+        assert!(bad("mon = \"09:00-10:00\"\n").contains("give the time zone"));
+        assert!(bad("timezone = \"UTC\"\nutc_offset = \"+00:00\"\n").contains("not both"));
+        assert!(
+            bad("timezone = \"UTC\"\ntue = \"09:00-13:00, 12:00-18:00\"\n")
+                .contains("tue: the hours 09:00-13:00 and 12:00-18:00 overlap")
+        );
+        assert!(bad("timezone = \"UTC\"\nwed = \"18:00-09:00\"\n").contains("wed: invalid hours"));
+        assert!(
+            bad("timezone = \"UTC\"\nholidays = [\"2026-02-30\"]\n")
+                .contains("invalid holiday \"2026-02-30\"")
+        );
+        assert!(bad("timezone = \"UTC\"\nholidays = \"2026-12-25\"\n").contains("holidays"));
     }
 
     #[test]

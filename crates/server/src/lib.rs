@@ -32,12 +32,13 @@ mod summaries;
 mod throttle;
 mod ws;
 
+pub use calendar::{Calendar, LocalDate, Zone};
 pub use client::{Cidr, CidrError};
 pub use error::AppError;
 pub use limits::{Limits, Rate, RateError};
 pub use password::{PasswordError, hash_password};
 pub use serve::serve;
-pub use sites::{HoursError, OfficeHours, Site, demo_site};
+pub use sites::{Site, demo_site};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
