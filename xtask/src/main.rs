@@ -30,6 +30,8 @@ commands:
                    (extra ARGS go to realtime-bench, e.g. `chat --rate 400 --duration 3`;
                    `--nodes 2` runs them on two nodes on PostgreSQL + Redis: private ones
                    unless `--database URL --redis URL` are given)
+  bench reports    every report over 1,000,000 messages and 100,000 conversations, on SQLite
+                   and on a private PostgreSQL (budget 200 ms each)
   bench widget     loader main-thread time, launcher and open-to-usable times in Chromium
   bench search     relevance, size and native latency of the FAQ search on ../shared/corpus,
                    beside the peers' figures (extra ARGS go to search-bench)
@@ -66,6 +68,7 @@ fn run() -> anyhow::Result<()> {
         Some("bench") if args.get(1).map(String::as_str) == Some("search") => {
             bench_search(&args[2..])
         }
+        Some("bench") if args.get(1).map(String::as_str) == Some("reports") => bench_reports(),
         Some("help" | "--help" | "-h") | None => {
             print!("{USAGE}");
             Ok(())
@@ -105,6 +108,25 @@ fn bench_widget() -> anyhow::Result<()> {
             .env("CHROMIUM", util::CHROMIUM)
             .current_dir(&root),
     )
+}
+
+/// The reports' timings on SQLite, then on the private PostgreSQL `services` starts.
+fn bench_reports() -> anyhow::Result<()> {
+    let root = util::root();
+    let bench = || {
+        let mut c = util::cargo();
+        c.args(["run", "--release", "--quiet", "-p", "reports-bench", "--"])
+            .current_dir(&root);
+        c
+    };
+    util::run(&mut bench())?;
+    let services = services::start_given(services::Given {
+        database: services::given(services::DATABASE_URL),
+        redis: None,
+        nginx: None,
+        want_nginx: false,
+    })?;
+    util::run(bench().args(["--database", &services.database_url]))
 }
 
 /// The search benchmark in browser mode (no query-time stemmer, as the widget runs it).

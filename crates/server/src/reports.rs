@@ -143,7 +143,7 @@ impl Cals {
         let sites = settings
             .sites
             .iter()
-            .filter_map(|(k, s)| Some((k.clone(), business_calendar(s.office_hours.as_ref()?)?)))
+            .filter_map(|(k, s)| Some((k.clone(), s.office_hours.clone()?)))
             .collect();
         Cals {
             sites,
@@ -161,15 +161,6 @@ impl Cals {
             days: &self.days,
         })
     }
-}
-
-/// A site's office hours as a calendar.
-fn business_calendar(hours: &crate::OfficeHours) -> Option<Calendar> {
-    let zone = Zone::fixed(hours.utc_offset_minutes)?;
-    let week = hours
-        .days
-        .map(|d| d.map(|range| vec![range]).unwrap_or_default());
-    Calendar::new(zone, week, Default::default()).ok()
 }
 
 fn keep_language(facts: &mut Vec<Fact>, language: &Option<String>) {
