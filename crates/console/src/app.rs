@@ -1,5 +1,6 @@
 //! The console's shell: sign-in over `fetch`, the agent WebSocket, and rendering of `ConsoleState`.
 
+use crate::reports;
 use crate::state::{Action, Connection, ConsoleState, Effect, Line, View};
 use gloo_events::EventListener;
 use protocol::{AgentInfo, Author, decode_server};
@@ -67,6 +68,10 @@ pub enum Msg {
     AddAgent,
     AdminError(String),
     LogoutAll,
+    /// Show or leave the Reports page (admins and leads).
+    ToggleReports,
+    /// Open a conversation from the Reports page.
+    OpenConversation(i64),
 }
 
 pub struct App {
@@ -120,6 +125,10 @@ pub struct App {
     new_name: NodeRef,
     new_password: NodeRef,
     new_admin: NodeRef,
+    /// The Reports page is shown instead of the inbox.
+    reports: bool,
+    /// Kept, so the Reports page is not re-rendered by every tick of the console.
+    open_from_reports: Callback<i64>,
 }
 
 /// Minutes of inactivity before the console sets the agent away.
@@ -159,7 +168,11 @@ fn error_message(body: &str) -> String {
 }
 
 /// A same-origin JSON call; returns (status, body).
-async fn api(method: &str, path: &str, body: Option<String>) -> Result<(u16, String), String> {
+pub(crate) async fn api(
+    method: &str,
+    path: &str,
+    body: Option<String>,
+) -> Result<(u16, String), String> {
     let init = RequestInit::new();
     init.set_method(method);
     init.set_credentials(RequestCredentials::SameOrigin);
@@ -616,6 +629,12 @@ impl App {
                         </select>
                     </label>
                     <span class="me">{ &agent.name }</span>
+                    if agent.admin || agent.lead {
+                        <button class="link reports-toggle" aria-pressed={self.reports.to_string()}
+                            onclick={ctx.link().callback(|_| Msg::ToggleReports)}>
+                            { if self.reports { reports::page::browser_strings().back_to_inbox } else { reports::page::browser_strings().nav } }
+                        </button>
+                    }
                     if agent.admin {
                         <button class="link admin-toggle" onclick={on_admin}>{ "Agents" }</button>
                     }
@@ -623,6 +642,12 @@ impl App {
                     <button class="link" onclick={on_logout_all} title="End every session of this account">{ "Sign out everywhere" }</button>
                 </header>
                 { self.view_admin(ctx) }
+                if self.reports {
+                    <main class="reports-main">
+                        <reports::page::ReportsPage agents={self.state.agents.iter().map(|a| (a.id, a.name.clone())).collect::<Vec<_>>()}
+                            teams={self.state.teams.clone()} on_open={self.open_from_reports.clone()} />
+                    </main>
+                } else {
                 <nav class="inbox" aria-label="Conversations">
                     <div class="search">
                         <input type="search" name="search" placeholder="Search messages, notes, contacts…"
@@ -657,6 +682,7 @@ impl App {
                     <p class="muted shortcuts">{ "Shortcuts: j/k next/previous · r reply · n note · a assign to me · e resolve · 1-5 views · ? help" }</p>
                 </nav>
                 <main class="thread">{ self.view_thread(ctx) }</main>
+                }
                 if self.show_help {
                     <div class="help" role="dialog" aria-label="Keyboard shortcuts">
                         <p>{ "j / k: next / previous conversation. r: reply. n: private note. a: assign to me. e: resolve and go to the next. 1-5: views. Enter sends, Shift+Enter adds a line, /shortcut + Enter inserts a canned response, Escape leaves the composer." }</p>
@@ -1157,6 +1183,8 @@ impl Component for App {
             new_name: NodeRef::default(),
             new_password: NodeRef::default(),
             new_admin: NodeRef::default(),
+            reports: false,
+            open_from_reports: ctx.link().callback(Msg::OpenConversation),
             base_title: web_sys::window()
                 .and_then(|w| w.document())
                 .map(|d| d.title())
@@ -1418,6 +1446,11 @@ impl Component for App {
                     }
                 });
                 return false;
+            }
+            Msg::ToggleReports => self.reports = !self.reports,
+            Msg::OpenConversation(id) => {
+                self.reports = false;
+                self.apply(ctx, Action::Select(id));
             }
             Msg::LogoutAll => {
                 self.socket = None;

@@ -3,6 +3,7 @@
 //! *Architecture invariant*: the inbox logic lives in `state` (a pure reducer, tested natively);
 //! `app` renders it and performs its effects. Message text is rendered as text, never as HTML.
 
+pub mod reports;
 pub mod state;
 
 #[cfg(target_arch = "wasm32")]
