@@ -6,12 +6,14 @@
 // agent has no Reports entry (and the API refuses it).
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import {
-  addAgent, launchBrowser, removeData, screenshot, startServer, stopServer, tempData, watchErrors,
+  BIN, addAgent, launchBrowser, removeData, screenshot, startServer, stopServer, tempData, watchErrors,
 } from "./harness.mjs";
 
 const ADMIN = { email: "ada@brightbill.test", password: "ada's long password", name: "Ada" };
 const AGENT = { email: "bo@brightbill.test", password: "bo's long password", name: "Bo" };
+const LEAD = { email: "lee@brightbill.test", password: "lee's long password", name: "Lee" };
 // The viewer's zone: days and hours are counted in it, and the page sends it as `tz`.
 const ZONE = "America/Sao_Paulo";
 let data, server, browser;
@@ -20,6 +22,9 @@ before(async () => {
   data = tempData();
   addAgent(data, ADMIN.email, ADMIN.password, ADMIN.name, { admin: true });
   addAgent(data, AGENT.email, AGENT.password, AGENT.name);
+  addAgent(data, LEAD.email, LEAD.password, LEAD.name);
+  const lead = spawnSync(BIN, ["agent", "lead", "--data", data, "--email", LEAD.email], { encoding: "utf8" });
+  if (lead.status !== 0) throw new Error(`agent lead failed: ${lead.stderr}`);
   server = await startServer(data);
   browser = await launchBrowser();
 });
@@ -84,6 +89,11 @@ async function waitText(locator, text) {
 
 /** Clicks `target`, waits for the drill-down of `key`, returns the ids it lists (sorted). */
 async function drill(page, target, key) {
+  // The list opens over the page's end side: close the previous one, as a person would.
+  if (await page.locator(".drill-panel").count()) {
+    await page.locator(".drill-panel button.close").click();
+    await page.locator(".drill-panel").waitFor({ state: "detached" });
+  }
   await target.click();
   const panel = page.locator(`.drill-panel[data-drill="${key}"]`);
   await panel.locator(".drill-count").waitFor({ timeout: 15000 });
@@ -242,7 +252,12 @@ test("reports show the scenario's figures, and every number opens its conversati
   await admin.context.close();
 });
 
-test("a plain agent has no Reports entry, and the reports API refuses it", async () => {
+test("a lead sees Reports; a plain agent has no Reports entry, and the reports API refuses it", async () => {
+  const lee = await signIn(LEAD);
+  await lee.page.locator("button.reports-toggle").click();
+  await waitText(figure(lee.page, "conversations"), "3");
+  await lee.context.close();
+
   const bo = await signIn(AGENT);
   await bo.page.locator("button.link", { hasText: "Sign out" }).first().waitFor();
   assert.equal(await bo.page.locator("button.reports-toggle").count(), 0);

@@ -135,6 +135,8 @@ where
     match api("GET", &path, None).await {
         Ok((200, body)) => serde_json::from_str(&body).map_err(|e| e.to_string()),
         Ok((403, _)) => Err(s.forbidden.into()),
+        // A server without this report (the content gaps come with the search rollups).
+        Ok((404, _)) => Err(s.unavailable.into()),
         Ok((status, _)) => Err(format!("{} (HTTP {status})", s.load_failed)),
         Err(e) => Err(format!("{} ({e})", s.load_failed)),
     }
@@ -606,7 +608,7 @@ impl ReportsPage {
         let body = match &self.gaps {
             Load::Loading => html! { <p class="muted">{ s.loading }</p> },
             Load::Failed(e) => {
-                html! { <p class="muted gaps-error">{ format!("{} {e}", s.unavailable) }</p> }
+                html! { <p class="muted gaps-error">{ e.clone() }</p> }
             }
             Load::Ready(g) => {
                 let queries = |title: &str, list: &[protocol::reports::GapQuery]| {
