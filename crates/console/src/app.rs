@@ -1620,6 +1620,8 @@ impl Component for App {
                 }
                 return false;
             }
+            // The inbox is not on screen: a key must not resolve or move what is not seen.
+            Msg::Shortcut(_) if self.reports => return false,
             Msg::Shortcut(key) => match key.as_str() {
                 "j" => self.apply(ctx, Action::Move(1)),
                 "k" => self.apply(ctx, Action::Move(-1)),

@@ -124,6 +124,9 @@ pub struct ReportsPage {
     drill: Option<DrillView>,
     drill_generation: u32,
     on_drill: OnDrill,
+    /// The drill-down's close button, focused when a list opens (Escape closes it).
+    close_button: NodeRef,
+    focus_drill: bool,
     _live_timer: gloo_timers::callback::Interval,
 }
 
@@ -695,12 +698,15 @@ impl ReportsPage {
         );
         let file = format!("conversations-{}.csv", d.drill.key.replace([':', '/'], "-"));
         let close = ctx.link().callback(|_| Msg::CloseDrill);
+        let onkeydown = ctx
+            .link()
+            .batch_callback(|e: KeyboardEvent| (e.key() == "Escape").then_some(Msg::CloseDrill));
         html! {
-            <aside class="drill-panel" role="dialog" aria-label={d.title.clone()} data-drill={d.drill.key.clone()}>
+            <aside class="drill-panel" role="dialog" aria-label={d.title.clone()} data-drill={d.drill.key.clone()} {onkeydown}>
                 <header>
                     <h2>{ d.title.clone() }</h2>
                     <a class="csv" href={csv} download={file}>{ s.download_csv }</a>
-                    <button type="button" class="close" onclick={close}>{ s.close }</button>
+                    <button type="button" class="close" onclick={close} ref={self.close_button.clone()}>{ s.close }</button>
                 </header>
                 { match &d.rows {
                     Load::Loading => html! { <p class="muted">{ s.loading }</p> },
@@ -746,6 +752,8 @@ impl Component for ReportsPage {
             drill: None,
             drill_generation: 0,
             on_drill: Callback::from(move |(d, t)| link.send_message(Msg::Drill(d, t))),
+            close_button: NodeRef::default(),
+            focus_drill: false,
             _live_timer: live_timer,
         };
         page.reload(ctx);
@@ -796,7 +804,10 @@ impl Component for ReportsPage {
                 return false;
             }
             Msg::Live(live) => self.live = Some(live),
-            Msg::Drill(drill, title) => self.open_drill(ctx, drill, title),
+            Msg::Drill(drill, title) => {
+                self.focus_drill = true;
+                self.open_drill(ctx, drill, title);
+            }
             Msg::Rows(g, rows) => match &mut self.drill {
                 Some(d) if g == self.drill_generation => {
                     d.rows = rows.map_or_else(Load::Failed, Load::Ready)
@@ -806,6 +817,15 @@ impl Component for ReportsPage {
             Msg::CloseDrill => self.drill = None,
         }
         true
+    }
+
+    fn rendered(&mut self, _ctx: &Context<Self>, _first: bool) {
+        if self.focus_drill
+            && let Some(button) = self.close_button.cast::<web_sys::HtmlElement>()
+        {
+            self.focus_drill = false;
+            let _ = button.focus();
+        }
     }
 
     fn view(&self, ctx: &Context<Self>) -> Html {
