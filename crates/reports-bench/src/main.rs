@@ -66,8 +66,8 @@ fn fill_statements(now: i64) -> Vec<String> {
             n(CONVERSATIONS)
         ),
         format!(
-            "{} INSERT INTO response_times (conversation_id, from_at, at, due) \
-             SELECT (i + 1) / 2, {start} + ((i + 1) / 2) * {step} + 600000, \
+            "{} INSERT INTO response_times (conversation_id, site, priority, from_at, at, due) \
+             SELECT (i + 1) / 2, 'demo', CASE i % 7 WHEN 0 THEN 'high' ELSE 'normal' END, {start} + ((i + 1) / 2) * {step} + 600000, \
              {start} + ((i + 1) / 2) * {step} + 600000 + (i * 104729 % 3600) * 1000, \
              {start} + ((i + 1) / 2) * {step} + 600000 + 1800000 FROM n",
             n(CONVERSATIONS * 2)
@@ -195,6 +195,33 @@ async fn main() -> anyhow::Result<()> {
         .await,
     ));
     rows.push(("live overview", time(|| store.live_counts()).await));
+    // Where the figures' time goes.
+    let filter = store::ReportFilter::default();
+    rows.push((
+        "  of which: facts of 30 days (store)",
+        time(|| store.report_facts(&filter, now - 30 * DAY, now, false)).await,
+    ));
+    rows.push((
+        "  of which: next responses of 30 days (store)",
+        time(|| store.report_replies(&filter, now - 30 * DAY, now)).await,
+    ));
+    let facts = store
+        .report_facts(&filter, now - 30 * DAY, now, false)
+        .await?;
+    let replies = store.report_replies(&filter, now - 30 * DAY, now).await?;
+    let calendar = server::Calendar::default();
+    let by_site = |_: &str| -> &dyn insights::Calendar { &calendar };
+    let cals = insights::Calendars {
+        by_site: &by_site,
+        days: &calendar,
+    };
+    rows.push((
+        "  of which: figures of 30 days (insights)",
+        time(|| async {
+            insights::figures(&facts, &replies, Default::default(), &cals).conversations
+        })
+        .await,
+    ));
     for (name, took) in rows {
         let ms = took.as_secs_f64() * 1000.0;
         println!(

@@ -178,7 +178,7 @@ async fn period(
     until: Millis,
 ) -> Result<(Vec<Fact>, Figures), AppError> {
     let (facts, replies, answered) = tokio::try_join!(
-        store.report_facts(&scope.filter, since, until),
+        store.report_facts(&scope.filter, since, until, false),
         store.report_replies(&scope.filter, since, until),
         store.deflections_between(scope.filter.site.as_deref(), since, until),
     )?;
@@ -258,7 +258,7 @@ pub async fn build_lists(
     now: Millis,
 ) -> Result<Lists, AppError> {
     let (mut facts, openers, top_contacts, mut open) = tokio::try_join!(
-        store.report_facts(&scope.filter, scope.since, scope.until),
+        store.report_facts(&scope.filter, scope.since, scope.until, true),
         store.report_openers(&scope.filter, scope.since, scope.until),
         store.top_contacts(&scope.filter, scope.since, scope.until, 20),
         store.open_facts(&scope.filter, &settings.importance),
@@ -343,7 +343,7 @@ pub async fn drill_rows(
             .await?
     } else {
         store
-            .report_facts(&scope.filter, scope.since, scope.until)
+            .report_facts(&scope.filter, scope.since, scope.until, true)
             .await?
     };
     keep_language(&mut facts, &scope.language);

@@ -584,14 +584,17 @@ pub trait Store: Send + Sync + 'static {
     async fn unassigned_count(&self, limit: u32) -> Result<u64>;
 
     // Reports (`sql/reports.rs`): the facts the `insights` crate computes figures from.
-    /// Conversations created in `[since, until)` matching the filter, with labels and breaches.
+    /// Conversations created in `[since, until)` matching the filter, with their breaches, and
+    /// with labels and previews when `details` (the figures need neither).
     async fn report_facts(
         &self,
         filter: &ReportFilter,
         since: Millis,
         until: Millis,
+        details: bool,
     ) -> Result<Vec<insights::Fact>>;
-    /// Next responses given in `[since, until)` in conversations matching the filter.
+    /// Next responses given in `[since, until)` in conversations matching the filter (the
+    /// priority filter applies to the priority each response was due under).
     async fn report_replies(
         &self,
         filter: &ReportFilter,

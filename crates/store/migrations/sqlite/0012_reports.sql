@@ -19,11 +19,14 @@ UPDATE conversations SET agent_replies = (
 );
 
 -- Each next response: the customer wrote at `from_at` after an agent's reply, an agent
--- answered at `at` (the clock's deadline was `due`). Business time is computed when reports
--- read them, from the site's calendar of that moment.
+-- answered at `at` (the clock's deadline was `due`, set for the conversation's `priority` of
+-- that moment; `site` is the conversation's, so reports read these rows without a join).
+-- Business time is computed when reports read them, from the site's calendar of that moment.
 CREATE TABLE response_times (
     id              INTEGER PRIMARY KEY,
     conversation_id INTEGER NOT NULL REFERENCES conversations (id),
+    site            TEXT    NOT NULL,
+    priority        TEXT    NOT NULL,
     agent_id        INTEGER REFERENCES agents (id),
     from_at         INTEGER NOT NULL,
     at              INTEGER NOT NULL,

@@ -228,7 +228,10 @@ pub(super) async fn a_scripted_month_gives_the_expected_figures(store: &dyn Stor
         site: Some("lisbon".into()),
         ..ReportFilter::default()
     };
-    let facts = store.report_facts(&filter, since, until).await.unwrap();
+    let facts = store
+        .report_facts(&filter, since, until, true)
+        .await
+        .unwrap();
     let replies = store.report_replies(&filter, since, until).await.unwrap();
     let ids: Vec<i64> = facts.iter().map(|f| f.id).collect();
     assert_eq!(ids, [c1, c2, c3, c4, c5, c6]);
@@ -324,7 +327,7 @@ pub(super) async fn a_scripted_month_gives_the_expected_figures(store: &dyn Stor
     // The previous period: September's conversation.
     let length = until - since;
     let before = store
-        .report_facts(&filter, since - length, since)
+        .report_facts(&filter, since - length, since, false)
         .await
         .unwrap();
     let g = insights::figures(&before, &[], Funnel::default(), &cals);
@@ -336,7 +339,7 @@ pub(super) async fn a_scripted_month_gives_the_expected_figures(store: &dyn Stor
         ..filter.clone()
     };
     let ids: Vec<i64> = store
-        .report_facts(&billing, since, until)
+        .report_facts(&billing, since, until, true)
         .await
         .unwrap()
         .iter()
@@ -349,7 +352,7 @@ pub(super) async fn a_scripted_month_gives_the_expected_figures(store: &dyn Stor
     };
     assert!(
         store
-            .report_facts(&elsewhere, since, until)
+            .report_facts(&elsewhere, since, until, false)
             .await
             .unwrap()
             .is_empty()

@@ -31,6 +31,7 @@ fn marks(n: usize, one: &str) -> String {
 /// A conversation as the batch moves it forward.
 struct Counter {
     last_seq: i64,
+    site: String,
     priority: String,
     open: bool,
     first_response_at: Option<i64>,
@@ -54,6 +55,8 @@ struct Touch {
 /// at `at`.
 struct Response {
     conversation_id: i64,
+    site: String,
+    priority: String,
     agent_id: Option<i64>,
     from_at: i64,
     at: i64,
@@ -115,12 +118,12 @@ async fn run(
         query.fetch_all(&mut *conn).await.map_err(clean)?;
     }
     let sql = format!(
-        "SELECT CAST(0 AS BIGINT), id, last_seq, priority, \
+        "SELECT CAST(0 AS BIGINT), id, last_seq, priority, site, \
          CASE WHEN status = 'open' THEN CAST(1 AS BIGINT) ELSE 0 END, first_response_at, \
          next_response_from, next_response_due, NULL, NULL \
          FROM conversations WHERE id IN ({}) \
          UNION ALL \
-         SELECT CAST(1 AS BIGINT), conversation_id, NULL, NULL, NULL, NULL, NULL, NULL, \
+         SELECT CAST(1 AS BIGINT), conversation_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
          author_kind, client_id \
          FROM messages WHERE (conversation_id, author_kind, client_id) IN (VALUES {})",
         marks(ids.len(), "?"),
@@ -151,20 +154,21 @@ async fn run(
                 Counter {
                     last_seq: row.try_get(2).map_err(clean)?,
                     priority: row.try_get(3).map_err(clean)?,
-                    open: row.try_get::<i64, _>(4).map_err(clean)? != 0,
-                    first_response_at: row.try_get(5).map_err(clean)?,
+                    site: row.try_get(4).map_err(clean)?,
+                    open: row.try_get::<i64, _>(5).map_err(clean)? != 0,
+                    first_response_at: row.try_get(6).map_err(clean)?,
                     next_response: row
-                        .try_get::<Option<i64>, _>(6)
+                        .try_get::<Option<i64>, _>(7)
                         .map_err(clean)?
-                        .map(|from| Ok((from, row.try_get::<Option<i64>, _>(7)?)))
+                        .map(|from| Ok((from, row.try_get::<Option<i64>, _>(8)?)))
                         .transpose()
                         .map_err(clean)?,
                     touched: None,
                 },
             );
         } else {
-            let author_kind: String = row.try_get(8).map_err(clean)?;
-            let client_id: String = row.try_get(9).map_err(clean)?;
+            let author_kind: String = row.try_get(9).map_err(clean)?;
+            let client_id: String = row.try_get(10).map_err(clean)?;
             if let Some(m) = batch.iter().find(|m| {
                 m.conversation_id == id && kind(m) == author_kind && m.client_id == client_id
             }) {
@@ -215,6 +219,8 @@ async fn run(
             if let Some((from_at, due)) = c.next_response.take() {
                 responses.push(Response {
                     conversation_id: m.conversation_id,
+                    site: c.site.clone(),
+                    priority: c.priority.clone(),
                     agent_id: m.agent_id,
                     from_at,
                     at: m.at,
@@ -306,14 +312,17 @@ async fn run(
     // The next responses given, for the reports.
     for chunk in responses.chunks(CHUNK) {
         let sql = format!(
-            "INSERT INTO response_times (conversation_id, agent_id, from_at, at, due) VALUES {}",
-            marks(chunk.len(), "(?, ?, ?, ?, ?)")
+            "INSERT INTO response_times (conversation_id, site, priority, agent_id, from_at, at, \
+             due) VALUES {}",
+            marks(chunk.len(), "(?, ?, ?, ?, ?, ?, ?)")
         );
         let sql = q(&sql);
         let mut query = sqlx::query(&sql);
         for r in chunk {
             query = query
                 .bind(r.conversation_id)
+                .bind(&r.site)
+                .bind(&r.priority)
                 .bind(r.agent_id)
                 .bind(r.from_at)
                 .bind(r.at)

@@ -782,8 +782,9 @@ impl Store for SqlStore {
         filter: &ReportFilter,
         since: Millis,
         until: Millis,
+        details: bool,
     ) -> Result<Vec<insights::Fact>> {
-        SqlStore::report_facts(self, filter, since, until).await
+        SqlStore::report_facts(self, filter, since, until, details).await
     }
 
     async fn report_replies(
