@@ -49,7 +49,6 @@ pub struct Scope {
     pub until: Millis,
     pub zone: Zone,
     pub filter: ReportFilter,
-    pub language: Option<String>,
     pub drill: String,
     pub limit: u32,
 }
@@ -109,8 +108,8 @@ impl Params {
                 label,
                 priority,
                 channel: text("channel", self.channel)?,
+                language,
             },
-            language,
             drill: text("drill", self.drill)?.unwrap_or_else(|| "created".into()),
             limit: self.limit.unwrap_or(MAX_ROWS).clamp(1, MAX_ROWS),
         })
@@ -163,12 +162,6 @@ impl Cals {
     }
 }
 
-fn keep_language(facts: &mut Vec<Fact>, language: &Option<String>) {
-    if let Some(lang) = language {
-        facts.retain(|f| insights::language(f.locale.as_deref()).as_deref() == Some(lang));
-    }
-}
-
 /// The facts and figures of one period.
 async fn period(
     store: &dyn Store,
@@ -182,13 +175,6 @@ async fn period(
         store.report_replies(&scope.filter, since, until),
         store.deflections_between(scope.filter.site.as_deref(), since, until),
     )?;
-    let mut facts = facts;
-    keep_language(&mut facts, &scope.language);
-    let mut replies = replies;
-    if scope.language.is_some() {
-        let ids: std::collections::HashSet<i64> = facts.iter().map(|f| f.id).collect();
-        replies.retain(|r| ids.contains(&r.conversation_id));
-    }
     let funnel = protocol::reports::Funnel {
         answered,
         ..Default::default()
@@ -257,24 +243,15 @@ pub async fn build_lists(
     scope: &Scope,
     now: Millis,
 ) -> Result<Lists, AppError> {
-    let (mut facts, openers, top_contacts, mut open) = tokio::try_join!(
-        store.report_facts(&scope.filter, scope.since, scope.until, true),
+    let (topics, openers, top_contacts, open) = tokio::try_join!(
+        store.report_topics(&scope.filter, scope.since, scope.until, 20),
         store.report_openers(&scope.filter, scope.since, scope.until),
         store.top_contacts(&scope.filter, scope.since, scope.until, 20),
-        store.open_facts(&scope.filter, &settings.importance),
+        store.open_facts(&scope.filter, &settings.importance, false),
     )?;
-    keep_language(&mut facts, &scope.language);
-    keep_language(&mut open, &scope.language);
-    let mut topics: HashMap<String, u64> = HashMap::new();
-    for label in facts.iter().flat_map(|f| &f.labels) {
-        *topics.entry(label.clone()).or_default() += 1;
-    }
-    let kept: std::collections::HashSet<i64> = facts.iter().map(|f| f.id).collect();
     let mut questions: HashMap<String, u64> = HashMap::new();
-    for (id, body) in &openers {
-        if kept.contains(id)
-            && let Some(key) = insights::question_key(body)
-        {
+    for (_, body) in &openers {
+        if let Some(key) = insights::question_key(body) {
             *questions.entry(key).or_default() += 1;
         }
     }
@@ -284,15 +261,22 @@ pub async fn build_lists(
         aging[insights::age_bucket(now - f.created_at)] += 1;
         matrix[insights::matrix_cell(f.important, insights::is_urgent(f))] += 1;
     }
+    // The oldest twenty, with their labels and previews.
+    let oldest: Vec<i64> = open.iter().take(20).map(|f| f.id).collect();
+    let mut detailed = store.report_facts_of(&oldest).await?;
+    detailed.sort_by_key(|f| (f.created_at, f.id));
     let cals = Cals::new(settings, scope.zone.clone());
     let oldest_open = cals.with(|c| {
-        open.iter()
-            .take(20)
+        detailed
+            .iter()
             .map(|f| insights::row(f, (c.by_site)(&f.site)))
             .collect()
     });
     Ok(Lists {
-        top_topics: ranked(topics, 20),
+        top_topics: topics
+            .into_iter()
+            .map(|(key, count)| Counted { key, count })
+            .collect(),
         top_questions: ranked(questions, 20),
         top_contacts,
         aging,
@@ -337,16 +321,15 @@ pub async fn drill_rows(
     let drill = scope.drill.as_str();
     // Open-conversation drills cover every open conversation, not the period's.
     let open_drill = matches!(drill.split(':').next(), Some("open" | "aging" | "matrix"));
-    let mut facts = if open_drill {
+    let facts = if open_drill {
         store
-            .open_facts(&scope.filter, &settings.importance)
+            .open_facts(&scope.filter, &settings.importance, true)
             .await?
     } else {
         store
             .report_facts(&scope.filter, scope.since, scope.until, true)
             .await?
     };
-    keep_language(&mut facts, &scope.language);
     let cals = Cals::new(settings, scope.zone.clone());
     let mut rows: Vec<ReportRow> = cals.with(|c| {
         facts

@@ -60,11 +60,12 @@ pub struct Agent {
     pub teams: Vec<String>,
 }
 
-/// Which conversations a report counts (language is filtered by the caller, on the locale's
-/// primary tag).
+/// Which conversations a report counts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReportFilter {
     pub site: Option<String>,
+    /// A primary language tag (`pt`): conversations whose locale is it or a variant (`pt-BR`).
+    pub language: Option<String>,
     pub team: Option<String>,
     pub agent: Option<i64>,
     pub label: Option<String>,
@@ -601,12 +602,24 @@ pub trait Store: Send + Sync + 'static {
         since: Millis,
         until: Millis,
     ) -> Result<Vec<insights::Reply>>;
-    /// Every open conversation matching the filter, oldest first, `important` filled in.
+    /// Every open conversation matching the filter, oldest first, `important` filled in, with
+    /// labels and previews when `details`.
     async fn open_facts(
         &self,
         filter: &ReportFilter,
         importance: &Importance,
+        details: bool,
     ) -> Result<Vec<insights::Fact>>;
+    /// These conversations' facts with labels and previews, by id.
+    async fn report_facts_of(&self, ids: &[i64]) -> Result<Vec<insights::Fact>>;
+    /// The labels of the conversations created in the period, most used first.
+    async fn report_topics(
+        &self,
+        filter: &ReportFilter,
+        since: Millis,
+        until: Millis,
+        limit: u32,
+    ) -> Result<Vec<(String, u64)>>;
     /// (conversation id, first message) of the conversations created in the period that the
     /// customer opened with a message.
     async fn report_openers(

@@ -91,6 +91,11 @@ mod dialect {
             assert_eq!(q("it''s ? here"), "it''s $1 here");
         }
     }
+
+    /// A column as text for `||`, NULL as empty.
+    pub fn text_or_empty(expression: &str) -> String {
+        format!("coalesce(CAST({expression} AS TEXT), '')")
+    }
 }
 
 impl PgStore {

@@ -366,10 +366,48 @@ pub(super) async fn a_scripted_month_gives_the_expected_figures(store: &dyn Stor
             .all(|(_, body)| body == "Onde está a minha encomenda?")
     );
     let open = store
-        .open_facts(&filter, &crate::Importance::default())
+        .open_facts(&filter, &crate::Importance::default(), false)
         .await
         .unwrap();
     let open_ids: Vec<i64> = open.iter().map(|f| f.id).collect();
     assert_eq!(open_ids, [c7, c4, c5, c6], "oldest first");
     assert!(open.iter().all(|f| !f.important));
+    let detailed = store.report_facts_of(&[c3, c1]).await.unwrap();
+    assert_eq!(detailed.iter().map(|f| f.id).collect::<Vec<_>>(), [c1, c3]);
+    assert_eq!(detailed[1].labels, ["billing", "refund"]);
+    assert_eq!(
+        detailed[0].preview.as_deref(),
+        Some("Onde está a minha encomenda?")
+    );
+    let topics = store
+        .report_topics(&filter, since, until, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        topics,
+        [
+            ("billing".to_owned(), 2),
+            ("refund".to_owned(), 1),
+            ("shipping".to_owned(), 1)
+        ]
+    );
+    // Language: the conversations' locale is pt-PT.
+    for (language, expected) in [("pt", 6), ("en", 0)] {
+        let by_language = ReportFilter {
+            language: Some(language.into()),
+            ..filter.clone()
+        };
+        let n = store
+            .report_facts(&by_language, since, until, false)
+            .await
+            .unwrap()
+            .len();
+        assert_eq!(n, expected, "{language}");
+        let replies = store
+            .report_replies(&by_language, since, until)
+            .await
+            .unwrap()
+            .len();
+        assert_eq!(replies, expected.min(1), "{language}: C1's next response");
+    }
 }

@@ -800,8 +800,23 @@ impl Store for SqlStore {
         &self,
         filter: &ReportFilter,
         importance: &Importance,
+        details: bool,
     ) -> Result<Vec<insights::Fact>> {
-        SqlStore::open_facts(self, filter, importance).await
+        SqlStore::open_facts(self, filter, importance, details).await
+    }
+
+    async fn report_facts_of(&self, ids: &[i64]) -> Result<Vec<insights::Fact>> {
+        SqlStore::report_facts_of(self, ids).await
+    }
+
+    async fn report_topics(
+        &self,
+        filter: &ReportFilter,
+        since: Millis,
+        until: Millis,
+        limit: u32,
+    ) -> Result<Vec<(String, u64)>> {
+        SqlStore::report_topics(self, filter, since, until, limit).await
     }
 
     async fn report_openers(

@@ -24,15 +24,19 @@ fn conditions(filter: &ReportFilter) -> (String, Vec<Param>) {
     text("c.team", &filter.team);
     text("c.priority", &filter.priority);
     text("c.channel", &filter.channel);
+    if let Some(language) = &filter.language {
+        let language = language.to_lowercase();
+        sql.push_str(" AND (lower(c.locale) = ? OR lower(c.locale) LIKE ?)");
+        params.push(Param::Text(language.clone()));
+        params.push(Param::Text(format!("{language}-%")));
+    }
     if let Some(agent) = filter.agent {
         sql.push_str(" AND c.assignee_id = ?");
         params.push(Param::Int(agent));
     }
     if let Some(label) = &filter.label {
-        sql.push_str(
-            " AND EXISTS (SELECT 1 FROM conversation_labels fl \
-             WHERE fl.conversation_id = c.id AND fl.label = ?)",
-        );
+        // A set built once from the label's index, not a lookup per conversation.
+        sql.push_str(" AND c.id IN (SELECT fl.conversation_id FROM conversation_labels fl WHERE fl.label = ?)");
         params.push(Param::Text(label.clone()));
     }
     (sql, params)
@@ -69,7 +73,7 @@ const RECORD: char = '\u{1e}';
 fn packed(expressions: &[&str]) -> String {
     let fields: Vec<String> = expressions
         .iter()
-        .map(|e| format!("coalesce(CAST({e} AS TEXT), '')"))
+        .map(|e| super::dialect::text_or_empty(e))
         .collect();
     format!(
         "string_agg({}, '{RECORD}')",
@@ -265,13 +269,17 @@ impl SqlStore {
             }
         }
         all.append(&mut params);
-        let join = if extra.is_empty() {
-            ""
+        // The conversations' conditions as a set built once (a join would look up a
+        // conversation per response).
+        let of = if extra.is_empty() {
+            String::new()
         } else {
-            " JOIN conversations c ON c.id = r.conversation_id"
+            format!(
+                " AND r.conversation_id IN (SELECT c.id FROM conversations c WHERE 1 = 1{extra})"
+            )
         };
         let sql = format!(
-            "SELECT {} FROM response_times r{join} WHERE r.at >= ? AND r.at < ?{own}{extra}",
+            "SELECT {} FROM response_times r WHERE r.at >= ? AND r.at < ?{own}{of}",
             packed(&[
                 "r.id",
                 "r.conversation_id",
@@ -311,10 +319,11 @@ impl SqlStore {
         &self,
         filter: &ReportFilter,
         importance: &Importance,
+        details: bool,
     ) -> Result<Vec<Fact>> {
         let (extra, params) = conditions(filter);
         let mut facts = self
-            .facts_where(&format!("c.status = 'open'{extra}"), &params, true)
+            .facts_where(&format!("c.status = 'open'{extra}"), &params, details)
             .await?;
         facts.sort_by_key(|f| (f.created_at, f.id));
         let mut contacts: Vec<i64> = facts.iter().filter_map(|f| f.contact_id).collect();
@@ -342,6 +351,47 @@ impl SqlStore {
                 .unwrap_or(false);
         }
         Ok(facts)
+    }
+
+    pub(super) async fn report_facts_of(&self, ids: &[i64]) -> Result<Vec<Fact>> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let params: Vec<Param> = chunk.iter().map(|id| Param::Int(*id)).collect();
+            out.extend(
+                self.facts_where(&format!("c.id IN ({marks})"), &params, true)
+                    .await?,
+            );
+        }
+        Ok(out)
+    }
+
+    pub(super) async fn report_topics(
+        &self,
+        filter: &ReportFilter,
+        since: Millis,
+        until: Millis,
+        limit: u32,
+    ) -> Result<Vec<(String, u64)>> {
+        let (extra, params) = conditions(filter);
+        let sql = format!(
+            "SELECT l.label, count(*) FROM conversation_labels l \
+             JOIN conversations c ON c.id = l.conversation_id \
+             WHERE c.created_at >= ? AND c.created_at < ?{extra} \
+             GROUP BY l.label ORDER BY count(*) DESC, l.label LIMIT ?"
+        );
+        let sql = q(&sql).into_owned();
+        let query = sqlx::query_as::<_, (String, i64)>(&sql)
+            .bind(since)
+            .bind(until);
+        let rows = bind_all!(query, &params)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(l, n)| (l, n.max(0) as u64))
+            .collect())
     }
 
     /// The first message of each conversation created in the period, when the customer wrote
