@@ -20,7 +20,9 @@ const BUDGET_MS: f64 = 200.0;
 /// One statement per table, in the SQL both backends accept (a recursive counter).
 fn fill_statements(now: i64) -> Vec<String> {
     let n = |max: i64| {
-        format!("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {max})")
+        format!(
+            "WITH RECURSIVE n(i) AS (SELECT CAST(1 AS BIGINT) UNION ALL SELECT i + 1 FROM n WHERE i < {max})"
+        )
     };
     let step = SPAN_DAYS * DAY / CONVERSATIONS;
     let start = now - SPAN_DAYS * DAY;

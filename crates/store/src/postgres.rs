@@ -74,6 +74,11 @@ mod dialect {
     pub const DB_NOW_MS: &str = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)";
     pub const AFTER_ERASURE: Option<&str> = None;
 
+    /// A column as text for `||`, NULL as empty.
+    pub fn text_or_empty(expression: &str) -> String {
+        format!("coalesce(CAST({expression} AS TEXT), '')")
+    }
+
     #[cfg(test)]
     mod tests {
         use super::q;
@@ -90,11 +95,6 @@ mod dialect {
             assert_eq!(q("s = '?' AND t = ?"), "s = '?' AND t = $1");
             assert_eq!(q("it''s ? here"), "it''s $1 here");
         }
-    }
-
-    /// A column as text for `||`, NULL as empty.
-    pub fn text_or_empty(expression: &str) -> String {
-        format!("coalesce(CAST({expression} AS TEXT), '')")
     }
 }
 
