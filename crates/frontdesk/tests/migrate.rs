@@ -183,6 +183,29 @@ async fn fill(dir: tempfile::TempDir) -> (tempfile::TempDir, String, i64, u64) {
         .await
         .unwrap();
     assert_eq!(reply.message.seq, 4);
+    // The customer writes again and the agent answers: a next response for the reports.
+    let again = |client_id: &'static str, agent_id, at| NewMessage {
+        conversation_id: conversation,
+        client_id,
+        agent_id,
+        body: "thanks, and the invoice?",
+        at,
+    };
+    store
+        .append_message(again("c4", None, NOW + 1))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .begin_next_response(conversation, NOW + 1, Some(NOW + 60_000))
+            .await
+            .unwrap()
+    );
+    let answer = store
+        .append_message(again("a2", Some(ana), NOW + 2))
+        .await
+        .unwrap();
+    assert_eq!(answer.message.seq, 6);
     store.assign(conversation, Some(ana), NOW).await.unwrap();
     store
         .add_note(conversation, bo, "n1", "refund if late again", NOW)
@@ -278,7 +301,7 @@ async fn fill(dir: tempfile::TempDir) -> (tempfile::TempDir, String, i64, u64) {
     for (table, rows) in &counts {
         assert!(*rows > 0, "fill() leaves {table} empty: add a row of it");
     }
-    (dir, token, conversation, 4)
+    (dir, token, conversation, 6)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

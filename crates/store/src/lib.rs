@@ -620,8 +620,8 @@ pub trait Store: Send + Sync + 'static {
         until: Millis,
         limit: u32,
     ) -> Result<Vec<(String, u64)>>;
-    /// (conversation id, first message) of the conversations created in the period that the
-    /// customer opened with a message.
+    /// (conversation id, the first 200 characters of its first message) of the conversations
+    /// created in the period that the customer opened with a message, by id.
     async fn report_openers(
         &self,
         filter: &ReportFilter,
