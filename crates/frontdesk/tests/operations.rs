@@ -347,3 +347,107 @@ fn a_closed_pipe_ends_a_command_quietly() {
         assert!(out.status.success(), "{args:?}: {:?} {stderr}", out.status);
     }
 }
+
+/// `frontdesk report` reads the database directly: a summary, the JSON report and one CSV row
+/// per conversation; bad input is a clear error; a closed pipe ends it quietly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_is_printed_from_the_database() {
+    use store::{ConversationContext, NewMessage, SqliteStore, Status, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap().to_owned();
+    common::cli(
+        &[
+            "agent",
+            "add",
+            "--data",
+            &data,
+            "--email",
+            "ana@example.com",
+            "--password-stdin",
+        ],
+        "a-long-password\n",
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let store = SqliteStore::open(&dir.path().join("frontdesk.db"))
+        .await
+        .unwrap();
+    let ana = store.list_agents().await.unwrap()[0].id;
+    for (i, rating) in [(1, 5u8), (2, 1)] {
+        let t = now - 3_600_000 * i;
+        let v = store
+            .create_visitor(&format!("v{i}"), "demo", t)
+            .await
+            .unwrap();
+        let c = store
+            .open_or_create_conversation(&v, &ConversationContext::default(), t)
+            .await
+            .unwrap();
+        for (client_id, agent_id, at) in [("q", None, t), ("a", Some(ana), t + 120_000)] {
+            store
+                .append_message(NewMessage {
+                    conversation_id: c.id,
+                    client_id,
+                    agent_id,
+                    body: "Where, \"exactly\", is my parcel?",
+                    at,
+                })
+                .await
+                .unwrap();
+        }
+        store
+            .set_status(c.id, Status::Resolved, t + 600_000)
+            .await
+            .unwrap();
+        store.rate(c.id, rating, None).await.unwrap();
+    }
+    store.close().await;
+
+    let text = common::cli(&["report", "--data", &data, "--since", "7d"], "");
+    assert!(text.contains("conversations"), "{text}");
+    assert!(
+        text.contains("first response, median") && text.contains("2 min"),
+        "{text}"
+    );
+    assert!(text.contains("50.0 %"), "CSAT: {text}");
+    let csv = common::cli(&["report", "--data", &data, "--format", "csv"], "");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(
+        lines[1].ends_with(",\"Where, \"\"exactly\"\", is my parcel?\""),
+        "{csv}"
+    );
+    let json = common::cli(&["report", "--data", &data, "--format", "json"], "");
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(value["report"]["current"]["conversations"], 2);
+    assert_eq!(value["lists"]["top_questions"][0]["count"], 2);
+    let rated = common::cli(
+        &[
+            "report", "--data", &data, "--drill", "rating:1", "--format", "csv",
+        ],
+        "",
+    );
+    assert_eq!(rated.lines().count(), 2, "{rated}");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+        .args(["report", "--data", &data, "--since", "3w"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a duration"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+        .args(["report", "--data", &data, "--format", "csv"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("panicked") && out.status.success(),
+        "{stderr}"
+    );
+}

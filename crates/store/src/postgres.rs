@@ -74,11 +74,6 @@ mod dialect {
     pub const DB_NOW_MS: &str = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)";
     pub const AFTER_ERASURE: Option<&str> = None;
 
-    /// A column as text for `||`, NULL as empty.
-    pub fn text_or_empty(expression: &str) -> String {
-        format!("coalesce(CAST({expression} AS TEXT), '')")
-    }
-
     #[cfg(test)]
     mod tests {
         use super::q;

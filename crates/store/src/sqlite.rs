@@ -40,12 +40,6 @@ mod dialect {
     /// The database's clock in milliseconds since the epoch.
     pub const DB_NOW_MS: &str = "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)";
     pub const AFTER_ERASURE: Option<&str> = Some("PRAGMA wal_checkpoint(TRUNCATE)");
-
-    /// A column as text for `||`, NULL as empty: SQLite converts numbers itself, and a call
-    /// less per value matters when reports pack tens of thousands of rows.
-    pub fn text_or_empty(expression: &str) -> String {
-        format!("ifnull({expression}, '')")
-    }
 }
 
 /// What a backup holds, read back from the copy.

@@ -69,15 +69,13 @@ macro_rules! bind_all {
 const FIELD: char = '\u{1f}';
 const RECORD: char = '\u{1e}';
 
-/// `string_agg` of the expressions as text (NULL as empty), one record per row.
+/// `string_agg` of the expressions as text, one record per row: `format` (SQLite's printf and
+/// PostgreSQL's format alike; `%s` writes NULL as nothing) builds each record in one call.
 fn packed(expressions: &[&str]) -> String {
-    let fields: Vec<String> = expressions
-        .iter()
-        .map(|e| super::dialect::text_or_empty(e))
-        .collect();
+    let pattern = vec!["%s"; expressions.len()].join(&FIELD.to_string());
     format!(
-        "string_agg({}, '{RECORD}')",
-        fields.join(&format!(" || '{FIELD}' || "))
+        "string_agg(format('{pattern}', {}), '{RECORD}')",
+        expressions.join(", ")
     )
 }
 
