@@ -89,9 +89,9 @@ async function waitText(locator, text) {
 
 /** Clicks `target`, waits for the drill-down of `key`, returns the ids it lists (sorted). */
 async function drill(page, target, key) {
-  // The list opens over the page's end side, focused: Escape closes the previous one.
+  // The list opens over the page's end side: its close button closes the previous one.
   if (await page.locator(".drill-panel").count()) {
-    await page.keyboard.press("Escape");
+    await page.locator(".drill-panel button.close").click();
     await page.locator(".drill-panel").waitFor({ state: "detached" });
   }
   await target.click();
