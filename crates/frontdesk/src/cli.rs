@@ -1,4 +1,5 @@
-//! Command-line interface: `serve`, `agent …`, `backup`, `migrate`, `contact …`, `index …`.
+//! Command-line interface: `serve`, `agent …`, `backup`, `migrate`, `contact …`,
+//! `insights …`, `index …`.
 
 use crate::config;
 use anyhow::{Context, bail};
@@ -42,6 +43,11 @@ enum Command {
     },
     /// The Reports page's figures: a summary, JSON, or the conversations behind them as CSV.
     Report(crate::report_cmd::ReportArgs),
+    /// What customers searched for in the widget: the content team's lists.
+    Insights {
+        #[command(subcommand)]
+        command: crate::insights_cmd::InsightsCommand,
+    },
     /// Build, check and query the knowledge-base index.
     Index {
         #[command(subcommand)]
@@ -252,6 +258,7 @@ pub fn run() -> anyhow::Result<()> {
             }
         }),
         Command::Contact { command } => runtime.block_on(crate::contact_cmd::run(command)),
+        Command::Insights { command } => runtime.block_on(crate::insights_cmd::run(command)),
         Command::Backup(args) => runtime.block_on(backup(args)),
         Command::Report(args) => runtime.block_on(crate::report_cmd::run(args)),
         Command::Migrate(args) => runtime.block_on(crate::migrate_cmd::run(args)),
@@ -627,6 +634,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(importance) = file.importance {
         settings.importance = importance;
     }
+    settings.insights = file.insights;
     settings.redis = args.redis.or(file.redis.clone());
 
     let database = args.database.or(file.database.clone());

@@ -43,6 +43,9 @@ pub struct FileConfig {
     /// `[reports]`: what makes a contact important.
     #[serde(skip)]
     pub importance: Option<store::Importance>,
+    /// `[insights]`, validated.
+    #[serde(skip)]
+    pub insights: server::insights::Insights,
 }
 
 /// `[reports]`: a contact is important (the importance × urgency view) when it has an account
@@ -73,6 +76,34 @@ fn importance(t: &ReportsToml) -> anyhow::Result<store::Importance> {
         out.values = values.iter().map(|v| v.trim().to_owned()).collect();
     }
     Ok(out)
+}
+
+/// `[insights]`: raw widget search events are kept `raw_search_days` (the daily rollups the
+/// gaps report reads stay); a query is listed only when at least `min_visitors` distinct
+/// visitors asked it in the period.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InsightsToml {
+    raw_search_days: Option<u32>,
+    min_visitors: Option<u64>,
+}
+
+fn insights(t: &InsightsToml) -> anyhow::Result<server::insights::Insights> {
+    let defaults = server::insights::Insights::default();
+    let raw_search_days = t.raw_search_days.unwrap_or(defaults.raw_search_days);
+    if !(1..=3_650).contains(&raw_search_days) {
+        bail!("insights.raw_search_days must be 1 to 3650 days");
+    }
+    let min_visitors = t.min_visitors.unwrap_or(defaults.min_visitors);
+    if !(1..=1_000).contains(&min_visitors) {
+        bail!(
+            "insights.min_visitors must be 1 to 1000 (below 3, rare queries can identify the one customer who typed them)"
+        );
+    }
+    Ok(server::insights::Insights {
+        raw_search_days,
+        min_visitors,
+    })
 }
 
 /// `[retention]`: resolved conversations whose last activity is older than
@@ -291,6 +322,7 @@ struct Root {
     retention: Option<RetentionToml>,
     #[serde(default)]
     reports: Option<ReportsToml>,
+    insights: InsightsToml,
 }
 
 /// `[sites.KEY]`: what a site owner configures.
@@ -312,6 +344,9 @@ struct SiteToml {
     prechat_name: bool,
     #[serde(default)]
     prechat_email: bool,
+    /// Ask the customer effort question after the rating.
+    #[serde(default)]
+    ask_effort: bool,
     #[serde(default)]
     office_hours: Option<HoursToml>,
     /// The team this site's conversations are routed to.
@@ -420,6 +455,7 @@ fn site(key: &str, t: SiteToml) -> anyhow::Result<server::Site> {
             languages,
             prechat_name: t.prechat_name,
             prechat_email: t.prechat_email,
+            ask_effort: t.ask_effort,
         },
         allowed_origins: t.allowed_origins,
         office_hours,
@@ -475,6 +511,7 @@ fn parse(text: &str) -> anyhow::Result<FileConfig> {
     root.server.demo_enabled = root.demo.enabled;
     root.server.retention = root.retention.as_ref().map(retention).transpose()?;
     root.server.importance = root.reports.as_ref().map(importance).transpose()?;
+    root.server.insights = insights(&root.insights)?;
     root.server.sla = root.sla.take();
     root.server.routing = root.routing.take();
     root.server.canned = std::mem::take(&mut root.canned)
@@ -623,6 +660,25 @@ holidays = ["2026-12-25", "2027-01-01"]
         );
         assert!(bad("[limits]\nheader_timeout_seconds = 0\n").contains("header_timeout"));
         assert!(bad("[limits]\npings = 3\n").contains("unknown field"));
+    }
+
+    #[test]
+    fn insights_and_the_effort_question() {
+        let c = parse("").unwrap();
+        assert_eq!(c.insights, server::insights::Insights::default());
+        let c = parse("[insights]\nraw_search_days = 30\nmin_visitors = 5\n").unwrap();
+        assert_eq!(
+            (c.insights.raw_search_days, c.insights.min_visitors),
+            (30, 5)
+        );
+        let bad = |text: &str| parse(text).unwrap_err().to_string();
+        assert!(bad("[insights]\nraw_search_days = 0\n").contains("raw_search_days"));
+        assert!(bad("[insights]\nmin_visitors = 0\n").contains("min_visitors"));
+        assert!(bad("[insights]\nk = 3\n").contains("unknown field"));
+        let c = parse("[sites.shop]\nname = \"Shop\"\nask_effort = true\n").unwrap();
+        assert!(c.sites["shop"].config.ask_effort);
+        let c = parse("[sites.shop]\nname = \"Shop\"\n").unwrap();
+        assert!(!c.sites["shop"].config.ask_effort);
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod cli;
 mod config;
 mod contact_cmd;
 mod index_cmd;
+mod insights_cmd;
 mod migrate_cmd;
 mod report_cmd;
 

@@ -294,6 +294,22 @@ async fn fill(dir: tempfile::TempDir) -> (tempfile::TempDir, String, i64, u64) {
         .await
         .unwrap();
     store.erase_contact(gone.id, NOW).await.unwrap();
+    // A settled widget search: its raw event, visitor key and daily rollups.
+    store
+        .record_search(&store::SearchEvent {
+            site: "demo",
+            language: "en",
+            query: "refund policy",
+            visitor_key: "0123456789abcdef0123456789abcdef",
+            results: 1,
+            shown: &["en/refund-a-payment".to_owned()],
+            opened: Some("en/refund-a-payment"),
+            helpful: Some(false),
+            handoff: true,
+            at: NOW,
+        })
+        .await
+        .unwrap();
     store.close().await;
 
     let counts = sqlite_counts(&dir.path().join("frontdesk.db")).await;

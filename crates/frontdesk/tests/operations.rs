@@ -330,9 +330,12 @@ fn a_closed_pipe_ends_a_command_quietly() {
     let built = tempfile::tempdir().unwrap();
     let built = built.path().to_str().unwrap();
     common::cli(&["index", "build", "--source", source, "--out", built], "");
+    let data = tempfile::tempdir().unwrap();
+    let data = data.path().to_str().unwrap();
     for args in [
         vec!["index", "check", "--source", source],
         vec!["index", "search", "--index", built, "refund"],
+        vec!["insights", "gaps", "--data", data, "--kb", source],
     ] {
         let mut child = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
             .args(&args)
@@ -346,6 +349,115 @@ fn a_closed_pipe_ends_a_command_quietly() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
         assert!(out.status.success(), "{args:?}: {:?} {stderr}", out.status);
     }
+}
+
+/// `frontdesk insights gaps` reads the searches from the database: queries enough visitors
+/// asked, as text and JSON; rare ones hidden; the knowledge base's articles no search showed.
+#[tokio::test]
+async fn insights_gaps_lists_what_enough_visitors_asked() {
+    use store::{SearchEvent, SqliteStore, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let store = SqliteStore::open(&dir.path().join("frontdesk.db"))
+        .await
+        .unwrap();
+    let shown = ["en/reset-password".to_owned()];
+    let event = |key: &'static str, query: &'static str, at: i64| SearchEvent {
+        site: "demo",
+        language: "en",
+        query,
+        visitor_key: key,
+        results: 0,
+        shown: &[],
+        opened: None,
+        helpful: None,
+        handoff: false,
+        at,
+    };
+    for key in ["a", "b", "c"] {
+        store
+            .record_search(&event(key, "cancel my plan", now - 1_000))
+            .await
+            .unwrap();
+        store
+            .record_search(&SearchEvent {
+                results: 1,
+                shown: &shown,
+                ..event(key, "forgot password", now - 1_000)
+            })
+            .await
+            .unwrap();
+    }
+    store
+        .record_search(&event("a", "only me", now - 1_000))
+        .await
+        .unwrap();
+    // Asked long ago by three more visitors: outside a 12-hour period, inside 30 days.
+    for key in ["d", "e", "f"] {
+        store
+            .record_search(&event(key, "vat rates", now - 5 * 86_400_000))
+            .await
+            .unwrap();
+    }
+    store.close().await;
+    let data = dir.path().to_str().unwrap();
+    let kb = concat!(env!("CARGO_MANIFEST_DIR"), "/../../index");
+
+    let json = common::cli(
+        &[
+            "insights", "gaps", "--data", data, "--kb", kb, "--format", "json",
+        ],
+        "",
+    );
+    let report: protocol::reports::Gaps = serde_json::from_str(&json).unwrap();
+    let queries = |list: &[protocol::reports::GapQuery]| {
+        list.iter()
+            .map(|q| format!("{} {}/{}", q.query, q.searches, q.visitors))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(report.min_visitors, 3);
+    assert_eq!(
+        queries(&report.no_result),
+        ["cancel my plan 3/3", "vat rates 3/3"]
+    );
+    assert_eq!(queries(&report.top_searches).len(), 3, "{json}");
+    assert!(!json.contains("only me"), "{json}");
+    assert!(
+        report
+            .never_shown
+            .contains(&"en/cancel-subscription".to_owned())
+            && !report.never_shown.contains(&"en/reset-password".to_owned()),
+        "{:?}",
+        report.never_shown
+    );
+
+    let text = common::cli(
+        &[
+            "insights", "gaps", "--data", data, "--since", "12h", "--site", "demo",
+        ],
+        "",
+    );
+    assert!(
+        text.contains("site demo; queries asked by at least 3 visitors"),
+        "{text}"
+    );
+    assert!(text.contains("cancel my plan"), "{text}");
+    assert!(!text.contains("vat rates"), "12 hours leave it out: {text}");
+    assert!(!text.contains("only me"), "{text}");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+        .args(["insights", "gaps", "--data", data, "--since", "soon"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not a duration like 30d"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// `frontdesk report` reads the database directly: a summary, the JSON report and one CSV row

@@ -1,8 +1,9 @@
 //! Decoding and validation of client frames, with a stable error code for every rejection.
 
 use crate::{
-    AgentFrame, ErrorCode, MAX_BODY_CHARS, MAX_CLIENT_ID_LEN, MAX_CONTEXT_LEN, MAX_FRAME_BYTES,
-    MAX_SITE_LEN, MAX_TOKEN_LEN, VisitorFrame,
+    AgentFrame, ErrorCode, MAX_ARTICLE_ID_LEN, MAX_BODY_CHARS, MAX_CLIENT_ID_LEN, MAX_CONTEXT_LEN,
+    MAX_FRAME_BYTES, MAX_SEARCH_QUERY_CHARS, MAX_SEARCH_SHOWN, MAX_SEARCHING_MS, MAX_SITE_LEN,
+    MAX_TOKEN_LEN, VisitorFrame,
 };
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -138,6 +139,8 @@ pub fn decode_visitor(text: &str) -> Result<VisitorFrame, FrameError> {
             "rate",
             "deflected",
             "contact",
+            "searched",
+            "effort",
         ],
     )?;
     match &frame {
@@ -192,7 +195,30 @@ pub fn decode_visitor(text: &str) -> Result<VisitorFrame, FrameError> {
             check_len("article", article, 256, None)?;
         }
         VisitorFrame::Contact(details) => check_contact(details)?,
+        VisitorFrame::Searched {
+            query,
+            shown,
+            opened,
+            ..
+        } => check_searched(query, shown, opened.as_deref())?,
+        VisitorFrame::Effort { score } => {
+            if !(1..=7).contains(score) {
+                return Err(FrameError::new(
+                    ErrorCode::InvalidField,
+                    "score must be 1 to 7",
+                ));
+            }
+        }
         VisitorFrame::Typing { .. } | VisitorFrame::Read { .. } | VisitorFrame::Resolve => {}
+    }
+    match &mut frame {
+        VisitorFrame::Searched { query, .. } => *query = query.trim().to_owned(),
+        // A self-help time past a day is a stale clock, not a measure: dropped, not refused
+        // (the message it travels with must not be lost).
+        VisitorFrame::Send {
+            context: Some(c), ..
+        } if c.searching_ms.is_some_and(|ms| ms > MAX_SEARCHING_MS) => c.searching_ms = None,
+        _ => {}
     }
     // A name is kept as it shows: no bidi overrides, invisible or control characters.
     if let VisitorFrame::Contact(details) = &mut frame
@@ -250,6 +276,43 @@ fn check_contact(d: &crate::ContactDetails) -> Result<(), FrameError> {
             return Err(FrameError::new(
                 ErrorCode::InvalidField,
                 "attribute values cannot hold control characters",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_searched(query: &str, shown: &[String], opened: Option<&str>) -> Result<(), FrameError> {
+    let query = query.trim();
+    if crate::text::is_blank(query) {
+        return Err(FrameError::new(ErrorCode::InvalidField, "query is empty"));
+    }
+    let chars = query.chars().count();
+    if chars > MAX_SEARCH_QUERY_CHARS {
+        return Err(FrameError::new(
+            ErrorCode::InvalidField,
+            format!("query is {chars} characters; the limit is {MAX_SEARCH_QUERY_CHARS}"),
+        ));
+    }
+    if query.chars().any(char::is_control) {
+        return Err(FrameError::new(
+            ErrorCode::InvalidField,
+            "query cannot hold control characters",
+        ));
+    }
+    if shown.len() > MAX_SEARCH_SHOWN {
+        return Err(FrameError::new(
+            ErrorCode::InvalidField,
+            format!("shown lists at most {MAX_SEARCH_SHOWN} article ids"),
+        ));
+    }
+    for id in shown.iter().map(String::as_str).chain(opened) {
+        if id.is_empty() || id.len() > MAX_ARTICLE_ID_LEN || id.chars().any(char::is_control) {
+            return Err(FrameError::new(
+                ErrorCode::InvalidField,
+                format!(
+                    "article ids are 1 to {MAX_ARTICLE_ID_LEN} bytes without control characters"
+                ),
             ));
         }
     }
@@ -375,7 +438,7 @@ mod tests {
         check(
             r#"{"type":"launch_missiles","id":"x"}"#,
             expect![[
-                r#"UnknownType id=Some("x"): unknown frame type "launch_missiles"; expected one of ["hello", "send", "typing", "read", "resolve", "rate", "deflected", "contact"]"#
+                r#"UnknownType id=Some("x"): unknown frame type "launch_missiles"; expected one of ["hello", "send", "typing", "read", "resolve", "rate", "deflected", "contact", "searched", "effort"]"#
             ]],
         );
         check(
@@ -405,6 +468,86 @@ mod tests {
         check(
             r#"{"type":"hello","v":1,"site":"../etc"}"#,
             expect![[r#"InvalidField id=None: site must be 1 to 64 characters of [A-Za-z0-9_-]"#]],
+        );
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn searched_and_effort_frames() {
+        check(
+            r#"{"type":"searched","query":"  reset my password ","results":2,"shown":["en/reset","en/login"],"opened":"en/reset","helpful":false}"#,
+            expect![[
+                r#"ok Searched { query: "reset my password", results: 2, shown: ["en/reset", "en/login"], opened: Some("en/reset"), helpful: Some(false), handoff: false }"#
+            ]],
+        );
+        check(
+            r#"{"type":"searched","query":"refund","results":0,"handoff":true}"#,
+            expect![[
+                r#"ok Searched { query: "refund", results: 0, shown: [], opened: None, helpful: None, handoff: true }"#
+            ]],
+        );
+        check(
+            r#"{"type":"searched","query":"   ","results":0}"#,
+            expect!["InvalidField id=None: query is empty"],
+        );
+        check(
+            &format!(
+                r#"{{"type":"searched","query":"{}","results":0}}"#,
+                "é".repeat(MAX_SEARCH_QUERY_CHARS + 1)
+            ),
+            expect!["InvalidField id=None: query is 201 characters; the limit is 200"],
+        );
+        check(
+            r#"{"type":"searched","query":"a\u0007b","results":0}"#,
+            expect!["InvalidField id=None: query cannot hold control characters"],
+        );
+        check(
+            r#"{"type":"searched","query":"x","results":6,"shown":["a","b","c","d","e","f"]}"#,
+            expect!["InvalidField id=None: shown lists at most 5 article ids"],
+        );
+        check(
+            r#"{"type":"searched","query":"x","results":1,"shown":[""]}"#,
+            expect![
+                "InvalidField id=None: article ids are 1 to 256 bytes without control characters"
+            ],
+        );
+        check(
+            &format!(
+                r#"{{"type":"searched","query":"x","results":1,"opened":"{}"}}"#,
+                "a".repeat(MAX_ARTICLE_ID_LEN + 1)
+            ),
+            expect![
+                "InvalidField id=None: article ids are 1 to 256 bytes without control characters"
+            ],
+        );
+        check(
+            r#"{"type":"searched","query":"x","results":-1}"#,
+            expect![
+                "InvalidField id=None: invalid searched frame: invalid value: integer `-1`, expected u32"
+            ],
+        );
+        check(
+            r#"{"type":"effort","score":7}"#,
+            expect!["ok Effort { score: 7 }"],
+        );
+        check(
+            r#"{"type":"effort","score":0}"#,
+            expect!["InvalidField id=None: score must be 1 to 7"],
+        );
+        check(
+            r#"{"type":"effort","score":8}"#,
+            expect!["InvalidField id=None: score must be 1 to 7"],
+        );
+        check(
+            r#"{"type":"send","id":"a1","body":"hi","context":{"searching_ms":86400000}}"#,
+            expect![[
+                r#"ok Send { id: "a1", body: "hi", context: Some(Handoff { query: None, shown: [], opened: [], user_agent: None, searching_ms: Some(86400000) }) }"#
+            ]],
+        );
+        check(
+            r#"{"type":"send","id":"a1","body":"hi","context":{"searching_ms":86400001}}"#,
+            expect![[
+                r#"ok Send { id: "a1", body: "hi", context: Some(Handoff { query: None, shown: [], opened: [], user_agent: None, searching_ms: None }) }"#
+            ]],
         );
     }
 

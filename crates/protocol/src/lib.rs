@@ -104,6 +104,48 @@ pub enum VisitorFrame {
     /// Contact details left by the visitor (pre-chat form, offline mode) or passed by the site
     /// (`Frontdesk('identify', {...})`).
     Contact(ContactDetails),
+    /// One settled search in the widget: the query the customer stopped at (not every
+    /// keystroke), what it found and how the search ended. Feeds the content team's gaps
+    /// report; carries nothing about who asked.
+    Searched {
+        query: String,
+        /// How many articles matched.
+        results: u32,
+        /// The ids of the articles shown, in rank order (at most `MAX_SEARCH_SHOWN`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        shown: Vec<String>,
+        /// The article the customer opened from these results.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        opened: Option<String>,
+        /// The answer to "Did this answer your question?" on that article.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        helpful: Option<bool>,
+        /// The search ended with the customer asking for a human.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        handoff: bool,
+    },
+    /// Customer effort ("How easy was it to get your issue resolved?") of the visitor's latest
+    /// conversation: 1 (very difficult) to 7 (very easy). Asked after the rating on sites
+    /// with `ask_effort`.
+    Effort { score: u8 },
+}
+
+/// Longest search query a `searched` frame carries, in characters (the widget's search box
+/// holds 200).
+pub const MAX_SEARCH_QUERY_CHARS: usize = 200;
+/// Most article ids in a `searched` frame's `shown` (the widget shows 5 suggestions).
+pub const MAX_SEARCH_SHOWN: usize = 5;
+/// Longest article id, in bytes.
+pub const MAX_ARTICLE_ID_LEN: usize = 256;
+/// Longest self-help time a handoff may report (24 hours); a longer one is dropped.
+pub const MAX_SEARCHING_MS: u64 = 24 * 3_600_000;
+
+/// A search query as reports group it: trimmed, inner whitespace collapsed, lowercase.
+pub fn normalize_query(text: &str) -> String {
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
 }
 
 /// Who the visitor is. Name, email and attributes are what the visitor or the page says; the
@@ -156,6 +198,10 @@ pub struct Handoff {
     pub opened: Vec<ArticleRef>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<String>,
+    /// Milliseconds from the first keystroke in the search box to the handoff (self-help
+    /// time); at most `MAX_SEARCHING_MS`, a longer one is dropped by the decoder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub searching_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -720,6 +766,9 @@ pub struct SiteConfig {
     /// Pre-chat fields asked before the first message.
     pub prechat_name: bool,
     pub prechat_email: bool,
+    /// After the rating, ask the customer effort question (1–7).
+    #[serde(default)]
+    pub ask_effort: bool,
 }
 
 /// Stable error codes; clients switch on these, never on the message text.

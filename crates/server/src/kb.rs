@@ -210,6 +210,14 @@ impl KnowledgeBase {
         out
     }
 
+    /// The id of every article of the current knowledge base, sorted.
+    pub fn article_ids(&self) -> Vec<String> {
+        let tags = self.builds.read().expect("lock").tags.clone();
+        let mut ids: Vec<String> = tags.keys().cloned().collect();
+        ids.sort();
+        ids
+    }
+
     fn file(&self, name: &str, headers: &axum::http::HeaderMap) -> Option<Encoded> {
         let builds = self.builds.read().expect("lock");
         [&builds.current, &builds.previous]

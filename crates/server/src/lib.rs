@@ -14,6 +14,7 @@ mod contacts;
 mod convert;
 mod error;
 mod hub;
+pub mod insights;
 mod kb;
 mod limits;
 mod metrics;
@@ -105,6 +106,8 @@ pub struct Settings {
     pub redis: Option<String>,
     /// What makes a contact important in the reports' importance × urgency view.
     pub importance: store::Importance,
+    /// `[insights]`: how long raw search events are kept, and the k of the gaps lists.
+    pub insights: insights::Insights,
 }
 
 /// The default canned responses, until a site configures its own.
@@ -175,6 +178,7 @@ impl Default for Settings {
             retention: None,
             redis: None,
             importance: store::Importance::default(),
+            insights: insights::Insights::default(),
         }
     }
 }
@@ -212,6 +216,8 @@ pub struct AppState {
     pub(crate) erasures: Arc<tokio::sync::Notify>,
     /// Catch-ups the agents' search index owes (`search_feed`).
     pub(crate) catch_up: Arc<search_feed::CatchUp>,
+    /// The secret visitors' search keys are made with (the cluster key), read once.
+    pub(crate) search_secret: Arc<tokio::sync::OnceCell<Arc<str>>>,
 }
 
 impl AppState {
@@ -242,6 +248,26 @@ impl AppState {
             node: Arc::from(format!("{:016x}", rand::random::<u64>())),
             erasures: Arc::default(),
             catch_up: Arc::default(),
+            search_secret: Arc::default(),
+        }
+    }
+
+    /// The key this browser's searches are counted under (`insights::visitor_key`); `None`
+    /// while the database does not answer.
+    pub(crate) async fn search_visitor_key(&self, token: &str) -> Option<[u8; 16]> {
+        let secret = self
+            .search_secret
+            .get_or_try_init(|| async {
+                let proposed = format!("{:016x}", rand::random::<u64>());
+                self.store.cluster_key(&proposed).await.map(Arc::from)
+            })
+            .await;
+        match secret {
+            Ok(secret) => Some(insights::visitor_key(secret.as_bytes(), token)),
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the cluster key failed");
+                None
+            }
         }
     }
 
@@ -321,6 +347,7 @@ impl AppState {
             }
         }
         assign::start_sla_ticker(self.clone());
+        insights::start(self.clone());
         sessions::watch(self.clone());
         summaries::Summaries::start(self.clone());
         if self.messages.is_none() {
@@ -422,6 +449,7 @@ pub fn router(state: AppState) -> Router {
             get(reports::conversations_csv),
         )
         .route("/contacts/{id}/export", get(privacy::export))
+        .route("/reports/gaps", get(insights::gaps_endpoint))
         .layer(DefaultBodyLimit::max(16 * 1024));
     Router::new()
         .route("/", get(static_files::root))

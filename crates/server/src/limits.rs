@@ -83,6 +83,8 @@ pub enum Limit {
     NewVisitors,
     NewConversations,
     Messages,
+    /// Settled searches a visitor reports (its own bucket, at the messages' rate).
+    Searches,
     SignIns,
     Connections,
     Frames,
@@ -91,10 +93,11 @@ pub enum Limit {
 }
 
 impl Limit {
-    pub const ALL: [Limit; 7] = [
+    pub const ALL: [Limit; 8] = [
         Limit::NewVisitors,
         Limit::NewConversations,
         Limit::Messages,
+        Limit::Searches,
         Limit::SignIns,
         Limit::Connections,
         Limit::Frames,
@@ -106,6 +109,7 @@ impl Limit {
             Limit::NewVisitors => "new_visitors_per_address",
             Limit::NewConversations => "new_conversations_per_address",
             Limit::Messages => "messages_per_visitor",
+            Limit::Searches => "searches_per_visitor",
             Limit::SignIns => "sign_ins_per_address",
             Limit::Connections => "connections_per_address",
             Limit::Frames => "frames_per_connection",
@@ -171,7 +175,7 @@ impl Limits {
         match limit {
             Limit::NewVisitors => self.new_visitors_per_address,
             Limit::NewConversations => self.new_conversations_per_address,
-            Limit::Messages => self.messages_per_visitor,
+            Limit::Messages | Limit::Searches => self.messages_per_visitor,
             Limit::SignIns => self.sign_ins_per_address,
             Limit::Frames => self.frames_per_connection,
             Limit::Connections | Limit::Capacity => Rate::OFF,

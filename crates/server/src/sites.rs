@@ -65,6 +65,7 @@ pub fn demo_site() -> Site {
             languages: vec!["en".into(), "pt".into(), "tr".into(), "ru".into()],
             prechat_name: false,
             prechat_email: false,
+            ask_effort: false,
         },
         allowed_origins: Vec::new(),
         office_hours: None,

@@ -2,8 +2,8 @@
 //! with a fresh, empty store.
 
 use crate::{
-    ContactUpdate, ConversationContext, Expiry, MessageAuthor, NewAgent, NewMessage, ReadBy,
-    SlaDues, SlaKind, Status, Store, StoreError,
+    ContactUpdate, ConversationContext, Expiry, GapsQuery, MessageAuthor, NewAgent, NewMessage,
+    QueryFigure, ReadBy, SearchEvent, SlaDues, SlaKind, Status, Store, StoreError,
 };
 use std::sync::Arc;
 
@@ -53,11 +53,183 @@ pub async fn run_all(store: Arc<dyn Store>) {
     contacts_identity_attributes_and_merging(&*store).await;
     everything_can_be_read_back_in_pages(&*store).await;
     what_changed_since_a_moment_is_found(&*store).await;
+    searches_roll_up_and_rare_queries_stay_hidden(&*store).await;
+    effort_and_self_help_time_are_kept(&*store).await;
     // Last: retention removes every old resolved conversation of the stories above.
     a_contact_is_exported_and_erased_without_a_trace(&*store).await;
     retention_removes_what_is_older_than_the_rule_and_nothing_else(&*store).await;
     // After retention, which would take its resolved conversations.
     reports::a_scripted_month_gives_the_expected_figures(&*store).await;
+}
+
+/// Settled searches roll up by day; a query shows in the lists only when enough distinct
+/// visitors asked it (a visitor repeating it, even on another day, counts once); retention
+/// deletes the raw events and keeps the rollups.
+async fn searches_roll_up_and_rare_queries_stay_hidden(store: &dyn Store) {
+    const DAY: i64 = 86_400_000;
+    // A day start far from every other story's clock.
+    const T: i64 = 20_000 * DAY;
+    let site = "gaps";
+    let search = |key: &'static str, query: &'static str, at: i64| SearchEvent {
+        site,
+        language: "en",
+        query,
+        visitor_key: key,
+        results: 0,
+        shown: &[],
+        opened: None,
+        helpful: None,
+        handoff: false,
+        at,
+    };
+    let shown = ["a1".to_owned(), "a2".to_owned()];
+    let mut events = Vec::new();
+    // Asked by three visitors, one of them three times (once ending in a handoff): no result.
+    for key in ["k1", "k2", "k3", "k1"] {
+        events.push(search(key, "refund policy", T + 1_000));
+    }
+    events.push(SearchEvent {
+        handoff: true,
+        ..search("k1", "refund policy", T + 2_000)
+    });
+    // Asked by three visitors, found articles; one said "no" to a1, one "yes".
+    for (key, helpful) in [("k1", Some(false)), ("k2", Some(true)), ("k3", None)] {
+        events.push(SearchEvent {
+            results: 2,
+            shown: &shown,
+            opened: helpful.map(|_| "a1"),
+            helpful,
+            ..search(key, "billing", T + 3_000)
+        });
+    }
+    // Two visitors, however often: hidden at k = 3.
+    for _ in 0..5 {
+        events.push(search("k1", "rare thing", T + 4_000));
+    }
+    events.push(search("k2", "rare thing", T + 4_000));
+    // Two visitors, one of them on two days: still two.
+    events.push(search("k1", "two days", T + 5_000));
+    events.push(search("k2", "two days", T + 5_000));
+    events.push(search("k1", "two days", T + DAY + 5_000));
+    // Another site's searches are not this site's.
+    events.push(SearchEvent {
+        site: "gaps-other",
+        ..search("k9", "refund policy", T + 6_000)
+    });
+    for e in &events {
+        store.record_search(e).await.unwrap();
+    }
+    let figure = |query: &str, searches: u64, visitors: u64| QueryFigure {
+        language: "en".into(),
+        query: query.into(),
+        searches,
+        visitors,
+    };
+    let gaps = |site: Option<&'static str>, min_visitors: u64| async move {
+        store
+            .search_gaps(&GapsQuery {
+                since: T,
+                site,
+                min_visitors,
+                limit: 20,
+            })
+            .await
+            .unwrap()
+    };
+    let g = gaps(Some(site), 3).await;
+    assert_eq!(
+        g.top_searches,
+        [figure("refund policy", 5, 3), figure("billing", 3, 3)]
+    );
+    assert_eq!(g.no_result, [figure("refund policy", 5, 3)]);
+    assert_eq!(g.handed_off, [figure("refund policy", 1, 3)]);
+    assert_eq!(g.unhelpful_articles, [("a1".to_owned(), 1)]);
+    assert_eq!(
+        g.shown_articles.iter().collect::<Vec<_>>(),
+        ["a1", "a2"],
+        "searches that showed articles"
+    );
+    // At k = 2 the rarer queries show, each with its distinct visitors.
+    let g2 = gaps(Some(site), 2).await;
+    assert!(g2.no_result.contains(&figure("rare thing", 6, 2)), "{g2:?}");
+    assert!(g2.no_result.contains(&figure("two days", 3, 2)), "{g2:?}");
+    // Another site, and every site.
+    assert_eq!(gaps(Some("gaps-elsewhere"), 1).await, Default::default());
+    let all = gaps(None, 1).await;
+    assert!(
+        all.no_result.contains(&figure("refund policy", 6, 4)),
+        "{all:?}"
+    );
+    // The period starts at `since`'s day: the day after holds only the second "two days".
+    let later = store
+        .search_gaps(&GapsQuery {
+            since: T + DAY,
+            site: Some(site),
+            min_visitors: 1,
+            limit: 20,
+        })
+        .await
+        .unwrap();
+    assert_eq!(later.top_searches, [figure("two days", 1, 1)]);
+
+    // Retention: the raw events of the first day go (once), the rollups stay.
+    let first_day = events.iter().filter(|e| e.at < T + DAY).count() as u64;
+    assert_eq!(store.expire_searches(T + DAY).await.unwrap(), first_day);
+    assert_eq!(store.expire_searches(T + DAY).await.unwrap(), 0);
+    // Without the first day's visitor keys, its daily distinct count is summed with the next
+    // day's: the visitor who asked on both days now counts twice (documented on the trait),
+    // which lifts "two days" to three visitors.
+    let kept = gaps(Some(site), 3).await;
+    assert_eq!(
+        kept.top_searches,
+        [
+            figure("refund policy", 5, 3),
+            figure("billing", 3, 3),
+            figure("two days", 3, 3)
+        ]
+    );
+    assert_eq!(
+        kept.no_result,
+        [figure("refund policy", 5, 3), figure("two days", 3, 3)]
+    );
+    assert_eq!(kept.handed_off, g.handed_off);
+    assert_eq!(kept.unhelpful_articles, g.unhelpful_articles);
+    assert_eq!(kept.shown_articles, g.shown_articles);
+    assert_eq!(store.expire_searches(T + 2 * DAY).await.unwrap(), 1);
+}
+
+/// The customer effort score and the self-help time land on the conversation.
+async fn effort_and_self_help_time_are_kept(store: &dyn Store) {
+    let v = store
+        .create_visitor("vt-effort", "demo", 1_000)
+        .await
+        .unwrap();
+    let c = store
+        .open_or_create_conversation(&v, &ConversationContext::default(), 1_000)
+        .await
+        .unwrap();
+    assert_eq!((c.ces, c.self_help_ms), (None, None));
+    store.set_self_help(c.id, 42_000).await.unwrap();
+    // The first conversation message set it; a later one does not move it.
+    store.set_self_help(c.id, 99_000).await.unwrap();
+    store.set_effort(c.id, 6).await.unwrap();
+    let c = store.conversation(c.id).await.unwrap().unwrap();
+    assert_eq!((c.ces, c.self_help_ms), (Some(6), Some(42_000)));
+    store.set_effort(c.id, 2).await.unwrap();
+    assert_eq!(
+        store.conversation(c.id).await.unwrap().unwrap().ces,
+        Some(2)
+    );
+    assert!(matches!(
+        store.set_effort(i64::MAX, 3).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    // The database refuses what is not a 1–7 score.
+    assert!(store.set_effort(c.id, 8).await.is_err());
+    store
+        .set_status(c.id, Status::Resolved, 2_000)
+        .await
+        .unwrap();
 }
 
 /// A node that missed events finds every conversation with a message or a note since then.

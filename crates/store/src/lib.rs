@@ -209,6 +209,10 @@ pub struct Conversation {
     pub contact_id: Option<i64>,
     /// The browser that wrote it proved it is that contact's verified user.
     pub contact_verified: bool,
+    /// Customer effort score, 1 to 7.
+    pub ces: Option<u8>,
+    /// Time the customer spent in self-help (first keystroke in the search box → handoff).
+    pub self_help_ms: Option<i64>,
 }
 
 /// The three service-level targets a conversation can have pending.
@@ -373,6 +377,65 @@ pub enum Expiry {
     /// wrote or can be recognised by: message text, notes, context, page, names, the rating's
     /// comment, the link to the contact.
     Anonymize,
+}
+
+/// One settled widget search as stored. Nothing in it is personal: no address, no token, no
+/// visitor or contact id.
+#[derive(Debug, Clone, Copy)]
+pub struct SearchEvent<'a> {
+    pub site: &'a str,
+    /// Primary language tag of the index searched.
+    pub language: &'a str,
+    /// Normalized (`protocol::normalize_query`): how the lists group queries.
+    pub query: &'a str,
+    /// A keyed hash of the browser's token (which the database never holds), so that a visitor
+    /// counts once per query and day and nothing links it to a visitor row.
+    pub visitor_key: &'a str,
+    /// How many articles matched.
+    pub results: u32,
+    /// Article ids shown, in rank order.
+    pub shown: &'a [String],
+    pub opened: Option<&'a str>,
+    pub helpful: Option<bool>,
+    pub handoff: bool,
+    pub at: Millis,
+}
+
+/// What the gaps lists are asked for.
+#[derive(Debug, Clone, Copy)]
+pub struct GapsQuery<'a> {
+    pub since: Millis,
+    /// One site, or all.
+    pub site: Option<&'a str>,
+    /// A query is listed only when at least this many distinct visitors asked it in the period.
+    pub min_visitors: u64,
+    /// Longest list.
+    pub limit: u32,
+}
+
+/// A query's figures over a period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryFigure {
+    pub language: String,
+    pub query: String,
+    /// Searches of the list's kind: all, without result, or ending in a handoff.
+    pub searches: u64,
+    /// Distinct visitors who asked the query in the period (see `Store::search_gaps`).
+    pub visitors: u64,
+}
+
+/// The content team's lists, from the daily rollups.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SearchGaps {
+    /// Most asked first (by visitors, then searches).
+    pub top_searches: Vec<QueryFigure>,
+    pub no_result: Vec<QueryFigure>,
+    pub handed_off: Vec<QueryFigure>,
+    /// Articles answered "no", most first.
+    pub unhelpful_articles: Vec<(String, u64)>,
+    /// Every article some search showed in the period (the server lists the knowledge base's
+    /// others as never shown).
+    pub shown_articles: std::collections::BTreeSet<String>,
 }
 
 /// One entry of the erasure log: a conversation or a browser whose data was removed.
@@ -710,4 +773,20 @@ pub trait Store: Send + Sync + 'static {
 
     /// Closes the connections (waits for what is in flight).
     async fn close(&self) {}
+
+    /// Records a settled widget search: the raw event, and the daily rollups of its query and
+    /// articles (a visitor counts once per query and day toward `visitors`).
+    async fn record_search(&self, search: &SearchEvent<'_>) -> Result<()>;
+    /// Deletes the raw search events (and the per-day visitor keys) from before `before`; the
+    /// rollups stay. Returns the events deleted.
+    async fn expire_searches(&self, before: Millis) -> Result<u64>;
+    /// The gaps lists since `query.since` (whole UTC days). Distinct visitors over the period
+    /// are exact while the per-day visitor keys are kept (`[insights] raw_search_days`); for
+    /// older days the daily distinct counts are summed, so a visitor who asked on two such
+    /// days counts twice there.
+    async fn search_gaps(&self, query: &GapsQuery<'_>) -> Result<SearchGaps>;
+    /// Stores the customer effort score (1–7) of a conversation.
+    async fn set_effort(&self, conversation_id: i64, score: u8) -> Result<()>;
+    /// Stores the self-help time of a conversation, unless it has one.
+    async fn set_self_help(&self, conversation_id: i64, ms: i64) -> Result<()>;
 }

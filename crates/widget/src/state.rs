@@ -293,6 +293,7 @@ impl ChatState {
             shown: self.shown.clone(),
             opened: self.opened.clone(),
             user_agent: self.user_agent.clone(),
+            searching_ms: None,
         }
     }
 

@@ -45,6 +45,9 @@ struct Session<O> {
     events: crate::hub::Subscription,
     /// The client's address (limits on new conversations).
     ip: std::net::IpAddr,
+    /// The key this browser's searches are counted under (`insights::visitor_key`), made from
+    /// its token at hello; `None` if the secret could not be read then.
+    search_key: Option<[u8; 16]>,
 }
 
 impl<O: Sink<Outbound> + Unpin> Session<O> {
@@ -216,6 +219,12 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
         if let Some(context) = context {
             let json = serde_json::to_string(&context).expect("handoff serializes");
             if let Err(e) = store.set_context(conversation, &json).await {
+                return self.internal(id, e).await;
+            }
+            // Bounded by the decoder (a day at most).
+            if let Some(ms) = context.searching_ms
+                && let Err(e) = store.set_self_help(conversation, ms as i64).await
+            {
                 return self.internal(id, e).await;
             }
             // Topics: the tags of the articles read before asking, else of the best article for
@@ -483,11 +492,98 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
                 }
             }
             VisitorFrame::Contact(details) => self.save_contact(details).await,
+            VisitorFrame::Searched {
+                query,
+                results,
+                shown,
+                opened,
+                helpful,
+                handoff,
+            } => {
+                self.searched(&query, results, &shown, opened.as_deref(), helpful, handoff)
+                    .await
+            }
+            VisitorFrame::Effort { score } => {
+                let latest = match self.state.store.latest_conversation(self.visitor.id).await {
+                    _ if self.visitor.id == 0 => None,
+                    Ok(latest) => latest,
+                    Err(e) => return self.failed("saving the effort score", e).await,
+                };
+                let Some(c) = latest.filter(|c| c.status == Status::Resolved) else {
+                    return self
+                        .out
+                        .error(
+                            ErrorCode::NotFound,
+                            "there is no resolved conversation to score",
+                        )
+                        .await;
+                };
+                match self.state.store.set_effort(c.id, score).await {
+                    // The effort question is part of the rating.
+                    Ok(()) => {
+                        self.out
+                            .send(ServerFrame::Saved {
+                                what: Saved::Rating,
+                            })
+                            .await
+                    }
+                    Err(e) => self.failed("saving the effort score", e).await,
+                }
+            }
             VisitorFrame::Hello { .. } => {
                 self.out
                     .error(ErrorCode::InvalidField, "hello was already received")
                     .await;
             }
+        }
+    }
+
+    /// Records a settled search for the gaps report. Nothing is answered: a report the limit
+    /// refuses, or the store fails to keep, is dropped (counted, logged) without bothering the
+    /// customer; it writes no visitor row.
+    async fn searched(
+        &mut self,
+        query: &str,
+        results: u32,
+        shown: &[String],
+        opened: Option<&str>,
+        helpful: Option<bool>,
+        handoff: bool,
+    ) {
+        let Some(key) = self.search_key else {
+            return;
+        };
+        if self
+            .state
+            .limit(Limit::Searches, Key::Visitor(token_key(&self.token_hash)))
+            .is_err()
+        {
+            return;
+        }
+        let site = self.site();
+        let language = self
+            .context
+            .locale
+            .as_deref()
+            .and_then(protocol::primary_language)
+            .or_else(|| site.config.languages.first().cloned())
+            .unwrap_or_else(|| "en".to_owned());
+        let query = protocol::normalize_query(query);
+        let visitor_key = hex::encode(key);
+        let event = store::SearchEvent {
+            site: &self.visitor.site,
+            language: &language,
+            query: &query,
+            visitor_key: &visitor_key,
+            results,
+            shown,
+            opened,
+            helpful,
+            handoff,
+            at: now_millis(),
+        };
+        if let Err(e) = self.state.store.record_search(&event).await {
+            tracing::error!(error = %e, "recording a search failed");
         }
     }
 
@@ -853,6 +949,14 @@ where
             }
         }
     };
+    let search_key = state
+        .search_visitor_key(
+            new_token
+                .as_deref()
+                .or(token.as_deref())
+                .unwrap_or_default(),
+        )
+        .await;
     // Subscribe before reading the store, so nothing committed in between is missed.
     let mut events = state.hub.subscribe(VISITOR_QUEUE);
     events.follow(Topic::Visitors);
@@ -888,6 +992,7 @@ where
         pending_contact_text: None,
         events,
         ip,
+        search_key,
     };
     session
         .out

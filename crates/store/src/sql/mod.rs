@@ -8,14 +8,17 @@
 //!
 //! Split by aggregate: `agents.rs`, `conversations.rs` (visitors, conversations, SLA clocks,
 //! labels, teams, deflections), `contacts.rs`, `messages.rs` (appends through the group-commit
-//! `writer.rs` and `batch.rs`, reads, notes), `privacy.rs` (export, erasure, retention).
+//! `writer.rs` and `batch.rs`, reads, notes), `privacy.rs` (export, erasure, retention),
+//! `searches.rs` (widget searches, their daily rollups and the gaps lists; effort and
+//! self-help time).
 
 use super::{Db, dialect, dialect::q};
 use crate::{
     Agent, AgentCredentials, Appended, Contact, ContactData, ContactUpdate, Conversation,
-    ConversationContext, Erased, Erasure, Expiry, Importance, MAX_CONTACT_ATTRIBUTES,
-    MessageAuthor, Millis, NewAgent, NewMessage, Overdue, ReadBy, ReportFilter, Result, SlaDues,
-    SlaKind, Status, Store, StoreError, StoredMessage, StoredNote, Visitor,
+    ConversationContext, Erased, Erasure, Expiry, GapsQuery, Importance, MAX_CONTACT_ATTRIBUTES,
+    MessageAuthor, Millis, NewAgent, NewMessage, Overdue, ReadBy, ReportFilter, Result,
+    SearchEvent, SearchGaps, SlaDues, SlaKind, Status, Store, StoreError, StoredMessage,
+    StoredNote, Visitor,
 };
 use async_trait::async_trait;
 use sqlx::{Database, Pool, Row as _, Transaction};
@@ -27,6 +30,7 @@ mod conversations;
 mod messages;
 mod privacy;
 mod reports;
+mod searches;
 mod writer;
 
 pub(super) use writer::Connect;
@@ -169,6 +173,8 @@ fn conversation_from_row(row: &Row) -> Conversation {
         contact_verified: row
             .get::<Option<i64>, _>("contact_is_verified")
             .is_some_and(|v| v != 0),
+        ces: row.get::<Option<i64>, _>("ces").map(|c| c as u8),
+        self_help_ms: row.get("self_help_ms"),
     }
 }
 
@@ -904,5 +910,25 @@ impl Store for SqlStore {
 
     async fn erasures_since(&self, after_id: i64, limit: u32) -> Result<Vec<Erasure>> {
         SqlStore::erasures_since(self, after_id, limit).await
+    }
+
+    async fn record_search(&self, search: &SearchEvent<'_>) -> Result<()> {
+        SqlStore::record_search(self, search).await
+    }
+
+    async fn expire_searches(&self, before: Millis) -> Result<u64> {
+        SqlStore::expire_searches(self, before).await
+    }
+
+    async fn search_gaps(&self, query: &GapsQuery<'_>) -> Result<SearchGaps> {
+        SqlStore::search_gaps(self, query).await
+    }
+
+    async fn set_effort(&self, conversation_id: i64, score: u8) -> Result<()> {
+        SqlStore::set_effort(self, conversation_id, score).await
+    }
+
+    async fn set_self_help(&self, conversation_id: i64, ms: i64) -> Result<()> {
+        SqlStore::set_self_help(self, conversation_id, ms).await
     }
 }

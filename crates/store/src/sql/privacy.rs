@@ -185,6 +185,9 @@ impl SqlStore {
         }))
     }
 
+    // Widget searches (`searches.rs`) are left alone: they hold no personal data, and their
+    // visitor key is an HMAC of the browser's token, which the database never stores (only the
+    // token's SHA-256), so nothing here could even find this contact's searches.
     pub(super) async fn erase_contact(&self, contact_id: i64, now: Millis) -> Result<Erased> {
         let contact = self
             .survivor(contact_id)
