@@ -58,9 +58,80 @@ fn bindgen(input: &Path, app: &str, out: &Path) -> anyhow::Result<(Vec<u8>, Vec<
         .typescript(false)
         .generate(out)
         .map_err(|e| anyhow::anyhow!("wasm-bindgen failed for {app}: {e:#}"))?;
-    let wasm = std::fs::read(out.join(format!("{app}_bg.wasm")))?;
+    let wasm = strip_target_features(&std::fs::read(out.join(format!("{app}_bg.wasm")))?)?;
     let glue = std::fs::read(out.join(format!("{app}.js")))?;
     Ok((wasm, glue))
+}
+
+/// Reads a LEB128 number at `at`; returns it and the position after it.
+fn leb128(bytes: &[u8], mut at: usize) -> anyhow::Result<(usize, usize)> {
+    let (mut value, mut shift) = (0usize, 0);
+    loop {
+        let byte = *bytes.get(at).context("truncated wasm")?;
+        at += 1;
+        value |= usize::from(byte & 0x7f) << shift;
+        if byte < 0x80 {
+            return Ok((value, at));
+        }
+        shift += 7;
+        if shift > 35 {
+            bail!("bad LEB128 number in the wasm");
+        }
+    }
+}
+
+/// The module without its `target_features` custom section: a note for linkers that browsers
+/// never read (148 bytes raw in the widget, about 100 brotli).
+fn strip_target_features(wasm: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let mut out = wasm.get(..8).context("not a wasm module")?.to_vec();
+    let mut at = 8;
+    while at < wasm.len() {
+        let id = wasm[at];
+        let (len, body) = leb128(wasm, at + 1)?;
+        let end = body.checked_add(len).filter(|e| *e <= wasm.len());
+        let end = end.context("truncated wasm section")?;
+        let custom_name = (id == 0)
+            .then(|| leb128(wasm, body).ok())
+            .flatten()
+            .and_then(|(n, name)| wasm.get(name..name + n));
+        if custom_name != Some(b"target_features".as_slice()) {
+            out.extend_from_slice(&wasm[at..end]);
+        }
+        at = end;
+    }
+    Ok(out)
+}
+
+/// `--config` for the wasm build that remaps the crates.io sources' folders (each registry's
+/// `…/registry/src/index.crates.io-…/`) to nothing: panic locations name their files, and the
+/// machine's path there costs bytes (measured: see the commit) and makes the build differ by
+/// machine. Empty when the registry is not found.
+fn remap_registry() -> Vec<String> {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    let Some(Ok(entries)) = home.map(|h| std::fs::read_dir(h.join("registry/src"))) else {
+        return Vec::new();
+    };
+    let flags: Vec<String> = entries
+        .flatten()
+        .filter_map(|e| {
+            e.path()
+                .to_str()
+                .map(|p| format!("\"--remap-path-prefix={p}/=\""))
+        })
+        .filter(|f| !f.contains('\\'))
+        .collect();
+    if flags.is_empty() {
+        return Vec::new();
+    }
+    vec![
+        "--config".into(),
+        format!(
+            "target.wasm32-unknown-unknown.rustflags=[{}]",
+            flags.join(",")
+        ),
+    ]
 }
 
 fn hash(bytes: &[u8]) -> String {
@@ -147,6 +218,7 @@ pub fn build() -> anyhow::Result<()> {
         "--features",
         WIDGET_FEATURES,
     ])
+    .args(remap_registry())
     .current_dir(&root);
     util::run(&mut cmd)?;
     let wasm_dir = util::target_dir()?.join("wasm32-unknown-unknown/wasm-release");
@@ -261,6 +333,7 @@ fn widget_without_search(root: &Path, dist_dir: &Path, wasm_dir: &Path) -> anyho
         "-p",
         "widget",
     ])
+    .args(remap_registry())
     .current_dir(root);
     util::run(&mut cmd)?;
     let out = tempdir(dist_dir, "widget-without-search")?;
