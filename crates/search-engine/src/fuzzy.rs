@@ -5,6 +5,87 @@
 
 use fst::Automaton;
 
+/// The dictionary searches the engine runs, as one automaton type: fst's stream code is generic
+/// over the automaton, and each type searched with got its own copy in the widget's wasm
+/// (measured: see the commit). The states are the wrapped automata's own, so each search
+/// behaves exactly as with the automaton alone.
+pub enum Keys<'a> {
+    /// Keys starting with a prefix.
+    Prefix(fst::automaton::StartsWith<fst::automaton::Str<'a>>),
+    /// Keys within the edit budget of a word.
+    Near(Typo),
+    /// Keys starting with something within the edit budget of a word.
+    NearPrefix(fst::automaton::StartsWith<Typo>),
+}
+
+pub enum KeysState<'a> {
+    Prefix(<fst::automaton::StartsWith<fst::automaton::Str<'a>> as Automaton>::State),
+    Near(<Typo as Automaton>::State),
+    NearPrefix(<fst::automaton::StartsWith<Typo> as Automaton>::State),
+}
+
+impl<'a> Automaton for Keys<'a> {
+    type State = KeysState<'a>;
+
+    fn start(&self) -> KeysState<'a> {
+        match self {
+            Keys::Prefix(a) => KeysState::Prefix(a.start()),
+            Keys::Near(a) => KeysState::Near(a.start()),
+            Keys::NearPrefix(a) => KeysState::NearPrefix(a.start()),
+        }
+    }
+
+    fn is_match(&self, state: &KeysState<'a>) -> bool {
+        match (self, state) {
+            (Keys::Prefix(a), KeysState::Prefix(s)) => a.is_match(s),
+            (Keys::Near(a), KeysState::Near(s)) => a.is_match(s),
+            (Keys::NearPrefix(a), KeysState::NearPrefix(s)) => a.is_match(s),
+            _ => false,
+        }
+    }
+
+    fn can_match(&self, state: &KeysState<'a>) -> bool {
+        match (self, state) {
+            (Keys::Prefix(a), KeysState::Prefix(s)) => a.can_match(s),
+            (Keys::Near(a), KeysState::Near(s)) => a.can_match(s),
+            (Keys::NearPrefix(a), KeysState::NearPrefix(s)) => a.can_match(s),
+            _ => false,
+        }
+    }
+
+    fn will_always_match(&self, state: &KeysState<'a>) -> bool {
+        match (self, state) {
+            (Keys::Prefix(a), KeysState::Prefix(s)) => a.will_always_match(s),
+            (Keys::Near(a), KeysState::Near(s)) => a.will_always_match(s),
+            (Keys::NearPrefix(a), KeysState::NearPrefix(s)) => a.will_always_match(s),
+            _ => false,
+        }
+    }
+
+    fn accept(&self, state: &KeysState<'a>, byte: u8) -> KeysState<'a> {
+        match (self, state) {
+            (Keys::Prefix(a), KeysState::Prefix(s)) => KeysState::Prefix(a.accept(s, byte)),
+            (Keys::Near(a), KeysState::Near(s)) => KeysState::Near(a.accept(s, byte)),
+            (Keys::NearPrefix(a), KeysState::NearPrefix(s)) => {
+                KeysState::NearPrefix(a.accept(s, byte))
+            }
+            // A state always comes from the same automaton's `start`.
+            _ => self.start(),
+        }
+    }
+
+    fn accept_eof(&self, state: &KeysState<'a>) -> Option<KeysState<'a>> {
+        match (self, state) {
+            (Keys::Prefix(a), KeysState::Prefix(s)) => a.accept_eof(s).map(KeysState::Prefix),
+            (Keys::Near(a), KeysState::Near(s)) => a.accept_eof(s).map(KeysState::Near),
+            (Keys::NearPrefix(a), KeysState::NearPrefix(s)) => {
+                a.accept_eof(s).map(KeysState::NearPrefix)
+            }
+            _ => None,
+        }
+    }
+}
+
 /// Matches keys within `max` edits (insert, delete, substitute, swap adjacent) of a word.
 pub struct Typo {
     word: Vec<char>,

@@ -1,6 +1,6 @@
 //! Query planning: each typed word becomes a set of weighted posting lists (exact, completions, typos).
 
-use crate::fuzzy::Typo;
+use crate::fuzzy::{Keys, Typo};
 use crate::{Alternative, Params};
 use fst::automaton::Str;
 use fst::{Automaton, IntoStreamer, Streamer};
@@ -166,7 +166,7 @@ fn completions(index: &Index<'_>, prefix: &str, max: usize) -> Vec<(TermInfo, us
     let mut found: BTreeMap<TermInfo, usize> = BTreeMap::new();
     let mut stream = index
         .terms()
-        .search(Str::new(prefix).starts_with())
+        .search(Keys::Prefix(Str::new(prefix).starts_with()))
         .into_stream();
     while let Some(key) = stream.next() {
         let Some(term) = index.term_bytes(key) else {
@@ -205,20 +205,16 @@ fn fuzzy(index: &Index<'_>, word: &str, distance: u8, open: bool) -> Vec<(String
         (word.chars().count() * 3).div_ceil(5).max(4)
     };
     let typo = Typo::new(word, distance).matching_prefixes_from(min_prefix);
-    let mut out = Vec::new();
-    if open {
-        let mut stream = index.terms().search(typo.starts_with()).into_stream();
-        while let Some(k) = stream.next() {
-            if let Some(term) = index.term_bytes(k) {
-                out.push((String::from_utf8_lossy(k).into_owned(), term));
-            }
-        }
+    let keys = if open {
+        Keys::NearPrefix(typo.starts_with())
     } else {
-        let mut stream = index.terms().search(typo).into_stream();
-        while let Some(k) = stream.next() {
-            if let Some(term) = index.term_bytes(k) {
-                out.push((String::from_utf8_lossy(k).into_owned(), term));
-            }
+        Keys::Near(typo)
+    };
+    let mut out = Vec::new();
+    let mut stream = index.terms().search(keys).into_stream();
+    while let Some(k) = stream.next() {
+        if let Some(term) = index.term_bytes(k) {
+            out.push((String::from_utf8_lossy(k).into_owned(), term));
         }
     }
     out
