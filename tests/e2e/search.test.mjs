@@ -11,6 +11,7 @@ import {
 } from "./harness.mjs";
 
 const AGENT = { email: "cy@brightbill.test", password: "yet another password", name: "Cy Ito" };
+const ADMIN = { email: "di@brightbill.test", password: "the admin's password", name: "Di Reis" };
 let data, kb, server, browser;
 
 function article(path, front, body) {
@@ -28,6 +29,7 @@ before(async () => {
   article("en/password.md", "title: I forgot my password\nlang: en", "Use **Forgot password** on the sign-in page.");
   article("pt/pix.md", "title: Como receber pagamentos via PIX?\nlang: pt-BR", "Ative o PIX em **Configurações → Pagamentos**.");
   addAgent(data, AGENT.email, AGENT.password, AGENT.name);
+  addAgent(data, ADMIN.email, ADMIN.password, ADMIN.name, { admin: true });
   server = await startServer(data, "127.0.0.1:0", ["--kb", kb]);
   browser = await launchBrowser();
 });
@@ -127,6 +129,56 @@ test("the question searched becomes the first message with one click", async () 
   await screenshot(page, "handoff-question-sent");
   assert.deepEqual(errors, []);
   await context.close();
+});
+
+test("searches the customers settle on reach the gaps report; keystrokes typed past do not", async () => {
+  // Three visitors (the report lists a query once three distinct visitors asked it).
+  for (let i = 0; i < 3; i++) {
+    const context = await browser.newContext({ locale: "en-US" });
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    await page.goto(`${server.base}/demo`);
+    const chat = await openHome(page);
+    const box = chat.locator('input[name="q"]');
+    await box.type("quantum flux capacitor");
+    await chat.locator(".fd-muted", { hasText: "No article matches yet" }).waitFor();
+    // Settled: no keystroke for a moment. Then a new, unrelated question ends that search.
+    await page.waitForTimeout(2000);
+    await box.fill("");
+    await box.type("refund");
+    await chat.locator(".fd-sug").first().waitFor();
+    assert.deepEqual(errors, []);
+    await context.close();
+  }
+  const adminContext = await browser.newContext();
+  const admin = await adminContext.newPage();
+  await admin.goto(`${server.base}/console`);
+  await admin.locator('input[name="email"]').fill(ADMIN.email);
+  await admin.locator('input[name="password"]').fill(ADMIN.password);
+  await admin.locator('button[type="submit"]').click();
+  await admin.locator(".conn.online").waitFor({ timeout: 15000 });
+  const gaps = () => admin.evaluate(async () => {
+    const r = await fetch("/api/reports/gaps?since=0&site=demo");
+    return { status: r.status, body: await r.json() };
+  });
+  let report;
+  for (let tries = 0; tries < 50; tries++) {
+    report = await gaps();
+    if (report.body.no_result?.length) break;
+    await admin.waitForTimeout(100);
+  }
+  assert.equal(report.status, 200);
+  assert.deepEqual(report.body.no_result, [
+    { query: "quantum flux capacitor", language: "en", searches: 3, visitors: 3 },
+  ]);
+  // Only the settled question: none of the prefixes typed on the way ("q", "qu", …), and the
+  // "refund" each visitor left open when the tab closed was never ended, so never sent.
+  const top = report.body.top_searches.map((q) => q.query);
+  assert.ok(top.includes("quantum flux capacitor"), top.join(" | "));
+  assert.ok(!top.some((q) => q !== "quantum flux capacitor" && "quantum flux capacitor".startsWith(q)), top.join(" | "));
+  // No search showed the Portuguese article (yet: its test comes next).
+  assert.ok(report.body.never_shown.includes("pt/pix"), report.body.never_shown.join(" | "));
+  await adminContext.close();
 });
 
 test("Portuguese visitors get Portuguese suggestions", async () => {

@@ -119,8 +119,13 @@ test("the agent resolves, the customer rates, the console shows the rating", asy
   await chat.locator('textarea[name="comment"]').fill("Quick and kind");
   await screenshot(page, "csat");
   await chat.locator('.fd-rate button[type="submit"]').click();
+  // The demo site asks the customer effort question next (1 = very difficult, 7 = very easy).
+  await chat.locator("#fd-ces-title", { hasText: "How easy was it to get your issue resolved?" }).waitFor();
+  await screenshot(page, "effort");
+  await chat.locator("button.fd-ces", { hasText: "6" }).click();
   await chat.locator(".fd-glad").waitFor();
   await agent.page.locator(".ctx-rating", { hasText: "5/5 Quick and kind" }).waitFor();
+
   await agent.context.close();
   await context.close();
 });

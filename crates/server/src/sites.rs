@@ -65,7 +65,8 @@ pub fn demo_site() -> Site {
             languages: vec!["en".into(), "pt".into(), "tr".into(), "ru".into()],
             prechat_name: false,
             prechat_email: false,
-            ask_effort: false,
+            // The demo shows the customer effort question after the rating.
+            ask_effort: true,
         },
         allowed_origins: Vec::new(),
         office_hours: None,

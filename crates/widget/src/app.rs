@@ -39,6 +39,8 @@ pub enum Msg {
     Composing(bool),
     /// No keystroke for a while, maybe.
     TypingIdle,
+    /// The search box changed (settled if it stays so for `SETTLE_MS`).
+    Typed(String),
 }
 
 pub struct App {
@@ -137,6 +139,13 @@ fn identify_details(user: &JsValue) -> Option<protocol::ContactDetails> {
         && details.user_id.is_none()
         && details.attributes.is_empty();
     (!empty).then_some(details)
+}
+
+/// Sends `msg` to the app after `ms`. Every timer goes through this one closure type: each
+/// distinct closure costs its own glue in the wasm (measured: see the commit).
+fn later(ctx: &Context<App>, ms: u32, msg: Msg) {
+    let link = ctx.link().clone();
+    web_client::after(ms, move || link.send_message(msg));
 }
 
 fn storage() -> Option<web_sys::Storage> {
@@ -251,6 +260,7 @@ impl App {
     }
 
     fn apply(&mut self, ctx: &Context<Self>, action: Action) {
+        self.state.now = js_sys::Date::now() as i64;
         for effect in self.state.apply(action) {
             match effect {
                 Effect::Send(frame) => {
@@ -265,14 +275,7 @@ impl App {
                         let _ = s.set_item(&token_key(&self.state.site), &token);
                     }
                 }
-                Effect::ReconnectAfter { ms } => {
-                    let link = ctx.link().clone();
-                    let callback = Closure::once_into_js(move || link.send_message(Msg::Connect));
-                    let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(
-                        callback.unchecked_ref(),
-                        ms as i32,
-                    );
-                }
+                Effect::ReconnectAfter { ms } => later(ctx, ms, Msg::Connect),
                 Effect::Search(query) => {
                     let hits = self.search.run(&query);
                     ctx.link()
@@ -296,16 +299,7 @@ impl App {
                     self.post_host(&message);
                 }
                 Effect::Chime => web_client::chime(&[880.0, 1320.0]),
-                Effect::RetryAfter { ms } => {
-                    let link = ctx.link().clone();
-                    let callback = Closure::once_into_js(move || {
-                        link.send_message(Msg::Act(Action::Retry));
-                    });
-                    let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(
-                        callback.unchecked_ref(),
-                        ms.min(i32::MAX as u32) as i32,
-                    );
-                }
+                Effect::RetryAfter { ms } => later(ctx, ms, Msg::Act(Action::Retry)),
                 Effect::SaveOutbox(outbox) => save_outbox(&self.state.site, &outbox),
                 Effect::Connect => {
                     // The index may have been rebuilt while no socket could say so.
@@ -391,7 +385,7 @@ impl App {
         let s = self.strings;
         let on_input = ctx.link().callback(|e: InputEvent| {
             let input: HtmlInputElement = e.target_unchecked_into();
-            Msg::Act(Action::Query(input.value()))
+            Msg::Typed(input.value())
         });
         let on_key = ctx
             .link()
@@ -614,6 +608,24 @@ impl App {
     fn view_rate(&self, ctx: &Context<Self>) -> Html {
         let s = self.strings;
         let restart = ctx.link().callback(|_| Msg::Act(Action::NewConversation));
+        let ask_effort = self.state.config.as_ref().is_some_and(|c| c.ask_effort);
+        if self.state.rated && ask_effort && !self.state.effort_sent {
+            // The labels as text: formatting numbers would add code to the wasm.
+            let scale = ["1", "2", "3", "4", "5", "6", "7"]
+                .into_iter()
+                .zip(1u8..)
+                .map(|(label, n)| {
+                    let onclick = ctx.link().callback(move |_| Msg::Act(Action::Effort(n)));
+                    html! { <button type="button" class="fd-ces" {onclick}>{ label }</button> }
+                });
+            return html! {
+                <div class="fd-rate">
+                    <h2 class="fd-h2" id="fd-ces-title">{ s.effort_title }</h2>
+                    <div class="fd-scale" role="group" aria-labelledby="fd-ces-title">{ for scale }</div>
+                    <p class="fd-ends" aria-hidden="true"><span>{ s.effort_hard }</span><span>{ s.effort_easy }</span></p>
+                </div>
+            };
+        }
         if self.state.rated {
             return html! {
                 <div class="fd-rate">
@@ -812,12 +824,14 @@ impl Component for App {
                     self.send_typing(on);
                 }
                 if has_text {
-                    let link = ctx.link().clone();
-                    web_client::after(web_client::TYPING_IDLE_MS, move || {
-                        link.send_message(Msg::TypingIdle)
-                    });
+                    later(ctx, web_client::TYPING_IDLE_MS, Msg::TypingIdle);
                 }
                 return false;
+            }
+            Msg::Typed(query) => {
+                let settled = Msg::Act(Action::Settled(query.clone()));
+                later(ctx, crate::state::SETTLE_MS, settled);
+                self.apply(ctx, Action::Query(query));
             }
             Msg::TypingIdle => {
                 if let Some(on) = self.typing.idle(js_sys::Date::now()) {

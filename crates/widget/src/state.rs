@@ -86,6 +86,22 @@ pub struct OpenArticle {
     pub answered: Option<bool>,
 }
 
+/// How long without a keystroke makes a query settled: the one the customer stopped at.
+pub const SETTLE_MS: u32 = 1_500;
+
+/// The search under way, reported once (`searched`) when it ends: a handoff, an answer on an
+/// article, a settled query cleared or replaced by an unrelated one, the widget closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchSession {
+    pub query: String,
+    pub results: u32,
+    pub shown: Vec<String>,
+    pub opened: Option<String>,
+    pub helpful: Option<bool>,
+    /// No keystroke for `SETTLE_MS`, or an article opened: not a query typed past.
+    pub settled: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChatState {
     pub site: String,
@@ -133,6 +149,16 @@ pub struct ChatState {
     pub visible: bool,
     pub unread: u32,
     pub muted: bool,
+
+    /// The shell's clock (ms since the epoch) when the action being applied happened: the
+    /// reducer reads no clock of its own.
+    pub now: i64,
+    pub search: Option<SearchSession>,
+    /// The first keystroke in the search box, and the self-help time it led to at the handoff.
+    pub search_started: Option<i64>,
+    pub searching_ms: Option<u64>,
+    /// The customer effort question was answered (or skipped by a new conversation).
+    pub effort_sent: bool,
 }
 
 // Actions are applied one at a time; boxing the frame would only add an allocation.
@@ -149,6 +175,10 @@ pub enum Action {
     },
     /// The search box changed.
     Query(String),
+    /// `SETTLE_MS` passed since the search box became this query.
+    Settled(String),
+    /// The customer effort answer, 1 to 7.
+    Effort(u8),
     /// Results of the search the shell ran for `query`.
     Suggestions {
         query: String,
@@ -277,6 +307,27 @@ impl ChatState {
             visible: false,
             unread: 0,
             muted: false,
+            now: 0,
+            search: None,
+            search_started: None,
+            searching_ms: None,
+            effort_sent: false,
+        }
+    }
+
+    /// The search session as a `searched` frame, ending it; nothing for a blank query.
+    fn report_search(&mut self, handoff: bool) -> Vec<Effect> {
+        match self.search.take() {
+            Some(s) if !s.query.trim().is_empty() => vec![Effect::Send(VisitorFrame::Searched {
+                // The search box holds at most 200 UTF-16 units: at most 200 characters.
+                query: s.query.trim().to_owned(),
+                results: s.results,
+                shown: s.shown,
+                opened: s.opened,
+                helpful: s.helpful,
+                handoff,
+            })],
+            _ => Vec::new(),
         }
     }
 
@@ -293,7 +344,7 @@ impl ChatState {
             shown: self.shown.clone(),
             opened: self.opened.clone(),
             user_agent: self.user_agent.clone(),
-            searching_ms: None,
+            searching_ms: self.searching_ms,
         }
     }
 
@@ -432,17 +483,55 @@ impl ChatState {
             Action::Query(query) => {
                 self.query = query.clone();
                 self.highlighted = None;
-                if query.trim().is_empty() {
+                // Trimmed only (the server normalizes case and inner spaces; doing it here
+                // would add Unicode tables and iterators to the wasm).
+                let typed = query.trim();
+                // A settled query cleared, or replaced by one that is not a refinement of it
+                // (nor it of the new one), ends its session; one typed past never reports.
+                let mut effects = match &self.search {
+                    Some(s) if s.settled => {
+                        let was = s.query.trim();
+                        if typed.starts_with(was) || (!typed.is_empty() && was.starts_with(typed)) {
+                            Vec::new()
+                        } else {
+                            self.report_search(false)
+                        }
+                    }
+                    _ => Vec::new(),
+                };
+                if typed.is_empty() {
+                    self.search = None;
                     self.suggestions.clear();
-                    return Vec::new();
+                    return effects;
                 }
-                vec![Effect::Search(query)]
+                self.search_started.get_or_insert(self.now);
+                let opened = self.search.take().and_then(|s| s.opened);
+                self.search = Some(SearchSession {
+                    query: query.clone(),
+                    results: 0,
+                    shown: Vec::new(),
+                    opened,
+                    helpful: None,
+                    settled: false,
+                });
+                effects.push(Effect::Search(query));
+                effects
+            }
+            Action::Settled(query) => {
+                if let Some(s) = self.search.as_mut().filter(|s| s.query == query) {
+                    s.settled = true;
+                }
+                Vec::new()
             }
             Action::Suggestions { query, mut hits } => {
                 if query != self.query {
                     return Vec::new(); // a stale answer for an older keystroke
                 }
                 hits.truncate(MAX_SUGGESTIONS);
+                if let Some(s) = self.search.as_mut().filter(|s| s.query == query) {
+                    s.results = hits.len() as u32;
+                    s.shown = hits.iter().map(|h| h.id.clone()).collect();
+                }
                 for hit in &hits {
                     push_ref(
                         &mut self.shown,
@@ -472,6 +561,10 @@ impl ChatState {
                     return Vec::new();
                 };
                 let hit = hit.clone();
+                if let Some(s) = self.search.as_mut() {
+                    s.opened = Some(hit.id.clone());
+                    s.settled = true;
+                }
                 push_ref(
                     &mut self.opened,
                     ArticleRef {
@@ -510,16 +603,29 @@ impl ChatState {
                     return Vec::new();
                 };
                 article.answered = Some(yes);
+                let deflected = VisitorFrame::Deflected {
+                    query: fit(&self.query, 512),
+                    article: article.id.clone(),
+                };
+                if let Some(s) = self.search.as_mut() {
+                    s.helpful = Some(yes);
+                }
                 if yes {
-                    vec![Effect::Send(VisitorFrame::Deflected {
-                        query: fit(&self.query, 512),
-                        article: article.id.clone(),
-                    })]
+                    let mut effects = vec![Effect::Send(deflected)];
+                    effects.extend(self.report_search(false));
+                    effects
                 } else {
                     self.apply(Action::StartChat)
                 }
             }
             Action::StartChat => {
+                let mut effects = self.report_search(true);
+                if self.conversation.is_none() && self.lines.is_empty() {
+                    self.searching_ms = self
+                        .search_started
+                        .and_then(|t| u64::try_from(self.now - t).ok())
+                        .filter(|ms| *ms <= protocol::MAX_SEARCHING_MS);
+                }
                 // Before anything is sent, the question is the one typed last.
                 let fresh = self.conversation.is_none() && self.lines.is_empty();
                 if (fresh || self.handoff_query.is_none()) && !self.query.trim().is_empty() {
@@ -529,7 +635,8 @@ impl ChatState {
                     self.prefill = self.handoff_query.clone();
                 }
                 self.screen = Screen::Chat;
-                self.read_receipt()
+                effects.extend(self.read_receipt());
+                effects
             }
             Action::Compose { id, body } => {
                 // The server refuses control characters (but newlines and tabs) and what shows
@@ -569,6 +676,10 @@ impl ChatState {
                 }
             }
             Action::Resolve => vec![Effect::Send(VisitorFrame::Resolve)],
+            Action::Effort(score) => {
+                self.effort_sent = true;
+                vec![Effect::Send(VisitorFrame::Effort { score })]
+            }
             Action::Rate { score, comment } => {
                 let comment = comment
                     .map(|c| c.trim().to_owned())
@@ -580,6 +691,9 @@ impl ChatState {
                 self.last_seq = 0;
                 self.conversation = None;
                 self.rated = false;
+                self.effort_sent = false;
+                self.search_started = None;
+                self.searching_ms = None;
                 self.handoff_query = None;
                 self.shown.clear();
                 self.opened.clear();
@@ -589,9 +703,12 @@ impl ChatState {
                 Vec::new()
             }
             Action::Visible(visible) => {
-                self.visible = visible;
+                let was = std::mem::replace(&mut self.visible, visible);
                 if visible {
                     self.read_receipt()
+                } else if was {
+                    // Closing the widget ends the search: the query is the one stopped at.
+                    self.report_search(false)
                 } else {
                     Vec::new()
                 }
@@ -920,7 +1037,18 @@ mod tests {
             s.article.as_ref().unwrap().html.as_deref(),
             Some("<p>x</p>")
         );
-        assert!(s.apply(Action::Answered(false)).is_empty());
+        // "No": the search ends with the answer and the handoff, reported once.
+        assert_eq!(
+            s.apply(Action::Answered(false)),
+            vec![Effect::Send(VisitorFrame::Searched {
+                query: "refund".into(),
+                results: 5,
+                shown: (0..5).map(|i| format!("a{i}")).collect(),
+                opened: Some("a0".into()),
+                helpful: Some(false),
+                handoff: true,
+            })]
+        );
         assert_eq!(s.screen, Screen::Chat);
         let effects = s.apply(Action::Compose {
             id: "m1".into(),
@@ -966,14 +1094,27 @@ mod tests {
         s.apply(Action::OpenSuggestion(Some(0)));
         assert_eq!(
             s.apply(Action::Answered(true)),
-            vec![Effect::Send(VisitorFrame::Deflected {
-                query: "vat".into(),
-                article: "en/vat".into()
-            })]
+            vec![
+                Effect::Send(VisitorFrame::Deflected {
+                    query: "vat".into(),
+                    article: "en/vat".into()
+                }),
+                Effect::Send(VisitorFrame::Searched {
+                    query: "vat".into(),
+                    results: 1,
+                    shown: vec!["en/vat".into()],
+                    opened: Some("en/vat".into()),
+                    helpful: Some(true),
+                    handoff: false,
+                })
+            ]
         );
         assert_eq!(s.screen, Screen::Article);
         s.apply(Action::Back);
         assert_eq!(s.screen, Screen::Home);
+        // Reported: closing the widget sends nothing more.
+        s.apply(Action::Visible(true));
+        assert_eq!(s.apply(Action::Visible(false)), vec![]);
     }
 
     #[wasm_bindgen_test(unsupported = test)]
@@ -1366,5 +1507,113 @@ mod tests {
         assert_eq!(s.agent_typing.as_deref(), Some("Ana"));
         s.apply(message(1, "r", agent(), "done"));
         assert_eq!(s.agent_typing, None);
+    }
+
+    fn searched(query: &str, results: u32, handoff: bool) -> Effect {
+        Effect::Send(VisitorFrame::Searched {
+            query: query.into(),
+            results,
+            shown: (0..results).map(|i| format!("a{i}")).collect(),
+            opened: None,
+            helpful: None,
+            handoff,
+        })
+    }
+
+    fn search(s: &mut ChatState, query: &str, results: usize) -> Vec<Effect> {
+        let mut effects = s.apply(Action::Query(query.into()));
+        s.apply(Action::Suggestions {
+            query: query.into(),
+            hits: (0..results).map(|i| hit(&format!("a{i}"))).collect(),
+        });
+        effects.retain(|e| !matches!(e, Effect::Search(_)));
+        effects
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn a_settled_search_is_reported_once_when_it_ends() {
+        let mut s = state();
+        s.apply(welcome(None, None));
+        s.apply(Action::Visible(true));
+        // Keystrokes typed past are never reported, even when they are unrelated.
+        for q in ["v", "va", "vat"] {
+            assert_eq!(search(&mut s, q, 1), vec![]);
+        }
+        assert_eq!(
+            search(&mut s, "billing", 2),
+            vec![],
+            "vat was never settled"
+        );
+        s.apply(Action::Settled("billing".into()));
+        // Refining a settled query continues its search; a stale timer settles nothing.
+        assert_eq!(search(&mut s, "billing address", 0), vec![]);
+        s.apply(Action::Settled("billing".into()));
+        assert_eq!(
+            search(&mut s, "billing", 2),
+            vec![],
+            "back to it: still refining"
+        );
+        s.apply(Action::Settled("billing".into()));
+        // Replaced by an unrelated question: the settled one is reported.
+        assert_eq!(
+            search(&mut s, "refund", 1),
+            vec![searched("billing", 2, false)]
+        );
+        s.apply(Action::Settled("refund".into()));
+        // Cleared: reported; clearing again reports nothing.
+        assert_eq!(
+            s.apply(Action::Query("  ".into())),
+            vec![searched("refund", 1, false)]
+        );
+        assert_eq!(s.apply(Action::Query(String::new())), vec![]);
+        // Closing the widget ends the search under way (settled or not).
+        search(&mut s, "no such thing", 0);
+        assert_eq!(
+            s.apply(Action::Visible(false)),
+            vec![searched("no such thing", 0, false)]
+        );
+        assert_eq!(s.apply(Action::Visible(false)), vec![]);
+        // Handing off reports the question with the handoff, then nothing more.
+        s.apply(Action::Visible(true));
+        search(&mut s, "talk to sales", 0);
+        let effects = s.apply(Action::StartChat);
+        assert_eq!(effects, vec![searched("talk to sales", 0, true)]);
+        assert_eq!(s.apply(Action::Visible(false)), vec![]);
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn the_handoff_carries_the_time_spent_searching() {
+        let mut s = state();
+        s.apply(welcome(None, None));
+        s.now = 1_000;
+        search(&mut s, "refund", 1);
+        s.now = 5_000;
+        search(&mut s, "refund policy", 1);
+        s.now = 61_000;
+        s.apply(Action::StartChat);
+        assert_eq!(s.handoff().searching_ms, Some(60_000));
+        // A clock that jumped more than a day says nothing.
+        s.apply(Action::NewConversation);
+        search(&mut s, "again", 1);
+        s.now += 86_400_001;
+        s.apply(Action::StartChat);
+        assert_eq!(s.handoff().searching_ms, None);
+        // No search, no self-help time.
+        s.apply(Action::NewConversation);
+        s.apply(Action::StartChat);
+        assert_eq!(s.handoff().searching_ms, None);
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn the_effort_answer_is_sent_once_per_conversation() {
+        let mut s = state();
+        s.apply(welcome(None, None));
+        assert_eq!(
+            s.apply(Action::Effort(6)),
+            vec![Effect::Send(VisitorFrame::Effort { score: 6 })]
+        );
+        assert!(s.effort_sent);
+        s.apply(Action::NewConversation);
+        assert!(!s.effort_sent);
     }
 }
