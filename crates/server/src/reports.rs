@@ -165,19 +165,27 @@ impl Cals {
 /// The facts and figures of one period.
 async fn period(
     store: &dyn Store,
+    settings: &Settings,
     scope: &Scope,
     cals: &Cals,
     since: Millis,
     until: Millis,
 ) -> Result<(Vec<Fact>, Figures), AppError> {
-    let (facts, replies, answered) = tokio::try_join!(
+    // Searches are counted from the raw events while they are kept (exact), else from the
+    // daily rollups (whole UTC days).
+    let kept_since = now_millis() - i64::from(settings.insights.raw_search_days) * DAY;
+    let site = scope.filter.site.as_deref();
+    let (facts, replies, answered, (searched, read)) = tokio::try_join!(
         store.report_facts(&scope.filter, since, until, false),
         store.report_replies(&scope.filter, since, until),
-        store.deflections_between(scope.filter.site.as_deref(), since, until),
+        store.deflections_between(site, since, until),
+        store.search_funnel(site, since, until, since >= kept_since),
     )?;
     let funnel = protocol::reports::Funnel {
+        searched,
+        read,
         answered,
-        ..Default::default()
+        handed_off: 0,
     };
     let figures = cals.with(|c| insights::figures(&facts, &replies, funnel, c));
     Ok((facts, figures))
@@ -204,8 +212,15 @@ pub async fn build_report(
     let cals = Cals::new(settings, scope.zone.clone());
     let length = scope.until - scope.since;
     let ((facts, current), (_, previous)) = tokio::try_join!(
-        period(store, scope, &cals, scope.since, scope.until),
-        period(store, scope, &cals, scope.since - length, scope.since),
+        period(store, settings, scope, &cals, scope.since, scope.until),
+        period(
+            store,
+            settings,
+            scope,
+            &cals,
+            scope.since - length,
+            scope.since
+        ),
     )?;
     let (days, heatmap) = cals.with(|c| {
         (

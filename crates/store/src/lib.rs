@@ -789,4 +789,14 @@ pub trait Store: Send + Sync + 'static {
     async fn set_effort(&self, conversation_id: i64, score: u8) -> Result<()>;
     /// Stores the self-help time of a conversation, unless it has one.
     async fn set_self_help(&self, conversation_id: i64, ms: i64) -> Result<()>;
+    /// (settled searches, of which an article was opened) in `[since, until)`: from the raw
+    /// events when `raw` (exact; only while they are kept), else from the daily rollups of the
+    /// UTC days the period touches.
+    async fn search_funnel(
+        &self,
+        site: Option<&str>,
+        since: Millis,
+        until: Millis,
+        raw: bool,
+    ) -> Result<(u64, u64)>;
 }

@@ -120,6 +120,9 @@ pub(super) async fn a_scripted_month_gives_the_expected_figures(store: &dyn Stor
     s.reply(c1, at(&cal, 10, 1, 10, 35)).await;
     s.resolve(c1, at(&cal, 10, 1, 10, 40)).await;
     store.rate(c1, 5, None).await.unwrap();
+    store.set_effort(c1, 7).await.unwrap();
+    // A minute and a half in self-help before asking for a human.
+    store.set_self_help(c1, 90_000).await.unwrap();
     store.set_labels(c1, &["billing".to_owned()]).await.unwrap();
 
     // C2, Fri 2 Oct 17:50: answered Tue 6 Oct 09:30 (Monday 5 is a holiday): 10 + 30 business
@@ -148,6 +151,7 @@ pub(super) async fn a_scripted_month_gives_the_expected_figures(store: &dyn Stor
     s.reply(c2, at(&cal, 10, 6, 9, 30)).await;
     s.resolve(c2, at(&cal, 10, 6, 9, 31)).await;
     store.rate(c2, 4, None).await.unwrap();
+    store.set_effort(c2, 5).await.unwrap();
 
     // C3, Mon 12 Oct 12:50, across the lunch break: answered 14:20 (10 + 20 minutes), resolved
     // 14:30 (first resolution: 10 + 30), rated 1, reopened at 15:00 and resolved again Tue 13
@@ -240,7 +244,46 @@ pub(super) async fn a_scripted_month_gives_the_expected_figures(store: &dyn Stor
         .await
         .unwrap();
     assert_eq!(answered, 3);
+    // Four settled searches in October (two with an article opened), one in September.
+    for (query, opened, t) in [
+        ("encomenda", Some("tracking"), at(&cal, 10, 3, 10, 59)),
+        ("fatura", None, at(&cal, 10, 4, 10, 59)),
+        ("fatura", Some("invoices"), at(&cal, 10, 4, 11, 0)),
+        ("morada", None, at(&cal, 10, 30, 9, 0)),
+        ("morada", None, at(&cal, 9, 20, 10, 59)),
+    ] {
+        store
+            .record_search(&crate::SearchEvent {
+                site: "lisbon",
+                language: "pt",
+                query,
+                visitor_key: "k1",
+                results: 3,
+                shown: &[],
+                opened,
+                helpful: None,
+                handoff: false,
+                at: t,
+            })
+            .await
+            .unwrap();
+    }
+    let (searched, read) = store
+        .search_funnel(Some("lisbon"), since, until, true)
+        .await
+        .unwrap();
+    assert_eq!((searched, read), (4, 2));
+    // From the rollups: whole UTC days, here the same searches.
+    assert_eq!(
+        store
+            .search_funnel(Some("lisbon"), since, until, false)
+            .await
+            .unwrap(),
+        (4, 2)
+    );
     let funnel = Funnel {
+        searched,
+        read,
         answered,
         ..Funnel::default()
     };
@@ -270,6 +313,9 @@ pub(super) async fn a_scripted_month_gives_the_expected_figures(store: &dyn Stor
     assert_eq!((f.resolved, f.reopened, f.one_touch), (3, 1, 1));
     assert_eq!(f.csat, [1, 0, 0, 1, 1]);
     assert_eq!(f.csat_per_mille(), Some(666));
+    assert_eq!(f.ces, [0, 0, 0, 0, 1, 0, 1]);
+    assert_eq!(f.self_help.count, 1);
+    assert_eq!(f.self_help.median_ms, Some(90_000));
     let sla: Vec<(&str, &str, u64, u64)> = f
         .sla
         .iter()
@@ -286,9 +332,10 @@ pub(super) async fn a_scripted_month_gives_the_expected_figures(store: &dyn Stor
     assert_eq!(
         f.funnel,
         Funnel {
+            searched: 4,
+            read: 2,
             answered: 3,
             handed_off: 6,
-            ..Funnel::default()
         }
     );
     // Days in Lisbon: all 31, C5 on the 25th (its UTC date is the 24th).

@@ -931,4 +931,14 @@ impl Store for SqlStore {
     async fn set_self_help(&self, conversation_id: i64, ms: i64) -> Result<()> {
         SqlStore::set_self_help(self, conversation_id, ms).await
     }
+
+    async fn search_funnel(
+        &self,
+        site: Option<&str>,
+        since: Millis,
+        until: Millis,
+        raw: bool,
+    ) -> Result<(u64, u64)> {
+        SqlStore::search_funnel(self, site, since, until, raw).await
+    }
 }

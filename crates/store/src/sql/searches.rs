@@ -256,6 +256,39 @@ impl SqlStore {
         Ok(())
     }
 
+    pub(super) async fn search_funnel(
+        &self,
+        site: Option<&str>,
+        since: Millis,
+        until: Millis,
+        raw: bool,
+    ) -> Result<(u64, u64)> {
+        let (searched, read): (i64, i64) = if raw {
+            sqlx::query_as(&q(
+                "SELECT count(*), coalesce(sum(CASE WHEN opened IS NOT NULL THEN 1 ELSE 0 END), 0) \
+                 FROM search_events WHERE created_at >= ? AND created_at < ? \
+                 AND (CAST(? AS TEXT) IS NULL OR site = ?)",
+            ))
+            .bind(since)
+            .bind(until)
+            .bind(site)
+            .bind(site)
+            .fetch_one(&self.pool)
+            .await?
+        } else {
+            sqlx::query_as(&q("SELECT CAST(coalesce(sum(searches), 0) AS BIGINT), \
+                 CAST(coalesce(sum(opened), 0) AS BIGINT) FROM search_queries_daily \
+                 WHERE day >= ? AND day <= ? AND (CAST(? AS TEXT) IS NULL OR site = ?)"))
+            .bind(day_of(since))
+            .bind(day_of(until - 1))
+            .bind(site)
+            .bind(site)
+            .fetch_one(&self.pool)
+            .await?
+        };
+        Ok((searched.max(0) as u64, read.max(0) as u64))
+    }
+
     pub(super) async fn set_self_help(&self, conversation_id: i64, ms: i64) -> Result<()> {
         sqlx::query(&q(
             "UPDATE conversations SET self_help_ms = ? WHERE id = ? AND self_help_ms IS NULL",
