@@ -42,7 +42,8 @@ impl LocalDate {
         i64::from(self.0)
     }
 
-    pub(crate) fn from_days(days: i64) -> LocalDate {
+    /// The date `days` days after 1970-01-01.
+    pub fn from_days(days: i64) -> LocalDate {
         LocalDate(days as i32)
     }
 

@@ -322,6 +322,7 @@ struct Root {
     retention: Option<RetentionToml>,
     #[serde(default)]
     reports: Option<ReportsToml>,
+    #[serde(default)]
     insights: InsightsToml,
 }
 

@@ -45,7 +45,7 @@ pub struct GapsArgs {
 }
 
 /// `30d`, `12h`, `90m`, `45s`, `2w` as milliseconds; at most ten years.
-fn parse_duration(text: &str) -> Result<i64, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<i64, String> {
     let bad = || format!("{text:?} is not a duration like 30d, 12h or 90m");
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
@@ -68,18 +68,9 @@ fn parse_duration(text: &str) -> Result<i64, String> {
     Ok(ms)
 }
 
-/// `YYYY-MM-DD` of a UTC day number (days since 1970-01-01), by Howard Hinnant's algorithm.
+/// `YYYY-MM-DD` of a UTC day number (days since 1970-01-01).
 fn date_of_day(days: i64) -> String {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
+    calendar::LocalDate::from_days(days).to_string()
 }
 
 pub async fn run(command: InsightsCommand) -> anyhow::Result<()> {

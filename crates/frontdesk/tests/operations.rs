@@ -544,7 +544,7 @@ async fn a_report_is_printed_from_the_database() {
     assert_eq!(rated.lines().count(), 2, "{rated}");
 
     let out = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
-        .args(["report", "--data", &data, "--since", "3w"])
+        .args(["report", "--data", &data, "--since", "3y"])
         .output()
         .unwrap();
     assert!(!out.status.success());

@@ -26,8 +26,7 @@ impl Calendar for Utc {
     }
 
     fn local_date(&self, at: Millis) -> String {
-        let (y, m, d) = crate::civil_from_days(at.div_euclid(DAY));
-        format!("{y:04}-{m:02}-{d:02}")
+        calendar::LocalDate::from_days(at.div_euclid(DAY)).to_string()
     }
 
     fn weekday_hour(&self, at: Millis) -> (usize, usize) {
