@@ -74,6 +74,8 @@ async function answerResolveRate(agent, who, score) {
   await who.chat.locator(".fd-rate").waitFor();
   await who.chat.locator(`button.fd-star[aria-label="${score} / 5"]`).click();
   await who.chat.locator('.fd-rate button[type="submit"]').click();
+  // The demo site asks the effort question next (1–7).
+  await who.chat.locator("button.fd-ces", { hasText: "6" }).click();
   await who.chat.locator(".fd-glad").waitFor();
   await agent.locator(".ctx-rating", { hasText: `${score}/5` }).waitFor();
 }
@@ -150,6 +152,7 @@ test("reports show the scenario's figures, and every number opens its conversati
   await waitText(figure(page, "one_touch"), "100%"); // both resolved with one reply
   assert.equal((await page.locator('.figure[data-figure="one_touch"] .figure-detail').innerText()).trim(), "2 of 2");
   await waitText(figure(page, "reopen_rate"), "0%");
+  await waitText(figure(page, "ces"), "6"); // both answered 6 to the effort question
   assert.notEqual((await figure(page, "first_response").innerText()).trim(), "–");
   // Nothing happened in the previous period.
   assert.match(await page.locator('.figure[data-figure="conversations"] .figure-previous').innerText(), /previous period: 0/);
