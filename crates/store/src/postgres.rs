@@ -73,6 +73,9 @@ mod dialect {
     /// The database's clock in milliseconds since the epoch (one clock for every node).
     pub const DB_NOW_MS: &str = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)";
     pub const AFTER_ERASURE: Option<&str> = None;
+    /// Reports read breaches in a second statement: PostgreSQL joins them faster than it runs
+    /// a subquery per conversation (facts of a month: 64 ms against 107 ms in reports-bench).
+    pub const BREACHES_INLINE: bool = false;
 
     #[cfg(test)]
     mod tests {

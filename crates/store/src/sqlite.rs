@@ -40,6 +40,10 @@ mod dialect {
     /// The database's clock in milliseconds since the epoch.
     pub const DB_NOW_MS: &str = "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)";
     pub const AFTER_ERASURE: Option<&str> = Some("PRAGMA wal_checkpoint(TRUNCATE)");
+    /// Reports read a conversation's breaches in the same statement (a lookup per row): a
+    /// second statement joining the period again costs SQLite more (filtered figures: 295 →
+    /// 192 ms in reports-bench).
+    pub const BREACHES_INLINE: bool = true;
 }
 
 /// What a backup holds, read back from the copy.

@@ -94,7 +94,7 @@ fn text(field: &str) -> Option<String> {
     (!field.is_empty()).then(|| field.to_owned())
 }
 
-const FACT_COLUMNS: [&str; 21] = [
+const FACT_COLUMNS: [&str; 22] = [
     "c.id",
     "c.site",
     "c.created_at",
@@ -116,7 +116,13 @@ const FACT_COLUMNS: [&str; 21] = [
     "c.first_response_due",
     "c.resolution_from",
     "c.last_author",
+    // The clocks breached: see `dialect::BREACHES_INLINE`.
+    BREACHES,
 ];
+
+/// The clocks a conversation breached, by an index lookup per conversation.
+const BREACHES: &str = "(SELECT string_agg(b.kind, ',' ORDER BY b.id) FROM sla_breaches b \
+     WHERE b.conversation_id = c.id)";
 
 fn fact_from_fields(f: &[&str]) -> Option<Fact> {
     if f.len() != FACT_COLUMNS.len() {
@@ -145,7 +151,11 @@ fn fact_from_fields(f: &[&str]) -> Option<Fact> {
         self_help_ms: int(f[17]),
         first_response_due: int(f[18]),
         resolution_from: int(f[19]),
-        breaches: Vec::new(),
+        breaches: f[21]
+            .split(',')
+            .filter(|k| !k.is_empty())
+            .map(str::to_owned)
+            .collect(),
         waiting: f[20] == "visitor",
         important: false,
         preview: None,
@@ -163,22 +173,26 @@ impl SqlStore {
     }
 
     /// The facts of conversations matching `scope` (conditions on `c` and their parameters),
-    /// with their breaches, and their labels and previews when `details`, by id.
+    /// with the clocks they breached, and their labels and previews when `details`, by id.
     async fn facts_where(&self, scope: &str, params: &[Param], details: bool) -> Result<Vec<Fact>> {
         let preview = format!("replace(replace(c.preview, '{FIELD}', ' '), '{RECORD}', ' ')");
+        let mut columns = FACT_COLUMNS;
+        if !super::dialect::BREACHES_INLINE {
+            columns[21] = "''";
+        }
         let sql_facts = format!(
             "SELECT {} FROM conversations c WHERE {scope}",
-            packed(&FACT_COLUMNS)
-        );
-        let sql_labels = format!(
-            "SELECT {} FROM conversation_labels l \
-             JOIN conversations c ON c.id = l.conversation_id WHERE {scope}",
-            packed(&["l.conversation_id", "l.label"])
+            packed(&columns)
         );
         let sql_breaches = format!(
             "SELECT {} FROM sla_breaches b \
              JOIN conversations c ON c.id = b.conversation_id WHERE {scope}",
             packed(&["b.conversation_id", "b.kind", "b.id"])
+        );
+        let sql_labels = format!(
+            "SELECT {} FROM conversation_labels l \
+             JOIN conversations c ON c.id = l.conversation_id WHERE {scope}",
+            packed(&["l.conversation_id", "l.label"])
         );
         let sql_previews = format!(
             "SELECT {} FROM conversations c WHERE {scope}",
@@ -191,11 +205,18 @@ impl SqlStore {
                 Ok(String::new())
             }
         };
-        let (facts, labels, breaches, previews) = tokio::try_join!(
+        let separate_breaches = async {
+            if super::dialect::BREACHES_INLINE {
+                Ok(String::new())
+            } else {
+                self.packed_answer(&sql_breaches, params).await
+            }
+        };
+        let (facts, labels, previews, breaches) = tokio::try_join!(
             self.packed_answer(&sql_facts, params),
             optional(sql_labels),
-            self.packed_answer(&sql_breaches, params),
             optional(sql_previews),
+            separate_breaches,
         )?;
         let mut facts: Vec<Fact> = unpack(&facts)
             .filter_map(|f| fact_from_fields(&f))
