@@ -4,7 +4,6 @@
 //! lease) deletes the raw events past `[insights] raw_search_days`; `GET /api/reports/gaps`
 //! (admins and leads) and `frontdesk insights gaps` read the lists.
 
-use crate::auth::require_agent;
 use crate::{AppError, AppState, now_millis};
 use axum::Json;
 use axum::extract::{Query, State};
@@ -110,12 +109,7 @@ pub async fn gaps_endpoint(
     headers: HeaderMap,
     Query(params): Query<GapsParams>,
 ) -> Result<Json<Gaps>, AppError> {
-    let agent = require_agent(&state, &headers).await?;
-    if !(agent.admin || agent.lead) {
-        return Err(AppError::Forbidden(
-            "only admins and leads see reports".into(),
-        ));
-    }
+    crate::reports::require_lead(&state, &headers).await?;
     if !(0..=now_millis()).contains(&params.since) {
         return Err(AppError::BadRequest(
             "since must be a moment in the past, in milliseconds since the epoch".into(),
