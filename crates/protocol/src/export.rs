@@ -50,6 +50,12 @@ pub struct ExportedConversation {
     pub context: Option<String>,
     pub rating: Option<u8>,
     pub rating_comment: Option<String>,
+    /// The customer's answer to "how easy was it?" (1–7), when the site asked it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effort: Option<u8>,
+    /// Milliseconds the customer spent searching the help articles before asking for a human.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_help_ms: Option<i64>,
     pub priority: String,
     pub team: Option<String>,
     pub labels: Vec<String>,

@@ -76,6 +76,8 @@ pub fn export_document(data: store::ContactData, now: i64) -> ContactExport {
                     context: c.context,
                     rating: c.rating,
                     rating_comment: c.rating_comment,
+                    effort: c.ces,
+                    self_help_ms: c.self_help_ms,
                     priority: c.priority,
                     team: c.team,
                     labels: c.labels,

@@ -271,6 +271,39 @@ async fn the_effort_score_and_the_self_help_time_are_stored() {
         (c.rating, c.ces, c.self_help_ms),
         (Some(5), Some(6), Some(42_000))
     );
+    // Both are the customer's data: they are in the contact's export.
+    send(
+        &mut ws,
+        r#"{"type":"contact","name":"Ines","email":"ines@example.org"}"#,
+    )
+    .await;
+    wait_for(&mut ws, "contact saved", |f| {
+        matches!(f, ServerFrame::Saved { .. })
+    })
+    .await;
+    let contact = server
+        .store
+        .conversation(conversation)
+        .await
+        .unwrap()
+        .unwrap()
+        .contact_id
+        .expect("a conversation has a contact once the customer said who they are");
+    let ana = common::cookie(&server.base, "ana@example.com", "agent-password").await;
+    let export: protocol::ContactExport = reqwest::Client::new()
+        .get(format!("{}/api/contacts/{contact}/export", server.base))
+        .header("cookie", ana)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let exported = &export.conversations[0];
+    assert_eq!(
+        (exported.rating, exported.effort, exported.self_help_ms),
+        (Some(5), Some(6), Some(42_000))
+    );
 
     // A self-help time past a day is dropped; the message is still stored.
     let mut other = visitor(&server).await;
