@@ -209,9 +209,15 @@ async fn effort_and_self_help_time_are_kept(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!((c.ces, c.self_help_ms), (None, None));
-    store.set_self_help(c.id, 42_000).await.unwrap();
+    store
+        .set_context(c.id, r#"{"searching_ms":42000}"#, Some(42_000))
+        .await
+        .unwrap();
     // The first conversation message set it; a later one does not move it.
-    store.set_self_help(c.id, 99_000).await.unwrap();
+    store
+        .set_context(c.id, r#"{"searching_ms":99000}"#, Some(99_000))
+        .await
+        .unwrap();
     store.set_effort(c.id, 6).await.unwrap();
     let c = store.conversation(c.id).await.unwrap().unwrap();
     assert_eq!((c.ces, c.self_help_ms), (Some(6), Some(42_000)));
@@ -988,11 +994,11 @@ async fn resolution_rating_and_read_marks(store: &dyn Store) {
             .unwrap();
     }
     store
-        .set_context(conv.id, r#"{"query":"refund"}"#)
+        .set_context(conv.id, r#"{"query":"refund"}"#, None)
         .await
         .unwrap();
     store
-        .set_context(conv.id, r#"{"query":"overwritten?"}"#)
+        .set_context(conv.id, r#"{"query":"overwritten?"}"#, None)
         .await
         .unwrap();
     store.mark_read(conv.id, ReadBy::Agent, 1).await.unwrap();
@@ -1416,7 +1422,7 @@ async fn a_contact_is_exported_and_erased_without_a_trace(store: &dyn Store) {
         .await
         .unwrap();
     store
-        .set_context(c1.id, "{\"query\":\"erin-searched-refund\"}")
+        .set_context(c1.id, "{\"query\":\"erin-searched-refund\"}", None)
         .await
         .unwrap();
     say(c1.id, "e1", None, "erin-secret order 4711 never came").await;

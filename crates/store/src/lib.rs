@@ -485,8 +485,14 @@ pub trait Store: Send + Sync + 'static {
 
     /// The visitor's most recent conversation, open or not.
     async fn latest_conversation(&self, visitor_id: i64) -> Result<Option<Conversation>>;
-    /// Stores the handoff context, unless the conversation already has one.
-    async fn set_context(&self, conversation_id: i64, context: &str) -> Result<()>;
+    /// Stores the handoff context and the self-help time it carried, unless the conversation
+    /// already has a context.
+    async fn set_context(
+        &self,
+        conversation_id: i64,
+        context: &str,
+        self_help_ms: Option<i64>,
+    ) -> Result<()>;
     /// Resolves or reopens. Reopening fails with `Conflict` when the visitor already has
     /// another open conversation.
     async fn set_status(
@@ -787,8 +793,6 @@ pub trait Store: Send + Sync + 'static {
     async fn search_gaps(&self, query: &GapsQuery<'_>) -> Result<SearchGaps>;
     /// Stores the customer effort score (1–7) of a conversation.
     async fn set_effort(&self, conversation_id: i64, score: u8) -> Result<()>;
-    /// Stores the self-help time of a conversation, unless it has one.
-    async fn set_self_help(&self, conversation_id: i64, ms: i64) -> Result<()>;
     /// (settled searches, of which an article was opened) in `[since, until)`: from the raw
     /// events when `raw` (exact; only while they are kept), else from the daily rollups of the
     /// UTC days the period touches.

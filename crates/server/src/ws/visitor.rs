@@ -218,13 +218,9 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
         let store = &self.state.store;
         if let Some(context) = context {
             let json = serde_json::to_string(&context).expect("handoff serializes");
-            if let Err(e) = store.set_context(conversation, &json).await {
-                return self.internal(id, e).await;
-            }
-            // Bounded by the decoder (a day at most).
-            if let Some(ms) = context.searching_ms
-                && let Err(e) = store.set_self_help(conversation, ms as i64).await
-            {
+            // The self-help time is bounded by the decoder (a day at most).
+            let self_help = context.searching_ms.map(|ms| ms as i64);
+            if let Err(e) = store.set_context(conversation, &json, self_help).await {
                 return self.internal(id, e).await;
             }
             // Topics: the tags of the articles read before asking, else of the best article for

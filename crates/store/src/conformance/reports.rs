@@ -122,7 +122,10 @@ pub(super) async fn a_scripted_month_gives_the_expected_figures(store: &dyn Stor
     store.rate(c1, 5, None).await.unwrap();
     store.set_effort(c1, 7).await.unwrap();
     // A minute and a half in self-help before asking for a human.
-    store.set_self_help(c1, 90_000).await.unwrap();
+    store
+        .set_context(c1, r#"{"searching_ms":90000}"#, Some(90_000))
+        .await
+        .unwrap();
     store.set_labels(c1, &["billing".to_owned()]).await.unwrap();
 
     // C2, Fri 2 Oct 17:50: answered Tue 6 Oct 09:30 (Monday 5 is a holiday): 10 + 30 business

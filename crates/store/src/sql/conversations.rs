@@ -118,11 +118,17 @@ impl SqlStore {
         Ok(row.as_ref().map(conversation_from_row))
     }
 
-    pub(super) async fn set_context(&self, conversation_id: i64, context: &str) -> Result<()> {
+    pub(super) async fn set_context(
+        &self,
+        conversation_id: i64,
+        context: &str,
+        self_help_ms: Option<i64>,
+    ) -> Result<()> {
         sqlx::query(&q(
-            "UPDATE conversations SET context = ? WHERE id = ? AND context IS NULL",
+            "UPDATE conversations SET context = ?, self_help_ms = ? WHERE id = ? AND context IS NULL",
         ))
         .bind(context)
+        .bind(self_help_ms)
         .bind(conversation_id)
         .execute(&self.pool)
         .await?;

@@ -561,8 +561,13 @@ impl Store for SqlStore {
         SqlStore::latest_conversation(self, visitor_id).await
     }
 
-    async fn set_context(&self, conversation_id: i64, context: &str) -> Result<()> {
-        SqlStore::set_context(self, conversation_id, context).await
+    async fn set_context(
+        &self,
+        conversation_id: i64,
+        context: &str,
+        self_help_ms: Option<i64>,
+    ) -> Result<()> {
+        SqlStore::set_context(self, conversation_id, context, self_help_ms).await
     }
 
     async fn set_status(
@@ -926,10 +931,6 @@ impl Store for SqlStore {
 
     async fn set_effort(&self, conversation_id: i64, score: u8) -> Result<()> {
         SqlStore::set_effort(self, conversation_id, score).await
-    }
-
-    async fn set_self_help(&self, conversation_id: i64, ms: i64) -> Result<()> {
-        SqlStore::set_self_help(self, conversation_id, ms).await
     }
 
     async fn search_funnel(

@@ -288,15 +288,4 @@ impl SqlStore {
         };
         Ok((searched.max(0) as u64, read.max(0) as u64))
     }
-
-    pub(super) async fn set_self_help(&self, conversation_id: i64, ms: i64) -> Result<()> {
-        sqlx::query(&q(
-            "UPDATE conversations SET self_help_ms = ? WHERE id = ? AND self_help_ms IS NULL",
-        ))
-        .bind(ms)
-        .bind(conversation_id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
 }
