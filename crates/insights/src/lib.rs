@@ -51,7 +51,6 @@ pub struct Fact {
 /// One next response: the customer waited from `from_at` until an agent answered at `at`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
-    pub conversation_id: i64,
     pub site: String,
     pub priority: String,
     pub from_at: Millis,

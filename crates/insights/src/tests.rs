@@ -141,7 +141,6 @@ fn sla_achievement_per_clock() {
     assert_eq!(resolution_sla(&resolved), Some(true));
     let replies = [
         Reply {
-            conversation_id: 1,
             site: "shop".into(),
             priority: "normal".into(),
             from_at: MONDAY + 13 * HOUR,
@@ -149,7 +148,6 @@ fn sla_achievement_per_clock() {
             due: Some(MONDAY + 14 * HOUR),
         },
         Reply {
-            conversation_id: 1,
             site: "shop".into(),
             priority: "normal".into(),
             from_at: MONDAY + 15 * HOUR,

@@ -8,6 +8,7 @@ use super::dialect::q;
 use crate::{Importance, Millis, ReportFilter, Result};
 use insights::{Fact, Reply};
 use protocol::reports::TopContact;
+use sqlx::Row as _;
 use std::collections::HashMap;
 
 /// The filter as SQL conditions on `c` (a `conversations` row), with its parameters in order.
@@ -94,28 +95,35 @@ fn text(field: &str) -> Option<String> {
     (!field.is_empty()).then(|| field.to_owned())
 }
 
-const FACT_COLUMNS: [&str; 22] = [
-    "c.id",
+/// The facts' low-cardinality text columns, by which a statement groups its rows: each
+/// group's values travel once instead of once per conversation.
+const FACT_KEYS: [&str; 7] = [
     "c.site",
-    "c.created_at",
     "c.status",
     "c.priority",
     "c.team",
-    "c.assignee_id",
     "c.locale",
     "c.channel",
+    "c.last_author",
+];
+
+/// The facts' per-conversation fields; times are relative to `created_at` (shorter to write
+/// and to read).
+const FACT_FIELDS: [&str; 15] = [
+    "c.id",
+    "c.created_at",
+    "c.assignee_id",
     "c.contact_id",
-    "c.first_response_at",
-    "c.first_resolved_at",
-    "c.resolved_at",
+    "c.first_response_at - c.created_at",
+    "c.first_resolved_at - c.created_at",
+    "c.resolved_at - c.created_at",
     "c.reopens",
     "c.agent_replies",
     "c.rating",
     "c.ces",
     "c.self_help_ms",
-    "c.first_response_due",
-    "c.resolution_from",
-    "c.last_author",
+    "c.first_response_due - c.created_at",
+    "c.resolution_from - c.created_at",
     // The clocks breached: see `dialect::BREACHES_INLINE`.
     BREACHES,
 ];
@@ -124,39 +132,75 @@ const FACT_COLUMNS: [&str; 22] = [
 const BREACHES: &str = "(SELECT string_agg(b.kind, ',' ORDER BY b.id) FROM sla_breaches b \
      WHERE b.conversation_id = c.id)";
 
-fn fact_from_fields(f: &[&str]) -> Option<Fact> {
-    if f.len() != FACT_COLUMNS.len() {
+/// One group of a grouped answer: its key columns and its packed rows.
+struct Group {
+    keys: Vec<Option<String>>,
+    packed: String,
+}
+
+/// The most key columns a grouped answer has.
+const MAX_KEYS: usize = 8;
+
+/// A record's key columns (an empty text is no value).
+type Keys<'a> = [Option<&'a str>; MAX_KEYS];
+
+/// Every record of a grouped answer with `n` keys: its keys (its group's, or its own first
+/// fields when the answer was not grouped) and its other fields.
+fn records(groups: &[Group], n: usize) -> impl Iterator<Item = (Keys<'_>, Vec<&str>)> {
+    groups.iter().flat_map(move |g| {
+        unpack(&g.packed).map(move |mut f| {
+            let mut keys: Keys = [None; MAX_KEYS];
+            if g.keys.is_empty() {
+                let n = n.min(f.len());
+                for (k, v) in keys.iter_mut().zip(f.drain(..n)) {
+                    *k = Some(v).filter(|v| !v.is_empty());
+                }
+            } else {
+                for (k, v) in keys.iter_mut().zip(&g.keys) {
+                    *k = v.as_deref().filter(|v| !v.is_empty());
+                }
+            }
+            (keys, f)
+        })
+    })
+}
+
+fn fact_from_fields(keys: &Keys, f: &[&str]) -> Option<Fact> {
+    if f.len() != FACT_FIELDS.len() {
         return None;
     }
     let small = |i: usize| int(f[i]).and_then(|v| u8::try_from(v).ok());
+    let created_at = int(f[1])?;
+    let at = |i: usize| int(f[i]).map(|d| created_at + d);
+    let key = |i: usize| keys[i].map(str::to_owned);
     Some(Fact {
         id: int(f[0])?,
-        site: f[1].to_owned(),
-        created_at: int(f[2])?,
-        open: f[3] == "open",
-        priority: f[4].to_owned(),
-        team: text(f[5]),
-        assignee_id: int(f[6]),
-        locale: text(f[7]),
-        channel: f[8].to_owned(),
+        site: key(0).unwrap_or_default(),
+        created_at,
+        open: keys[1] == Some("open"),
+        priority: key(2).unwrap_or_default(),
+        team: key(3),
+        assignee_id: int(f[2]),
+        locale: key(4),
+        channel: key(5).unwrap_or_default(),
         labels: Vec::new(),
-        contact_id: int(f[9]),
-        first_response_at: int(f[10]),
-        first_resolved_at: int(f[11]),
-        resolved_at: int(f[12]),
-        reopens: int(f[13]).unwrap_or(0).max(0) as u64,
-        agent_replies: int(f[14]).unwrap_or(0).max(0) as u64,
-        rating: small(15),
-        ces: small(16),
-        self_help_ms: int(f[17]),
-        first_response_due: int(f[18]),
-        resolution_from: int(f[19]),
-        breaches: f[21]
+        contact_id: int(f[3]),
+        first_response_at: at(4),
+        first_resolved_at: at(5),
+        resolved_at: at(6),
+        reopens: int(f[7]).unwrap_or(0).max(0) as u64,
+        agent_replies: int(f[8]).unwrap_or(0).max(0) as u64,
+        rating: small(9),
+        ces: small(10),
+        self_help_ms: int(f[11]),
+        first_response_due: at(12),
+        resolution_from: at(13),
+        breaches: f[14]
             .split(',')
             .filter(|k| !k.is_empty())
             .map(str::to_owned)
             .collect(),
-        waiting: f[20] == "visitor",
+        waiting: keys[6] == Some("visitor"),
         important: false,
         preview: None,
     })
@@ -172,18 +216,61 @@ impl SqlStore {
         Ok(text.unwrap_or_default())
     }
 
+    /// A packed answer grouped by `keys` (text columns with few distinct values) where the
+    /// dialect packs by group (`dialect::PACK_BY_GROUP`): `SELECT keys, packed(fields) FROM …
+    /// GROUP BY keys`; elsewhere one group with no keys whose records start with the keys.
+    /// Read it with [`records`].
+    async fn grouped_answer(
+        &self,
+        keys: &[&str],
+        fields: &[&str],
+        from_where: &str,
+        params: &[Param],
+    ) -> Result<Vec<Group>> {
+        if !super::dialect::PACK_BY_GROUP {
+            let all: Vec<&str> = keys.iter().chain(fields).copied().collect();
+            let sql = format!("SELECT {} FROM {from_where}", packed(&all));
+            let packed = self.packed_answer(&sql, params).await?;
+            return Ok(vec![Group {
+                keys: Vec::new(),
+                packed,
+            }]);
+        }
+        let positions: Vec<String> = (1..=keys.len()).map(|i| i.to_string()).collect();
+        let sql = format!(
+            "SELECT {}, {} FROM {from_where} GROUP BY {}",
+            keys.join(", "),
+            packed(fields),
+            positions.join(", ")
+        );
+        let sql = q(&sql).into_owned();
+        let rows = bind_all!(sqlx::query(&sql), params)
+            .fetch_all(&self.pool)
+            .await?;
+        let n = keys.len();
+        rows.iter()
+            .map(|row| {
+                let keys = (0..n)
+                    .map(|i| row.try_get::<Option<String>, _>(i))
+                    .collect::<std::result::Result<_, _>>()?;
+                let packed: Option<String> = row.try_get(n)?;
+                Ok(Group {
+                    keys,
+                    packed: packed.unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
     /// The facts of conversations matching `scope` (conditions on `c` and their parameters),
     /// with the clocks they breached, and their labels and previews when `details`, by id.
     async fn facts_where(&self, scope: &str, params: &[Param], details: bool) -> Result<Vec<Fact>> {
         let preview = format!("replace(replace(c.preview, '{FIELD}', ' '), '{RECORD}', ' ')");
-        let mut columns = FACT_COLUMNS;
+        let mut fields = FACT_FIELDS;
         if !super::dialect::BREACHES_INLINE {
-            columns[21] = "''";
+            fields[14] = "''";
         }
-        let sql_facts = format!(
-            "SELECT {} FROM conversations c WHERE {scope}",
-            packed(&columns)
-        );
+        let from_where = format!("conversations c WHERE {scope}");
         let sql_breaches = format!(
             "SELECT {} FROM sla_breaches b \
              JOIN conversations c ON c.id = b.conversation_id WHERE {scope}",
@@ -213,13 +300,13 @@ impl SqlStore {
             }
         };
         let (facts, labels, previews, breaches) = tokio::try_join!(
-            self.packed_answer(&sql_facts, params),
+            self.grouped_answer(&FACT_KEYS, &fields, &from_where, params),
             optional(sql_labels),
             optional(sql_previews),
             separate_breaches,
         )?;
-        let mut facts: Vec<Fact> = unpack(&facts)
-            .filter_map(|f| fact_from_fields(&f))
+        let mut facts: Vec<Fact> = records(&facts, FACT_KEYS.len())
+            .filter_map(|(keys, f)| fact_from_fields(&keys, &f))
             .collect();
         facts.sort_unstable_by_key(|f| f.id);
         let at = |id: &str| {
@@ -297,39 +384,33 @@ impl SqlStore {
                 " AND r.conversation_id IN (SELECT c.id FROM conversations c WHERE 1 = 1{extra})"
             )
         };
-        let sql = format!(
-            "SELECT {} FROM response_times r WHERE r.at >= ? AND r.at < ?{own}{of}",
-            packed(&[
-                "r.id",
-                "r.conversation_id",
-                "r.site",
-                "r.priority",
-                "r.from_at",
-                "r.at",
-                "r.due"
-            ])
-        );
-        let text = self.packed_answer(&sql, &all).await?;
-        let mut replies: Vec<(i64, Reply)> = unpack(&text)
-            .filter_map(|f| {
-                let [id, conversation_id, site, priority, from_at, at, due] = f[..] else {
+        // Grouped by site and priority; the response and its due time relative to the wait's
+        // start.
+        let groups = self
+            .grouped_answer(
+                &["r.site", "r.priority"],
+                &["r.from_at", "r.at - r.from_at", "r.due - r.from_at"],
+                &format!("response_times r WHERE r.at >= ? AND r.at < ?{own}{of}"),
+                &all,
+            )
+            .await?;
+        let mut replies: Vec<Reply> = records(&groups, 2)
+            .filter_map(|(keys, f)| {
+                let [from_at, waited, due] = f[..] else {
                     return None;
                 };
-                Some((
-                    int(id)?,
-                    Reply {
-                        conversation_id: int(conversation_id)?,
-                        site: site.to_owned(),
-                        priority: priority.to_owned(),
-                        from_at: int(from_at)?,
-                        at: int(at)?,
-                        due: int(due),
-                    },
-                ))
+                let from_at = int(from_at)?;
+                Some(Reply {
+                    site: keys[0].unwrap_or_default().to_owned(),
+                    priority: keys[1].unwrap_or_default().to_owned(),
+                    from_at,
+                    at: from_at + int(waited)?,
+                    due: int(due).map(|d| from_at + d),
+                })
             })
             .collect();
-        replies.sort_unstable_by_key(|(id, _)| *id);
-        Ok(replies.into_iter().map(|(_, r)| r).collect())
+        replies.sort_unstable_by_key(|r| (r.from_at, r.at));
+        Ok(replies)
     }
 
     /// Every open conversation matching the filter, oldest first, with whether its contact is
