@@ -168,6 +168,14 @@ test("reports show the scenario's figures, and every number opens its conversati
   assert.deepEqual(await drill(page, page.locator('.figure[data-figure="one_touch"] button.drill'), "one_touch"), [ids.rita, ids.sam].sort((a, b) => a - b));
   assert.deepEqual(await drill(page, page.locator('button.drill[data-drill="rating:1"]'), "rating:1"), [ids.rita]);
   assert.deepEqual(await drill(page, page.locator('button.drill[data-drill="rating:5"]'), "rating:5"), [ids.sam]);
+  // The durations and the other counts open the conversations they are computed from.
+  const replied = [ids.rita, ids.sam].sort((a, b) => a - b);
+  for (const key of ["first_response", "first_resolution", "full_resolution"]) {
+    assert.deepEqual(await drill(page, page.locator(`.figure[data-figure="${key}"] button.drill`), key), replied, key);
+  }
+  assert.equal(await page.locator('.figure[data-figure="next_response"] button.drill').count(), 0);
+  assert.deepEqual(await drill(page, page.locator('button.drill[data-drill="rated"]'), "rated"), replied);
+  assert.deepEqual(await drill(page, page.locator('button.drill[data-drill="handed_off"]'), "handed_off"), all);
   // The customer's markup is text in the preview, never an element.
   assert.deepEqual(await drill(page, page.locator('[data-live="open"]'), "open"), [ids.kim]);
   const preview = page.locator(`.drill-panel tr.report-row[data-id="${ids.kim}"] .preview`);
@@ -239,7 +247,10 @@ test("reports show the scenario's figures, and every number opens its conversati
   await page.locator('.figure[data-figure="conversations"] button.drill').click();
   await page.locator('.drill-panel[data-drill="created"] .drill-count').waitFor();
   await screenshot(page, "reports-drill");
-  await page.locator(".drill-panel button.close").click();
+  // The list takes the focus (its close button); Escape closes it.
+  assert.equal(await page.evaluate(() => document.activeElement?.className), "close");
+  await page.keyboard.press("Escape");
+  await page.locator(".drill-panel").waitFor({ state: "detached", timeout: 5000 });
   await page.locator(".lists").waitFor();
   await screenshot(page, "reports-page");
 

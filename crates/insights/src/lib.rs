@@ -291,14 +291,58 @@ pub fn heatmap(facts: &[Fact], cal: &dyn Calendar) -> Vec<[u64; 24]> {
     out
 }
 
+/// The drill-down keys [`drills`] knows (the part before any `:`).
+pub const DRILL_KEYS: [&str; 25] = [
+    "created",
+    "unanswered",
+    "first_response",
+    "first_resolution",
+    "full_resolution",
+    "self_help",
+    "first_response_breached",
+    "first_response_met",
+    "resolution_breached",
+    "resolution_met",
+    "resolved",
+    "reopened",
+    "one_touch",
+    "rated",
+    "rating",
+    "ces",
+    "handed_off",
+    "day",
+    "heat",
+    "frt",
+    "label",
+    "contact",
+    "open",
+    "aging",
+    "matrix",
+];
+
 /// Whether a fact is behind a drill-down key (see the Reports API), for the list and the CSV.
 pub fn drills(key: &str, f: &Fact, cals: &Calendars, now: Millis) -> bool {
+    drill(key, f, cals, now).unwrap_or(false)
+}
+
+/// [`drills`], or `None` for a key it does not know.
+fn drill(key: &str, f: &Fact, cals: &Calendars, now: Millis) -> Option<bool> {
     let cal = (cals.by_site)(&f.site);
     let (name, arg) = key.split_once(':').unwrap_or((key, ""));
-    match name {
-        "created" | "" => true,
+    Some(match name {
+        "created" => true,
         "unanswered" => f.first_response_at.is_none(),
+        // The conversations behind a duration's count, mean, median and p90.
+        "first_response" => first_response_ms(f, cal).is_some(),
+        "first_resolution" => first_resolution_ms(f, cal).is_some(),
+        "full_resolution" => full_resolution_ms(f, cal).is_some(),
+        "self_help" => self_help_ms(f).is_some(),
         "first_response_breached" => first_response_sla(f) == Some(false),
+        "first_response_met" => first_response_sla(f) == Some(true),
+        "resolution_breached" => resolution_sla(f) == Some(false),
+        "resolution_met" => resolution_sla(f) == Some(true),
+        "rated" => f.rating.is_some_and(|r| (1..=5).contains(&r)),
+        "handed_off" => f.channel == "widget",
         "resolved" => was_resolved(f),
         "reopened" => was_reopened(f),
         "one_touch" => is_one_touch(f),
@@ -321,8 +365,8 @@ pub fn drills(key: &str, f: &Fact, cals: &Calendars, now: Millis) -> bool {
         "matrix" => {
             f.open && arg.parse::<usize>().ok() == Some(matrix_cell(f.important, is_urgent(f)))
         }
-        _ => false,
-    }
+        _ => return None,
+    })
 }
 
 /// Open conversations by age: 0 = under 24 h, 1 = 24–48 h, 2 = older.

@@ -294,3 +294,15 @@ fn csv_has_one_row_per_conversation_and_quotes_safely() {
     assert_eq!(iso_utc(-1), "1969-12-31T23:59:59Z");
     assert_eq!(iso_utc(1_762_045_261_000), "2025-11-02T01:01:01Z");
 }
+
+#[test]
+fn every_listed_drill_key_is_known_and_no_other() {
+    let f = fact(1, 0);
+    for key in DRILL_KEYS {
+        assert!(drill(key, &f, &cals(&Utc), 0).is_some(), "{key}");
+    }
+    for key in ["", "everything", "ratings", "Created"] {
+        assert!(drill(key, &f, &cals(&Utc), 0).is_none(), "{key}");
+        assert!(!DRILL_KEYS.contains(&key));
+    }
+}

@@ -110,7 +110,11 @@ impl Params {
                 channel: text("channel", self.channel)?,
                 language,
             },
-            drill: text("drill", self.drill)?.unwrap_or_else(|| "created".into()),
+            drill: match text("drill", self.drill)? {
+                None => "created".into(),
+                Some(d) if insights::DRILL_KEYS.contains(&d.split(':').next().unwrap_or("")) => d,
+                Some(d) => return Err(bad(format!("{d:?} is not a drill-down key"))),
+            },
             limit: self.limit.unwrap_or(MAX_ROWS).clamp(1, MAX_ROWS),
         })
     }

@@ -218,6 +218,8 @@ async fn admins_and_leads_read_the_figures_and_the_conversations_behind_them() {
         "/api/reports?priority=whenever",
         "/api/reports?since=0",
         "/api/reports?nonsense=1",
+        "/api/reports/conversations?drill=everything",
+        "/api/reports/conversations.csv?drill=ratings:1",
     ] {
         let response = get(ana.clone(), bad).await.unwrap();
         assert_eq!(response.status(), 400, "{bad}");

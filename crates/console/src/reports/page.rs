@@ -370,18 +370,21 @@ impl ReportsPage {
         let pm = |v: Option<u64>| v.map(|x| x as i64);
         let dur = |v: Option<i64>| super::duration(v, s);
         let pct = |v: Option<u64>| super::percent(v, s);
-        let duration_tile = |name: &str, title: &str, pick: fn(&Figures) -> Option<i64>| {
-            self.tile(
-                name,
-                title,
-                dur(pick(c)),
-                None,
-                dur(pick(p)),
-                Trend::of(pick(c), pick(p)),
-                Some(true),
-                None,
-            )
-        };
+        // A duration's tile opens the conversations it is computed from (`drill`); next
+        // responses are counted per response, so theirs opens nothing.
+        let duration_tile =
+            |name: &str, title: &str, pick: fn(&Figures) -> Option<i64>, drill: Option<&str>| {
+                self.tile(
+                    name,
+                    title,
+                    dur(pick(c)),
+                    None,
+                    dur(pick(p)),
+                    Trend::of(pick(c), pick(p)),
+                    Some(true),
+                    drill.map(Drill::new),
+                )
+            };
         let csat_count: u64 = c.csat.iter().sum();
         let scores = |counts: &[u64], prefix: &'static str, title: &'static str| {
             html! {
@@ -409,27 +412,32 @@ impl ReportsPage {
                     super::unanswered(p).to_string(), Trend::of(count(super::unanswered(c)), count(super::unanswered(p))),
                     Some(true), Some(Drill::new("unanswered"))) }
                 <div class="figure wide" data-figure="first_response">
-                    <span class="figure-title">{ s.first_response }</span>
-                    <span class="figure-value" title={s.median}>{ dur(c.first_response.median_ms) }</span>
-                    <span class="figure-detail">
-                        { format!("{} {} · {} {}", s.p90, dur(c.first_response.p90_ms), s.mean, dur(c.first_response.mean_ms)) }
-                    </span>
-                    <span class="figure-previous">
-                        { fill(s.previous, &[&dur(p.first_response.median_ms)]) }{ " " }
-                        if let Some(t) = Trend::of(c.first_response.median_ms, p.first_response.median_ms) {
-                            <span class={classes!("trend", t.class(true))} aria-hidden="true">{ t.arrow() }</span>
-                        }
-                    </span>
+                    { self.drill_button(Drill::new("first_response"), s.first_response.to_owned(), html! { <>
+                        <span class="figure-title">{ s.first_response }</span>
+                        <span class="figure-value" title={s.median}>{ dur(c.first_response.median_ms) }</span>
+                        <span class="figure-detail">
+                            { format!("{} {} · {} {}", s.p90, dur(c.first_response.p90_ms), s.mean, dur(c.first_response.mean_ms)) }
+                        </span>
+                        <span class="figure-previous">
+                            { fill(s.previous, &[&dur(p.first_response.median_ms)]) }{ " " }
+                            if let Some(t) = Trend::of(c.first_response.median_ms, p.first_response.median_ms) {
+                                <span class={classes!("trend", t.class(true))} aria-hidden="true">{ t.arrow() }</span>
+                            }
+                        </span>
+                    </> }, "figure-button") }
                 </div>
-                { duration_tile("next_response", s.next_response, |f| f.next_response.median_ms) }
-                { duration_tile("first_resolution", s.first_resolution, |f| f.first_resolution.median_ms) }
-                { duration_tile("full_resolution", s.full_resolution, |f| f.full_resolution.median_ms) }
+                { duration_tile("next_response", s.next_response, |f| f.next_response.median_ms, None) }
+                { duration_tile("first_resolution", s.first_resolution, |f| f.first_resolution.median_ms, Some("first_resolution")) }
+                { duration_tile("full_resolution", s.full_resolution, |f| f.full_resolution.median_ms, Some("full_resolution")) }
+                { duration_tile("self_help", s.self_help, |f| f.self_help.median_ms, Some("self_help")) }
                 { self.tile("resolved", s.resolved, c.resolved.to_string(), None, p.resolved.to_string(),
                     Trend::of(count(c.resolved), count(p.resolved)), Some(false), Some(Drill::new("resolved"))) }
                 <div class="figure wide" data-figure="csat">
                     <span class="figure-title">{ s.csat }</span>
                     <span class="figure-value">{ pct(c.csat_per_mille()) }</span>
-                    <span class="figure-detail" data-ratings={csat_count.to_string()}>{ fill(s.ratings, &[&csat_count]) }</span>
+                    <span class="figure-detail" data-ratings={csat_count.to_string()}>
+                        { self.drill_button(Drill::new("rated"), s.csat.to_owned(), html! { { fill(s.ratings, &[&csat_count]) } }, "ratings") }
+                    </span>
                     { scores(&c.csat, "rating", s.csat) }
                     <span class="figure-previous">
                         { fill(s.previous, &[&pct(p.csat_per_mille())]) }{ " " }
@@ -463,7 +471,10 @@ impl ReportsPage {
                     <ol class="funnel">
                         <li>{ format!("{} {}", s.searched, funnel.searched) }</li>
                         <li>{ format!("{} {}", s.read, funnel.read) }</li>
-                        <li>{ format!("{} {} / {} {}", s.answered, funnel.answered, s.handed_off, funnel.handed_off) }</li>
+                        <li>{ format!("{} {} / ", s.answered, funnel.answered) }
+                            { self.drill_button(Drill::new("handed_off"), s.handed_off.to_owned(),
+                                html! { { format!("{} {}", s.handed_off, funnel.handed_off) } }, "handed-off") }
+                        </li>
                     </ol>
                     <span class="figure-previous">{ fill(s.previous, &[&pct(super::self_service_rate(&p.funnel))]) }</span>
                 </div>
@@ -471,8 +482,9 @@ impl ReportsPage {
         }
     }
 
-    /// Met ÷ (met + breached) per clock (columns) and priority (rows); a first-response cell's
-    /// breaches open those conversations.
+    /// Met ÷ (met + breached) per clock (columns) and priority (rows); a first-response or
+    /// resolution cell's breaches open those conversations (next responses are counted per
+    /// response: theirs open nothing).
     fn view_sla(&self, figures: &Figures) -> Html {
         let s = self.s;
         const CLOCKS: [&str; 3] = ["first_response", "next_response", "resolution"];
@@ -505,10 +517,10 @@ impl ReportsPage {
                 <td data-clock={clock.to_owned()} data-priority={priority.to_owned()}>
                     <strong>{ super::percent(super::achievement(f.met, f.breached), s) }</strong>
                     { " " }
-                    if clock == "first_response" && f.breached > 0 {
+                    if clock != "next_response" && f.breached > 0 {
                         { self.drill_button(
-                            Drill { key: "first_response_breached".into(), priority: Some(priority.to_owned()) },
-                            format!("{} · {priority} · {share}", s.clocks[0]),
+                            Drill { key: format!("{clock}_breached"), priority: Some(priority.to_owned()) },
+                            format!("{} · {priority} · {share}", s.clocks[CLOCKS.iter().position(|c| *c == clock).unwrap_or(0)]),
                             html! { <span class="muted">{ share.clone() }</span> },
                             "sla-breaches",
                         ) }

@@ -368,6 +368,38 @@ pub(super) async fn a_scripted_month_gives_the_expected_figures(store: &dyn Stor
     };
     assert_eq!(pick("unanswered"), [c5]);
     assert_eq!(pick("first_response_breached"), [c2]);
+    // Each duration's conversations are as many as its count; met + breached per clock.
+    assert_eq!(pick("first_response").len() as u64, f.first_response.count);
+    assert_eq!(
+        pick("first_resolution").len() as u64,
+        f.first_resolution.count
+    );
+    assert_eq!(
+        pick("full_resolution").len() as u64,
+        f.full_resolution.count
+    );
+    assert_eq!(pick("self_help").len() as u64, f.self_help.count);
+    for (clock, met, breached) in [
+        (
+            "first_response",
+            "first_response_met",
+            "first_response_breached",
+        ),
+        ("resolution", "resolution_met", "resolution_breached"),
+    ] {
+        let (m, b) = f
+            .sla
+            .iter()
+            .filter(|s| s.clock == clock)
+            .fold((0, 0), |(m, b), s| (m + s.met, b + s.breached));
+        assert_eq!(
+            (pick(met).len() as u64, pick(breached).len() as u64),
+            (m, b),
+            "{clock}"
+        );
+    }
+    assert_eq!(pick("rated").len() as u64, f.csat.iter().sum::<u64>());
+    assert_eq!(pick("handed_off").len() as u64, f.funnel.handed_off);
     assert_eq!(pick("reopened"), [c3]);
     assert_eq!(pick("one_touch"), [c2]);
     assert_eq!(pick("label:billing"), [c1, c3]);
