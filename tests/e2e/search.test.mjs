@@ -178,6 +178,13 @@ test("searches the customers settle on reach the gaps report; keystrokes typed p
   assert.ok(!top.some((q) => q !== "quantum flux capacitor" && "quantum flux capacitor".startsWith(q)), top.join(" | "));
   // No search showed the Portuguese article (yet: its test comes next).
   assert.ok(report.body.never_shown.includes("pt/pix"), report.body.never_shown.join(" | "));
+  // The content team reads the same lists on the console's Reports page.
+  await admin.locator("button.reports-toggle").click();
+  const noResult = admin.locator('.gaps [data-gaps="no_result"] li');
+  await noResult.first().waitFor({ timeout: 15000 });
+  assert.deepEqual(await noResult.allInnerTexts(), ["quantum flux capacitor (en) 3 searches · 3 visitors"]);
+  await admin.locator('.gaps [data-gaps="never_shown"] li', { hasText: "pt/pix" }).waitFor();
+  await screenshot(admin, "reports-gaps");
   await adminContext.close();
 });
 

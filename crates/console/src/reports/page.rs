@@ -626,9 +626,11 @@ impl ReportsPage {
                 html! { <p class="muted gaps-error">{ e.clone() }</p> }
             }
             Load::Ready(g) => {
-                let queries = |title: &str, list: &[protocol::reports::GapQuery]| {
+                let queries = |key: &'static str,
+                               title: &str,
+                               list: &[protocol::reports::GapQuery]| {
                     html! {
-                        <div class="list">
+                        <div class="list" data-gaps={key}>
                             <h3>{ title.to_owned() }</h3>
                             if list.is_empty() { <p class="muted">{ s.nothing }</p> } else {
                                 <ol>{ for list.iter().map(|q| html! {
@@ -641,10 +643,10 @@ impl ReportsPage {
                 };
                 html! {
                     <div class="gaps-lists">
-                        { queries(s.top_searches, &g.top_searches) }
-                        { queries(s.no_result, &g.no_result) }
-                        { queries(s.gaps_handed_off, &g.handed_off) }
-                        <div class="list">
+                        { queries("top_searches", s.top_searches, &g.top_searches) }
+                        { queries("no_result", s.no_result, &g.no_result) }
+                        { queries("handed_off", s.gaps_handed_off, &g.handed_off) }
+                        <div class="list" data-gaps="unhelpful">
                             <h3>{ s.unhelpful }</h3>
                             if g.unhelpful_articles.is_empty() { <p class="muted">{ s.nothing }</p> } else {
                                 <ol>{ for g.unhelpful_articles.iter().map(|a| html! {
@@ -652,7 +654,7 @@ impl ReportsPage {
                                 }) }</ol>
                             }
                         </div>
-                        <div class="list">
+                        <div class="list" data-gaps="never_shown">
                             <h3>{ s.never_shown }</h3>
                             if g.never_shown.is_empty() { <p class="muted">{ s.nothing }</p> } else {
                                 <ul>{ for g.never_shown.iter().map(|a| html! { <li><bdi>{ a.clone() }</bdi></li> }) }</ul>
