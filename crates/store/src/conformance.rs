@@ -7,6 +7,7 @@ use crate::{
 };
 use std::sync::Arc;
 
+mod email;
 mod reports;
 
 /// A fresh, empty database on the PostgreSQL server of `FRONTDESK_TEST_DATABASE_URL` (started by
@@ -55,6 +56,7 @@ pub async fn run_all(store: Arc<dyn Store>) {
     what_changed_since_a_moment_is_found(&*store).await;
     searches_roll_up_and_rare_queries_stay_hidden(&*store).await;
     effort_and_self_help_time_are_kept(&*store).await;
+    email::unread_replies_to_a_known_address_are_due_once(&*store).await;
     // Last: retention removes every old resolved conversation of the stories above.
     a_contact_is_exported_and_erased_without_a_trace(&*store).await;
     retention_removes_what_is_older_than_the_rule_and_nothing_else(&*store).await;

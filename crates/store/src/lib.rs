@@ -8,8 +8,11 @@
 
 pub mod conformance;
 pub mod copy;
+mod email;
 mod postgres;
 mod sqlite;
+
+pub use email::EmailDue;
 
 pub use postgres::PgStore;
 pub use sqlite::{BackupSummary, SqliteStore};
@@ -793,6 +796,19 @@ pub trait Store: Send + Sync + 'static {
     async fn search_gaps(&self, query: &GapsQuery<'_>) -> Result<SearchGaps>;
     /// Stores the customer effort score (1–7) of a conversation.
     async fn set_effort(&self, conversation_id: i64, score: u8) -> Result<()>;
+
+    /// Conversations whose customer has agent replies they have not read, with an email
+    /// address, not emailed up to their newest message, and unchanged since `quiet_since`
+    /// (but changed after `not_before`), least recently changed first, at most `limit`.
+    async fn email_due(
+        &self,
+        quiet_since: Millis,
+        not_before: Millis,
+        limit: u32,
+    ) -> Result<Vec<EmailDue>>;
+    /// Records that an email carried the conversation up to message `seq` (never lowers the
+    /// mark, never past the newest message); false when the mark already was there or above.
+    async fn set_emailed(&self, conversation_id: i64, seq: u64) -> Result<bool>;
     /// (settled searches, of which an article was opened) in `[since, until)`: from the raw
     /// events when `raw` (exact; only while they are kept), else from the daily rollups of the
     /// UTC days the period touches.

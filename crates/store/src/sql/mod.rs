@@ -27,6 +27,7 @@ mod agents;
 mod batch;
 mod contacts;
 mod conversations;
+mod email;
 mod messages;
 mod privacy;
 mod reports;
@@ -931,6 +932,19 @@ impl Store for SqlStore {
 
     async fn set_effort(&self, conversation_id: i64, score: u8) -> Result<()> {
         SqlStore::set_effort(self, conversation_id, score).await
+    }
+
+    async fn email_due(
+        &self,
+        quiet_since: Millis,
+        not_before: Millis,
+        limit: u32,
+    ) -> Result<Vec<crate::EmailDue>> {
+        SqlStore::email_due(self, quiet_since, not_before, limit).await
+    }
+
+    async fn set_emailed(&self, conversation_id: i64, seq: u64) -> Result<bool> {
+        SqlStore::set_emailed(self, conversation_id, seq).await
     }
 
     async fn search_funnel(
