@@ -159,10 +159,12 @@ fn test() -> anyhow::Result<()> {
     // Real PostgreSQL and Redis for the whole run; dropped (stopped, folder removed) when this
     // function returns, on success, error or panic alike.
     let services = services::start()?;
+    let python = util::ensure_python_venv()?;
     // Tests that need a service fail instead of skipping when its variable is missing.
     let env = || {
         let mut env = services.env();
         env.push(("FRONTDESK_REQUIRE_SERVICES", "1".into()));
+        env.push(("FRONTDESK_TEST_PYTHON", python.display().to_string()));
         env
     };
     build::build()?;

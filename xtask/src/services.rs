@@ -57,6 +57,12 @@ pub fn command() -> anyhow::Result<()> {
     for (name, value) in services.env() {
         println!("export {name}={}", shell_quote(&value));
     }
+    // The tests' Python, with the SMTP server of the email tests.
+    let python = crate::util::ensure_python_venv()?;
+    println!(
+        "export FRONTDESK_TEST_PYTHON={}",
+        shell_quote(&python.display().to_string())
+    );
     eprintln!("\nxtask: services running; Ctrl-C or end of input (Ctrl-D) stops them");
     std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink())?;
     drop(services);

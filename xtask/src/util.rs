@@ -192,3 +192,38 @@ pub fn ensure_wasm_test_runner() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// The Python packages the tests' helpers import, pinned (the SMTP server the email tests
+/// send to).
+pub const PYTHON_PACKAGES: &[&str] = &["aiosmtpd==1.4.6"];
+
+/// A virtual environment with `PYTHON_PACKAGES`, in the user's cache folder (made, or
+/// completed, when the pinned set changed); returns its `python`.
+pub fn ensure_python_venv() -> anyhow::Result<PathBuf> {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .context("neither XDG_CACHE_HOME nor HOME is set")?;
+    let venv = cache.join("frontdesk/python-tests");
+    let python = venv.join("bin/python");
+    let marker = venv.join("frontdesk-packages.txt");
+    let wanted = PYTHON_PACKAGES.join("\n");
+    if std::fs::read_to_string(&marker).is_ok_and(|m| m == wanted) && python.exists() {
+        return Ok(python);
+    }
+    step(&format!("python venv for the tests ({})", venv.display()));
+    if !python.exists() {
+        run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+    }
+    run(Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
+        .args(PYTHON_PACKAGES))?;
+    std::fs::write(&marker, wanted)?;
+    Ok(python)
+}

@@ -635,6 +635,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         settings.importance = importance;
     }
     settings.insights = file.insights;
+    settings.email = file.email.clone();
     settings.redis = args.redis.or(file.redis.clone());
 
     let database = args.database.or(file.database.clone());

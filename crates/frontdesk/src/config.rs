@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+mod email;
+
 /// The `[server]` table of `frontdesk.toml`. Every field is optional.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -46,6 +48,9 @@ pub struct FileConfig {
     /// `[insights]`, validated.
     #[serde(skip)]
     pub insights: server::insights::Insights,
+    /// `[email]`, validated.
+    #[serde(skip)]
+    pub email: Option<server::email::Email>,
 }
 
 /// `[reports]`: a contact is important (the importance × urgency view) when it has an account
@@ -324,6 +329,8 @@ struct Root {
     reports: Option<ReportsToml>,
     #[serde(default)]
     insights: InsightsToml,
+    #[serde(default)]
+    email: Option<email::EmailToml>,
 }
 
 /// `[sites.KEY]`: what a site owner configures.
@@ -513,6 +520,11 @@ fn parse(text: &str) -> anyhow::Result<FileConfig> {
     root.server.retention = root.retention.as_ref().map(retention).transpose()?;
     root.server.importance = root.reports.as_ref().map(importance).transpose()?;
     root.server.insights = insights(&root.insights)?;
+    root.server.email = root
+        .email
+        .as_ref()
+        .map(|t| email::email(t, |k| std::env::var(k).ok()))
+        .transpose()?;
     root.server.sla = root.sla.take();
     root.server.routing = root.routing.take();
     root.server.canned = std::mem::take(&mut root.canned)

@@ -12,6 +12,7 @@ pub mod bus;
 mod client;
 mod contacts;
 mod convert;
+pub mod email;
 mod error;
 mod hub;
 pub mod insights;
@@ -108,6 +109,9 @@ pub struct Settings {
     pub importance: store::Importance,
     /// `[insights]`: how long raw search events are kept, and the k of the gaps lists.
     pub insights: insights::Insights,
+    /// `[email]`: replies emailed to customers who left, and their answers by email; `None`
+    /// sends and takes no email.
+    pub email: Option<email::Email>,
 }
 
 /// The default canned responses, until a site configures its own.
@@ -179,6 +183,7 @@ impl Default for Settings {
             redis: None,
             importance: store::Importance::default(),
             insights: insights::Insights::default(),
+            email: None,
         }
     }
 }
@@ -255,6 +260,13 @@ impl AppState {
     /// The key this browser's searches are counted under (`insights::visitor_key`); `None`
     /// while the database does not answer.
     pub(crate) async fn search_visitor_key(&self, token: &str) -> Option<[u8; 16]> {
+        let secret = self.cluster_secret().await?;
+        Some(insights::visitor_key(secret.as_bytes(), token))
+    }
+
+    /// The cluster key (every node the same; made by the first node), read once; `None` while
+    /// the database does not answer.
+    pub(crate) async fn cluster_secret(&self) -> Option<Arc<str>> {
         let secret = self
             .search_secret
             .get_or_try_init(|| async {
@@ -263,7 +275,7 @@ impl AppState {
             })
             .await;
         match secret {
-            Ok(secret) => Some(insights::visitor_key(secret.as_bytes(), token)),
+            Ok(secret) => Some(secret.clone()),
             Err(e) => {
                 tracing::warn!(error = %e, "reading the cluster key failed");
                 None
@@ -348,6 +360,7 @@ impl AppState {
         }
         assign::start_sla_ticker(self.clone());
         insights::start(self.clone());
+        email::start(self.clone());
         sessions::watch(self.clone());
         summaries::Summaries::start(self.clone());
         if self.messages.is_none() {
@@ -450,7 +463,12 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/contacts/{id}/export", get(privacy::export))
         .route("/reports/gaps", get(insights::gaps_endpoint))
-        .layer(DefaultBodyLimit::max(16 * 1024));
+        .layer(DefaultBodyLimit::max(16 * 1024))
+        // A raw email is larger than the other requests (its own limit, after the default).
+        .route(
+            "/email/inbound",
+            post(email::inbound).layer(DefaultBodyLimit::max(email::MAX_INBOUND_BYTES)),
+        );
     Router::new()
         .route("/", get(static_files::root))
         .route("/healthz", get(|| async { "ok" }))
