@@ -310,6 +310,20 @@ async fn fill(dir: tempfile::TempDir) -> (tempfile::TempDir, String, i64, u64) {
         })
         .await
         .unwrap();
+    // An API token of Ana's (only its hash is stored).
+    store
+        .create_api_token(
+            &store::NewApiToken {
+                name: "CRM sync",
+                prefix: "fdk_01234567",
+                token_hash: "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                scope: store::TokenScope::Write,
+                created_by: Some(ana),
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
     store.close().await;
 
     let counts = sqlite_counts(&dir.path().join("frontdesk.db")).await;

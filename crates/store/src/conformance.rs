@@ -7,6 +7,7 @@ use crate::{
 };
 use std::sync::Arc;
 
+mod api;
 mod email;
 mod reports;
 
@@ -62,6 +63,9 @@ pub async fn run_all(store: Arc<dyn Store>) {
     retention_removes_what_is_older_than_the_rule_and_nothing_else(&*store).await;
     // After retention, which would take its resolved conversations.
     reports::a_scripted_month_gives_the_expected_figures(&*store).await;
+    // Last: its conversations must not count in the stories above.
+    api::tokens_are_stored_as_hashes_and_revoked_once(&*store).await;
+    api::conversations_are_listed_page_by_page_under_filters(&*store).await;
 }
 
 /// Settled searches roll up by day; a query shows in the lists only when enough distinct

@@ -6,6 +6,7 @@
 //! i.e. after its transaction committed; sequence numbers are allocated inside that transaction,
 //! so they are gap-free per conversation.
 
+mod api;
 pub mod conformance;
 pub mod copy;
 mod email;
@@ -14,6 +15,7 @@ mod sqlite;
 
 pub use email::EmailDue;
 
+pub use api::{ApiToken, AssigneeFilter, ConversationFilter, NewApiToken, TokenScope};
 pub use postgres::PgStore;
 pub use sqlite::{BackupSummary, SqliteStore};
 
@@ -485,6 +487,8 @@ pub trait Store: Send + Sync + 'static {
     async fn conversations(&self, ids: &[i64]) -> Result<Vec<Conversation>>;
     /// Open conversations, most recently updated first.
     async fn list_open_conversations(&self, limit: u32) -> Result<Vec<Conversation>>;
+    /// Conversations matching the filter, highest id first, at most `filter.limit`.
+    async fn list_conversations(&self, filter: &ConversationFilter) -> Result<Vec<Conversation>>;
 
     /// The visitor's most recent conversation, open or not.
     async fn latest_conversation(&self, visitor_id: i64) -> Result<Option<Conversation>>;
@@ -779,6 +783,17 @@ pub trait Store: Send + Sync + 'static {
     /// The key naming this database's nodes in shared services (Redis): `proposed` if none was
     /// set yet, else the one the first node set. Every node on one database gets the same key.
     async fn cluster_key(&self, proposed: &str) -> Result<String>;
+
+    // API tokens (`sql/tokens.rs`).
+    async fn create_api_token(&self, token: &NewApiToken<'_>, now: Millis) -> Result<ApiToken>;
+    /// Every token, revoked ones included, newest first.
+    async fn api_tokens(&self) -> Result<Vec<ApiToken>>;
+    /// The token with this hash, revoked or not.
+    async fn api_token_by_hash(&self, token_hash: &str) -> Result<Option<ApiToken>>;
+    /// Revokes a token (a second revocation keeps the first time). `NotFound` if none.
+    async fn revoke_api_token(&self, id: i64, now: Millis) -> Result<ApiToken>;
+    /// Records a use, unless one was recorded in the minute before `now`.
+    async fn touch_api_token(&self, id: i64, now: Millis) -> Result<()>;
 
     /// Closes the connections (waits for what is in flight).
     async fn close(&self) {}

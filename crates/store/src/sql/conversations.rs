@@ -105,6 +105,65 @@ impl SqlStore {
         Ok(rows.iter().map(conversation_from_row).collect())
     }
 
+    pub(super) async fn list_conversations(
+        &self,
+        filter: &ConversationFilter,
+    ) -> Result<Vec<Conversation>> {
+        let mut sql = format!("{CONVERSATION_SELECT} WHERE 1 = 1");
+        if filter.status.is_some() {
+            sql.push_str(" AND c.status = ?");
+        }
+        if filter.site.is_some() {
+            sql.push_str(" AND c.site = ?");
+        }
+        match filter.assignee {
+            Some(AssigneeFilter::Agent(_)) => sql.push_str(" AND c.assignee_id = ?"),
+            Some(AssigneeFilter::Nobody) => sql.push_str(" AND c.assignee_id IS NULL"),
+            None => {}
+        }
+        if filter.label.is_some() {
+            sql.push_str(
+                " AND EXISTS (SELECT 1 FROM conversation_labels fl \
+                 WHERE fl.conversation_id = c.id AND fl.label = ?)",
+            );
+        }
+        if filter.priority.is_some() {
+            sql.push_str(" AND c.priority = ?");
+        }
+        if filter.before.is_some() {
+            sql.push_str(" AND c.id < ?");
+        }
+        sql.push_str(" ORDER BY c.id DESC LIMIT ?");
+        let sql = q(&sql);
+        let mut query = sqlx::query(&sql);
+        if let Some(status) = filter.status {
+            query = query.bind(match status {
+                Status::Open => "open",
+                Status::Resolved => "resolved",
+            });
+        }
+        if let Some(site) = &filter.site {
+            query = query.bind(site);
+        }
+        if let Some(AssigneeFilter::Agent(id)) = filter.assignee {
+            query = query.bind(id);
+        }
+        if let Some(label) = &filter.label {
+            query = query.bind(label);
+        }
+        if let Some(priority) = &filter.priority {
+            query = query.bind(priority);
+        }
+        if let Some(before) = filter.before {
+            query = query.bind(before);
+        }
+        let rows = query
+            .bind(i64::from(filter.limit))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(conversation_from_row).collect())
+    }
+
     pub(super) async fn latest_conversation(
         &self,
         visitor_id: i64,

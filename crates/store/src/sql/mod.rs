@@ -10,15 +10,15 @@
 //! labels, teams, deflections), `contacts.rs`, `messages.rs` (appends through the group-commit
 //! `writer.rs` and `batch.rs`, reads, notes), `privacy.rs` (export, erasure, retention),
 //! `searches.rs` (widget searches, their daily rollups and the gaps lists; effort and
-//! self-help time).
+//! self-help time), `tokens.rs` (the public API's tokens).
 
 use super::{Db, dialect, dialect::q};
 use crate::{
-    Agent, AgentCredentials, Appended, Contact, ContactData, ContactUpdate, Conversation,
-    ConversationContext, Erased, Erasure, Expiry, GapsQuery, Importance, MAX_CONTACT_ATTRIBUTES,
-    MessageAuthor, Millis, NewAgent, NewMessage, Overdue, ReadBy, ReportFilter, Result,
-    SearchEvent, SearchGaps, SlaDues, SlaKind, Status, Store, StoreError, StoredMessage,
-    StoredNote, Visitor,
+    Agent, AgentCredentials, ApiToken, Appended, AssigneeFilter, Contact, ContactData,
+    ContactUpdate, Conversation, ConversationContext, ConversationFilter, Erased, Erasure, Expiry,
+    GapsQuery, Importance, MAX_CONTACT_ATTRIBUTES, MessageAuthor, Millis, NewAgent, NewApiToken,
+    NewMessage, Overdue, ReadBy, ReportFilter, Result, SearchEvent, SearchGaps, SlaDues, SlaKind,
+    Status, Store, StoreError, StoredMessage, StoredNote, Visitor,
 };
 use async_trait::async_trait;
 use sqlx::{Database, Pool, Row as _, Transaction};
@@ -32,6 +32,7 @@ mod messages;
 mod privacy;
 mod reports;
 mod searches;
+mod tokens;
 mod writer;
 
 pub(super) use writer::Connect;
@@ -556,6 +557,30 @@ impl Store for SqlStore {
 
     async fn list_open_conversations(&self, limit: u32) -> Result<Vec<Conversation>> {
         SqlStore::list_open_conversations(self, limit).await
+    }
+
+    async fn list_conversations(&self, filter: &ConversationFilter) -> Result<Vec<Conversation>> {
+        SqlStore::list_conversations(self, filter).await
+    }
+
+    async fn create_api_token(&self, token: &NewApiToken<'_>, now: Millis) -> Result<ApiToken> {
+        SqlStore::create_api_token(self, token, now).await
+    }
+
+    async fn api_tokens(&self) -> Result<Vec<ApiToken>> {
+        SqlStore::api_tokens(self).await
+    }
+
+    async fn api_token_by_hash(&self, token_hash: &str) -> Result<Option<ApiToken>> {
+        SqlStore::api_token_by_hash(self, token_hash).await
+    }
+
+    async fn revoke_api_token(&self, id: i64, now: Millis) -> Result<ApiToken> {
+        SqlStore::revoke_api_token(self, id, now).await
+    }
+
+    async fn touch_api_token(&self, id: i64, now: Millis) -> Result<()> {
+        SqlStore::touch_api_token(self, id, now).await
     }
 
     async fn latest_conversation(&self, visitor_id: i64) -> Result<Option<Conversation>> {
