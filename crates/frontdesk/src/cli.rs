@@ -1,5 +1,5 @@
 //! Command-line interface: `serve`, `agent …`, `backup`, `migrate`, `contact …`,
-//! `insights …`, `index …`.
+//! `insights …`, `token …`, `index …`.
 
 use crate::config;
 use anyhow::{Context, bail};
@@ -47,6 +47,11 @@ enum Command {
     Insights {
         #[command(subcommand)]
         command: crate::insights_cmd::InsightsCommand,
+    },
+    /// Tokens of the public REST API (`/api/v1`): create, list, revoke.
+    Token {
+        #[command(subcommand)]
+        command: crate::token_cmd::TokenCommand,
     },
     /// Build, check and query the knowledge-base index.
     Index {
@@ -259,6 +264,7 @@ pub fn run() -> anyhow::Result<()> {
         }),
         Command::Contact { command } => runtime.block_on(crate::contact_cmd::run(command)),
         Command::Insights { command } => runtime.block_on(crate::insights_cmd::run(command)),
+        Command::Token { command } => runtime.block_on(crate::token_cmd::run(command)),
         Command::Backup(args) => runtime.block_on(backup(args)),
         Command::Report(args) => runtime.block_on(crate::report_cmd::run(args)),
         Command::Migrate(args) => runtime.block_on(crate::migrate_cmd::run(args)),
@@ -392,7 +398,7 @@ async fn agent_add(args: AgentAddArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn find_agent(store: &dyn Store, email: &str) -> anyhow::Result<store::Agent> {
+pub(crate) async fn find_agent(store: &dyn Store, email: &str) -> anyhow::Result<store::Agent> {
     match store.agent_credentials(email.trim()).await? {
         Some(c) => Ok(c.agent),
         None => bail!("no agent with the email {email}"),

@@ -164,6 +164,7 @@ pub struct LimitsToml {
     pub messages_per_visitor: Option<RateToml>,
     pub sign_ins_per_address: Option<RateToml>,
     pub frames_per_connection: Option<RateToml>,
+    pub api_requests_per_token: Option<RateToml>,
     pub connections_per_address: Option<u32>,
     pub header_timeout_seconds: Option<f64>,
     pub body_timeout_seconds: Option<f64>,
@@ -193,7 +194,7 @@ pub fn limits(
     env: impl Fn(&str) -> Option<String>,
 ) -> anyhow::Result<server::Limits> {
     let mut limits = server::Limits::default();
-    let rates: [(&str, &Option<RateToml>, &mut server::Rate); 5] = [
+    let rates: [(&str, &Option<RateToml>, &mut server::Rate); 6] = [
         (
             "new_visitors_per_address",
             &file.new_visitors_per_address,
@@ -218,6 +219,11 @@ pub fn limits(
             "frames_per_connection",
             &file.frames_per_connection,
             &mut limits.frames_per_connection,
+        ),
+        (
+            "api_requests_per_token",
+            &file.api_requests_per_token,
+            &mut limits.api_requests_per_token,
         ),
     ];
     for (name, from_file, slot) in rates {

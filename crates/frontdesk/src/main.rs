@@ -18,6 +18,7 @@ mod index_cmd;
 mod insights_cmd;
 mod migrate_cmd;
 mod report_cmd;
+mod token_cmd;
 
 fn main() {
     if let Err(e) = cli::run() {

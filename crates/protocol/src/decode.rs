@@ -82,7 +82,8 @@ fn check_len(field: &str, value: &str, max: usize, id: Option<&str>) -> Result<(
     Ok(())
 }
 
-fn check_id(id: &str) -> Result<(), FrameError> {
+/// A client-generated id: 1 to `MAX_CLIENT_ID_LEN` characters of `[A-Za-z0-9_-]`.
+pub fn check_id(id: &str) -> Result<(), FrameError> {
     let ok = !id.is_empty()
         && id.len() <= MAX_CLIENT_ID_LEN
         && id
@@ -98,7 +99,9 @@ fn check_id(id: &str) -> Result<(), FrameError> {
     }
 }
 
-fn check_body(id: &str, body: &str) -> Result<(), FrameError> {
+/// A message or note body: not blank, no control characters but newline and tab, at most
+/// `MAX_BODY_CHARS` characters.
+pub fn check_body(id: &str, body: &str) -> Result<(), FrameError> {
     let fail = |code, message: String| FrameError {
         code,
         message,

@@ -91,6 +91,7 @@ pub struct ExportedDeflection {
 
 /// What erasing a contact removed (`DELETE /api/contacts/{id}`, `frontdesk contact delete`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ContactErased {
     pub contacts: Vec<i64>,
     pub conversations: Vec<i64>,

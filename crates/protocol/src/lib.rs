@@ -8,12 +8,13 @@
 //! is durable, and every conversation's sequence numbers are gap-free, so a client resumes from
 //! the last sequence it saw.
 
+pub mod api;
 mod decode;
 mod export;
 pub mod reports;
 mod text;
 
-pub use decode::{FrameError, decode_agent, decode_visitor};
+pub use decode::{FrameError, check_body, check_id, decode_agent, decode_visitor};
 pub use export::{
     CONTACT_EXPORT_FORMAT, ContactErased, ContactExport, ExportedContact, ExportedConversation,
     ExportedDeflection, ExportedMessage, ExportedNote,
@@ -186,6 +187,7 @@ pub fn valid_attribute_key(key: &str) -> bool {
 
 /// What the visitor typed, saw and read before asking for a human.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Handoff {
     /// The question as typed in the search box.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -205,6 +207,7 @@ pub struct Handoff {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ArticleRef {
     pub id: String,
     pub title: String,
@@ -278,6 +281,7 @@ pub enum AgentFrame {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Priority {
     Low,
@@ -329,6 +333,7 @@ pub struct AgentPresence {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Note {
     pub conversation: ConversationId,
     pub id: String,
@@ -338,6 +343,7 @@ pub struct Note {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgentRef {
     pub id: i64,
     pub name: String,
@@ -517,6 +523,7 @@ impl Availability {
 
 /// A stored chat message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Message {
     pub conversation: ConversationId,
     pub seq: Seq,
@@ -529,6 +536,7 @@ pub struct Message {
 
 /// Who wrote a message: `{"kind":"visitor"}` or `{"kind":"agent","id":1,"name":"Ana"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Author {
     Visitor,
@@ -566,6 +574,7 @@ impl<'de> Deserialize<'de> for Author {
 
 /// An agent account as admins see it (`GET /api/agents`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgentAccount {
     pub id: i64,
     pub name: String,
@@ -606,6 +615,7 @@ pub struct AgentInfo {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConversationSummary {
     pub id: ConversationId,
     pub site: String,
@@ -668,6 +678,7 @@ pub struct ConversationSummary {
 
 /// A contact as agents see it (`GET /api/contacts/{id}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ContactProfile {
     pub contact: ContactRef,
     #[serde(default)]
@@ -683,6 +694,7 @@ pub struct ContactProfile {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ContactRef {
     pub id: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -721,6 +733,7 @@ impl ConversationSummary {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ConversationStatus {
     Open,

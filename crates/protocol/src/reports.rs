@@ -10,6 +10,7 @@ pub const HISTOGRAM_MINUTES: [i64; 9] = [1, 5, 15, 30, 60, 120, 240, 480, 1440];
 
 /// Distribution of a duration (business milliseconds) over conversations or replies.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Durations {
     pub count: u64,
     pub mean_ms: Option<i64>,
@@ -21,6 +22,7 @@ pub struct Durations {
 
 /// SLA achievement of one clock at one priority: deadlines that came due in the period.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SlaFigure {
     /// `first_response`, `next_response` or `resolution`.
     pub clock: String,
@@ -31,6 +33,7 @@ pub struct SlaFigure {
 
 /// The widget's self-service funnel.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Funnel {
     /// Settled searches in the widget (the question a customer stopped at).
     pub searched: u64,
@@ -44,6 +47,7 @@ pub struct Funnel {
 
 /// Every figure of a period, under the filters asked for.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Figures {
     /// Conversations created (handed off) in the period.
     pub conversations: u64,
@@ -82,6 +86,7 @@ impl Figures {
 
 /// One day of the period, in the report's time zone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DayFigure {
     /// `YYYY-MM-DD`.
     pub date: String,
@@ -91,6 +96,7 @@ pub struct DayFigure {
 
 /// A report: the period's figures beside the previous period of the same length.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Report {
     pub since: Millis,
     pub until: Millis,

@@ -19,7 +19,7 @@ async fn require_admin(state: &AppState, headers: &HeaderMap) -> Result<store::A
     Ok(agent)
 }
 
-fn account(a: store::Agent) -> AgentAccount {
+pub(crate) fn account(a: store::Agent) -> AgentAccount {
     AgentAccount {
         id: a.id,
         name: a.name,

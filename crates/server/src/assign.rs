@@ -283,6 +283,19 @@ pub async fn customer_wrote(
 }
 
 /// A conversation was reopened: its resolution clock starts again.
+/// A new conversation's first-response deadline (by its priority) and its site's team.
+pub async fn started(state: &AppState, c: &store::Conversation) -> Result<(), store::StoreError> {
+    if c.last_seq == 0 && c.first_response_due.is_none() && c.first_response_at.is_none() {
+        let priority = Priority::parse(&c.priority).unwrap_or_default();
+        let dues = sla_dues(state, c, priority);
+        state.store.set_priority(c.id, &c.priority, dues).await?;
+        if let Some(team) = state.site(&c.site).and_then(|s| s.team.as_deref()) {
+            state.store.set_team(c.id, Some(team)).await?;
+        }
+    }
+    Ok(())
+}
+
 pub async fn reopened(state: &AppState, c: &store::Conversation, at: i64) {
     let priority = Priority::parse(&c.priority).unwrap_or_default();
     let due = due(state, &c.site, &state.settings.sla_resolution, priority, at);

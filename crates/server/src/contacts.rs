@@ -20,7 +20,7 @@ fn not_found(id: i64) -> impl Fn(StoreError) -> AppError {
     }
 }
 
-async fn profile(state: &AppState, id: i64) -> Result<ContactProfile, AppError> {
+pub(crate) async fn profile(state: &AppState, id: i64) -> Result<ContactProfile, AppError> {
     let contact = state
         .store
         .contact(id)
@@ -56,7 +56,7 @@ async fn profile(state: &AppState, id: i64) -> Result<ContactProfile, AppError> 
 }
 
 /// Pushes the contact's open conversations to consoles (their contact changed).
-async fn publish_open(state: &AppState, contact: i64) {
+pub(crate) async fn publish_open(state: &AppState, contact: i64) {
     if let Ok(list) = state.store.conversations_of_contact(contact, 50).await {
         for c in list.into_iter().filter(|c| c.status == store::Status::Open) {
             state
@@ -119,22 +119,81 @@ pub async fn merge(
 ) -> Result<Json<ContactProfile>, AppError> {
     check_origin(&state, &headers)?;
     let agent = require_agent(&state, &headers).await?;
-    if id == req.into {
+    Ok(Json(
+        merge_into(&state, id, req.into, &format!("agent {}", agent.id)).await?,
+    ))
+}
+
+/// Merges contact `id` into `into` (the console and the API), `by` saying who in the log.
+pub(crate) async fn merge_into(
+    state: &AppState,
+    id: i64,
+    into: i64,
+    by: &str,
+) -> Result<ContactProfile, AppError> {
+    if id == into {
         return Err(AppError::BadRequest(
             "a contact cannot be merged into itself".into(),
         ));
     }
     let merged = state
         .store
-        .merge_contacts(id, req.into, now_millis())
+        .merge_contacts(id, into, now_millis())
         .await
         .map_err(not_found(id))?;
-    tracing::info!(
-        from = id,
-        into = merged.id,
-        agent = agent.id,
-        "contacts merged"
-    );
-    publish_open(&state, merged.id).await;
-    Ok(Json(profile(&state, merged.id).await?))
+    tracing::info!(from = id, into = merged.id, by, "contacts merged");
+    publish_open(state, merged.id).await;
+    profile(state, merged.id).await
+}
+
+/// A conversation with a contact opened from the server side (the public API): on the
+/// contact's latest browser, so the customer sees it in the widget there, else on a new
+/// browser of the contact that only the server knows. The browser's open conversation if it
+/// has one.
+pub(crate) async fn open_conversation(
+    state: &AppState,
+    contact_id: i64,
+) -> Result<store::Conversation, AppError> {
+    let now = now_millis();
+    let contact = state
+        .store
+        .contact(contact_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no contact {contact_id}")))?;
+    let latest = state.store.conversations_of_contact(contact.id, 1).await?;
+    let visitor = match latest.first() {
+        Some(c) => store::Visitor {
+            id: c.visitor_id,
+            site: c.site.clone(),
+            verified_as: None,
+        },
+        None => {
+            // Its token is never given to anyone: only the server writes on this browser.
+            let hash = crate::auth::token_hash(&crate::auth::new_token());
+            let v = state
+                .store
+                .create_visitor(&hash, &contact.site, now)
+                .await?;
+            match &contact.external_id {
+                Some(external) => {
+                    state.store.identify_visitor(v.id, external, now).await?;
+                }
+                None => {
+                    let own = state.store.visitor_contact(v.id, now).await?;
+                    state
+                        .store
+                        .merge_contacts(own.id, contact.id, now)
+                        .await
+                        .map_err(not_found(contact.id))?;
+                }
+            }
+            v
+        }
+    };
+    let c = state
+        .store
+        .open_or_create_conversation(&visitor, &store::ConversationContext::default(), now)
+        .await?;
+    crate::assign::started(state, &c).await?;
+    Ok(c)
 }

@@ -84,7 +84,8 @@ impl IntoResponse for AppError {
 
 /// Every response says `nosniff`, and an error that a layer below the handlers produced as
 /// plain text (a body that is not JSON, a path that does not exist, a timeout) is turned into
-/// the same JSON shape as `AppError`'s: `{"error": code, "message": text}`.
+/// the same JSON shape as `AppError`'s: `{"error": code, "message": text}`. The public API's
+/// problems (`application/problem+json`) are left as they are.
 pub async fn json_errors(response: Response) -> Response {
     use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
     let mut response = response;
@@ -97,7 +98,7 @@ pub async fn json_errors(response: Response) -> Response {
         .headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| t.starts_with("application/json"));
+        .is_some_and(|t| t.starts_with("application/json") || t == "application/problem+json");
     if !(status.is_client_error() || status.is_server_error()) || json {
         return response;
     }

@@ -12,6 +12,7 @@ use axum::http::header::{
 };
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use protocol::api::ArticleHit;
 use std::path::{Path as FsPath, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
@@ -261,58 +262,57 @@ pub struct SearchQuery {
     limit: Option<usize>,
 }
 
-#[derive(serde::Serialize)]
-pub struct SearchHit {
-    id: String,
-    title: String,
-    url: String,
-    score: f32,
-}
-
 /// `GET /api/search?q=…&lang=…&limit=…`: the knowledge base searched on the server (tantivy),
 /// for agents and for knowledge bases too large to ship to the browser whole.
 pub async fn search(
     State(state): State<AppState>,
     axum::extract::Query(query): axum::extract::Query<SearchQuery>,
-) -> Result<axum::Json<Vec<SearchHit>>, crate::AppError> {
-    if query.q.chars().count() > 200 {
+) -> Result<axum::Json<Vec<ArticleHit>>, crate::AppError> {
+    let limit = query.limit.unwrap_or(5).clamp(1, 20);
+    Ok(axum::Json(
+        search_articles(&state, &query.q, query.lang.as_deref(), limit).await?,
+    ))
+}
+
+/// The best `limit` articles for `q` (the console's search and the public API's).
+pub(crate) async fn search_articles(
+    state: &AppState,
+    q: &str,
+    lang: Option<&str>,
+    limit: usize,
+) -> Result<Vec<ArticleHit>, crate::AppError> {
+    if q.chars().count() > 200 {
         return Err(crate::AppError::BadRequest(
             "q is limited to 200 characters".into(),
         ));
     }
-    if query.lang.as_ref().is_some_and(|l| l.len() > 35) {
+    if lang.is_some_and(|l| l.len() > 35) {
         return Err(crate::AppError::BadRequest(
             "lang is not a language tag".into(),
         ));
     }
-    let limit = query.limit.unwrap_or(5).clamp(1, 20);
     let search = state.kb.builds.read().expect("lock").search.clone();
     let Some(search) = search else {
         return Err(crate::AppError::NotFound(
             "no knowledge base is configured".into(),
         ));
     };
+    let (q, lang) = (q.to_owned(), lang.map(str::to_owned));
     let hits = tokio::task::spawn_blocking(move || {
-        search.search(
-            query.lang.as_deref(),
-            &query.q,
-            limit,
-            server_search::Boosts::default(),
-        )
+        search.search(lang.as_deref(), &q, limit, server_search::Boosts::default())
     })
     .await
     .map_err(|e| crate::AppError::Internal(e.into()))?
     .map_err(|e| crate::AppError::Internal(e.into()))?;
-    Ok(axum::Json(
-        hits.into_iter()
-            .map(|h| SearchHit {
-                id: h.id,
-                title: h.title,
-                url: h.url,
-                score: h.score,
-            })
-            .collect(),
-    ))
+    Ok(hits
+        .into_iter()
+        .map(|h| ArticleHit {
+            id: h.id,
+            title: h.title,
+            url: h.url,
+            score: h.score,
+        })
+        .collect())
 }
 
 pub async fn manifest(State(state): State<AppState>) -> Response {

@@ -5,7 +5,9 @@
 //! *Architecture invariant*: storage goes through `dyn store::Store`; wire types come from
 //! `protocol`. The server never builds HTML from user input.
 
+mod actions;
 mod admin;
+pub mod api;
 mod assign;
 mod auth;
 pub mod bus;
@@ -463,6 +465,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/contacts/{id}/export", get(privacy::export))
         .route("/reports/gaps", get(insights::gaps_endpoint))
+        .merge(api::console())
+        .merge(api::docs())
         .layer(DefaultBodyLimit::max(16 * 1024))
         // A raw email is larger than the other requests (its own limit, after the default).
         .route(
@@ -483,6 +487,7 @@ pub fn router(state: AppState) -> Router {
         .route("/index/{*name}", get(kb::file))
         .route("/ws/visitor", get(ws::visitor_upgrade))
         .route("/ws/agent", get(ws::agent_upgrade))
+        .nest("/api/v1", api::v1())
         .nest("/api", api)
         .fallback(static_files::not_found)
         .layer(axum::middleware::map_response(error::json_errors))

@@ -88,12 +88,14 @@ pub enum Limit {
     SignIns,
     Connections,
     Frames,
+    /// Requests to the public API (`/api/v1`), per token.
+    ApiRequests,
     /// Not a per-client limit: the node was at capacity (writes waiting for the database).
     Capacity,
 }
 
 impl Limit {
-    pub const ALL: [Limit; 8] = [
+    pub const ALL: [Limit; 9] = [
         Limit::NewVisitors,
         Limit::NewConversations,
         Limit::Messages,
@@ -101,6 +103,7 @@ impl Limit {
         Limit::SignIns,
         Limit::Connections,
         Limit::Frames,
+        Limit::ApiRequests,
         Limit::Capacity,
     ];
 
@@ -113,6 +116,7 @@ impl Limit {
             Limit::SignIns => "sign_ins_per_address",
             Limit::Connections => "connections_per_address",
             Limit::Frames => "frames_per_connection",
+            Limit::ApiRequests => "api_requests_per_token",
             Limit::Capacity => "node_capacity",
         }
     }
@@ -131,6 +135,8 @@ pub struct Limits {
     pub sign_ins_per_address: Rate,
     /// Frames of one WebSocket connection, WebSocket pings included.
     pub frames_per_connection: Rate,
+    /// Requests to the public API per token, in a burst of up to the count.
+    pub api_requests_per_token: Rate,
     /// Connections open at once from one address (`0`: no cap). Trusted proxies are exempt at
     /// accept; their clients are counted by forwarded address on the WebSocket endpoints.
     pub connections_per_address: u32,
@@ -150,6 +156,7 @@ impl Default for Limits {
             messages_per_visitor: Rate::new(60, MINUTE),
             sign_ins_per_address: Rate::new(20, MINUTE),
             frames_per_connection: Rate::new(40, Duration::from_secs(4)),
+            api_requests_per_token: Rate::new(600, MINUTE),
             connections_per_address: 200,
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
@@ -166,6 +173,7 @@ impl Limits {
             messages_per_visitor: Rate::OFF,
             sign_ins_per_address: Rate::OFF,
             frames_per_connection: Rate::OFF,
+            api_requests_per_token: Rate::OFF,
             connections_per_address: 0,
             ..Limits::default()
         }
@@ -178,6 +186,7 @@ impl Limits {
             Limit::Messages | Limit::Searches => self.messages_per_visitor,
             Limit::SignIns => self.sign_ins_per_address,
             Limit::Frames => self.frames_per_connection,
+            Limit::ApiRequests => self.api_requests_per_token,
             Limit::Connections | Limit::Capacity => Rate::OFF,
         }
     }
@@ -188,6 +197,8 @@ impl Limits {
 pub enum Key {
     Address(IpAddr),
     Visitor(i64),
+    /// A token of the public API, by id.
+    Token(i64),
 }
 
 impl Key {

@@ -168,6 +168,17 @@ pub async fn erase(
             "only admins delete a contact's data".into(),
         ));
     }
+    Ok(Json(
+        erase_contact(&state, id, &format!("agent {}", agent.id)).await?,
+    ))
+}
+
+/// Erases a contact and its data (the console and the API), `by` saying who in the log.
+pub(crate) async fn erase_contact(
+    state: &AppState,
+    id: i64,
+    by: &str,
+) -> Result<ContactErased, AppError> {
     let erased = state
         .store
         .erase_contact(id, now_millis())
@@ -178,18 +189,18 @@ pub async fn erase(
         })?;
     tracing::info!(
         contact = id,
-        agent = agent.id,
+        by,
         conversations = erased.conversations.len(),
         "contact erased"
     );
     // This node's watch reads the log now (not at its next poll); the other nodes within a poll.
     state.erasures.notify_one();
-    crate::assign::room_freed(&state).await;
-    Ok(Json(ContactErased {
+    crate::assign::room_freed(state).await;
+    Ok(ContactErased {
         contacts: erased.contacts,
         conversations: erased.conversations,
         browsers: erased.visitors,
-    }))
+    })
 }
 
 /// Removes erased conversations from the search index and tells the sessions that show them.

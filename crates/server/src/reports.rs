@@ -56,6 +56,11 @@ pub struct Scope {
 impl Params {
     pub fn scope(self, now: Millis) -> Result<Scope, AppError> {
         let bad = |m: String| AppError::BadRequest(m);
+        // Checked before any arithmetic on them (an extreme value must not overflow).
+        let plausible = |t: Option<Millis>| t.is_none_or(|t| (0..=now + 366 * DAY).contains(&t));
+        if !plausible(self.since) || !plausible(self.until) {
+            return Err(bad("since and until are milliseconds since 1970".into()));
+        }
         let until = self.until.unwrap_or(now);
         let since = self.since.unwrap_or(until - 30 * DAY);
         if since >= until {

@@ -185,6 +185,7 @@ impl Cluster {
         let key = match key {
             Key::Address(ip) => format!("limit:{}:{ip}", limit.name()),
             Key::Visitor(v) => format!("limit:{}:v{v}", limit.name()),
+            Key::Token(t) => format!("limit:{}:t{t}", limit.name()),
         };
         let period = rate.per.as_secs_f64() * 1000.0;
         let interval = period / f64::from(rate.count.max(1));

@@ -4,16 +4,16 @@
 use super::session::{
     CLOSE_POLICY, CLOSE_TOO_BIG, FrameLimit, HELLO_TIMEOUT, Inbound, Out, Outbound, Wake, next_wake,
 };
+use crate::actions::ActionError;
 use crate::hub::{HubEvent, Topic};
-use crate::{AppState, convert, now_millis};
+use crate::{AppState, convert};
 use futures_util::{Sink, Stream, StreamExt};
 use protocol::{
-    AgentFrame, Author, ConversationStatus, ErrorCode, PROTOCOL_VERSION, PresenceStatus, Reader,
-    ServerFrame, decode_agent,
+    AgentFrame, Author, ErrorCode, PROTOCOL_VERSION, PresenceStatus, Reader, ServerFrame,
+    decode_agent,
 };
 use std::collections::HashMap;
-use std::sync::Arc;
-use store::{NewMessage, ReadBy, Status};
+use store::{ReadBy, Status};
 
 const REPLAY_PAGE: u32 = 200;
 const INBOX_LIMIT: u32 = 500;
@@ -142,35 +142,23 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
 
     async fn send(&mut self, id: String, conversation: i64, body: String) {
         let started = std::time::Instant::now();
-        let store = self.state.store.clone();
-        let visitor = match store.conversation(conversation).await {
-            Ok(Some(c)) => c.visitor_id,
-            Ok(None) => {
-                return self
-                    .out
-                    .send(ServerFrame::Error {
-                        code: ErrorCode::NotFound,
-                        message: format!("conversation {conversation} does not exist"),
-                        id: Some(id),
-                        retry_after_ms: None,
-                    })
-                    .await;
-            }
-            Err(e) => return self.internal(id, e).await,
-        };
-        let appended = match store
-            .append_message(NewMessage {
-                conversation_id: conversation,
-                client_id: &id,
-                agent_id: Some(self.agent.id),
-                body: &body,
-                at: now_millis(),
-            })
-            .await
-        {
-            Ok(a) => a,
-            Err(e) => return self.internal(id, e).await,
-        };
+        let appended =
+            match crate::actions::reply(&self.state, self.agent.id, conversation, &id, &body).await
+            {
+                Ok(a) => a,
+                Err(ActionError::Store(e)) => return self.internal(id, e).await,
+                Err(e) => {
+                    return self
+                        .out
+                        .send(ServerFrame::Error {
+                            code: ErrorCode::NotFound,
+                            message: e.to_string(),
+                            id: Some(id),
+                            retry_after_ms: None,
+                        })
+                        .await;
+                }
+            };
         // Stored and committed: counted now (the socket write after is the client's pace).
         self.state
             .metrics
@@ -183,20 +171,10 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
                 at: appended.message.at,
             })
             .await;
-        if !appended.duplicate {
-            self.state
-                .index_text(conversation, server_search::messages::Kind::Message, &body);
-            let message = Arc::new(convert::message(appended.message));
-            self.state.hub.publish(HubEvent::Message {
-                conversation,
-                visitor,
-                message: message.clone(),
-            });
-            self.state.summaries.touch(conversation);
-            if self.following.contains_key(&conversation) {
-                self.deliver(conversation, &message).await;
-                return;
-            }
+        if !appended.duplicate && self.following.contains_key(&conversation) {
+            let message = convert::message(appended.message);
+            self.deliver(conversation, &message).await;
+            return;
         }
         self.events.follow(Topic::Conversation(conversation));
         self.following.entry(conversation).or_insert(0);
@@ -285,202 +263,60 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
     }
 
     async fn set_status(&mut self, conversation: i64, status: Status) {
-        let now = now_millis();
-        let was_resolved = matches!(
-            self.state.store.conversation(conversation).await,
-            Ok(Some(c)) if c.status == Status::Resolved
-        );
-        match self.state.store.set_status(conversation, status, now).await {
-            Ok(mut c) => {
-                // Only a real reopening restarts the resolution clock (a stale "reopen" of an
-                // open conversation must not push its deadline back).
-                if status == Status::Open && was_resolved {
-                    crate::assign::reopened(&self.state, &c, now).await;
-                    if let Ok(Some(fresh)) = self.state.store.conversation(conversation).await {
-                        c = fresh;
-                    }
-                }
-                self.state.hub.publish(HubEvent::Status {
-                    conversation,
-                    visitor: c.visitor_id,
-                    status: match status {
-                        Status::Open => ConversationStatus::Open,
-                        Status::Resolved => ConversationStatus::Resolved,
-                    },
-                });
-                self.state
-                    .hub
-                    .publish(HubEvent::Conversation(Box::new(convert::summary(c))));
-                if status == Status::Resolved {
-                    crate::assign::room_freed(&self.state).await;
-                }
-            }
-            Err(store::StoreError::NotFound { .. }) => {
-                self.out
-                    .error(
-                        ErrorCode::NotFound,
-                        format!("conversation {conversation} does not exist"),
-                    )
-                    .await
-            }
-            Err(store::StoreError::Conflict { .. }) => {
-                self.out
-                    .error(
-                        ErrorCode::InvalidField,
-                        "the customer already has another open conversation",
-                    )
-                    .await
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "changing a conversation's status failed");
-                self.out
-                    .error(ErrorCode::Internal, "could not change the status")
-                    .await;
-            }
-        }
+        let result = crate::actions::set_status(&self.state, conversation, status).await;
+        self.changed(result, "changing the status").await;
     }
 
     async fn assign(&mut self, conversation: i64, agent: Option<i64>) {
-        let store = self.state.store.clone();
-        if let Some(id) = agent {
-            match store.agent(id).await {
-                Ok(Some(a)) if !a.disabled => {}
-                Ok(_) => {
-                    return self
-                        .out
-                        .error(ErrorCode::NotFound, format!("agent {id} does not exist"))
-                        .await;
-                }
-                Err(e) => return self.failed("assigning", e).await,
-            }
-        }
-        let result = store.assign(conversation, agent, now_millis()).await;
-        let assigned = result.is_ok();
-        self.changed(conversation, result, "assigning").await;
-        if assigned {
-            if let Some(id) = agent {
-                self.state.presence.mark_assigned(id, now_millis());
-            }
-            crate::assign::publish_agents(&self.state).await;
-        }
+        let result = crate::actions::assign(&self.state, conversation, agent).await;
+        self.changed(result, "assigning").await;
     }
 
     async fn set_labels(&mut self, conversation: i64, labels: Vec<String>) {
-        let mut labels: Vec<String> = labels
-            .iter()
-            .filter_map(|l| protocol::normalize_label(l))
-            .collect();
-        labels.sort();
-        labels.dedup();
-        let result = self.state.store.set_labels(conversation, &labels).await;
-        self.changed(conversation, result, "labelling").await;
+        let result = crate::actions::set_labels(&self.state, conversation, &labels).await;
+        self.changed(result, "labelling").await;
     }
 
-    /// Moves a conversation to a team and routes it among the team's members (not back to
-    /// whoever holds it now); without a team it stays where it is.
     async fn set_team(&mut self, conversation: i64, team: Option<String>) {
-        let team = team.as_deref().and_then(protocol::normalize_label);
-        if let Some(t) = &team
-            && !crate::assign::teams(&self.state).await.contains(t)
-        {
-            return self
-                .out
-                .error(ErrorCode::InvalidField, format!("there is no team {t:?}"))
-                .await;
-        }
-        let result = self
-            .state
-            .store
-            .set_team(conversation, team.as_deref())
-            .await;
-        let moved = result
-            .as_ref()
-            .ok()
-            .map(|c| c.assignee.as_ref().map(|a| a.0));
-        self.changed(conversation, result, "moving to a team").await;
-        if let Some(holder) = moved
-            && team.is_some()
-        {
-            crate::assign::route(&self.state, conversation, holder).await;
-        }
+        let result = crate::actions::set_team(&self.state, conversation, team.as_deref()).await;
+        self.changed(result, "moving to a team").await;
     }
 
     async fn set_priority(&mut self, conversation: i64, priority: protocol::Priority) {
-        let store = self.state.store.clone();
-        let c = match store.conversation(conversation).await {
-            Ok(Some(c)) => c,
-            Ok(None) => {
-                return self
-                    .out
-                    .error(
-                        ErrorCode::NotFound,
-                        format!("conversation {conversation} does not exist"),
-                    )
-                    .await;
-            }
-            Err(e) => return self.failed("changing the priority", e).await,
-        };
-        let dues = crate::assign::sla_dues(&self.state, &c, priority);
-        let result = store
-            .set_priority(conversation, priority.as_str(), dues)
-            .await;
-        self.changed(conversation, result, "changing the priority")
-            .await;
+        let result = crate::actions::set_priority(&self.state, conversation, priority).await;
+        self.changed(result, "changing the priority").await;
     }
 
     async fn note(&mut self, id: String, conversation: i64, body: String) {
-        match self
-            .state
-            .store
-            .add_note(conversation, self.agent.id, &id, &body, now_millis())
-            .await
-        {
-            Ok(note) => {
-                self.state.index_text(
-                    conversation,
-                    server_search::messages::Kind::Note,
-                    &note.body,
-                );
+        match crate::actions::note(&self.state, self.agent.id, conversation, &id, &body).await {
+            Ok(_) => {
                 self.following.entry(conversation).or_insert(0);
-                self.state
-                    .hub
-                    .publish(HubEvent::Note(Box::new(convert::note(note))));
             }
-            Err(store::StoreError::NotFound { .. }) => {
+            Err(ActionError::Store(e)) => self.failed("saving the note", e).await,
+            Err(e) => {
                 self.out
                     .send(ServerFrame::Error {
                         code: ErrorCode::NotFound,
-                        message: format!("conversation {conversation} does not exist"),
+                        message: e.to_string(),
                         id: Some(id),
                         retry_after_ms: None,
                     })
                     .await
             }
-            Err(e) => self.failed("saving the note", e).await,
         }
     }
 
-    /// Publishes a changed conversation to every console, or reports why it could not change.
-    async fn changed(
-        &mut self,
-        conversation: i64,
-        result: Result<store::Conversation, store::StoreError>,
-        what: &str,
-    ) {
+    /// Reports why a conversation could not change (the action published the change itself).
+    async fn changed(&mut self, result: Result<store::Conversation, ActionError>, what: &str) {
         match result {
-            Ok(c) => self
-                .state
-                .hub
-                .publish(HubEvent::Conversation(Box::new(convert::summary(c)))),
-            Err(store::StoreError::NotFound { .. }) => {
-                self.out
-                    .error(
-                        ErrorCode::NotFound,
-                        format!("conversation {conversation} does not exist"),
-                    )
-                    .await
+            Ok(_) => {}
+            Err(ActionError::NotFound(message)) => {
+                self.out.error(ErrorCode::NotFound, message).await
             }
-            Err(e) => self.failed(what, e).await,
+            Err(ActionError::Invalid(message)) => {
+                self.out.error(ErrorCode::InvalidField, message).await
+            }
+            Err(ActionError::Store(e)) => self.failed(what, e).await,
         }
     }
 

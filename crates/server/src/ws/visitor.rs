@@ -152,14 +152,7 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
         let c = store
             .open_or_create_conversation(&self.visitor, &self.context, now_millis())
             .await?;
-        if c.last_seq == 0 && c.first_response_due.is_none() && c.first_response_at.is_none() {
-            let priority = protocol::Priority::parse(&c.priority).unwrap_or_default();
-            let dues = crate::assign::sla_dues(&self.state, &c, priority);
-            store.set_priority(c.id, &c.priority, dues).await?;
-            if let Some(team) = self.state.site(&c.site).and_then(|s| s.team.as_deref()) {
-                store.set_team(c.id, Some(team)).await?;
-            }
-        }
+        crate::assign::started(&self.state, &c).await?;
         self.conversation = Some(c.id);
         // Follow it now, not at the loop's next turn: routing (run before that turn) may
         // already have an agent typing in it (found by the two-node test).
