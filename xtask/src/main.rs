@@ -4,6 +4,7 @@ mod bench;
 mod build;
 mod fuzz;
 mod realtime;
+mod schemathesis;
 mod services;
 mod util;
 
@@ -15,7 +16,10 @@ commands:
   build            build the widget and console to wasm, write dist/, print sizes, check budgets
   demo [ARGS..]    build everything and start the demo server (extra ARGS go to `frontdesk serve`)
   test             install what tests need, then run every test (Rust, end-to-end in Chromium,
-                   each fuzz target's corpus replayed) with a private PostgreSQL and Redis running
+                   each fuzz target's corpus replayed, schemathesis on the REST API) with a
+                   private PostgreSQL and Redis running
+  schemathesis     build frontdesk and check the public API against its OpenAPI document with
+                   schemathesis (also the last step of `test`)
   services         start the tests' private PostgreSQL and Redis, print their `export`s, and keep
                    them until Ctrl-C or end of input (for running tests by hand)
   fuzz [SECONDS] [TARGET..]
@@ -51,6 +55,14 @@ fn run() -> anyhow::Result<()> {
         Some("demo") => demo(&args[1..]),
         Some("test") => test(),
         Some("services") => services::command(),
+        Some("schemathesis") => {
+            util::run(
+                util::cargo()
+                    .args(["build", "-p", "frontdesk"])
+                    .current_dir(util::root()),
+            )?;
+            schemathesis::run(&util::target_dir()?.join("debug/frontdesk"))
+        }
         Some("fuzz") => fuzz::command(&args[1..]),
         Some("bench") if args.get(1).map(String::as_str) == Some("widget") => bench_widget(),
         Some("bench") if args.get(1).map(String::as_str) == Some("messages") => util::run(
@@ -210,5 +222,7 @@ fn test() -> anyhow::Result<()> {
             .env("CHROMIUM", util::CHROMIUM)
             .envs(env())
             .current_dir(&root),
-    )
+    )?;
+    // The REST API against its own OpenAPI document.
+    schemathesis::run(&bin)
 }

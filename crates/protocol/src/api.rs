@@ -87,7 +87,16 @@ pub struct MessagePage {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewAgentText {
-    /// 1 to 4,000 characters.
+    /// 1 to 4,000 characters. (The pattern only guides generators: something visible, no
+    /// control characters but newline and tab; `check_body` is the rule.)
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 4000,
+            pattern = r"^[^\u0000-\u0008\u000B-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0008\u000B-\u001F\u007F-\u009F]*$"
+        )
+    )]
     pub body: String,
     /// The author: an enabled agent; by default the agent who made the token.
     #[serde(default)]
@@ -95,6 +104,7 @@ pub struct NewAgentText {
     /// Your id for this text (1 to 64 characters): sending again with the same id stores it
     /// once. Generated when absent.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9_-]{1,64}$"))]
     pub id: Option<String>,
 }
 
@@ -105,6 +115,14 @@ pub struct NewAgentText {
 pub struct NewConversation {
     pub contact: i64,
     /// The first message, from the agent.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 4000,
+            pattern = r"^[^\u0000-\u0008\u000B-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0008\u000B-\u001F\u007F-\u009F]*$"
+        )
+    )]
     pub body: String,
     /// The agent it is assigned to and written by; by default the agent who made the token.
     #[serde(default)]
@@ -134,6 +152,7 @@ pub struct PriorityRequest {
 #[serde(deny_unknown_fields)]
 pub struct LabelsRequest {
     /// At most 20, each 1 to 40 characters without commas.
+    #[cfg_attr(feature = "openapi", schema(max_items = 20))]
     pub labels: Vec<String>,
 }
 
@@ -152,8 +171,10 @@ pub struct TeamRequest {
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct ContactSearchQuery {
+    #[cfg_attr(feature = "openapi", param(min_length = 1, max_length = 64))]
     pub site: String,
     /// Compared without case.
+    #[cfg_attr(feature = "openapi", param(format = Email, max_length = 254))]
     pub email: String,
 }
 
@@ -164,8 +185,17 @@ pub struct ContactSearchQuery {
 pub struct ContactPatch {
     /// 1 to 100 visible characters.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 100,
+            pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+        )
+    )]
     pub name: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(format = Email, max_length = 254))]
     pub email: Option<String>,
     /// Added to (and replacing same-named) attributes; names 1 to 40 characters, values at
     /// most 200, at most 50 attributes.
@@ -241,6 +271,14 @@ pub struct ApiTokenInfo {
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
     /// 1 to 100 visible characters.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 100,
+            pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+        )
+    )]
     pub name: String,
     pub scope: TokenScope,
 }
