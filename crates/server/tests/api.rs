@@ -477,3 +477,65 @@ async fn reports_refuse_periods_that_would_overflow() {
         .await;
     assert_eq!(report.status(), StatusCode::OK);
 }
+
+/// A conversation opened through the API with a contact: on the browser the customer last
+/// chatted from (so the widget there shows it), or, for a contact that never chatted, on a
+/// browser of the contact's that only the server knows; assigned to the agent, who wrote first.
+#[tokio::test]
+async fn a_conversation_is_opened_with_a_contact_on_their_browser() {
+    let (store, _dir) = sqlite().await;
+    let server = start(store, server::Limits::default()).await;
+    let writer = token(&server, TokenScope::Write).await;
+    let store = server.store.clone();
+    let chatted = store
+        .create_visitor("api-chatted", "demo", 10)
+        .await
+        .unwrap();
+    let old = store
+        .open_or_create_conversation(&chatted, &ConversationContext::default(), 10)
+        .await
+        .unwrap();
+    store
+        .set_status(old.id, store::Status::Resolved, 11)
+        .await
+        .unwrap();
+    let known = store.visitor_contact(chatted.id, 12).await.unwrap();
+    let silent = store
+        .create_visitor("api-silent", "demo", 10)
+        .await
+        .unwrap();
+    let never = store.visitor_contact(silent.id, 12).await.unwrap();
+
+    for (contact, browser) in [(known.id, Some(chatted.id)), (never.id, None)] {
+        let body = serde_json::json!({"contact": contact, "body": "About your invoice"});
+        let made = server.post("/api/v1/conversations", &writer, body).await;
+        assert_eq!(made.status(), StatusCode::CREATED);
+        let made: protocol::ConversationSummary = made.json().await.unwrap();
+        assert_eq!(made.contact_id, Some(contact));
+        assert_eq!(made.assignee.map(|a| a.id), Some(server.admin));
+        assert_eq!(made.last_seq, 1);
+        let stored = store.conversation(made.id).await.unwrap().unwrap();
+        match browser {
+            Some(visitor) => assert_eq!(stored.visitor_id, visitor),
+            None => assert_ne!(stored.visitor_id, silent.id),
+        }
+        let page: protocol::api::MessagePage = server
+            .get(
+                &format!("/api/v1/conversations/{}/messages", made.id),
+                Some(&writer),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(page.messages.len(), 1);
+        assert_eq!(page.messages[0].body, "About your invoice");
+        assert_eq!(page.next_after, None);
+    }
+    let nobody = serde_json::json!({"contact": 999_999, "body": "Hello"});
+    problem(
+        server.post("/api/v1/conversations", &writer, nobody).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+}

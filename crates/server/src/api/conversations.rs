@@ -152,7 +152,7 @@ fn text(req: &NewAgentText) -> Result<String, ApiError> {
 /// Open a conversation with a contact: the agent writes first and holds it. It is opened on
 /// the contact's latest browser (the customer sees it in the widget there); a contact that
 /// never chatted gets a server-side one. A browser that already has an open conversation
-/// gets the message in that one.
+/// gets the message in that one (and whoever holds it keeps it).
 #[utoipa::path(post, path = "/api/v1/conversations", tag = "conversations",
     request_body = NewConversation,
     responses((status = 201, description = "The conversation, with the message in it",
@@ -173,7 +173,10 @@ pub async fn create(
     let c = crate::contacts::open_conversation(&state, req.contact)
         .await
         .map_err(ApiError::from)?;
-    let c = actions::assign(&state, c.id, Some(agent)).await?;
+    // A conversation someone already holds stays theirs.
+    if c.assignee.is_none() {
+        actions::assign(&state, c.id, Some(agent)).await?;
+    }
     actions::reply(&state, agent, c.id, &id, &req.body).await?;
     let c = conversation(&state, c.id).await?;
     Ok((StatusCode::CREATED, Json(convert::summary(c))))

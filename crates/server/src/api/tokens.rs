@@ -184,7 +184,11 @@ impl FromRequestParts<AppState> for Caller {
             e.retry_after = Some(wait.seconds());
             return Err(e);
         }
-        if let Err(e) = state.store.touch_api_token(token.id, now_millis()).await {
+        // The last use is kept to the minute: no write at all for the other requests.
+        let now = now_millis();
+        if token.last_used_at.is_none_or(|at| now - at >= 60_000)
+            && let Err(e) = state.store.touch_api_token(token.id, now).await
+        {
             tracing::warn!(token = token.id, error = %e, "recording a token's use failed");
         }
         Ok(Caller { token })
