@@ -539,3 +539,74 @@ async fn a_conversation_is_opened_with_a_contact_on_their_browser() {
     )
     .await;
 }
+
+/// The console's token management: an admin's session makes, lists and revokes tokens (the
+/// made token writes as that admin); another agent's session is refused.
+#[tokio::test]
+async fn an_admin_session_manages_tokens_for_the_console() {
+    let (store, _dir) = sqlite().await;
+    let server = start(store, server::Limits::default()).await;
+    server
+        .store
+        .create_agent(
+            NewAgent {
+                email: "bo@example.com".into(),
+                name: "Bo".into(),
+                password_hash: server::hash_password("agent-password").unwrap(),
+                admin: false,
+            },
+            1,
+        )
+        .await
+        .unwrap();
+    let admin = common::cookie(&server.base, "ana@example.com", "agent-password").await;
+    let agent = common::cookie(&server.base, "bo@example.com", "agent-password").await;
+    let post = |cookie: &str, path: &str, body: serde_json::Value| {
+        server
+            .http
+            .post(format!("{}{path}", server.base))
+            .header("cookie", cookie)
+            .header("origin", &server.base)
+            .json(&body)
+            .send()
+    };
+    let body = serde_json::json!({"name": "n8n", "scope": "write"});
+    let refused = post(&agent, "/api/tokens", body.clone()).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let made = post(&admin, "/api/tokens", body).await.unwrap();
+    assert_eq!(made.status(), StatusCode::CREATED);
+    let made: CreatedToken = made.json().await.unwrap();
+    assert_eq!(made.token.created_by, Some(server.admin));
+    let listed: Vec<protocol::api::ApiTokenInfo> = server
+        .http
+        .get(format!("{}/api/tokens", server.base))
+        .header("cookie", &admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed, vec![made.token.clone()]);
+    let ok = server.get("/api/v1/agents", Some(&made.secret)).await;
+    assert_eq!(ok.status(), StatusCode::OK);
+    let revoke = format!("/api/tokens/{}/revoke", made.token.id);
+    let refused = post(&agent, &revoke, serde_json::json!({})).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let revoked = post(&admin, &revoke, serde_json::json!({})).await.unwrap();
+    assert_eq!(revoked.status(), StatusCode::OK);
+    let after = server.get("/api/v1/agents", Some(&made.secret)).await;
+    problem(after, StatusCode::UNAUTHORIZED).await;
+    // From another site's page: refused before anything is made.
+    let foreign = server
+        .http
+        .post(format!("{}/api/tokens", server.base))
+        .header("cookie", &admin)
+        .header("origin", "https://evil.example")
+        .json(&serde_json::json!({"name": "x", "scope": "admin"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
+    assert_eq!(server.store.api_tokens().await.unwrap().len(), 1);
+}
