@@ -245,6 +245,18 @@ async fn fill(dir: tempfile::TempDir) -> (tempfile::TempDir, String, i64, u64) {
         )
         .await
         .unwrap();
+    // A webhook endpoint: its row, and the outbox row of the message below.
+    store
+        .sync_webhook_endpoints(
+            &[store::EndpointSpec {
+                site: "demo".into(),
+                url: "https://crm.example/hooks".into(),
+                events: vec![protocol::webhooks::EventType::MessageCreated],
+            }],
+            NOW,
+        )
+        .await
+        .unwrap();
     let c2 = store
         .open_or_create_conversation(&v2, &ConversationContext::default(), NOW)
         .await

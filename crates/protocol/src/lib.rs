@@ -13,6 +13,7 @@ mod decode;
 mod export;
 pub mod reports;
 mod text;
+pub mod webhooks;
 
 pub use decode::{FrameError, check_body, check_id, decode_agent, decode_visitor};
 pub use export::{

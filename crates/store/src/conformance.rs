@@ -10,6 +10,7 @@ use std::sync::Arc;
 mod api;
 mod email;
 mod reports;
+mod webhooks;
 
 /// A fresh, empty database on the PostgreSQL server of `FRONTDESK_TEST_DATABASE_URL` (started by
 /// `cargo xtask test`), for the tests of anything that runs on PostgreSQL; `None` (the test
@@ -66,6 +67,8 @@ pub async fn run_all(store: Arc<dyn Store>) {
     // Last: its conversations must not count in the stories above.
     api::tokens_are_stored_as_hashes_and_revoked_once(&*store).await;
     api::conversations_are_listed_page_by_page_under_filters(&*store).await;
+    // Last: it erases a contact (the erasure story above reads the whole erasure log).
+    webhooks::the_outbox_keeps_every_event_in_order_per_stream(&*store).await;
 }
 
 /// Settled searches roll up by day; a query shows in the lists only when enough distinct

@@ -12,12 +12,14 @@ pub mod copy;
 mod email;
 mod postgres;
 mod sqlite;
+pub mod webhooks;
 
 pub use email::EmailDue;
 
 pub use api::{ApiToken, AssigneeFilter, ConversationFilter, NewApiToken, TokenScope};
 pub use postgres::PgStore;
 pub use sqlite::{BackupSummary, SqliteStore};
+pub use webhooks::{Attempt, DeliveryState, EndpointSpec, WebhookDelivery, WebhookEndpoint};
 
 use async_trait::async_trait;
 
@@ -834,4 +836,43 @@ pub trait Store: Send + Sync + 'static {
         until: Millis,
         raw: bool,
     ) -> Result<(u64, u64)>;
+
+    /// Makes the database's endpoints those of the settings (matched by site and URL; a
+    /// disabled one stays disabled) and returns them in the order given. Events are enqueued
+    /// only for these endpoints from now on.
+    async fn sync_webhook_endpoints(
+        &self,
+        specs: &[EndpointSpec],
+        now: Millis,
+    ) -> Result<Vec<WebhookEndpoint>>;
+    /// Every endpoint the database knows, configured now or not.
+    async fn webhook_endpoints(&self) -> Result<Vec<WebhookEndpoint>>;
+    /// Disables an endpoint (`Some(reason)`) or enables it again (`None`).
+    async fn set_webhook_endpoint_disabled(
+        &self,
+        id: i64,
+        reason: Option<&str>,
+        now: Millis,
+    ) -> Result<WebhookEndpoint>;
+    /// Pending deliveries due at `now` (by the database's clock when `now` is `None`), not held
+    /// by a node, of enabled endpoints, and each the oldest pending row of its endpoint's
+    /// stream (so a stream's next event waits for the previous one): oldest first.
+    async fn due_webhooks(&self, now: Millis, limit: u32) -> Result<Vec<WebhookDelivery>>;
+    /// Takes a pending delivery for `ttl_ms` by the database's clock: false when another node
+    /// holds it or it is no longer pending. Only the holder delivers it.
+    async fn claim_webhook(&self, id: i64, ttl_ms: i64) -> Result<bool>;
+    /// Records an attempt and releases the row.
+    async fn finish_webhook(&self, id: i64, attempt: &Attempt, now: Millis) -> Result<()>;
+    /// An endpoint's deliveries, newest first, with ids below `before` when given.
+    async fn webhook_deliveries(
+        &self,
+        endpoint_id: i64,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<WebhookDelivery>>;
+    async fn webhook_delivery(&self, id: i64) -> Result<Option<WebhookDelivery>>;
+    /// Sends a delivery again (same id and body): pending, due now, attempts from zero.
+    async fn replay_webhook(&self, id: i64, now: Millis) -> Result<WebhookDelivery>;
+    /// Deletes delivered and failed rows last changed before `before`; returns how many.
+    async fn prune_webhooks(&self, before: Millis) -> Result<u64>;
 }

@@ -7,9 +7,11 @@
 
 use super::Conn;
 use super::dialect::{self, q};
+use super::webhooks;
 use super::writer::Message;
 use super::{existing_message, preview};
 use crate::{Appended, MessageAuthor, Result, StoreError, StoredMessage};
+use protocol::webhooks::{EventType, HookConversation, HookMessage, WebhookData};
 use sqlx::Row;
 use std::collections::HashMap;
 
@@ -68,8 +70,9 @@ struct Response {
 pub(super) async fn append_batch(
     conn: &mut Conn,
     batch: &[Message],
+    hooks: &[webhooks::Sub],
 ) -> (Vec<Result<Appended>>, std::result::Result<(), String>) {
-    let (reason, state) = match run(conn, batch).await {
+    let (reason, state) = match run(conn, batch, hooks).await {
         Ok(results) => return (results, Ok(())),
         // Nothing written yet: the transaction may still commit the other jobs.
         Err(Failure::Clean(reason)) if !dialect::FAILED_STATEMENT_ABORTS => (reason, Ok(())),
@@ -95,6 +98,7 @@ enum Failure {
 async fn run(
     conn: &mut Conn,
     batch: &[Message],
+    hooks: &[webhooks::Sub],
 ) -> std::result::Result<Vec<Result<Appended>>, Failure> {
     let clean = |e: sqlx::Error| Failure::Clean(e.to_string());
     let fatal = |e: sqlx::Error| Failure::Fatal(e.to_string());
@@ -270,6 +274,45 @@ async fn run(
                 .bind(m.at);
         }
         query.execute(&mut *conn).await.map_err(fatal)?;
+    }
+    // The webhooks' outbox, in this transaction: an acknowledged message is never without
+    // its event (nothing at all when no endpoint subscribes).
+    if webhooks::wanted(hooks, EventType::MessageCreated) {
+        let mut rows = Vec::new();
+        for &(i, seq) in &new {
+            let m = &batch[i];
+            let Some(c) = counters.get(&m.conversation_id) else {
+                continue;
+            };
+            let endpoints = webhooks::targets(hooks, &c.site, EventType::MessageCreated);
+            if endpoints.is_empty() {
+                continue;
+            }
+            let data = WebhookData {
+                conversation: Some(HookConversation {
+                    id: m.conversation_id,
+                    site: c.site.clone(),
+                    ..HookConversation::default()
+                }),
+                message: Some(HookMessage {
+                    seq: seq as u64,
+                    author: kind(m).to_owned(),
+                    agent_id: m.agent_id,
+                    body: m.body.clone(),
+                    created_at: m.at,
+                }),
+                ..WebhookData::default()
+            };
+            let payload = webhooks::payload(EventType::MessageCreated, m.at, data);
+            rows.extend(endpoints.into_iter().map(|endpoint_id| webhooks::Row {
+                endpoint_id,
+                event: EventType::MessageCreated,
+                stream: format!("conversation:{}", m.conversation_id),
+                payload: payload.clone(),
+                at: m.at,
+            }));
+        }
+        webhooks::insert(conn, &rows).await.map_err(fatal)?;
     }
 
     // 5. Move the conversations forward.

@@ -129,6 +129,7 @@ impl SqlStore {
                 .await?;
         }
         let contact = contact_in(&mut tx, contact_id).await?;
+        webhooks::contact_event(&mut tx, &self.hooks, &contact, now).await?;
         tx.commit().await?;
         Ok(contact)
     }

@@ -1,4 +1,5 @@
 use super::*;
+use protocol::webhooks::{EventType, HookBreach, HookCsat};
 
 impl SqlStore {
     pub(super) async fn create_visitor(
@@ -53,9 +54,10 @@ impl SqlStore {
         now: Millis,
     ) -> Result<Conversation> {
         // The partial unique index makes this atomic: a concurrent creator's insert is ignored.
-        sqlx::query(&q("INSERT INTO conversations (visitor_id, site, page_url, locale, created_at, updated_at, \
+        let mut tx = self.pool.begin().await?;
+        let created: Option<i64> = sqlx::query_scalar(&q("INSERT INTO conversations (visitor_id, site, page_url, locale, created_at, updated_at, \
              contact_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, \
-             (SELECT contact_id FROM visitors WHERE id = ?1)) ON CONFLICT DO NOTHING"),
+             (SELECT contact_id FROM visitors WHERE id = ?1)) ON CONFLICT DO NOTHING RETURNING id"),
         )
         .bind(visitor.id)
         .bind(&visitor.site)
@@ -63,8 +65,13 @@ impl SqlStore {
         .bind(&context.locale)
         .bind(now)
         .bind(now)
-        .execute(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
+        if let Some(id) = created {
+            let kind = EventType::ConversationCreated;
+            webhooks::conversation_event(&mut tx, &self.hooks, id, kind, now, |_| {}).await?;
+        }
+        tx.commit().await?;
         self.open_conversation(visitor.id)
             .await?
             .ok_or(StoreError::NotFound {
@@ -204,6 +211,15 @@ impl SqlStore {
             Status::Open => ("open", None),
             Status::Resolved => ("resolved", Some(now)),
         };
+        let mut tx = self.pool.begin().await?;
+        // A no-op write first: it takes the write lock (SQLite) or the row lock (PostgreSQL),
+        // and says what the status was, so the event names the real change.
+        let before: Option<String> = sqlx::query_scalar(&q(
+            "UPDATE conversations SET status = status WHERE id = ? RETURNING status",
+        ))
+        .bind(conversation_id)
+        .fetch_optional(&mut *tx)
+        .await?;
         let result = sqlx::query(&q(
             "UPDATE conversations SET resolved_at = ?2, updated_at = ?3, \
              first_resolved_at = coalesce(first_resolved_at, ?2), \
@@ -217,10 +233,23 @@ impl SqlStore {
         .bind(resolved_at)
         .bind(now)
         .bind(conversation_id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await;
+        let event = match (before.as_deref(), status) {
+            (Some("open"), Status::Resolved) => Some(EventType::ConversationResolved),
+            (Some("resolved"), Status::Open) => Some(EventType::ConversationReopened),
+            _ => None,
+        };
         match result {
-            Ok(r) => self.changed_conversation(r, conversation_id).await,
+            Ok(r) => {
+                if let Some(kind) = event {
+                    let id = conversation_id;
+                    webhooks::conversation_event(&mut tx, &self.hooks, id, kind, now, |_| {})
+                        .await?;
+                }
+                tx.commit().await?;
+                self.changed_conversation(r, conversation_id).await
+            }
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::Conflict {
                 what: "an open conversation for this visitor",
             }),
@@ -234,19 +263,34 @@ impl SqlStore {
         score: u8,
         comment: Option<&str>,
     ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
         let r = sqlx::query(&q(
             "UPDATE conversations SET rating = ?, rating_comment = ? WHERE id = ?",
         ))
         .bind(i64::from(score))
         .bind(comment)
         .bind(conversation_id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
         if r.rows_affected() == 0 {
             return Err(StoreError::NotFound {
                 what: "conversation",
             });
         }
+        let kind = EventType::CsatSubmitted;
+        let csat = HookCsat {
+            rating: score,
+            comment: comment.map(str::to_owned),
+        };
+        // The trait gives no instant here; the event's time is the wall clock's.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        webhooks::conversation_event(&mut tx, &self.hooks, conversation_id, kind, now, |d| {
+            d.csat = Some(csat)
+        })
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -318,14 +362,21 @@ impl SqlStore {
         agent_id: Option<i64>,
         now: Millis,
     ) -> Result<Conversation> {
+        let mut tx = self.pool.begin().await?;
         let r = sqlx::query(&q(
             "UPDATE conversations SET assignee_id = ?, updated_at = ? WHERE id = ?",
         ))
         .bind(agent_id)
         .bind(now)
         .bind(conversation_id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        if agent_id.is_some() && r.rows_affected() == 1 {
+            let kind = EventType::ConversationAssigned;
+            webhooks::conversation_event(&mut tx, &self.hooks, conversation_id, kind, now, |_| {})
+                .await?;
+        }
+        tx.commit().await?;
         self.changed_conversation(r, conversation_id).await
     }
 
@@ -336,6 +387,7 @@ impl SqlStore {
         agent_id: Option<i64>,
         now: Millis,
     ) -> Result<Option<Conversation>> {
+        let mut tx = self.pool.begin().await?;
         let r = sqlx::query(&q(
             "UPDATE conversations SET assignee_id = ?1, updated_at = ?2 \
              WHERE id = ?3 AND assignee_id IS NOT DISTINCT FROM CAST(?4 AS BIGINT)",
@@ -344,8 +396,14 @@ impl SqlStore {
         .bind(now)
         .bind(conversation_id)
         .bind(expected)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        if agent_id.is_some() && r.rows_affected() == 1 {
+            let kind = EventType::ConversationAssigned;
+            webhooks::conversation_event(&mut tx, &self.hooks, conversation_id, kind, now, |_| {})
+                .await?;
+        }
+        tx.commit().await?;
         if r.rows_affected() == 1 {
             return self.conversation(conversation_id).await;
         }
@@ -482,6 +540,16 @@ impl SqlStore {
         .bind(now)
         .bind(conversation_id)
         .execute(&mut *tx)
+        .await?;
+        let breach = HookBreach {
+            kind: kind.as_str().to_owned(),
+            due_at,
+            breached_at: now,
+        };
+        let event = EventType::SlaBreached;
+        webhooks::conversation_event(&mut tx, &self.hooks, conversation_id, event, now, |d| {
+            d.breach = Some(breach)
+        })
         .await?;
         tx.commit().await?;
         Ok(true)

@@ -33,6 +33,7 @@ mod privacy;
 mod reports;
 mod searches;
 mod tokens;
+mod webhooks;
 mod writer;
 
 pub(super) use writer::Connect;
@@ -51,6 +52,8 @@ pub struct SqlStore {
     writer: writer::Writer,
     #[cfg_attr(not(feature = "fault-injection"), allow(dead_code))]
     faults: writer::Faults,
+    /// Which configured webhook endpoint wants which event (shared with the writer).
+    hooks: webhooks::Hooks,
 }
 
 impl SqlStore {
@@ -58,11 +61,13 @@ impl SqlStore {
     /// connection (outside the pool: readers never wait for it).
     pub(super) fn new(pool: Pool<Db>, writer: Conn, connect: writer::Connect) -> Self {
         let faults = writer::Faults::default();
-        let writer = writer::Writer::start(writer, connect, faults.clone());
+        let hooks = webhooks::Hooks::default();
+        let writer = writer::Writer::start(writer, connect, faults.clone(), hooks.clone());
         SqlStore {
             pool,
             writer,
             faults,
+            hooks,
         }
     }
 
@@ -980,5 +985,59 @@ impl Store for SqlStore {
         raw: bool,
     ) -> Result<(u64, u64)> {
         SqlStore::search_funnel(self, site, since, until, raw).await
+    }
+
+    async fn sync_webhook_endpoints(
+        &self,
+        specs: &[crate::EndpointSpec],
+        now: Millis,
+    ) -> Result<Vec<crate::WebhookEndpoint>> {
+        SqlStore::sync_webhook_endpoints(self, specs, now).await
+    }
+
+    async fn webhook_endpoints(&self) -> Result<Vec<crate::WebhookEndpoint>> {
+        SqlStore::webhook_endpoints(self).await
+    }
+
+    async fn set_webhook_endpoint_disabled(
+        &self,
+        id: i64,
+        reason: Option<&str>,
+        now: Millis,
+    ) -> Result<crate::WebhookEndpoint> {
+        SqlStore::set_webhook_endpoint_disabled(self, id, reason, now).await
+    }
+
+    async fn due_webhooks(&self, now: Millis, limit: u32) -> Result<Vec<crate::WebhookDelivery>> {
+        SqlStore::due_webhooks(self, now, limit).await
+    }
+
+    async fn claim_webhook(&self, id: i64, ttl_ms: i64) -> Result<bool> {
+        SqlStore::claim_webhook(self, id, ttl_ms).await
+    }
+
+    async fn finish_webhook(&self, id: i64, attempt: &crate::Attempt, now: Millis) -> Result<()> {
+        SqlStore::finish_webhook(self, id, attempt, now).await
+    }
+
+    async fn webhook_deliveries(
+        &self,
+        endpoint_id: i64,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<crate::WebhookDelivery>> {
+        SqlStore::webhook_deliveries(self, endpoint_id, before, limit).await
+    }
+
+    async fn webhook_delivery(&self, id: i64) -> Result<Option<crate::WebhookDelivery>> {
+        SqlStore::webhook_delivery(self, id).await
+    }
+
+    async fn replay_webhook(&self, id: i64, now: Millis) -> Result<crate::WebhookDelivery> {
+        SqlStore::replay_webhook(self, id, now).await
+    }
+
+    async fn prune_webhooks(&self, before: Millis) -> Result<u64> {
+        SqlStore::prune_webhooks(self, before).await
     }
 }

@@ -46,8 +46,27 @@ async fn for_ids(tx: &mut Transaction<'_, Db>, sql: &str, ids: &[i64]) -> Result
     Ok(())
 }
 
+/// Removes the webhook outbox rows (pending or sent) of the streams `{kind}:{id}`: their
+/// payloads hold what was erased.
+async fn delete_deliveries(tx: &mut Transaction<'_, Db>, kind: &str, ids: &[i64]) -> Result<()> {
+    for chunk in ids.chunks(CHUNK) {
+        let sql = format!(
+            "DELETE FROM webhook_deliveries WHERE stream IN ({})",
+            marks(chunk.len())
+        );
+        let sql = q(&sql);
+        let mut query = sqlx::query(&sql);
+        for id in chunk {
+            query = query.bind(format!("{kind}:{id}"));
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
 /// Removes conversations with everything that hangs off them.
 async fn delete_conversations(tx: &mut Transaction<'_, Db>, ids: &[i64]) -> Result<()> {
+    delete_deliveries(tx, "conversation", ids).await?;
     for table in [
         "messages",
         "notes",
@@ -236,6 +255,7 @@ impl SqlStore {
             &visitors,
         )
         .await?;
+        delete_deliveries(&mut tx, "contact", &contacts).await?;
         for_ids(
             &mut tx,
             "DELETE FROM contacts WHERE id IN ({ids})",
@@ -281,6 +301,7 @@ impl SqlStore {
                     .await?;
             }
             Expiry::Anonymize => {
+                delete_deliveries(&mut tx, "conversation", &due).await?;
                 for_ids(
                     &mut tx,
                     "UPDATE messages SET body = '' WHERE conversation_id IN ({ids})",

@@ -12,6 +12,7 @@
 use super::Conn;
 use super::batch;
 use super::dialect::q;
+use super::webhooks::Hooks;
 use crate::{Appended, Millis, ReadBy, Result, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
@@ -114,9 +115,9 @@ pub(super) struct Writer {
 
 impl Writer {
     /// Starts the writer task on `conn`; `connect` replaces it when it breaks.
-    pub fn start(conn: Conn, connect: Connect, faults: Faults) -> Self {
+    pub fn start(conn: Conn, connect: Connect, faults: Faults, hooks: Hooks) -> Self {
         let (jobs, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(run(conn, connect, rx, faults));
+        tokio::spawn(run(conn, connect, rx, faults, hooks));
         Writer { jobs }
     }
 
@@ -214,7 +215,13 @@ async fn heal(conn: &mut Conn, connect: &Connect) {
     }
 }
 
-async fn run(mut conn: Conn, connect: Connect, mut rx: mpsc::Receiver<Job>, faults: Faults) {
+async fn run(
+    mut conn: Conn,
+    connect: Connect,
+    mut rx: mpsc::Receiver<Job>,
+    faults: Faults,
+    hooks: Hooks,
+) {
     let mut jobs = Vec::with_capacity(MAX_GROUP);
     while rx.recv_many(&mut jobs, MAX_GROUP).await > 0 {
         if let Err(e) = execute(&mut conn, super::dialect::BEGIN_WRITE).await {
@@ -239,7 +246,8 @@ async fn run(mut conn: Conn, connect: Connect, mut rx: mpsc::Receiver<Job>, faul
                 }
             }
             if !messages.is_empty() {
-                let (results, state) = batch::append_batch(&mut conn, &messages).await;
+                let (results, state) =
+                    batch::append_batch(&mut conn, &messages, &hooks.snapshot()).await;
                 for (tx, result) in replies.into_iter().zip(results) {
                     done.push(Done::Append(tx, result));
                 }
