@@ -642,6 +642,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     settings.insights = file.insights;
     settings.email = file.email.clone();
+    settings.webhooks = file.webhooks;
     settings.redis = args.redis.or(file.redis.clone());
 
     let database = args.database.or(file.database.clone());
@@ -674,6 +675,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(kb) => println!("  knowledge base: {}", kb.display()),
         None => println!("  knowledge base: none (pass --kb DIR)"),
     }
+    // Before serving: events are enqueued for the configured endpoints from the first request.
+    server::webhooks::register(&*store, &settings.webhooks)
+        .await
+        .context("cannot record the webhook endpoints in the database")?;
     let state = server::AppState::new(store.clone(), settings)
         .with_message_search()
         .context("cannot open the search index in the data folder")?;

@@ -51,6 +51,9 @@ pub struct FileConfig {
     /// `[email]`, validated.
     #[serde(skip)]
     pub email: Option<server::email::Email>,
+    /// `[webhooks]` with every site's `[[sites.KEY.webhooks]]`, validated.
+    #[serde(skip)]
+    pub webhooks: server::webhooks::Webhooks,
 }
 
 /// `[reports]`: a contact is important (the importance × urgency view) when it has an account
@@ -337,6 +340,7 @@ struct Root {
     insights: InsightsToml,
     #[serde(default)]
     email: Option<email::EmailToml>,
+    webhooks: server::webhooks::WebhooksToml,
 }
 
 /// `[sites.KEY]`: what a site owner configures.
@@ -369,6 +373,9 @@ struct SiteToml {
     /// Signs the site's user ids for identity verification; keep this file private.
     #[serde(default)]
     identity_secret: Option<String>,
+    /// `[[sites.KEY.webhooks]]`: endpoints with their secret and events.
+    #[serde(default)]
+    webhooks: Vec<server::webhooks::EndpointToml>,
 }
 
 /// `[sites.KEY.office_hours]`: the zone (`timezone`, or `utc_offset` as before), the days'
@@ -486,10 +493,15 @@ pub fn load(path: &Path) -> anyhow::Result<FileConfig> {
 
 fn parse(text: &str) -> anyhow::Result<FileConfig> {
     let mut root: Root = toml::from_str(text)?;
-    for (key, t) in std::mem::take(&mut root.sites) {
+    let mut endpoints = Vec::new();
+    for (key, mut t) in std::mem::take(&mut root.sites) {
+        for (n, hook) in std::mem::take(&mut t.webhooks).into_iter().enumerate() {
+            endpoints.push(hook.parse(&key, n).map_err(anyhow::Error::msg)?);
+        }
         let site = site(&key, t)?;
         root.server.sites.insert(key, site);
     }
+    root.server.webhooks = root.webhooks.parse(endpoints).map_err(anyhow::Error::msg)?;
     if let Some(sla) = &root.sla {
         for (table, map) in [
             ("first_response_minutes", &sla.first_response_minutes),
@@ -737,5 +749,37 @@ holidays = ["2026-12-25", "2027-01-01"]
             bad("[sla]\nresolution_minutes = { soon = 1 }\n").contains("sla.resolution_minutes")
         );
         assert!(bad("[sla]\nnext_response_minutes = { high = 0 }\n").contains("positive"));
+    }
+
+    #[test]
+    fn webhooks_per_site_and_their_settings() {
+        let c = parse(
+            "[webhooks]\nretry_schedule_ms = [10, 20]\nallow_private_targets = true\n\
+             [sites.shop]\nname = \"Shop\"\n[[sites.shop.webhooks]]\n\
+             url = \"https://crm.example/in\"\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n\
+             events = [\"csat.submitted\"]\n",
+        )
+        .unwrap();
+        let w = &c.webhooks;
+        assert!(w.allow_private_targets);
+        assert_eq!(w.retry_schedule.len(), 2);
+        assert_eq!(w.endpoints.len(), 1);
+        assert_eq!(
+            (w.endpoints[0].site.as_str(), w.endpoints[0].url.as_str()),
+            ("shop", "https://crm.example/in")
+        );
+        assert!(
+            !parse("").unwrap().webhooks.allow_private_targets,
+            "refused by default"
+        );
+        let bad = |t: &str| format!("{:#}", parse(t).unwrap_err());
+        assert!(
+            bad(
+                "[sites.x]\nname = \"X\"\n[[sites.x.webhooks]]\nurl = \"https://a.example\"\n\
+                     secret = \"nope\"\nevents = [\"csat.submitted\"]\n"
+            )
+            .contains("sites.x.webhooks[0].secret")
+        );
+        assert!(bad("[webhooks]\nretry = 1\n").contains("retry"));
     }
 }

@@ -11,7 +11,10 @@ use axum::response::{IntoResponse, Response};
 use protocol::AgentAccount;
 use serde::Deserialize;
 
-async fn require_admin(state: &AppState, headers: &HeaderMap) -> Result<store::Agent, AppError> {
+pub(crate) async fn require_admin(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<store::Agent, AppError> {
     let agent = require_agent(state, headers).await?;
     if !agent.admin {
         return Err(AppError::Forbidden("only admins manage agents".into()));

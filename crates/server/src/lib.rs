@@ -34,6 +34,7 @@ mod sites;
 mod static_files;
 mod summaries;
 mod throttle;
+pub mod webhooks;
 mod ws;
 
 pub use calendar::{Calendar, LocalDate, Zone};
@@ -114,6 +115,8 @@ pub struct Settings {
     /// `[email]`: replies emailed to customers who left, and their answers by email; `None`
     /// sends and takes no email.
     pub email: Option<email::Email>,
+    /// `[webhooks]` and the sites' endpoints.
+    pub webhooks: webhooks::Webhooks,
 }
 
 /// The default canned responses, until a site configures its own.
@@ -186,6 +189,7 @@ impl Default for Settings {
             importance: store::Importance::default(),
             insights: insights::Insights::default(),
             email: None,
+            webhooks: webhooks::Webhooks::default(),
         }
     }
 }
@@ -365,6 +369,7 @@ impl AppState {
         email::start(self.clone());
         sessions::watch(self.clone());
         summaries::Summaries::start(self.clone());
+        webhooks::start(self.clone());
         if self.messages.is_none() {
             let state = self.clone();
             tokio::spawn(async move { privacy::start(&state).await });
@@ -465,6 +470,14 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/contacts/{id}/export", get(privacy::export))
         .route("/reports/gaps", get(insights::gaps_endpoint))
+        .route("/webhooks", get(webhooks::http::endpoints))
+        .route("/webhooks/{id}/deliveries", get(webhooks::http::deliveries))
+        .route("/webhooks/{id}/enable", post(webhooks::http::enable))
+        .route("/webhooks/{id}/disable", post(webhooks::http::disable))
+        .route(
+            "/webhooks/deliveries/{id}/replay",
+            post(webhooks::http::replay),
+        )
         .merge(api::console())
         .merge(api::docs())
         .layer(DefaultBodyLimit::max(16 * 1024))

@@ -1,0 +1,313 @@
+//! The delivery worker. On the node holding the `webhooks` lease it reads the due deliveries
+//! (the oldest pending one of each stream: a conversation's next event waits until the previous
+//! one is delivered or given up), takes each row (`claim_webhook`: one node delivers a row at a
+//! time, even if the lease moves meanwhile), sends it, and records the attempt: delivered, a
+//! retry at the schedule's next step, or given up after the last. A `410 Gone` disables the
+//! endpoint at once, and so does a delivery given up while nothing else reached the endpoint.
+//! Rows live in the database, so what is pending when a node stops goes out after a restart
+//! (or from another node).
+
+use super::deliver::{Answer, Client};
+use super::{Endpoint, Webhooks};
+use crate::{AppState, now_millis};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use store::{Attempt, EndpointSpec, Store, WebhookDelivery};
+
+/// Rows sent at once (different streams; each stream has one row in flight at most).
+const PARALLEL: usize = 16;
+/// How often endpoints are read again (disabled or enabled on another node).
+const REFRESH: Duration = Duration::from_secs(10);
+/// How often the lease holder deletes rows past `keep`.
+const PRUNE: Duration = Duration::from_secs(3_600);
+
+fn specs(settings: &Webhooks) -> Vec<EndpointSpec> {
+    settings
+        .endpoints
+        .iter()
+        .map(|e| EndpointSpec {
+            site: e.site.clone(),
+            url: e.url.clone(),
+            events: e.events.clone(),
+        })
+        .collect()
+}
+
+/// Registers the configured endpoints with the store: events are enqueued from then on. Call
+/// before serving (the worker repeats it every few seconds).
+pub async fn register(store: &dyn Store, settings: &Webhooks) -> store::Result<()> {
+    store
+        .sync_webhook_endpoints(&specs(settings), now_millis())
+        .await
+        .map(drop)
+}
+
+/// Starts the worker. Call once, inside the runtime.
+pub(crate) fn start(state: AppState) {
+    let settings = state.settings.webhooks.clone();
+    if settings.endpoints.is_empty() {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut shutdown = state.shutdown.subscribe();
+        let client = Client::new(settings.timeout, settings.allow_private_targets);
+        let ttl = (settings.timeout * 2 + Duration::from_secs(5)).as_millis() as i64;
+        let lease_ttl = (settings.poll * 3).max(Duration::from_secs(10)).as_millis() as i64;
+        let mut endpoints: Arc<HashMap<i64, Endpoint>> = Arc::default();
+        let mut refreshed: Option<tokio::time::Instant> = None;
+        let mut pruned: Option<tokio::time::Instant> = None;
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            if refreshed.is_none_or(|t| t.elapsed() >= REFRESH) {
+                match refresh(&*state.store, &settings).await {
+                    Ok(map) => {
+                        endpoints = Arc::new(map);
+                        refreshed = Some(tokio::time::Instant::now());
+                    }
+                    Err(e) => tracing::warn!(error = %e, "reading the webhook endpoints failed"),
+                }
+            }
+            let busy = if endpoints.is_empty() {
+                false
+            } else {
+                match state
+                    .store
+                    .try_lease("webhooks", &state.node, lease_ttl)
+                    .await
+                {
+                    Ok(true) => {
+                        if pruned.is_none_or(|t| t.elapsed() >= PRUNE) {
+                            pruned = Some(tokio::time::Instant::now());
+                            let before = now_millis() - settings.keep.as_millis() as i64;
+                            if let Err(e) = state.store.prune_webhooks(before).await {
+                                tracing::warn!(error = %e, "pruning old webhook deliveries failed");
+                            }
+                        }
+                        round(&state, &client, &settings, &endpoints, ttl).await
+                    }
+                    Ok(false) => false,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the webhooks lease failed");
+                        false
+                    }
+                }
+            };
+            // Something was sent: the streams' next rows may be due now.
+            if busy {
+                continue;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(settings.poll) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    });
+}
+
+/// Syncs the settings' endpoints into the store (which also refreshes what it enqueues for,
+/// with what other nodes disabled or enabled); the endpoints by id.
+async fn refresh(store: &dyn Store, settings: &Webhooks) -> store::Result<HashMap<i64, Endpoint>> {
+    let synced = store
+        .sync_webhook_endpoints(&specs(settings), now_millis())
+        .await?;
+    Ok(synced
+        .into_iter()
+        .zip(settings.endpoints.iter().cloned())
+        .map(|(stored, configured)| (stored.id, configured))
+        .collect())
+}
+
+/// Sends what is due; whether anything was attempted.
+async fn round(
+    state: &AppState,
+    client: &Client,
+    settings: &Webhooks,
+    endpoints: &HashMap<i64, Endpoint>,
+    ttl: i64,
+) -> bool {
+    let due = match state
+        .store
+        .due_webhooks(now_millis(), PARALLEL as u32)
+        .await
+    {
+        Ok(due) => due,
+        Err(e) => {
+            tracing::warn!(error = %e, "reading due webhooks failed");
+            return false;
+        }
+    };
+    if due.is_empty() {
+        return false;
+    }
+    let sends = due.into_iter().filter_map(|d| {
+        let endpoint = endpoints.get(&d.endpoint_id)?.clone();
+        Some(async move { deliver(state, client, settings, &endpoint, d, ttl).await })
+    });
+    let attempted = futures_util::future::join_all(sends).await;
+    attempted.into_iter().any(|a| a)
+}
+
+/// One attempt of one row; false when another node holds it.
+async fn deliver(
+    state: &AppState,
+    client: &Client,
+    settings: &Webhooks,
+    endpoint: &Endpoint,
+    d: WebhookDelivery,
+    ttl: i64,
+) -> bool {
+    let store = &*state.store;
+    match store.claim_webhook(d.id, ttl).await {
+        Ok(true) => {}
+        Ok(false) => return false,
+        Err(e) => {
+            tracing::warn!(error = %e, "taking a webhook delivery failed");
+            return false;
+        }
+    }
+    let id = format!("msg_{}", d.id);
+    let answer = client
+        .send(
+            &endpoint.url,
+            &endpoint.secret,
+            &id,
+            now_millis() / 1000,
+            &d.payload,
+        )
+        .await;
+    let now = now_millis();
+    let (attempt, disable) = judge(&answer, &d, &settings.retry_schedule, now);
+    let disable = match disable {
+        Some(reason) => Some(reason),
+        // Given up: disabled too when nothing reached the endpoint since this row was written.
+        None if matches!(attempt, Attempt::GiveUp { .. }) => {
+            let last_success = store
+                .webhook_endpoints()
+                .await
+                .ok()
+                .and_then(|all| all.into_iter().find(|e| e.id == d.endpoint_id))
+                .and_then(|e| e.last_success_at);
+            last_success
+                .is_none_or(|at| at < d.created_at)
+                .then(|| "failing for the whole retry schedule".to_owned())
+        }
+        None => None,
+    };
+    if let Err(e) = store.finish_webhook(d.id, &attempt, now).await {
+        tracing::warn!(error = %e, delivery = d.id, "recording a webhook attempt failed");
+    }
+    if let Some(reason) = disable {
+        tracing::warn!(endpoint = %endpoint.url, %reason, "webhook endpoint disabled");
+        if let Err(e) = store
+            .set_webhook_endpoint_disabled(d.endpoint_id, Some(&reason), now)
+            .await
+        {
+            tracing::warn!(error = %e, "disabling a webhook endpoint failed");
+        }
+    }
+    true
+}
+
+/// What an answer means for the row, and whether it disables the endpoint.
+fn judge(
+    answer: &Answer,
+    d: &WebhookDelivery,
+    schedule: &[Duration],
+    now: i64,
+) -> (Attempt, Option<String>) {
+    if let Some(status) = answer.status.filter(|_| answer.ok()) {
+        return (Attempt::Delivered { status }, None);
+    }
+    let (status, error) = (answer.status, answer.error.clone());
+    // Gone: the endpoint is disabled, the row stays pending for when it is enabled again.
+    if status == Some(410) {
+        let retry = Attempt::Retry {
+            status,
+            error,
+            next_at: now,
+        };
+        return (retry, Some("the endpoint answered 410 Gone".into()));
+    }
+    match schedule.get(d.attempts as usize) {
+        Some(wait) => (
+            Attempt::Retry {
+                status,
+                error,
+                next_at: now + wait.as_millis() as i64,
+            },
+            None,
+        ),
+        None => (Attempt::GiveUp { status, error }, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use store::DeliveryState;
+
+    fn row(attempts: u32) -> WebhookDelivery {
+        WebhookDelivery {
+            id: 1,
+            endpoint_id: 1,
+            event: "message.created".into(),
+            stream: "conversation:1".into(),
+            payload: "{}".into(),
+            state: DeliveryState::Pending,
+            attempts,
+            next_at: 0,
+            last_status: None,
+            last_error: None,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    fn answer(status: Option<u16>) -> Answer {
+        Answer {
+            status,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn failures_follow_the_schedule_then_give_up_and_410_disables() {
+        let schedule = [Duration::from_secs(5), Duration::from_secs(300)];
+        let (a, off) = judge(&answer(Some(204)), &row(0), &schedule, 1_000);
+        assert_eq!((a, off), (Attempt::Delivered { status: 204 }, None));
+        let (a, _) = judge(&answer(Some(500)), &row(0), &schedule, 1_000);
+        assert!(matches!(a, Attempt::Retry { next_at: 6_000, .. }));
+        let (a, _) = judge(&answer(None), &row(1), &schedule, 1_000);
+        assert!(matches!(
+            a,
+            Attempt::Retry {
+                next_at: 301_000,
+                ..
+            }
+        ));
+        let (a, off) = judge(&answer(Some(503)), &row(2), &schedule, 1_000);
+        assert!(matches!(
+            a,
+            Attempt::GiveUp {
+                status: Some(503),
+                ..
+            }
+        ));
+        assert_eq!(off, None);
+        let (a, off) = judge(&answer(Some(410)), &row(0), &schedule, 1_000);
+        assert!(matches!(
+            a,
+            Attempt::Retry {
+                status: Some(410),
+                ..
+            }
+        ));
+        assert!(off.unwrap().contains("410"));
+        // A redirect is not a delivery (redirects are not followed).
+        let (a, _) = judge(&answer(Some(301)), &row(0), &schedule, 1_000);
+        assert!(matches!(a, Attempt::Retry { .. }));
+    }
+}
