@@ -193,9 +193,10 @@ pub fn ensure_wasm_test_runner() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The Python packages the tests' helpers import, pinned (the SMTP server the email tests
-/// send to).
-pub const PYTHON_PACKAGES: &[&str] = &["aiosmtpd==1.4.6"];
+/// The Python packages the tests' helpers import, pinned: the webhook receiver verifies
+/// signatures with the independent `standardwebhooks` implementation; the email tests send to
+/// aiosmtpd's SMTP server.
+pub const PYTHON_PACKAGES: &[&str] = &["standardwebhooks==1.1.0", "aiosmtpd==1.4.6"];
 
 /// A virtual environment with `PYTHON_PACKAGES`, in the user's cache folder (made, or
 /// completed, when the pinned set changed); returns its `python`.
