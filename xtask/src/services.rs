@@ -57,7 +57,7 @@ pub fn command() -> anyhow::Result<()> {
     for (name, value) in services.env() {
         println!("export {name}={}", shell_quote(&value));
     }
-    // The tests' Python, with the SMTP server of the email tests.
+    // The tests' Python (the webhook receiver's verifier, the email tests' SMTP server).
     let python = crate::util::ensure_python_venv()?;
     println!(
         "export FRONTDESK_TEST_PYTHON={}",
