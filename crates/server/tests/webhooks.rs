@@ -1,15 +1,17 @@
 //! The webhook worker against endpoints that fail: one that answers 500 to every try is given
 //! up after the whole schedule and disabled (nothing ever reached it); with the SSRF guard on,
 //! an endpoint on a loopback address is refused without any connection, and the refusal is in
-//! the log. (The happy path, a restart and an independent verifier: the binary's
-//! tests/webhooks.rs.)
+//! the log. Two nodes on one PostgreSQL database deliver every event once, in order per
+//! conversation. (A restart and an independent verifier: the binary's tests/webhooks.rs.)
 
 use protocol::webhooks::EventType;
 use server::webhooks::{Endpoint, Secret, Webhooks};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use store::{ConversationContext, DeliveryState, SqliteStore, Store, WebhookDelivery};
+use store::{
+    ConversationContext, DeliveryState, NewMessage, PgStore, SqliteStore, Store, WebhookDelivery,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// An HTTP server on loopback answering 500 to every request; counts the connections.
@@ -160,4 +162,158 @@ async fn the_ssrf_guard_refuses_loopback_targets_without_connecting() {
         assert!(error.contains("allow_private_targets"), "{error}");
     }
     assert_eq!(requests.load(Ordering::SeqCst), 0, "nothing connected");
+}
+
+/// What the recording receiver kept of a request: its `webhook-id`, its body, when it arrived
+/// and when it was answered.
+type Received = (String, String, Instant, Instant);
+
+/// An HTTP server on loopback answering 204 after 20 ms, keeping every request.
+async fn recording_receiver() -> (u16, Arc<std::sync::Mutex<Vec<Received>>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let got = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = got.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let kept = kept.clone();
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let arrived = Instant::now();
+                let mut buf = vec![0; 16 * 1024];
+                // Headers, then the body its content-length announces.
+                loop {
+                    let n = socket.read(&mut buf).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    request.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&request).into_owned();
+                    let Some((head, body)) = text.split_once("\r\n\r\n") else {
+                        continue;
+                    };
+                    let header = |name: &str| {
+                        head.lines()
+                            .find_map(|l| {
+                                let (k, v) = l.split_once(':')?;
+                                k.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+                            })
+                            .unwrap_or_default()
+                    };
+                    let length: usize = header("content-length").parse().unwrap_or(0);
+                    if body.len() < length {
+                        continue;
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    let answered = Instant::now();
+                    kept.lock().unwrap().push((
+                        header("webhook-id"),
+                        body.to_owned(),
+                        arrived,
+                        answered,
+                    ));
+                    let _ = socket
+                        .write_all(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n")
+                        .await;
+                    return;
+                }
+            });
+        }
+    });
+    (port, got)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_nodes_deliver_every_event_once_in_order() {
+    let Some(database) = store::conformance::postgres_database("webhook_nodes").await else {
+        return;
+    };
+    let (port, got) = recording_receiver().await;
+    let webhooks = || Webhooks {
+        endpoints: vec![Endpoint {
+            events: vec![EventType::ConversationCreated, EventType::MessageCreated],
+            ..endpoint(format!("http://127.0.0.1:{port}/hooks"))
+        }],
+        allow_private_targets: true,
+        poll: Duration::from_millis(10),
+        ..Webhooks::default()
+    };
+    let mut nodes: Vec<Arc<dyn Store>> = Vec::new();
+    for _ in 0..2 {
+        let store: Arc<dyn Store> = Arc::new(PgStore::connect(&database).await.unwrap());
+        server::webhooks::register(&*store, &webhooks())
+            .await
+            .unwrap();
+        let settings = server::Settings {
+            webhooks: webhooks(),
+            ..server::Settings::default()
+        };
+        server::AppState::new(store.clone(), settings).start();
+        nodes.push(store);
+    }
+    // Six conversations of five messages, written on both nodes in turns.
+    let mut conversations = Vec::new();
+    for c in 0..6 {
+        let node = &nodes[c % 2];
+        let visitor = node
+            .create_visitor(&format!("t{c}"), "shop", 1)
+            .await
+            .unwrap();
+        let conversation = node
+            .open_or_create_conversation(&visitor, &ConversationContext::default(), 1)
+            .await
+            .unwrap();
+        conversations.push(conversation.id);
+    }
+    for i in 1..=5 {
+        for (c, id) in conversations.iter().enumerate() {
+            nodes[(c + i) % 2]
+                .append_message(NewMessage {
+                    conversation_id: *id,
+                    client_id: &format!("m{i}"),
+                    agent_id: None,
+                    body: &format!("message {i}"),
+                    at: 2,
+                })
+                .await
+                .unwrap();
+        }
+    }
+    let total = conversations.len() * 6;
+    let start = Instant::now();
+    while got.lock().unwrap().len() < total {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{} of {total}",
+            got.lock().unwrap().len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let got = got.lock().unwrap().clone();
+    let mut ids: Vec<&str> = got.iter().map(|(id, ..)| id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!((ids.len(), got.len()), (total, total), "each event once");
+    // In order per conversation: created, then messages 1 to 5, each sent only after the
+    // previous one was answered.
+    let mut seen: std::collections::HashMap<i64, Vec<(i64, Instant, Instant)>> = Default::default();
+    for (_, body, arrived, answered) in &got {
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        let c = v["data"]["conversation"]["id"].as_i64().unwrap();
+        let seq = v["data"]["message"]["seq"].as_i64().unwrap_or(0);
+        seen.entry(c).or_default().push((seq, *arrived, *answered));
+    }
+    for c in &conversations {
+        let mut events = seen[c].clone();
+        events.sort_by_key(|(_, arrived, _)| *arrived);
+        let seqs: Vec<i64> = events.iter().map(|e| e.0).collect();
+        assert_eq!(seqs, [0, 1, 2, 3, 4, 5], "conversation {c}");
+        for pair in events.windows(2) {
+            assert!(
+                pair[1].1 >= pair[0].2,
+                "conversation {c}: {seqs:?} overlapped"
+            );
+        }
+    }
 }
