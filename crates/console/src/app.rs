@@ -76,6 +76,8 @@ pub enum Msg {
     ToggleReports,
     /// Open a conversation from the Reports page.
     OpenConversation(i64),
+    /// Show or hide the webhooks panel (admins).
+    ToggleWebhooks,
 }
 
 pub struct App {
@@ -133,6 +135,8 @@ pub struct App {
     reports: bool,
     /// Kept, so the Reports page is not re-rendered by every tick of the console.
     open_from_reports: Callback<i64>,
+    /// The webhooks panel is shown (in the agents panel's place).
+    webhooks: bool,
 }
 
 /// Minutes of inactivity before the console sets the agent away.
@@ -164,7 +168,7 @@ fn notify(conversation: i64, body: &str) {
 }
 
 /// The `message` of an error answer, or a generic sentence.
-fn error_message(body: &str) -> String {
+pub(crate) fn error_message(body: &str) -> String {
     serde_json::from_str::<serde_json::Value>(body)
         .ok()
         .and_then(|v| v["message"].as_str().map(str::to_owned))
@@ -292,6 +296,7 @@ impl Component for App {
             new_admin: NodeRef::default(),
             reports: false,
             open_from_reports: ctx.link().callback(Msg::OpenConversation),
+            webhooks: false,
             base_title: web_sys::window()
                 .and_then(|w| w.document())
                 .map(|d| d.title())
@@ -425,7 +430,12 @@ impl Component for App {
                 self.draft = text;
                 self.focus_reply();
             }
+            Msg::ToggleWebhooks => {
+                self.webhooks = !self.webhooks;
+                self.accounts = None;
+            }
             Msg::ToggleAdmin => {
+                self.webhooks = false;
                 if self.accounts.take().is_none() {
                     self.load_accounts(ctx);
                 }

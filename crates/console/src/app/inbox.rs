@@ -189,11 +189,16 @@ impl App {
                     }
                     if agent.admin {
                         <button class="link admin-toggle" onclick={on_admin}>{ "Agents" }</button>
+                        <button class="link webhooks-toggle" aria-pressed={self.webhooks.to_string()}
+                            onclick={ctx.link().callback(|_| Msg::ToggleWebhooks)}>{ "Webhooks" }</button>
                     }
                     <button class="link" onclick={on_logout}>{ "Sign out" }</button>
                     <button class="link" onclick={on_logout_all} title="End every session of this account">{ "Sign out everywhere" }</button>
                 </header>
                 { self.view_admin(ctx) }
+                if self.webhooks {
+                    <crate::webhooks::WebhooksPanel />
+                }
                 if self.reports {
                     <main class="reports-main">
                         <reports::page::ReportsPage agents={self.state.agents.iter().map(|a| (a.id, a.name.clone())).collect::<Vec<_>>()}
