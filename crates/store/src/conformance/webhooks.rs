@@ -136,17 +136,20 @@ pub(super) async fn the_outbox_keeps_every_event_in_order_per_stream(store: &dyn
             .unwrap()
     );
     let contact = store.visitor_contact(visitor.id, T + 25).await.unwrap();
-    store
-        .update_contact(
-            contact.id,
-            &ContactUpdate {
-                name: Some("Carla".into()),
-                ..ContactUpdate::default()
-            },
-            T + 26,
-        )
-        .await
-        .unwrap();
+    for at in [T + 26, T + 27] {
+        // The second changes nothing: no second event.
+        store
+            .update_contact(
+                contact.id,
+                &ContactUpdate {
+                    name: Some("Carla".into()),
+                    ..ContactUpdate::default()
+                },
+                at,
+            )
+            .await
+            .unwrap();
+    }
 
     // Due now: the head of each stream only (A's conversation and contact, B's conversation);
     // nothing for the other site's endpoint.

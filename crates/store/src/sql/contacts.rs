@@ -1,4 +1,5 @@
 use super::*;
+use protocol::webhooks::EventType;
 
 impl SqlStore {
     pub(super) async fn visitor_contact(&self, visitor_id: i64, now: Millis) -> Result<Contact> {
@@ -106,6 +107,20 @@ impl SqlStore {
         now: Millis,
     ) -> Result<Contact> {
         let mut tx = self.pool.begin().await?;
+        // For `contact.updated`, when an endpoint wants it: the contact before (the write lock
+        // taken first), so an update that changes nothing (a page identifying its user again)
+        // sends nothing.
+        let before = if webhooks::wanted(&self.hooks.snapshot(), EventType::ContactUpdated) {
+            sqlx::query(&q(
+                "UPDATE contacts SET updated_at = updated_at WHERE id = ?",
+            ))
+            .bind(contact_id)
+            .execute(&mut *tx)
+            .await?;
+            Some(contact_in(&mut tx, contact_id).await?)
+        } else {
+            None
+        };
         let r = sqlx::query(&q(
             "UPDATE contacts SET name = coalesce(?, name), email = coalesce(?, email), \
              updated_at = ? WHERE id = ?",
@@ -129,7 +144,16 @@ impl SqlStore {
                 .await?;
         }
         let contact = contact_in(&mut tx, contact_id).await?;
-        webhooks::contact_event(&mut tx, &self.hooks, &contact, now).await?;
+        if let Some(before) = before
+            && (before.name, before.email, before.attributes)
+                != (
+                    contact.name.clone(),
+                    contact.email.clone(),
+                    contact.attributes.clone(),
+                )
+        {
+            webhooks::contact_event(&mut tx, &self.hooks, &contact, now).await?;
+        }
         tx.commit().await?;
         Ok(contact)
     }
