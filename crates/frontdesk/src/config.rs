@@ -340,6 +340,7 @@ struct Root {
     insights: InsightsToml,
     #[serde(default)]
     email: Option<email::EmailToml>,
+    #[serde(default)]
     webhooks: server::webhooks::WebhooksToml,
 }
 

@@ -105,7 +105,6 @@ impl SqliteStore {
             // Deleted content is overwritten, not left in free pages: an erased customer's
             // data must not stay readable in the file.
             .pragma("secure_delete", "on")
-            .pragma("mmap_size", "268435456")
             .busy_timeout(Duration::from_secs(10));
         let open_failed = |source| StoreError::Open {
             path: path.display().to_string(),
