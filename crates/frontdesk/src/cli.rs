@@ -642,6 +642,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     settings.insights = file.insights;
     settings.email = file.email.clone();
+    settings.rules = file.rules.clone();
     settings.webhooks = file.webhooks;
     settings.redis = args.redis.or(file.redis.clone());
 

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 mod email;
+mod rules;
 
 /// The `[server]` table of `frontdesk.toml`. Every field is optional.
 #[derive(Debug, Default, Deserialize)]
@@ -51,6 +52,9 @@ pub struct FileConfig {
     /// `[email]`, validated.
     #[serde(skip)]
     pub email: Option<server::email::Email>,
+    /// `[[rules]]`, validated.
+    #[serde(skip)]
+    pub rules: Vec<::rules::Rule>,
     /// `[webhooks]` with every site's `[[sites.KEY.webhooks]]`, validated.
     #[serde(skip)]
     pub webhooks: server::webhooks::Webhooks,
@@ -342,6 +346,8 @@ struct Root {
     email: Option<email::EmailToml>,
     #[serde(default)]
     webhooks: server::webhooks::WebhooksToml,
+    #[serde(default)]
+    rules: Vec<::rules::Rule>,
 }
 
 /// `[sites.KEY]`: what a site owner configures.
@@ -539,6 +545,7 @@ fn parse(text: &str) -> anyhow::Result<FileConfig> {
     root.server.retention = root.retention.as_ref().map(retention).transpose()?;
     root.server.importance = root.reports.as_ref().map(importance).transpose()?;
     root.server.insights = insights(&root.insights)?;
+    root.server.rules = rules::rules(std::mem::take(&mut root.rules))?;
     root.server.email = root
         .email
         .as_ref()

@@ -25,10 +25,13 @@ pub enum EventType {
     SlaBreached,
     #[serde(rename = "contact.updated")]
     ContactUpdated,
+    /// Sent by a rule (`{ webhook = "csat.low" }`), e.g. for a low rating, with the rating.
+    #[serde(rename = "csat.low")]
+    CsatLow,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 8] = [
+    pub const ALL: [EventType; 9] = [
         EventType::ConversationCreated,
         EventType::MessageCreated,
         EventType::ConversationAssigned,
@@ -37,6 +40,7 @@ impl EventType {
         EventType::CsatSubmitted,
         EventType::SlaBreached,
         EventType::ContactUpdated,
+        EventType::CsatLow,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -49,6 +53,7 @@ impl EventType {
             EventType::CsatSubmitted => "csat.submitted",
             EventType::SlaBreached => "sla.breached",
             EventType::ContactUpdated => "contact.updated",
+            EventType::CsatLow => "csat.low",
         }
     }
 

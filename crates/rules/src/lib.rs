@@ -20,12 +20,11 @@
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
-/// The events a rule can run on (the webhook events about conversations).
-pub const EVENTS: [&str; 6] = [
+/// The events a rule can run on: a conversation's first message, a customer's message (in the
+/// widget or by email), a rating, an SLA deadline breached.
+pub const EVENTS: [&str; 4] = [
     "conversation.created",
     "message.created",
-    "conversation.assigned",
-    "conversation.resolved",
     "csat.submitted",
     "sla.breached",
 ];

@@ -329,6 +329,7 @@ pub fn start_sla_ticker(state: AppState) {
                 let id = o.conversation.id;
                 if let Ok(true) = state.store.record_breach(id, o.kind, o.due, now).await {
                     state.metrics.sla_breached();
+                    crate::rules::fire(&state, "sla.breached", id, None);
                     tracing::warn!(conversation = id, kind = o.kind.as_str(), "SLA breached");
                     publish_summary(&state, id).await;
                 }

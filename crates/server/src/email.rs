@@ -316,6 +316,7 @@ pub async fn inbound(
             crate::assign::customer_wrote(&state, c.id, &c.site, priority, now).await;
         }
         state.summaries.touch(c.id);
+        crate::rules::fire(&state, "message.created", c.id, Some(&text));
         tracing::info!(
             conversation = c.id,
             seq = appended.message.seq,

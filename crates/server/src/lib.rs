@@ -25,6 +25,7 @@ mod password;
 pub mod privacy;
 pub mod reports;
 mod routing;
+pub mod rules;
 mod search_feed;
 mod serve;
 mod sessions;
@@ -115,6 +116,8 @@ pub struct Settings {
     /// `[email]`: replies emailed to customers who left, and their answers by email; `None`
     /// sends and takes no email.
     pub email: Option<email::Email>,
+    /// `[[rules]]`, validated: what happens when events match conditions.
+    pub rules: Vec<::rules::Rule>,
     /// `[webhooks]` and the sites' endpoints.
     pub webhooks: webhooks::Webhooks,
 }
@@ -189,6 +192,7 @@ impl Default for Settings {
             importance: store::Importance::default(),
             insights: insights::Insights::default(),
             email: None,
+            rules: Vec::new(),
             webhooks: webhooks::Webhooks::default(),
         }
     }

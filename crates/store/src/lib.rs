@@ -875,4 +875,13 @@ pub trait Store: Send + Sync + 'static {
     async fn replay_webhook(&self, id: i64, now: Millis) -> Result<WebhookDelivery>;
     /// Deletes delivered and failed rows last changed before `before`; returns how many.
     async fn prune_webhooks(&self, before: Millis) -> Result<u64>;
+    /// Enqueues `kind` about a conversation for its site's subscribed endpoints, outside any
+    /// other change (a rule's webhook action), with the conversation's rating when `csat`.
+    async fn emit_webhook(
+        &self,
+        conversation_id: i64,
+        kind: protocol::webhooks::EventType,
+        csat: bool,
+        at: Millis,
+    ) -> Result<()>;
 }

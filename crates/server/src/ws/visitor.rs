@@ -290,6 +290,10 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
                 appended.next_response_priority,
             )
             .await;
+            if message.seq == 1 {
+                crate::rules::fire(&self.state, "conversation.created", conversation, None);
+            }
+            crate::rules::fire(&self.state, "message.created", conversation, Some(&body));
             self.deliver(&message).await;
         } else {
             self.catch_up().await;
@@ -450,6 +454,7 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
                             })
                             .await;
                         self.publish_summary(c.id).await;
+                        crate::rules::fire(&self.state, "csat.submitted", c.id, None);
                     }
                     Err(e) => self.failed("rating", e).await,
                 }

@@ -1040,4 +1040,14 @@ impl Store for SqlStore {
     async fn prune_webhooks(&self, before: Millis) -> Result<u64> {
         SqlStore::prune_webhooks(self, before).await
     }
+
+    async fn emit_webhook(
+        &self,
+        conversation_id: i64,
+        kind: protocol::webhooks::EventType,
+        csat: bool,
+        at: Millis,
+    ) -> Result<()> {
+        SqlStore::emit_webhook(self, conversation_id, kind, csat, at).await
+    }
 }

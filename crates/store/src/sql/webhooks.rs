@@ -10,7 +10,7 @@ use super::{CONVERSATION_SELECT, Conn, SqlStore, conversation_from_row};
 use crate::webhooks::{Attempt, DeliveryState, EndpointSpec, WebhookDelivery, WebhookEndpoint};
 use crate::{Contact, Conversation, Millis, Result, StoreError};
 use protocol::webhooks::{
-    EventType, HookAgent, HookContact, HookConversation, WebhookData, WebhookPayload,
+    EventType, HookAgent, HookContact, HookConversation, HookCsat, WebhookData, WebhookPayload,
 };
 use sqlx::Row as _;
 use std::sync::{Arc, RwLock};
@@ -462,6 +462,38 @@ impl SqlStore {
             return Err(not_found);
         }
         self.webhook_delivery(id).await?.ok_or(not_found)
+    }
+
+    pub(super) async fn emit_webhook(
+        &self,
+        conversation_id: i64,
+        kind: EventType,
+        csat: bool,
+        at: Millis,
+    ) -> Result<()> {
+        let rating = if csat {
+            let row: Option<(Option<i64>, Option<String>)> = sqlx::query_as(&q(
+                "SELECT rating, rating_comment FROM conversations WHERE id = ?",
+            ))
+            .bind(conversation_id)
+            .fetch_optional(&self.pool)
+            .await?;
+            row.and_then(|(r, comment)| {
+                Some(HookCsat {
+                    rating: u8::try_from(r?).ok()?,
+                    comment,
+                })
+            })
+        } else {
+            None
+        };
+        let mut tx = self.pool.begin().await?;
+        conversation_event(&mut tx, &self.hooks, conversation_id, kind, at, |d| {
+            d.csat = rating
+        })
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     pub(super) async fn prune_webhooks(&self, before: Millis) -> Result<u64> {
