@@ -858,11 +858,13 @@ pub trait Store: Send + Sync + 'static {
     /// by a node, of enabled endpoints, and each the oldest pending row of its endpoint's
     /// stream (so a stream's next event waits for the previous one): oldest first.
     async fn due_webhooks(&self, now: Millis, limit: u32) -> Result<Vec<WebhookDelivery>>;
-    /// Takes a pending delivery for `ttl_ms` by the database's clock: false when another node
-    /// holds it or it is no longer pending. Only the holder delivers it.
-    async fn claim_webhook(&self, id: i64, ttl_ms: i64) -> Result<bool>;
-    /// Records an attempt and releases the row.
-    async fn finish_webhook(&self, id: i64, attempt: &Attempt, now: Millis) -> Result<()>;
+    /// Takes pending deliveries for `ttl_ms` by the database's clock, in one statement; returns
+    /// those taken (not those another node holds or no longer pending). Only the holder
+    /// delivers a row.
+    async fn claim_webhooks(&self, ids: &[i64], ttl_ms: i64) -> Result<Vec<i64>>;
+    /// Records attempts and releases their rows, in one transaction (a row gone meanwhile, e.g.
+    /// erased, is skipped).
+    async fn finish_webhooks(&self, done: &[(i64, Attempt)], now: Millis) -> Result<()>;
     /// An endpoint's deliveries, newest first, with ids below `before` when given.
     async fn webhook_deliveries(
         &self,

@@ -1,16 +1,17 @@
 //! The delivery worker. On the node holding the `webhooks` lease it reads the due deliveries
 //! (the oldest pending one of each stream: a conversation's next event waits until the previous
-//! one is delivered or given up), takes each row (`claim_webhook`: one node delivers a row at a
-//! time, even if the lease moves meanwhile), sends it, and records the attempt: delivered, a
-//! retry at the schedule's next step, or given up after the last. A `410 Gone` disables the
-//! endpoint at once, and so does a delivery given up while nothing else reached the endpoint.
+//! one is delivered or given up), takes them (`claim_webhooks`: one node delivers a row at a
+//! time, even if the lease moves meanwhile), sends them at once, and records the attempts in one
+//! transaction: delivered, a retry at the schedule's next step, or given up after the last. A
+//! `410 Gone` disables the endpoint at once, and so does a delivery given up while nothing else
+//! reached the endpoint.
 //! Rows live in the database, so what is pending when a node stops goes out after a restart
 //! (or from another node).
 
 use super::deliver::{Answer, Client};
 use super::{Endpoint, Webhooks};
 use crate::{AppState, now_millis};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 use store::{Attempt, EndpointSpec, Store, WebhookDelivery};
@@ -53,7 +54,9 @@ pub(crate) fn start(state: AppState) {
         let mut shutdown = state.shutdown.subscribe();
         let client = Client::new(settings.timeout, settings.allow_private_targets);
         let ttl = (settings.timeout * 2 + Duration::from_secs(5)).as_millis() as i64;
-        let lease_ttl = (settings.poll * 3).max(Duration::from_secs(10)).as_millis() as i64;
+        let lease = (settings.poll * 3).max(Duration::from_secs(10));
+        let (lease_ttl, renew) = (lease.as_millis() as i64, lease / 3);
+        let mut leased: Option<tokio::time::Instant> = None;
         let mut endpoints: Arc<HashMap<i64, Endpoint>> = Arc::default();
         let mut refreshed: Option<tokio::time::Instant> = None;
         let mut pruned: Option<tokio::time::Instant> = None;
@@ -73,11 +76,24 @@ pub(crate) fn start(state: AppState) {
             let busy = if endpoints.is_empty() {
                 false
             } else {
-                match state
-                    .store
-                    .try_lease("webhooks", &state.node, lease_ttl)
-                    .await
-                {
+                // The lease is renewed a third of the way through, not on every round (each
+                // renewal is a write).
+                let held = match leased {
+                    Some(at) if at.elapsed() < renew => Ok(true),
+                    _ => {
+                        state
+                            .store
+                            .try_lease("webhooks", &state.node, lease_ttl)
+                            .await
+                    }
+                };
+                leased = match &held {
+                    Ok(true) => leased
+                        .filter(|at| at.elapsed() < renew)
+                        .or(Some(tokio::time::Instant::now())),
+                    _ => None,
+                };
+                match held {
                     Ok(true) => {
                         if pruned.is_none_or(|t| t.elapsed() >= PRUNE) {
                             pruned = Some(tokio::time::Instant::now());
@@ -120,7 +136,8 @@ async fn refresh(store: &dyn Store, settings: &Webhooks) -> store::Result<HashMa
         .collect())
 }
 
-/// Sends what is due; whether anything was attempted.
+/// Sends what is due: the rows taken in one statement, sent at once (each of another
+/// stream), their attempts recorded in one transaction. Whether anything was sent.
 async fn round(
     state: &AppState,
     client: &Client,
@@ -128,85 +145,95 @@ async fn round(
     endpoints: &HashMap<i64, Endpoint>,
     ttl: i64,
 ) -> bool {
-    let due = match state
-        .store
-        .due_webhooks(now_millis(), PARALLEL as u32)
-        .await
-    {
+    let store = &*state.store;
+    let due = match store.due_webhooks(now_millis(), PARALLEL as u32).await {
         Ok(due) => due,
         Err(e) => {
             tracing::warn!(error = %e, "reading due webhooks failed");
             return false;
         }
     };
+    let due: Vec<(WebhookDelivery, &Endpoint)> = due
+        .into_iter()
+        .filter_map(|d| endpoints.get(&d.endpoint_id).map(|e| (d, e)))
+        .collect();
     if due.is_empty() {
         return false;
     }
-    let sends = due.into_iter().filter_map(|d| {
-        let endpoint = endpoints.get(&d.endpoint_id)?.clone();
-        Some(async move { deliver(state, client, settings, &endpoint, d, ttl).await })
-    });
-    let attempted = futures_util::future::join_all(sends).await;
-    attempted.into_iter().any(|a| a)
-}
-
-/// One attempt of one row; false when another node holds it.
-async fn deliver(
-    state: &AppState,
-    client: &Client,
-    settings: &Webhooks,
-    endpoint: &Endpoint,
-    d: WebhookDelivery,
-    ttl: i64,
-) -> bool {
-    let store = &*state.store;
-    match store.claim_webhook(d.id, ttl).await {
-        Ok(true) => {}
-        Ok(false) => return false,
+    let ids: Vec<i64> = due.iter().map(|(d, _)| d.id).collect();
+    let taken = match store.claim_webhooks(&ids, ttl).await {
+        Ok(taken) => taken,
         Err(e) => {
-            tracing::warn!(error = %e, "taking a webhook delivery failed");
+            tracing::warn!(error = %e, "taking webhook deliveries failed");
             return false;
         }
-    }
-    let id = format!("msg_{}", d.id);
-    let answer = client
-        .send(
-            &endpoint.url,
-            &endpoint.secret,
-            &id,
-            now_millis() / 1000,
-            &d.payload,
-        )
-        .await;
-    let now = now_millis();
-    let (attempt, disable) = judge(&answer, &d, &settings.retry_schedule, now);
-    let disable = match disable {
-        Some(reason) => Some(reason),
-        // Given up: disabled too when nothing reached the endpoint since this row was written.
-        None if matches!(attempt, Attempt::GiveUp { .. }) => {
-            let last_success = store
-                .webhook_endpoints()
-                .await
-                .ok()
-                .and_then(|all| all.into_iter().find(|e| e.id == d.endpoint_id))
-                .and_then(|e| e.last_success_at);
-            last_success
-                .is_none_or(|at| at < d.created_at)
-                .then(|| "failing for the whole retry schedule".to_owned())
-        }
-        None => None,
     };
-    if let Err(e) = store.finish_webhook(d.id, &attempt, now).await {
-        tracing::warn!(error = %e, delivery = d.id, "recording a webhook attempt failed");
+    let sends = due
+        .into_iter()
+        .filter(|(d, _)| taken.binary_search(&d.id).is_ok())
+        .map(|(d, endpoint)| async move {
+            let id = format!("msg_{}", d.id);
+            let timestamp = now_millis() / 1000;
+            let answer = client
+                .send(&endpoint.url, &endpoint.secret, &id, timestamp, &d.payload)
+                .await;
+            (d, endpoint, answer)
+        });
+    let answers = futures_util::future::join_all(sends).await;
+    if answers.is_empty() {
+        return false;
     }
-    if let Some(reason) = disable {
-        tracing::warn!(endpoint = %endpoint.url, %reason, "webhook endpoint disabled");
+    let now = now_millis();
+    // Endpoints something reached in this round (not recorded yet when the others are judged).
+    let reached: HashSet<i64> = answers
+        .iter()
+        .filter(|(_, _, a)| a.ok())
+        .map(|(d, ..)| d.endpoint_id)
+        .collect();
+    let mut last_success: Option<HashMap<i64, Option<i64>>> = None;
+    let mut done = Vec::with_capacity(answers.len());
+    let mut disable: Vec<(i64, String, &str)> = Vec::new();
+    for (d, endpoint, answer) in &answers {
+        let (attempt, gone) = judge(answer, d, &settings.retry_schedule, now);
+        let reason = match gone {
+            Some(reason) => Some(reason),
+            // Given up: disabled too when nothing reached the endpoint since this row was
+            // written.
+            None if matches!(attempt, Attempt::GiveUp { .. })
+                && !reached.contains(&d.endpoint_id) =>
+            {
+                if last_success.is_none() {
+                    let all = store.webhook_endpoints().await.unwrap_or_default();
+                    last_success =
+                        Some(all.into_iter().map(|e| (e.id, e.last_success_at)).collect());
+                }
+                let at = last_success
+                    .as_ref()
+                    .and_then(|m| m.get(&d.endpoint_id).copied().flatten());
+                at.is_none_or(|at| at < d.created_at)
+                    .then(|| "failing for the whole retry schedule".to_owned())
+            }
+            None => None,
+        };
+        if let Some(reason) = reason
+            && !disable.iter().any(|(id, ..)| *id == d.endpoint_id)
+        {
+            disable.push((d.endpoint_id, reason, endpoint.url.as_str()));
+        }
+        done.push((d.id, attempt));
+    }
+    // Disabled first: stopped here, a row that got 410 is not sent again after a restart.
+    for (id, reason, url) in disable {
+        tracing::warn!(endpoint = %url, %reason, "webhook endpoint disabled");
         if let Err(e) = store
-            .set_webhook_endpoint_disabled(d.endpoint_id, Some(&reason), now)
+            .set_webhook_endpoint_disabled(id, Some(&reason), now)
             .await
         {
             tracing::warn!(error = %e, "disabling a webhook endpoint failed");
         }
+    }
+    if let Err(e) = store.finish_webhooks(&done, now).await {
+        tracing::warn!(error = %e, "recording webhook attempts failed");
     }
     true
 }

@@ -37,14 +37,14 @@ async fn drain(store: &dyn Store, endpoint: i64, now: i64) -> Vec<WebhookDeliver
         if due.is_empty() {
             return out;
         }
-        for d in due {
-            assert!(store.claim_webhook(d.id, 60_000).await.unwrap());
-            store
-                .finish_webhook(d.id, &Attempt::Delivered { status: 204 }, now)
-                .await
-                .unwrap();
-            out.push(d);
-        }
+        let ids: Vec<i64> = due.iter().map(|d| d.id).collect();
+        assert_eq!(store.claim_webhooks(&ids, 60_000).await.unwrap(), ids);
+        let done: Vec<_> = ids
+            .iter()
+            .map(|id| (*id, Attempt::Delivered { status: 204 }))
+            .collect();
+        store.finish_webhooks(&done, now).await.unwrap();
+        out.extend(due);
     }
 }
 
@@ -179,8 +179,18 @@ pub(super) async fn the_outbox_keeps_every_event_in_order_per_stream(store: &dyn
 
     // One node at a time: a taken row is neither taken again nor due until released.
     let head = due[0].clone();
-    assert!(store.claim_webhook(head.id, 60_000).await.unwrap());
-    assert!(!store.claim_webhook(head.id, 60_000).await.unwrap());
+    assert_eq!(
+        store.claim_webhooks(&[head.id], 60_000).await.unwrap(),
+        [head.id]
+    );
+    // Several at once: all but the one already taken (these for no time, so they are free
+    // again below).
+    let others: Vec<i64> = due.iter().map(|d| d.id).collect();
+    assert_eq!(
+        store.claim_webhooks(&others, 0).await.unwrap(),
+        others[1..].to_vec(),
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     let due = store.due_webhooks(T + 100, 100).await.unwrap();
     assert!(due.iter().all(|d| d.id != head.id));
     // A failed attempt: retried at its time, and the stream waits for it.
@@ -190,7 +200,7 @@ pub(super) async fn the_outbox_keeps_every_event_in_order_per_stream(store: &dyn
         next_at: T + 1_000,
     };
     store
-        .finish_webhook(head.id, &retry, T + 101)
+        .finish_webhooks(&[(head.id, retry)], T + 101)
         .await
         .unwrap();
     let due = store.due_webhooks(T + 999, 100).await.unwrap();
@@ -206,9 +216,12 @@ pub(super) async fn the_outbox_keeps_every_event_in_order_per_stream(store: &dyn
         status: None,
         error: Some("connection refused".into()),
     };
-    assert!(store.claim_webhook(head.id, 60_000).await.unwrap());
+    assert_eq!(
+        store.claim_webhooks(&[head.id], 60_000).await.unwrap(),
+        [head.id]
+    );
     store
-        .finish_webhook(head.id, &give_up, T + 1_001)
+        .finish_webhooks(&[(head.id, give_up)], T + 1_001)
         .await
         .unwrap();
 

@@ -1012,12 +1012,12 @@ impl Store for SqlStore {
         SqlStore::due_webhooks(self, now, limit).await
     }
 
-    async fn claim_webhook(&self, id: i64, ttl_ms: i64) -> Result<bool> {
-        SqlStore::claim_webhook(self, id, ttl_ms).await
+    async fn claim_webhooks(&self, ids: &[i64], ttl_ms: i64) -> Result<Vec<i64>> {
+        SqlStore::claim_webhooks(self, ids, ttl_ms).await
     }
 
-    async fn finish_webhook(&self, id: i64, attempt: &crate::Attempt, now: Millis) -> Result<()> {
-        SqlStore::finish_webhook(self, id, attempt, now).await
+    async fn finish_webhooks(&self, done: &[(i64, crate::Attempt)], now: Millis) -> Result<()> {
+        SqlStore::finish_webhooks(self, done, now).await
     }
 
     async fn webhook_deliveries(

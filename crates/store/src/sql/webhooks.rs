@@ -350,62 +350,77 @@ impl SqlStore {
         Ok(rows.iter().map(delivery_from_row).collect())
     }
 
-    pub(super) async fn claim_webhook(&self, id: i64, ttl_ms: i64) -> Result<bool> {
+    pub(super) async fn claim_webhooks(&self, ids: &[i64], ttl_ms: i64) -> Result<Vec<i64>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
         let db_now = dialect::DB_NOW_MS;
-        let r = sqlx::query(&q(&format!(
-            "UPDATE webhook_deliveries SET locked_until = {db_now} + ?2 \
-             WHERE id = ?1 AND state = 'pending' \
-             AND (locked_until IS NULL OR locked_until < {db_now})"
-        )))
-        .bind(id)
-        .bind(ttl_ms)
-        .execute(&self.pool)
-        .await?;
-        Ok(r.rows_affected() == 1)
+        // Numbered placeholders: the ids, then the time to hold them.
+        let marks: Vec<String> = (1..=ids.len()).map(|i| format!("?{i}")).collect();
+        let sql = format!(
+            "UPDATE webhook_deliveries SET locked_until = {db_now} + ?{} \
+             WHERE id IN ({}) AND state = 'pending' \
+             AND (locked_until IS NULL OR locked_until < {db_now}) RETURNING id",
+            ids.len() + 1,
+            marks.join(", ")
+        );
+        let sql = q(&sql);
+        let mut query = sqlx::query_scalar(&sql);
+        for id in ids {
+            query = query.bind(id);
+        }
+        let query = query.bind(ttl_ms);
+        let mut taken: Vec<i64> = query.fetch_all(&self.pool).await?;
+        taken.sort_unstable();
+        Ok(taken)
     }
 
-    pub(super) async fn finish_webhook(
-        &self,
-        id: i64,
-        attempt: &Attempt,
-        now: Millis,
-    ) -> Result<()> {
-        let (state, status, error, next_at) = match attempt {
-            Attempt::Delivered { status } => (DeliveryState::Delivered, Some(*status), None, None),
-            Attempt::Retry {
-                status,
-                error,
-                next_at,
-            } => (
-                DeliveryState::Pending,
-                *status,
-                error.as_deref(),
-                Some(*next_at),
-            ),
-            Attempt::GiveUp { status, error } => {
-                (DeliveryState::Failed, *status, error.as_deref(), None)
-            }
-        };
+    pub(super) async fn finish_webhooks(&self, done: &[(i64, Attempt)], now: Millis) -> Result<()> {
+        if done.is_empty() {
+            return Ok(());
+        }
+        // One transaction for the round: one commit (one fsync on SQLite) however many rows.
         let mut tx = self.pool.begin().await?;
-        let endpoint: Option<i64> = sqlx::query_scalar(&q(
-            "UPDATE webhook_deliveries SET state = ?1, attempts = attempts + 1, \
-             last_status = ?2, last_error = ?3, next_at = coalesce(?4, next_at), \
-             locked_until = NULL, updated_at = ?5 WHERE id = ?6 RETURNING endpoint_id",
-        ))
-        .bind(state.as_str())
-        .bind(status.map(i64::from))
-        .bind(error)
-        .bind(next_at)
-        .bind(now)
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(endpoint) = endpoint else {
-            return Err(StoreError::NotFound {
-                what: "webhook delivery",
-            });
-        };
-        if state == DeliveryState::Delivered {
+        let mut reached = Vec::new();
+        for (id, attempt) in done {
+            let (state, status, error, next_at) = match attempt {
+                Attempt::Delivered { status } => {
+                    (DeliveryState::Delivered, Some(*status), None, None)
+                }
+                Attempt::Retry {
+                    status,
+                    error,
+                    next_at,
+                } => (
+                    DeliveryState::Pending,
+                    *status,
+                    error.as_deref(),
+                    Some(*next_at),
+                ),
+                Attempt::GiveUp { status, error } => {
+                    (DeliveryState::Failed, *status, error.as_deref(), None)
+                }
+            };
+            let endpoint: Option<i64> = sqlx::query_scalar(&q(
+                "UPDATE webhook_deliveries SET state = ?1, attempts = attempts + 1, \
+                 last_status = ?2, last_error = ?3, next_at = coalesce(?4, next_at), \
+                 locked_until = NULL, updated_at = ?5 WHERE id = ?6 RETURNING endpoint_id",
+            ))
+            .bind(state.as_str())
+            .bind(status.map(i64::from))
+            .bind(error)
+            .bind(next_at)
+            .bind(now)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(endpoint) = endpoint.filter(|_| state == DeliveryState::Delivered) {
+                reached.push(endpoint);
+            }
+        }
+        reached.sort_unstable();
+        reached.dedup();
+        for endpoint in reached {
             sqlx::query(&q(
                 "UPDATE webhook_endpoints SET last_success_at = ? WHERE id = ?",
             ))
