@@ -212,6 +212,19 @@ async fn fill(dir: tempfile::TempDir) -> (tempfile::TempDir, String, i64, u64) {
         .await
         .unwrap();
     store
+        .escalate(&store::NewEscalation {
+            conversation_id: conversation,
+            tracker: "jira",
+            issue_key: "SUP-1",
+            url: "https://acme.atlassian.net/browse/SUP-1",
+            status: "To Do",
+            done: false,
+            escalated_by: bo,
+            at: NOW,
+        })
+        .await
+        .unwrap();
+    store
         .set_labels(conversation, &["shipping".into(), "vip".into()])
         .await
         .unwrap();

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 mod api;
 mod email;
+mod escalations;
 mod reports;
 mod webhooks;
 
@@ -69,6 +70,8 @@ pub async fn run_all(store: Arc<dyn Store>) {
     api::conversations_are_listed_page_by_page_under_filters(&*store).await;
     // Last: it erases a contact (the erasure story above reads the whole erasure log).
     webhooks::the_outbox_keeps_every_event_in_order_per_stream(&*store).await;
+    // After the erasure stories, whose erasure log it would add to.
+    escalations::conversations_are_escalated_to_issues_whose_status_follows(&*store).await;
 }
 
 /// Settled searches roll up by day; a query shows in the lists only when enough distinct

@@ -10,11 +10,13 @@ mod api;
 pub mod conformance;
 pub mod copy;
 mod email;
+mod escalation;
 mod postgres;
 mod sqlite;
 pub mod webhooks;
 
 pub use email::EmailDue;
+pub use escalation::{Escalation, NewEscalation};
 
 pub use api::{ApiToken, AssigneeFilter, ConversationFilter, NewApiToken, TokenScope};
 pub use postgres::PgStore;
@@ -826,6 +828,25 @@ pub trait Store: Send + Sync + 'static {
     /// Records that an email carried the conversation up to message `seq` (never lowers the
     /// mark, never past the newest message); false when the mark already was there or above.
     async fn set_emailed(&self, conversation_id: i64, seq: u64) -> Result<bool>;
+
+    // Escalation to an issue tracker (`sql/escalations.rs`).
+    /// Records a conversation's issue. `Conflict` when the conversation already has one,
+    /// `NotFound` when the conversation (or the agent) does not exist.
+    async fn escalate(&self, escalation: &NewEscalation<'_>) -> Result<Escalation>;
+    /// The conversation's issue, if it was escalated.
+    async fn escalation(&self, conversation_id: i64) -> Result<Option<Escalation>>;
+    /// The conversations escalated to this issue, by conversation id.
+    async fn escalations_of_issue(&self, tracker: &str, issue_key: &str)
+    -> Result<Vec<Escalation>>;
+    /// Records the issue's status for one conversation; false when it already was that (a
+    /// tracker repeats itself), so only a real change is announced.
+    async fn set_escalation_status(
+        &self,
+        conversation_id: i64,
+        status: &str,
+        done: bool,
+        now: Millis,
+    ) -> Result<bool>;
     /// (settled searches, of which an article was opened) in `[since, until)`: from the raw
     /// events when `raw` (exact; only while they are kept), else from the daily rollups of the
     /// UTC days the period touches.

@@ -10,7 +10,8 @@
 //! labels, teams, deflections), `contacts.rs`, `messages.rs` (appends through the group-commit
 //! `writer.rs` and `batch.rs`, reads, notes), `privacy.rs` (export, erasure, retention),
 //! `searches.rs` (widget searches, their daily rollups and the gaps lists; effort and
-//! self-help time), `tokens.rs` (the public API's tokens).
+//! self-help time), `tokens.rs` (the public API's tokens), `escalations.rs` (conversations escalated to an
+//! issue tracker).
 
 use super::{Db, dialect, dialect::q};
 use crate::{
@@ -28,6 +29,7 @@ mod batch;
 mod contacts;
 mod conversations;
 mod email;
+mod escalations;
 mod messages;
 mod privacy;
 mod reports;
@@ -975,6 +977,32 @@ impl Store for SqlStore {
 
     async fn set_emailed(&self, conversation_id: i64, seq: u64) -> Result<bool> {
         SqlStore::set_emailed(self, conversation_id, seq).await
+    }
+
+    async fn escalate(&self, escalation: &crate::NewEscalation<'_>) -> Result<crate::Escalation> {
+        SqlStore::escalate(self, escalation).await
+    }
+
+    async fn escalation(&self, conversation_id: i64) -> Result<Option<crate::Escalation>> {
+        SqlStore::escalation(self, conversation_id).await
+    }
+
+    async fn escalations_of_issue(
+        &self,
+        tracker: &str,
+        issue_key: &str,
+    ) -> Result<Vec<crate::Escalation>> {
+        SqlStore::escalations_of_issue(self, tracker, issue_key).await
+    }
+
+    async fn set_escalation_status(
+        &self,
+        conversation_id: i64,
+        status: &str,
+        done: bool,
+        now: Millis,
+    ) -> Result<bool> {
+        SqlStore::set_escalation_status(self, conversation_id, status, done, now).await
     }
 
     async fn search_funnel(

@@ -73,6 +73,7 @@ async fn delete_conversations(tx: &mut Transaction<'_, Db>, ids: &[i64]) -> Resu
         "conversation_labels",
         "sla_breaches",
         "response_times",
+        "escalations",
     ] {
         for_ids(
             tx,
