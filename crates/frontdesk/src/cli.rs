@@ -644,6 +644,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     settings.email = file.email.clone();
     settings.rules = file.rules.clone();
     settings.webhooks = file.webhooks;
+    settings.escalation = file.escalation.clone();
     settings.redis = args.redis.or(file.redis.clone());
 
     let database = args.database.or(file.database.clone());

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 mod email;
+mod escalation;
 mod rules;
 
 /// The `[server]` table of `frontdesk.toml`. Every field is optional.
@@ -58,6 +59,9 @@ pub struct FileConfig {
     /// `[webhooks]` with every site's `[[sites.KEY.webhooks]]`, validated.
     #[serde(skip)]
     pub webhooks: server::webhooks::Webhooks,
+    /// `[escalation]`, validated.
+    #[serde(skip)]
+    pub escalation: Option<server::escalation::Escalation>,
 }
 
 /// `[reports]`: a contact is important (the importance × urgency view) when it has an account
@@ -348,6 +352,8 @@ struct Root {
     webhooks: server::webhooks::WebhooksToml,
     #[serde(default)]
     rules: Vec<::rules::Rule>,
+    #[serde(default)]
+    escalation: Option<escalation::EscalationToml>,
 }
 
 /// `[sites.KEY]`: what a site owner configures.
@@ -550,6 +556,11 @@ fn parse(text: &str) -> anyhow::Result<FileConfig> {
         .email
         .as_ref()
         .map(|t| email::email(t, |k| std::env::var(k).ok()))
+        .transpose()?;
+    root.server.escalation = root
+        .escalation
+        .as_ref()
+        .map(|t| escalation::escalation(t, |k| std::env::var(k).ok()))
         .transpose()?;
     root.server.sla = root.sla.take();
     root.server.routing = root.routing.take();

@@ -16,6 +16,7 @@ mod contacts;
 mod convert;
 pub mod email;
 mod error;
+pub mod escalation;
 mod hub;
 pub mod insights;
 mod kb;
@@ -120,6 +121,8 @@ pub struct Settings {
     pub rules: Vec<::rules::Rule>,
     /// `[webhooks]` and the sites' endpoints.
     pub webhooks: webhooks::Webhooks,
+    /// `[escalation]`: conversations escalated to Jira issues; `None` offers no escalation.
+    pub escalation: Option<escalation::Escalation>,
 }
 
 /// The default canned responses, until a site configures its own.
@@ -194,6 +197,7 @@ impl Default for Settings {
             email: None,
             rules: Vec::new(),
             webhooks: webhooks::Webhooks::default(),
+            escalation: None,
         }
     }
 }
@@ -464,6 +468,8 @@ pub fn router(state: AppState) -> Router {
             post(contacts::set_account_manager),
         )
         .route("/contacts/{id}/merge", post(contacts::merge))
+        .route("/conversations/{id}/escalate", post(escalation::escalate))
+        .route("/conversations/{id}/escalation", get(escalation::get))
         .route("/reports", get(reports::report))
         .route("/reports/lists", get(reports::lists))
         .route("/reports/live", get(reports::live))
@@ -489,6 +495,12 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/email/inbound",
             post(email::inbound).layer(DefaultBodyLimit::max(email::MAX_INBOUND_BYTES)),
+        )
+        // Jira's webhook carries the whole issue.
+        .route(
+            "/escalation/jira-webhook",
+            post(escalation::jira_webhook)
+                .layer(DefaultBodyLimit::max(escalation::MAX_WEBHOOK_BYTES)),
         );
     Router::new()
         .route("/", get(static_files::root))
