@@ -14,6 +14,7 @@ use web_sys::{
 use yew::prelude::*;
 
 mod conversation;
+mod escalation;
 mod inbox;
 mod io;
 
@@ -258,7 +259,7 @@ impl Component for App {
             }
         });
         App {
-            state: ConsoleState::default(),
+            state: escalation::opened_from_link(),
             socket: None,
             generation: 0,
             booting: true,

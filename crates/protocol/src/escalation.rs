@@ -32,6 +32,16 @@ pub enum EscalateRequest {
     Link(String),
 }
 
+impl EscalateRequest {
+    /// The console's form: a typed key links that issue, else the summary makes a new one.
+    pub fn from_form(summary: &str, key: &str) -> Self {
+        match key.trim() {
+            "" => EscalateRequest::Summary(summary.trim().to_owned()),
+            key => EscalateRequest::Link(key.to_owned()),
+        }
+    }
+}
+
 /// An issue key as trackers write it (`ABC-123`), upper-cased; `None` when it is not one.
 pub fn normalize_issue_key(key: &str) -> Option<String> {
     let key = key.trim().to_ascii_uppercase();
@@ -69,5 +79,13 @@ mod tests {
         let r: EscalateRequest = serde_json::from_str(r#"{"link":"SUP-1"}"#).unwrap();
         assert_eq!(r, EscalateRequest::Link("SUP-1".into()));
         assert!(serde_json::from_str::<EscalateRequest>(r#"{"title":"x"}"#).is_err());
+        assert_eq!(
+            EscalateRequest::from_form(" Refund stuck ", " "),
+            EscalateRequest::Summary("Refund stuck".into())
+        );
+        assert_eq!(
+            EscalateRequest::from_form("Refund stuck", " sup-4 "),
+            EscalateRequest::Link("sup-4".into())
+        );
     }
 }

@@ -289,6 +289,9 @@ impl App {
                     <button class="resolve" onclick={toggle}>{ if resolved { "Reopen" } else { "Resolve" } }</button>
                 </div>
                 { self.view_labels(ctx, c) }
+                <escalation::EscalationPanel key={format!("escalation-{id}")} conversation={id}
+                    preview={c.preview.clone().unwrap_or_default()}
+                    notes={self.state.notes.get(&id).map_or(0, Vec::len)} />
                 <dl>
                     if let Some(u) = &c.page_url { <dt>{ "Page" }</dt><dd>{ u.clone() }</dd> }
                     if let Some(l) = &c.locale { <dt>{ "Language" }</dt><dd>{ l.clone() }</dd> }
