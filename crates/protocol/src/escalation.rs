@@ -42,35 +42,9 @@ impl EscalateRequest {
     }
 }
 
-/// An issue key as trackers write it (`ABC-123`), upper-cased; `None` when it is not one.
-pub fn normalize_issue_key(key: &str) -> Option<String> {
-    let key = key.trim().to_ascii_uppercase();
-    let (project, number) = key.rsplit_once('-')?;
-    let project_ok = project.len() <= 50
-        && project.starts_with(|c: char| c.is_ascii_uppercase())
-        && project
-            .chars()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
-    let number_ok = (1..=12).contains(&number.len())
-        && number.chars().all(|c| c.is_ascii_digit())
-        && !number.starts_with('0');
-    (project_ok && number_ok).then_some(key)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn issue_keys_are_recognized() {
-        assert_eq!(normalize_issue_key(" sup-12 ").as_deref(), Some("SUP-12"));
-        assert_eq!(normalize_issue_key("A_B2-7").as_deref(), Some("A_B2-7"));
-        for bad in [
-            "SUP", "SUP-", "-12", "SUP-012", "1SUP-3", "SUP-1x", "S P-1", "",
-        ] {
-            assert_eq!(normalize_issue_key(bad), None, "{bad}");
-        }
-    }
 
     #[test]
     fn requests_are_one_of_summary_or_link() {

@@ -17,9 +17,7 @@ mod text;
 pub mod webhooks;
 
 pub use decode::{FrameError, check_body, check_id, decode_agent, decode_visitor};
-pub use escalation::{
-    EscalateRequest, Escalation, MAX_ESCALATION_SUMMARY_CHARS, normalize_issue_key,
-};
+pub use escalation::{EscalateRequest, Escalation, MAX_ESCALATION_SUMMARY_CHARS};
 pub use export::{
     CONTACT_EXPORT_FORMAT, ContactErased, ContactExport, ExportedContact, ExportedConversation,
     ExportedDeflection, ExportedMessage, ExportedNote,

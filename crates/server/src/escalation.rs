@@ -99,7 +99,7 @@ impl Escalation {
         if self.jira_token.trim().is_empty() {
             return Err("jira_token is empty".into());
         }
-        if protocol::normalize_issue_key(&format!("{}-1", self.jira_project)).as_deref()
+        if normalize_issue_key(&format!("{}-1", self.jira_project)).as_deref()
             != Some(format!("{}-1", self.jira_project).as_str())
         {
             return Err(format!(
@@ -415,7 +415,7 @@ pub async fn escalate(
     }
     let (key, status) = match request {
         EscalateRequest::Link(key) => {
-            let key = protocol::normalize_issue_key(&key).ok_or_else(|| {
+            let key = normalize_issue_key(&key).ok_or_else(|| {
                 AppError::BadRequest(format!("{key:?} is not an issue key like SUP-123"))
             })?;
             fetch_issue(jira, &key).await?.ok_or_else(|| {
@@ -594,7 +594,7 @@ pub async fn jira_webhook(
     let Some(status) = issue.fields.and_then(|f| f.status) else {
         return Ok(Json(json!({ "updated": 0 })));
     };
-    let Some(key) = protocol::normalize_issue_key(&issue.key) else {
+    let Some(key) = normalize_issue_key(&issue.key) else {
         return Err(AppError::BadRequest(format!(
             "{:?} is not an issue key",
             issue.key
@@ -639,9 +639,36 @@ pub async fn jira_webhook(
     Ok(Json(json!({ "updated": updated })))
 }
 
+/// An issue key as trackers write it (kept out of `protocol`: the widget's build must not
+/// change) (`ABC-123`), upper-cased; `None` when it is not one.
+pub(crate) fn normalize_issue_key(key: &str) -> Option<String> {
+    let key = key.trim().to_ascii_uppercase();
+    let (project, number) = key.rsplit_once('-')?;
+    let project_ok = project.len() <= 50
+        && project.starts_with(|c: char| c.is_ascii_uppercase())
+        && project
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+    let number_ok = (1..=12).contains(&number.len())
+        && number.chars().all(|c| c.is_ascii_digit())
+        && !number.starts_with('0');
+    (project_ok && number_ok).then_some(key)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn issue_keys_are_recognized() {
+        assert_eq!(normalize_issue_key(" sup-12 ").as_deref(), Some("SUP-12"));
+        assert_eq!(normalize_issue_key("A_B2-7").as_deref(), Some("A_B2-7"));
+        for bad in [
+            "SUP", "SUP-", "-12", "SUP-012", "1SUP-3", "SUP-1x", "S P-1", "",
+        ] {
+            assert_eq!(normalize_issue_key(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn the_description_carries_the_link_and_each_line_of_the_transcript() {
