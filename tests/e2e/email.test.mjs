@@ -4,57 +4,31 @@
 // to the inbound endpoint, shows in the console live and in the widget when they come back.
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { createServer } from "node:net";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
-  addAgent, launchBrowser, removeData, screenshot, startServer, stopServer, tempData, watchErrors,
+  addAgent, launchBrowser, removeData, screenshot, smtpSink, startServer, stopServer, tempData,
+  waitFor, watchErrors,
 } from "./harness.mjs";
 
 const AGENT = { email: "bo@brightbill.test", password: "another long password", name: "Bo Lima" };
 const SECRET = "email-inbound-secret-0123456789";
 const PYTHON = process.env.FRONTDESK_TEST_PYTHON;
-let data, server, browser, smtp, maildir;
+let data, server, browser, smtp;
+const mails = () => smtp.mails();
 
-function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
-async function waitFor(what, check, timeout = 30000) {
-  const end = Date.now() + timeout;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
-const mails = () => ["new", "cur"].flatMap((d) => {
-  try {
-    return readdirSync(join(maildir, d)).map((f) => readFileSync(join(maildir, d, f), "utf8"));
-  } catch {
-    return [];
-  }
-});
 
 before(async () => {
   assert.ok(PYTHON, "FRONTDESK_TEST_PYTHON is not set (cargo xtask test sets it)");
   data = tempData();
-  maildir = join(data, "maildir");
-  const port = await freePort();
-  smtp = spawn(PYTHON, ["-m", "aiosmtpd", "-n", "-l", `127.0.0.1:${port}`, "-c", "aiosmtpd.handlers.Mailbox", maildir], { stdio: "ignore" });
+  smtp = await smtpSink(PYTHON, join(data, "maildir"));
   addAgent(data, AGENT.email, AGENT.password, AGENT.name);
   const config = join(data, "frontdesk.toml");
   writeFileSync(config, [
     "[email]",
-    `smtp_url = "smtp://127.0.0.1:${port}"`,
+    `smtp_url = "smtp://127.0.0.1:${smtp.port}"`,
     `from = "Brightbill Support <support@brightbill.test>"`,
     `reply_domain = "reply.brightbill.test"`,
     `inbound_secret = "${SECRET}"`,
@@ -69,7 +43,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   if (server) await stopServer(server);
-  smtp?.kill();
+  smtp?.child.kill();
   removeData(data);
 });
 

@@ -1,6 +1,7 @@
 // Test harness: starts the real `frontdesk` binary on 127.0.0.1 and Debian's headless Chromium.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -102,4 +103,39 @@ export function watchErrors(page) {
 export async function screenshot(page, name) {
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+}
+
+/** A loopback port free right now (for a helper process that needs its port up front). */
+export function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `check` until it returns something truthy (returned), failing after `timeout` ms. */
+export async function waitFor(what, check, timeout = 30000) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** An SMTP server (aiosmtpd, in the tests' Python) writing into a Maildir; `mails()` reads it. */
+export async function smtpSink(python, maildir) {
+  const port = await freePort();
+  const child = spawn(python, ["-m", "aiosmtpd", "-n", "-l", `127.0.0.1:${port}`, "-c", "aiosmtpd.handlers.Mailbox", maildir], { stdio: "ignore" });
+  const mails = () => ["new", "cur"].flatMap((d) => {
+    try {
+      return readdirSync(join(maildir, d)).map((f) => readFileSync(join(maildir, d, f), "utf8"));
+    } catch {
+      return [];
+    }
+  });
+  return { child, port, mails };
 }

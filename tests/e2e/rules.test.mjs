@@ -5,11 +5,11 @@
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { createServer } from "node:net";
-import { readdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import {
-  addAgent, launchBrowser, removeData, screenshot, startServer, stopServer, tempData, watchErrors,
+  addAgent, launchBrowser, removeData, screenshot, smtpSink, startServer, stopServer, tempData,
+  waitFor, watchErrors,
 } from "./harness.mjs";
 
 const ANA = { email: "ana@brightbill.test", password: "a long password here", name: "Ana" };
@@ -17,34 +17,11 @@ const BO = { email: "bo@brightbill.test", password: "another long password", nam
 // 32 random bytes, base64, as Standard Webhooks secrets are written.
 const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw0xXHtu4WGVA=";
 const PYTHON = process.env.FRONTDESK_TEST_PYTHON;
-let data, server, browser, smtp, receiver, maildir, hooksLog;
+let data, server, browser, smtp, receiver, hooksLog;
+const mails = () => smtp.mails();
 
-function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
-async function waitFor(what, check, timeout = 30000) {
-  const end = Date.now() + timeout;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
-const mails = () => ["new", "cur"].flatMap((d) => {
-  try {
-    return readdirSync(join(maildir, d)).map((f) => readFileSync(join(maildir, d, f), "utf8"));
-  } catch {
-    return [];
-  }
-});
 
 const hooks = () => (existsSync(hooksLog) ? readFileSync(hooksLog, "utf8") : "")
   .split("\n").filter(Boolean).map((l) => JSON.parse(l));
@@ -52,10 +29,8 @@ const hooks = () => (existsSync(hooksLog) ? readFileSync(hooksLog, "utf8") : "")
 before(async () => {
   assert.ok(PYTHON, "FRONTDESK_TEST_PYTHON is not set (cargo xtask test sets it)");
   data = tempData();
-  maildir = join(data, "maildir");
   hooksLog = join(data, "hooks.jsonl");
-  const smtpPort = await freePort();
-  smtp = spawn(PYTHON, ["-m", "aiosmtpd", "-n", "-l", `127.0.0.1:${smtpPort}`, "-c", "aiosmtpd.handlers.Mailbox", maildir], { stdio: "ignore" });
+  smtp = await smtpSink(PYTHON, join(data, "maildir"));
   const receiverScript = new URL("../webhooks/receiver.py", import.meta.url).pathname;
   receiver = spawn(PYTHON, [receiverScript, SECRET, hooksLog, "0"], { stdio: ["ignore", "pipe", "inherit"] });
   const receiverPort = await new Promise((resolve) => {
@@ -84,7 +59,7 @@ allow_private_targets = true
 poll_ms = 50
 
 [email]
-smtp_url = "smtp://127.0.0.1:${smtpPort}"
+smtp_url = "smtp://127.0.0.1:${smtp.port}"
 from = "Brightbill Support <support@brightbill.test>"
 reply_domain = "reply.brightbill.test"
 inbound_secret = "rules-test-inbound-secret"
@@ -106,7 +81,7 @@ then = [
 after(async () => {
   await browser?.close();
   if (server) await stopServer(server);
-  smtp?.kill();
+  smtp?.child.kill();
   receiver?.kill();
   removeData(data);
 });

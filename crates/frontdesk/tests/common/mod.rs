@@ -96,14 +96,19 @@ pub fn http_status(addr: &str, head: &str, body: &str) -> u16 {
     let mut s = std::net::TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(std::time::Duration::from_secs(120)))
         .unwrap();
-    write!(
-        s,
+    // One write of the whole request (formatting straight into the socket writes it piece by
+    // piece); a server that answers and closes before reading everything (a refusal) may make
+    // the write fail, and its answer is still read.
+    let request = format!(
         "{head}\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
-    )
-    .unwrap();
+    );
+    let written = s.write_all(request.as_bytes());
     let mut response = String::new();
     let _ = s.read_to_string(&mut response);
+    if response.is_empty() {
+        written.unwrap();
+    }
     response
         .split(' ')
         .nth(1)
