@@ -212,6 +212,17 @@ pub async fn me(State(state): State<AppState>, headers: HeaderMap) -> Result<Res
     }
 }
 
+/// Constant-time equality of a secret a caller sent and the configured one (the inbound email
+/// endpoint's and Jira's webhook's bearer secrets): how long a refusal takes tells nothing.
+pub(crate) fn same_secret(given: &[u8], expected: &[u8]) -> bool {
+    given.len() == expected.len()
+        && given
+            .iter()
+            .zip(expected)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -225,15 +225,6 @@ pub struct Received {
     pub duplicate: bool,
 }
 
-fn same_secret(given: &str, expected: &str) -> bool {
-    given.len() == expected.len()
-        && given
-            .bytes()
-            .zip(expected.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
-}
-
 /// `POST /api/email/inbound`: a customer's email answer.
 pub async fn inbound(
     State(state): State<AppState>,
@@ -250,7 +241,9 @@ pub async fn inbound(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or(AppError::Unauthenticated)?;
-    if email.inbound_secret.is_empty() || !same_secret(given.trim(), &email.inbound_secret) {
+    if email.inbound_secret.is_empty()
+        || !crate::auth::same_secret(given.trim().as_bytes(), email.inbound_secret.as_bytes())
+    {
         return Err(AppError::Forbidden("wrong inbound secret".into()));
     }
     let key = reply_key(&state, &email)

@@ -535,23 +535,16 @@ fn action_error(e: actions::ActionError) -> AppError {
     }
 }
 
-/// Constant-time equality of two secrets.
-fn same_secret(given: &[u8], expected: &[u8]) -> bool {
-    given.len() == expected.len()
-        && given
-            .iter()
-            .zip(expected)
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
-}
-
 /// The webhook's caller proved the secret: as a bearer token, or as Jira's `X-Hub-Signature:
 /// sha256=<hex HMAC-SHA256 of the body>`. `None` when it offered neither.
 fn authorized(secret: &str, headers: &HeaderMap, body: &[u8]) -> Option<bool> {
     use hmac::{Hmac, Mac};
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     if let Some(token) = header("authorization").and_then(|v| v.strip_prefix("Bearer ")) {
-        return Some(same_secret(token.trim().as_bytes(), secret.as_bytes()));
+        return Some(crate::auth::same_secret(
+            token.trim().as_bytes(),
+            secret.as_bytes(),
+        ));
     }
     let signature = header("x-hub-signature")?;
     let Some(Ok(given)) = signature.trim().strip_prefix("sha256=").map(hex::decode) else {
