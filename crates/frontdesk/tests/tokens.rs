@@ -9,6 +9,16 @@ use common::cli;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
+/// The server, stopped when the test ends, however it ends (a failed assertion too).
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn status(addr: &str, path: &str, token: &str) -> u16 {
     common::http_status(
         addr,
@@ -64,15 +74,17 @@ fn a_token_is_shown_once_works_until_revoked_and_is_never_logged() {
     );
 
     let log = dir.path().join("server.log");
-    let mut server = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data", &data])
-        .env("FRONTDESK_LOG", "trace")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let mut server = Server(
+        Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data", &data])
+            .env("FRONTDESK_LOG", "trace")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = BufReader::new(server.0.stdout.take().unwrap()).lines();
     let addr = loop {
         let line = lines
             .next()
@@ -126,8 +138,7 @@ fn a_token_is_shown_once_works_until_revoked_and_is_never_logged() {
     ]);
     assert!(nobody.contains("no@example.com"), "{nobody}");
 
-    server.kill().unwrap();
-    server.wait().unwrap();
+    drop(server);
     let logged = std::fs::read_to_string(&log).unwrap();
     assert!(
         logged.contains("TRACE") || logged.contains("DEBUG"),
