@@ -10,6 +10,7 @@ use std::sync::Arc;
 mod api;
 mod email;
 mod escalations;
+mod report_days;
 mod reports;
 mod webhooks;
 
@@ -41,6 +42,8 @@ pub async fn postgres_database(name: &str) -> Option<String> {
     let (base, _) = url.rsplit_once('/').expect("a database in the URL");
     Some(format!("{base}/{db}"))
 }
+
+pub use report_days::reports_kept_in_memory_follow_every_change;
 
 /// Runs every story against `store`, which must be empty. Panics with the failing story's name.
 pub async fn run_all(store: Arc<dyn Store>) {

@@ -141,3 +141,17 @@ async fn the_writer_reconnects_after_the_server_ends_its_connection() {
         .collect();
     assert_eq!(seqs, vec![1, 2, 3, 4]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reports_kept_in_memory_follow_every_change() {
+    let Some(url) = store::conformance::postgres_database("report_days").await else {
+        return;
+    };
+    let a = PgStore::connect(&url).await.unwrap();
+    let b = PgStore::connect(&url).await.unwrap();
+    let fresh = || async {
+        let store: Arc<dyn Store> = Arc::new(PgStore::connect(&url).await.unwrap());
+        store
+    };
+    store::conformance::reports_kept_in_memory_follow_every_change(&a, &b, fresh).await;
+}

@@ -121,3 +121,16 @@ async fn an_erased_contact_leaves_no_bytes_in_the_database_files() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reports_kept_in_memory_follow_every_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("frontdesk.db");
+    let a = SqliteStore::open(&path).await.unwrap();
+    let b = SqliteStore::open(&path).await.unwrap();
+    let fresh = || async {
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).await.unwrap());
+        store
+    };
+    store::conformance::reports_kept_in_memory_follow_every_change(&a, &b, fresh).await;
+}

@@ -326,6 +326,7 @@ async fn run(
              AS (VALUES {}) \
              UPDATE conversations SET last_seq = v.last_seq, updated_at = v.at, \
              agent_replies = agent_replies + v.replies, \
+             facts_rev = facts_rev + v.replies, \
              preview = v.preview, last_author = v.last_author, \
              first_response_at = coalesce(conversations.first_response_at, v.first_response_at), \
              next_response_from = CASE WHEN v.reset = 1 THEN NULL ELSE next_response_from END, \

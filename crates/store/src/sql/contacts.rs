@@ -9,8 +9,10 @@ impl SqlStore {
             Some(id) => id,
             None => {
                 let id = new_contact_for(&mut tx, visitor_id, &site, None, now).await?;
-                sqlx::query(&q("UPDATE conversations SET contact_id = ? WHERE visitor_id = ? AND contact_id IS NULL"),
-                )
+                sqlx::query(&q(
+                    "UPDATE conversations SET contact_id = ?, facts_rev = facts_rev + 1 \
+                     WHERE visitor_id = ? AND contact_id IS NULL",
+                ))
                 .bind(id)
                 .bind(visitor_id)
                 .execute(&mut *tx)
@@ -89,8 +91,10 @@ impl SqlStore {
         .execute(&mut *tx)
         .await?;
         // The conversation open now is the identified user's; earlier ones stay whose they were.
-        sqlx::query(&q("UPDATE conversations SET contact_id = ? WHERE visitor_id = ? AND (status = 'open' OR contact_id IS NULL)"),
-        )
+        sqlx::query(&q(
+            "UPDATE conversations SET contact_id = ?, facts_rev = facts_rev + 1 \
+             WHERE visitor_id = ? AND (status = 'open' OR contact_id IS NULL)",
+        ))
         .bind(target)
         .bind(visitor_id)
         .execute(&mut *tx)

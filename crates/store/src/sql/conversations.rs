@@ -191,7 +191,8 @@ impl SqlStore {
         self_help_ms: Option<i64>,
     ) -> Result<()> {
         sqlx::query(&q(
-            "UPDATE conversations SET context = ?, self_help_ms = ? WHERE id = ? AND context IS NULL",
+            "UPDATE conversations SET context = ?, self_help_ms = ?, facts_rev = facts_rev + 1 \
+             WHERE id = ? AND context IS NULL",
         ))
         .bind(context)
         .bind(self_help_ms)
@@ -221,7 +222,7 @@ impl SqlStore {
         .fetch_optional(&mut *tx)
         .await?;
         let result = sqlx::query(&q(
-            "UPDATE conversations SET resolved_at = ?2, updated_at = ?3, \
+            "UPDATE conversations SET resolved_at = ?2, updated_at = ?3, facts_rev = facts_rev + 1, \
              first_resolved_at = coalesce(first_resolved_at, ?2), \
              reopens = reopens + CASE WHEN ?1 = 'open' AND status = 'resolved' THEN 1 ELSE 0 END, \
              status = ?1, \
@@ -265,7 +266,8 @@ impl SqlStore {
     ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         let r = sqlx::query(&q(
-            "UPDATE conversations SET rating = ?, rating_comment = ? WHERE id = ?",
+            "UPDATE conversations SET rating = ?, rating_comment = ?, facts_rev = facts_rev + 1 \
+             WHERE id = ?",
         ))
         .bind(i64::from(score))
         .bind(comment)
@@ -364,7 +366,8 @@ impl SqlStore {
     ) -> Result<Conversation> {
         let mut tx = self.pool.begin().await?;
         let r = sqlx::query(&q(
-            "UPDATE conversations SET assignee_id = ?, updated_at = ? WHERE id = ?",
+            "UPDATE conversations SET assignee_id = ?, updated_at = ?, facts_rev = facts_rev + 1 \
+             WHERE id = ?",
         ))
         .bind(agent_id)
         .bind(now)
@@ -389,7 +392,7 @@ impl SqlStore {
     ) -> Result<Option<Conversation>> {
         let mut tx = self.pool.begin().await?;
         let r = sqlx::query(&q(
-            "UPDATE conversations SET assignee_id = ?1, updated_at = ?2 \
+            "UPDATE conversations SET assignee_id = ?1, updated_at = ?2, facts_rev = facts_rev + 1 \
              WHERE id = ?3 AND assignee_id IS NOT DISTINCT FROM CAST(?4 AS BIGINT)",
         ))
         .bind(agent_id)
@@ -422,7 +425,7 @@ impl SqlStore {
         dues: SlaDues,
     ) -> Result<Conversation> {
         let r = sqlx::query(&q(
-            "UPDATE conversations SET priority = ?, first_response_due = ?, \
+            "UPDATE conversations SET priority = ?, first_response_due = ?, facts_rev = facts_rev + 1, \
              next_response_due = CASE WHEN next_response_from IS NOT NULL THEN ? END, \
              resolution_due = CASE WHEN status = 'open' THEN ? END WHERE id = ?",
         ))
@@ -454,7 +457,8 @@ impl SqlStore {
         due: Option<Millis>,
     ) -> Result<()> {
         let r = sqlx::query(&q(
-            "UPDATE conversations SET resolution_from = ?, resolution_due = ? WHERE id = ?",
+            "UPDATE conversations SET resolution_from = ?, resolution_due = ?, facts_rev = facts_rev + 1 \
+             WHERE id = ?",
         ))
         .bind(from)
         .bind(due)
@@ -535,7 +539,7 @@ impl SqlStore {
             return Ok(false);
         }
         sqlx::query(&q(
-            "UPDATE conversations SET sla_breached_at = ? WHERE id = ?",
+            "UPDATE conversations SET sla_breached_at = ?, facts_rev = facts_rev + 1 WHERE id = ?",
         ))
         .bind(now)
         .bind(conversation_id)
@@ -562,7 +566,7 @@ impl SqlStore {
     ) -> Result<Conversation> {
         let mut tx = self.pool.begin().await?;
         let r = sqlx::query(&q(
-            "UPDATE conversations SET updated_at = updated_at WHERE id = ?",
+            "UPDATE conversations SET facts_rev = facts_rev + 1 WHERE id = ?",
         ))
         .bind(conversation_id)
         .execute(&mut *tx)
@@ -601,11 +605,13 @@ impl SqlStore {
         conversation_id: i64,
         team: Option<&str>,
     ) -> Result<Conversation> {
-        let r = sqlx::query(&q("UPDATE conversations SET team = ? WHERE id = ?"))
-            .bind(team)
-            .bind(conversation_id)
-            .execute(&self.pool)
-            .await?;
+        let r = sqlx::query(&q(
+            "UPDATE conversations SET team = ?, facts_rev = facts_rev + 1 WHERE id = ?",
+        ))
+        .bind(team)
+        .bind(conversation_id)
+        .execute(&self.pool)
+        .await?;
         self.changed_conversation(r, conversation_id).await
     }
 

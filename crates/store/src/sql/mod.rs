@@ -32,6 +32,7 @@ mod email;
 mod escalations;
 mod messages;
 mod privacy;
+mod report_cache;
 mod reports;
 mod searches;
 mod tokens;
@@ -56,6 +57,8 @@ pub struct SqlStore {
     faults: writer::Faults,
     /// Which configured webhook endpoint wants which event (shared with the writer).
     hooks: webhooks::Hooks,
+    /// The whole days reports read, checked against the database on every read.
+    report_cache: std::sync::Arc<report_cache::ReportCache>,
 }
 
 impl SqlStore {
@@ -70,6 +73,7 @@ impl SqlStore {
             writer,
             faults,
             hooks,
+            report_cache: Default::default(),
         }
     }
 

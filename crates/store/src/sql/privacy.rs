@@ -318,7 +318,8 @@ impl SqlStore {
                 let sql = format!(
                     "UPDATE conversations SET preview = NULL, page_url = NULL, context = NULL, \
                      contact_name = NULL, contact_email = NULL, rating_comment = NULL, \
-                     contact_id = NULL, anonymized_at = {now} WHERE id IN ({{ids}})"
+                     contact_id = NULL, anonymized_at = {now}, facts_rev = facts_rev + 1 \
+                     WHERE id IN ({{ids}})"
                 );
                 for_ids(&mut tx, &sql, &due).await?;
                 sqlx::query(&q("UPDATE deflections SET visitor_id = NULL \

@@ -5,6 +5,7 @@
 
 use super::SqlStore;
 use super::dialect::q;
+use super::report_cache;
 use crate::{Importance, Millis, ReportFilter, Result};
 use insights::{Fact, Reply};
 use protocol::reports::TopContact;
@@ -44,7 +45,7 @@ fn conditions(filter: &ReportFilter) -> (String, Vec<Param>) {
 }
 
 #[derive(Clone)]
-enum Param {
+pub(super) enum Param {
     Int(i64),
     Text(String),
 }
@@ -85,6 +86,22 @@ fn unpack(text: &str) -> impl Iterator<Item = Vec<&str>> {
     text.split(RECORD)
         .filter(|r| !r.is_empty())
         .map(|r| r.split(FIELD).collect())
+}
+
+/// What facts carry besides their fields.
+#[derive(Clone, Copy)]
+pub(super) struct Detail {
+    pub labels: bool,
+    pub previews: bool,
+}
+
+impl Detail {
+    fn all(on: bool) -> Self {
+        Detail {
+            labels: on,
+            previews: on,
+        }
+    }
 }
 
 fn int(field: &str) -> Option<i64> {
@@ -263,8 +280,13 @@ impl SqlStore {
     }
 
     /// The facts of conversations matching `scope` (conditions on `c` and their parameters),
-    /// with the clocks they breached, and their labels and previews when `details`, by id.
-    async fn facts_where(&self, scope: &str, params: &[Param], details: bool) -> Result<Vec<Fact>> {
+    /// with the clocks they breached, and their labels and previews as `detail` says, by id.
+    pub(super) async fn facts_where(
+        &self,
+        scope: &str,
+        params: &[Param],
+        detail: Detail,
+    ) -> Result<Vec<Fact>> {
         let preview = format!("replace(replace(c.preview, '{FIELD}', ' '), '{RECORD}', ' ')");
         let mut fields = FACT_FIELDS;
         if !super::dialect::BREACHES_INLINE {
@@ -285,8 +307,8 @@ impl SqlStore {
             "SELECT {} FROM conversations c WHERE {scope}",
             packed(&["c.id", &preview])
         );
-        let optional = |sql: String| async move {
-            if details {
+        let optional = |sql: String, wanted: bool| async move {
+            if wanted {
                 self.packed_answer(&sql, params).await
             } else {
                 Ok(String::new())
@@ -301,8 +323,8 @@ impl SqlStore {
         };
         let (facts, labels, previews, breaches) = tokio::try_join!(
             self.grouped_answer(&FACT_KEYS, &fields, &from_where, params),
-            optional(sql_labels),
-            optional(sql_previews),
+            optional(sql_labels, detail.labels),
+            optional(sql_previews, detail.previews),
             separate_breaches,
         )?;
         let mut facts: Vec<Fact> = records(&facts, FACT_KEYS.len())
@@ -336,6 +358,9 @@ impl SqlStore {
         Ok(facts)
     }
 
+    /// The facts of the conversations created in `[since, until)` that pass the filter, by id:
+    /// whole days from memory when their stamps match (`report_cache.rs`), the partial days at
+    /// either end from the database.
     pub(super) async fn report_facts(
         &self,
         filter: &ReportFilter,
@@ -343,73 +368,196 @@ impl SqlStore {
         until: Millis,
         details: bool,
     ) -> Result<Vec<Fact>> {
+        let Some((first, end)) = report_cache::whole_days(since, until) else {
+            let mut facts = self.live_facts(filter, since, until, details).await?;
+            for f in &mut facts {
+                f.waiting = false;
+            }
+            return Ok(facts);
+        };
+        let (before, mut days, after) = tokio::try_join!(
+            self.live_facts(filter, since, first, details),
+            self.cached_facts(filter, first, end, details),
+            self.live_facts(filter, end, until, details),
+        )?;
+        days.extend(before);
+        days.extend(after);
+        days.sort_unstable_by_key(|f| f.id);
+        // Who wrote last changes with every message and is no report's business over a
+        // period (the open conversations' lists read it live): not kept with the days.
+        for f in &mut days {
+            f.waiting = false;
+        }
+        Ok(days)
+    }
+
+    /// The facts of `[since, until)` read from the database.
+    async fn live_facts(
+        &self,
+        filter: &ReportFilter,
+        since: Millis,
+        until: Millis,
+        details: bool,
+    ) -> Result<Vec<Fact>> {
+        if since >= until {
+            return Ok(Vec::new());
+        }
         let (extra, mut params) = conditions(filter);
         let mut all = vec![Param::Int(since), Param::Int(until)];
         all.append(&mut params);
         self.facts_where(
             &format!("c.created_at >= ? AND c.created_at < ?{extra}"),
             &all,
-            details,
+            Detail::all(details),
         )
         .await
     }
 
+    /// The previews of the conversations created in `[since, until)`, set on `facts` (by id).
+    pub(super) async fn attach_previews(
+        &self,
+        facts: &mut [Fact],
+        since: Millis,
+        until: Millis,
+    ) -> Result<()> {
+        let preview = format!("replace(replace(c.preview, '{FIELD}', ' '), '{RECORD}', ' ')");
+        let sql = format!(
+            "SELECT {} FROM conversations c WHERE c.created_at >= ? AND c.created_at < ?",
+            packed(&["c.id", &preview])
+        );
+        let packed = self
+            .packed_answer(&sql, &[Param::Int(since), Param::Int(until)])
+            .await?;
+        for f in unpack(&packed) {
+            let (Some(id), Some(preview)) = (f.first().and_then(|i| int(i)), f.get(1)) else {
+                continue;
+            };
+            if let Ok(i) = facts.binary_search_by_key(&id, |f| f.id) {
+                facts[i].preview = text(preview);
+            }
+        }
+        Ok(())
+    }
+
+    /// The next responses given in `[since, until)` under the filter, by start: whole days
+    /// from memory (`report_cache.rs`), the partial days at either end from the database. The
+    /// rows carry their site and priority; the other conditions are the conversations', asked
+    /// of the database once for the range of conversations the responses belong to.
     pub(super) async fn report_replies(
         &self,
         filter: &ReportFilter,
         since: Millis,
         until: Millis,
     ) -> Result<Vec<Reply>> {
-        // The rows carry their site and priority: a join only for the other filters.
-        let (extra, mut params) = conditions(&ReportFilter {
+        let mut rows = match report_cache::whole_days(since, until) {
+            None => self.replies_where(since, until).await?,
+            Some((first, end)) => {
+                let (before, mut days, after) = tokio::try_join!(
+                    self.replies_where(since, first),
+                    self.cached_replies(first, end),
+                    self.replies_where(end, until),
+                )?;
+                days.extend(before);
+                days.extend(after);
+                days
+            }
+        };
+        rows.retain(|(_, r)| {
+            filter.site.as_deref().is_none_or(|s| r.site == s)
+                && filter.priority.as_deref().is_none_or(|p| r.priority == p)
+        });
+        if !report_cache::replies_carry(filter) && !rows.is_empty() {
+            let mut ids: Vec<i64> = rows.iter().map(|(c, _)| *c).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            let (mut matching, unknown) = self.sort_by_facts(filter, &ids, until).await?;
+            matching.extend(self.matching_conversations(filter, &unknown).await?);
+            matching.sort_unstable();
+            rows.retain(|(c, _)| matching.binary_search(c).is_ok());
+        }
+        let mut replies: Vec<Reply> = rows.into_iter().map(|(_, r)| r).collect();
+        replies.sort_unstable_by_key(|r| (r.from_at, r.at));
+        Ok(replies)
+    }
+
+    /// Which of `ids` (sorted) are conversations passing the filter's conditions on the
+    /// conversation (not its site and priority: a next response's own decide those), asked of
+    /// the database: by id when they are few, else over the range they span.
+    async fn matching_conversations(&self, filter: &ReportFilter, ids: &[i64]) -> Result<Vec<i64>> {
+        let (Some(&low), Some(&high)) = (ids.first(), ids.last()) else {
+            return Ok(Vec::new());
+        };
+        let (extra, params) = conditions(&ReportFilter {
             site: None,
             priority: None,
             ..filter.clone()
         });
-        let mut all = vec![Param::Int(since), Param::Int(until)];
-        let mut own = String::new();
-        for (column, value) in [("r.site", &filter.site), ("r.priority", &filter.priority)] {
-            if let Some(v) = value {
-                own.push_str(&format!(" AND {column} = ?"));
-                all.push(Param::Text(v.clone()));
-            }
-        }
-        all.append(&mut params);
-        // The conversations' conditions as a set built once (a join would look up a
-        // conversation per response).
-        let of = if extra.is_empty() {
-            String::new()
+        let mut found = Vec::new();
+        let ranges: Vec<Vec<Param>> = if ids.len() <= 2_000 {
+            ids.chunks(500)
+                .map(|c| c.iter().map(|id| Param::Int(*id)).collect())
+                .collect()
         } else {
-            format!(
-                " AND r.conversation_id IN (SELECT c.id FROM conversations c WHERE 1 = 1{extra})"
-            )
+            vec![vec![Param::Int(low), Param::Int(high)]]
         };
+        for mut all in ranges {
+            let which = if ids.len() <= 2_000 {
+                format!("c.id IN ({})", vec!["?"; all.len()].join(", "))
+            } else {
+                "c.id >= ? AND c.id <= ?".to_owned()
+            };
+            all.extend(params.iter().cloned());
+            let sql = format!(
+                "SELECT {} FROM conversations c WHERE {which}{extra}",
+                packed(&["c.id"])
+            );
+            let packed = self.packed_answer(&sql, &all).await?;
+            found.extend(unpack(&packed).filter_map(|f| int(f.first()?)));
+        }
+        found.retain(|id| ids.binary_search(id).is_ok());
+        Ok(found)
+    }
+
+    /// Every next response given in `[since, until)`, with its conversation, from the database.
+    pub(super) async fn replies_where(
+        &self,
+        since: Millis,
+        until: Millis,
+    ) -> Result<Vec<(i64, Reply)>> {
+        if since >= until {
+            return Ok(Vec::new());
+        }
         // Grouped by site and priority; the response and its due time relative to the wait's
         // start.
         let groups = self
             .grouped_answer(
                 &["r.site", "r.priority"],
-                &["r.from_at", "r.at - r.from_at", "r.due - r.from_at"],
-                &format!("response_times r WHERE r.at >= ? AND r.at < ?{own}{of}"),
-                &all,
+                &[
+                    "r.conversation_id",
+                    "r.from_at",
+                    "r.at - r.from_at",
+                    "r.due - r.from_at",
+                ],
+                "response_times r WHERE r.at >= ? AND r.at < ?",
+                &[Param::Int(since), Param::Int(until)],
             )
             .await?;
-        let mut replies: Vec<Reply> = records(&groups, 2)
+        let replies = records(&groups, 2)
             .filter_map(|(keys, f)| {
-                let [from_at, waited, due] = f[..] else {
+                let [conversation_id, from_at, waited, due] = f[..] else {
                     return None;
                 };
                 let from_at = int(from_at)?;
-                Some(Reply {
+                let reply = Reply {
                     site: keys[0].unwrap_or_default().to_owned(),
                     priority: keys[1].unwrap_or_default().to_owned(),
                     from_at,
                     at: from_at + int(waited)?,
                     due: int(due).map(|d| from_at + d),
-                })
+                };
+                Some((int(conversation_id)?, reply))
             })
             .collect();
-        replies.sort_unstable_by_key(|r| (r.from_at, r.at));
         Ok(replies)
     }
 
@@ -423,7 +571,11 @@ impl SqlStore {
     ) -> Result<Vec<Fact>> {
         let (extra, params) = conditions(filter);
         let mut facts = self
-            .facts_where(&format!("c.status = 'open'{extra}"), &params, details)
+            .facts_where(
+                &format!("c.status = 'open'{extra}"),
+                &params,
+                Detail::all(details),
+            )
             .await?;
         facts.sort_by_key(|f| (f.created_at, f.id));
         let mut contacts: Vec<i64> = facts.iter().filter_map(|f| f.contact_id).collect();
@@ -459,7 +611,7 @@ impl SqlStore {
             let marks = vec!["?"; chunk.len()].join(", ");
             let params: Vec<Param> = chunk.iter().map(|id| Param::Int(*id)).collect();
             out.extend(
-                self.facts_where(&format!("c.id IN ({marks})"), &params, true)
+                self.facts_where(&format!("c.id IN ({marks})"), &params, Detail::all(true))
                     .await?,
             );
         }

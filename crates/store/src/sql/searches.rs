@@ -243,11 +243,13 @@ impl SqlStore {
     }
 
     pub(super) async fn set_effort(&self, conversation_id: i64, score: u8) -> Result<()> {
-        let r = sqlx::query(&q("UPDATE conversations SET ces = ? WHERE id = ?"))
-            .bind(i64::from(score))
-            .bind(conversation_id)
-            .execute(&self.pool)
-            .await?;
+        let r = sqlx::query(&q(
+            "UPDATE conversations SET ces = ?, facts_rev = facts_rev + 1 WHERE id = ?",
+        ))
+        .bind(i64::from(score))
+        .bind(conversation_id)
+        .execute(&self.pool)
+        .await?;
         if r.rows_affected() == 0 {
             return Err(StoreError::NotFound {
                 what: "conversation",
