@@ -171,6 +171,24 @@ impl Cals {
     }
 }
 
+/// Reads the last two months' facts and next responses once, in the background, so that the
+/// first report after a start finds their days in the store's memory
+/// (`store/src/sql/report_cache.rs`) instead of reading them all.
+pub(crate) fn warm(state: AppState) {
+    tokio::spawn(async move {
+        let now = now_millis();
+        let since = now - 62 * DAY;
+        let filter = store::ReportFilter::default();
+        let warmed = tokio::try_join!(
+            state.store.report_facts(&filter, since, now, false),
+            state.store.report_replies(&filter, since, now),
+        );
+        if let Err(e) = warmed {
+            tracing::warn!(error = %e, "could not read the reports' recent days at start");
+        }
+    });
+}
+
 /// The facts and figures of one period.
 async fn period(
     store: &dyn Store,
