@@ -1,7 +1,7 @@
 //! `cargo xtask build`: wasm apps → wasm-bindgen (in-process) → content-hashed files in
 //! `dist/files`, brotli twins, a manifest, a size table, and budgets that fail the build.
 
-use crate::util;
+use crate::{util, wasm};
 use anyhow::{Context, bail};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -58,48 +58,10 @@ fn bindgen(input: &Path, app: &str, out: &Path) -> anyhow::Result<(Vec<u8>, Vec<
         .typescript(false)
         .generate(out)
         .map_err(|e| anyhow::anyhow!("wasm-bindgen failed for {app}: {e:#}"))?;
-    let wasm = strip_target_features(&std::fs::read(out.join(format!("{app}_bg.wasm")))?)?;
-    let glue = std::fs::read(out.join(format!("{app}.js")))?;
-    Ok((wasm, glue))
-}
-
-/// Reads a LEB128 number at `at`; returns it and the position after it.
-fn leb128(bytes: &[u8], mut at: usize) -> anyhow::Result<(usize, usize)> {
-    let (mut value, mut shift) = (0usize, 0);
-    loop {
-        let byte = *bytes.get(at).context("truncated wasm")?;
-        at += 1;
-        value |= usize::from(byte & 0x7f) << shift;
-        if byte < 0x80 {
-            return Ok((value, at));
-        }
-        shift += 7;
-        if shift > 35 {
-            bail!("bad LEB128 number in the wasm");
-        }
-    }
-}
-
-/// The module without its `target_features` custom section: a note for linkers that browsers
-/// never read (148 bytes raw in the widget, about 100 brotli).
-fn strip_target_features(wasm: &[u8]) -> anyhow::Result<Vec<u8>> {
-    let mut out = wasm.get(..8).context("not a wasm module")?.to_vec();
-    let mut at = 8;
-    while at < wasm.len() {
-        let id = wasm[at];
-        let (len, body) = leb128(wasm, at + 1)?;
-        let end = body.checked_add(len).filter(|e| *e <= wasm.len());
-        let end = end.context("truncated wasm section")?;
-        let custom_name = (id == 0)
-            .then(|| leb128(wasm, body).ok())
-            .flatten()
-            .and_then(|(n, name)| wasm.get(name..name + n));
-        if custom_name != Some(b"target_features".as_slice()) {
-            out.extend_from_slice(&wasm[at..end]);
-        }
-        at = end;
-    }
-    Ok(out)
+    let wasm = wasm::strip_target_features(&std::fs::read(out.join(format!("{app}_bg.wasm")))?)?;
+    let glue = std::fs::read_to_string(out.join(format!("{app}.js")))?;
+    let (wasm, glue) = wasm::shorten_imports(&wasm, &glue, &format!("./{app}_bg.js"))?;
+    Ok((wasm, glue.into_bytes()))
 }
 
 /// `--config` for the wasm build that remaps the crates.io sources' folders (each registry's

@@ -7,6 +7,7 @@ mod realtime;
 mod schemathesis;
 mod services;
 mod util;
+mod wasm;
 
 use anyhow::bail;
 
