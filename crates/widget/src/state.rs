@@ -721,9 +721,18 @@ impl ChatState {
         }
     }
 
-    /// Stored messages in sequence order, then pending ones in the order they were typed.
+    /// Stored messages in sequence order, then pending ones in the order they were typed. An
+    /// insertion sort: the lines are in order but for the few a frame just added, and its code
+    /// is a fraction of the standard library's stable sort in the wasm.
     fn sort(&mut self) {
-        self.lines.sort_by_key(|l| l.seq.unwrap_or(u64::MAX));
+        let key = |l: &Line| l.seq.unwrap_or(u64::MAX);
+        for i in 1..self.lines.len() {
+            let mut j = i;
+            while j > 0 && key(&self.lines[j - 1]) > key(&self.lines[j]) {
+                self.lines.swap(j - 1, j);
+                j -= 1;
+            }
+        }
     }
 }
 
