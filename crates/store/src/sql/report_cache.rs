@@ -25,10 +25,11 @@ use std::sync::{Arc, Mutex};
 pub(super) const DAY: Millis = 86_400_000;
 /// The longest run of whole days read through the memory (a longer period reads the database).
 const MAX_DAYS: i64 = 400;
-/// The most facts kept (each about 200 bytes), and the most next responses (about 80 bytes):
-/// the least recently used days go first.
-const MAX_FACTS: usize = 400_000;
-const MAX_REPLIES: usize = 800_000;
+/// The most facts kept (each about 300 bytes with its texts: 45 MB), and the most next
+/// responses (about 100 bytes: 30 MB); the least recently used days go first. Two 30-day
+/// periods of 1,000 conversations and 2,000 next responses a day take a fifth of it.
+const MAX_FACTS: usize = 150_000;
+const MAX_REPLIES: usize = 300_000;
 
 struct Day<T> {
     stamp: String,
