@@ -673,6 +673,7 @@ impl Component for App {
                         Action::Reply {
                             id: web_client::new_id(),
                             body,
+                            attachments: Vec::new(),
                         },
                     );
                 }

@@ -23,6 +23,8 @@ pub struct Line {
     pub author: Author,
     pub body: String,
     pub at: Option<i64>,
+    /// Files sent with the message.
+    pub attachments: Vec<protocol::Attachment>,
 }
 
 impl Line {
@@ -119,9 +121,11 @@ pub enum Action {
         jitter: f64,
     },
     Select(i64),
+    /// A reply, with the files uploaded for it (the body may then be empty).
     Reply {
         id: String,
         body: String,
+        attachments: Vec<protocol::Attachment>,
     },
     Resolve(i64),
     Reopen(i64),
@@ -354,14 +358,19 @@ impl ConsoleState {
                 vec![Effect::Send(AgentFrame::Resolve { conversation })]
             }
             Action::Reopen(conversation) => vec![Effect::Send(AgentFrame::Reopen { conversation })],
-            Action::Reply { id, body } => {
+            Action::Reply {
+                id,
+                body,
+                attachments,
+            } => {
                 let body = body.trim().to_owned();
                 let (Some(conversation), Some(agent)) = (self.selected, &self.agent) else {
                     return Vec::new();
                 };
-                if body.is_empty() {
+                if body.is_empty() && attachments.is_empty() {
                     return Vec::new();
                 }
+                let ids = attachments.iter().map(|a| a.id.clone()).collect();
                 let author = Author::Agent {
                     id: agent.id,
                     name: agent.name.clone(),
@@ -376,12 +385,14 @@ impl ConsoleState {
                         author,
                         body: body.clone(),
                         at: None,
+                        attachments,
                     });
                 if self.connection == Connection::Online {
                     vec![Effect::Send(AgentFrame::Send {
                         id,
                         conversation,
                         body,
+                        attachments: ids,
                     })]
                 } else {
                     Vec::new()
@@ -425,6 +436,7 @@ impl ConsoleState {
                             id: line.id.clone(),
                             conversation,
                             body: line.body.clone(),
+                            attachments: line.attachments.iter().map(|a| a.id.clone()).collect(),
                         }));
                     }
                 }
@@ -501,6 +513,7 @@ impl ConsoleState {
                         author: m.author,
                         body: m.body,
                         at: Some(m.at),
+                        attachments: m.attachments,
                     }),
                 }
                 thread.lines.sort_by_key(|l| l.seq.unwrap_or(u64::MAX));
@@ -668,12 +681,29 @@ mod tests {
             author: Author::Visitor,
             body: "help".into(),
             at: 1,
+            attachments: Vec::new(),
         })));
         s.apply(Action::Closed { jitter: 0.0 });
+        // Nothing to send: ignored. Only a file: a reply.
+        let file = protocol::Attachment {
+            id: "f1".into(),
+            name: "guide.pdf".into(),
+            content_type: "application/pdf".into(),
+            size: 9,
+            width: None,
+            height: None,
+        };
+        s.apply(Action::Reply {
+            id: "r0".into(),
+            body: "  ".into(),
+            attachments: Vec::new(),
+        });
         s.apply(Action::Reply {
             id: "r1".into(),
-            body: "On it".into(),
+            body: "".into(),
+            attachments: vec![file.clone()],
         });
+        assert_eq!(s.thread(7).unwrap().lines[1].attachments, vec![file]);
         let effects = online(&mut s, vec![summary(7, 2)]);
         assert_eq!(
             effects,
@@ -685,7 +715,8 @@ mod tests {
                 Effect::Send(AgentFrame::Send {
                     id: "r1".into(),
                     conversation: 7,
-                    body: "On it".into()
+                    body: "".into(),
+                    attachments: vec!["f1".into()],
                 }),
             ]
         );
@@ -711,6 +742,7 @@ mod tests {
         s.apply(Action::Reply {
             id: "r1".into(),
             body: "Hello".into(),
+            attachments: Vec::new(),
         });
         s.apply(Action::Frame(ServerFrame::Ack {
             id: "r1".into(),
@@ -728,6 +760,7 @@ mod tests {
             },
             body: "Hello".into(),
             at: 3,
+            attachments: Vec::new(),
         })));
         assert_eq!(s.thread(7).unwrap().lines.len(), 1);
     }
@@ -827,6 +860,7 @@ mod tests {
                 author: Author::Visitor,
                 body: "help".into(),
                 at: 1,
+                attachments: Vec::new(),
             }))
         };
         assert!(matches!(

@@ -176,6 +176,10 @@ pub struct LimitsToml {
     pub sign_ins_per_address: Option<RateToml>,
     pub frames_per_connection: Option<RateToml>,
     pub api_requests_per_token: Option<RateToml>,
+    /// Files a visitor uploads (default `30/hour`).
+    pub uploads_per_visitor: Option<RateToml>,
+    /// Largest attachment in megabytes (default 10); a larger upload is refused as it arrives.
+    pub attachment_max_mb: Option<f64>,
     pub connections_per_address: Option<u32>,
     pub header_timeout_seconds: Option<f64>,
     pub body_timeout_seconds: Option<f64>,
@@ -205,7 +209,7 @@ pub fn limits(
     env: impl Fn(&str) -> Option<String>,
 ) -> anyhow::Result<server::Limits> {
     let mut limits = server::Limits::default();
-    let rates: [(&str, &Option<RateToml>, &mut server::Rate); 6] = [
+    let rates: [(&str, &Option<RateToml>, &mut server::Rate); 7] = [
         (
             "new_visitors_per_address",
             &file.new_visitors_per_address,
@@ -236,6 +240,11 @@ pub fn limits(
             &file.api_requests_per_token,
             &mut limits.api_requests_per_token,
         ),
+        (
+            "uploads_per_visitor",
+            &file.uploads_per_visitor,
+            &mut limits.uploads_per_visitor,
+        ),
     ];
     for (name, from_file, slot) in rates {
         let from_env = env(&format!("FRONTDESK_LIMITS_{}", name.to_uppercase()));
@@ -264,6 +273,12 @@ pub fn limits(
             bail!("limits.connections_per_address must be a whole number (0: no cap)");
         }
         limits.connections_per_address = n as u32;
+    }
+    if let Some(mb) = number("attachment_max_mb", file.attachment_max_mb)? {
+        if !(mb > 0.0 && mb <= 1024.0) {
+            bail!("limits.attachment_max_mb must be more than 0 and at most 1024");
+        }
+        limits.attachment_bytes = (mb * 1024.0 * 1024.0) as u64;
     }
     for (name, from_file, slot) in [
         (
@@ -710,6 +725,16 @@ holidays = ["2026-12-25", "2027-01-01"]
         );
         assert!(bad("[limits]\nheader_timeout_seconds = 0\n").contains("header_timeout"));
         assert!(bad("[limits]\npings = 3\n").contains("unknown field"));
+        // Attachments: 10 MB and 30 an hour unless told otherwise.
+        let l = limits(&parse("").unwrap().limits, |_| None).unwrap();
+        assert_eq!(l.attachment_bytes, 10 * 1024 * 1024);
+        assert_eq!(l.uploads_per_visitor.count, 30);
+        let c =
+            parse("[limits]\nattachment_max_mb = 2.5\nuploads_per_visitor = \"5/m\"\n").unwrap();
+        let l = limits(&c.limits, |_| None).unwrap();
+        assert_eq!(l.attachment_bytes, 2_621_440);
+        assert_eq!(l.uploads_per_visitor.count, 5);
+        assert!(bad("[limits]\nattachment_max_mb = 0\n").contains("attachment_max_mb"));
     }
 
     #[test]

@@ -172,6 +172,22 @@ async fn fill(dir: tempfile::TempDir) -> (tempfile::TempDir, String, i64, u64) {
     let store = SqliteStore::open(&dir.path().join("frontdesk.db"))
         .await
         .unwrap();
+    // A file the agent sends, bytes that are not text included.
+    let label = store
+        .add_attachment(&store::NewAttachment {
+            id: "att-label",
+            visitor_id: None,
+            agent_id: Some(ana),
+            conversation_id: Some(conversation),
+            name: "label.pdf",
+            content_type: "application/pdf",
+            width: None,
+            height: None,
+            data: b"%PDF-1.4\n\x00\xff\xfe binary",
+            at: NOW,
+        })
+        .await
+        .unwrap();
     let reply = store
         .append_message(NewMessage {
             conversation_id: conversation,
@@ -179,6 +195,7 @@ async fn fill(dir: tempfile::TempDir) -> (tempfile::TempDir, String, i64, u64) {
             agent_id: Some(ana),
             body: "on its way",
             at: NOW,
+            attachments: std::slice::from_ref(&label),
         })
         .await
         .unwrap();
@@ -190,6 +207,7 @@ async fn fill(dir: tempfile::TempDir) -> (tempfile::TempDir, String, i64, u64) {
         agent_id,
         body: "thanks, and the invoice?",
         at,
+        attachments: &[],
     };
     store
         .append_message(again("c4", None, NOW + 1))
@@ -281,6 +299,7 @@ async fn fill(dir: tempfile::TempDir) -> (tempfile::TempDir, String, i64, u64) {
             agent_id: None,
             body: "how do refunds work?",
             at: NOW,
+            attachments: &[],
         })
         .await
         .unwrap();
@@ -466,6 +485,7 @@ async fn a_copy_that_fails_midway_leaves_the_target_without_a_table() {
                 agent_id: None,
                 body,
                 at: NOW,
+                attachments: &[],
             })
             .await
             .unwrap();

@@ -505,6 +505,7 @@ async fn a_report_is_printed_from_the_database() {
                     agent_id,
                     body: "Where, \"exactly\", is my parcel?",
                     at,
+                    attachments: &[],
                 })
                 .await
                 .unwrap();

@@ -136,6 +136,7 @@ async fn what_the_database_gained_while_the_node_was_down_is_searchable_after_a_
             agent_id: None,
             body: "still waiting for it, wombat",
             at: now,
+            attachments: &[],
         })
         .await
         .unwrap();

@@ -101,6 +101,34 @@ pub fn check_id(id: &str) -> Result<(), FrameError> {
 
 /// A message or note body: not blank, no control characters but newline and tab, at most
 /// `MAX_BODY_CHARS` characters.
+/// A message's attachment ids: at most [`crate::MAX_ATTACHMENTS`], each a short token.
+fn check_attachments(id: &str, attachments: &[String]) -> Result<(), FrameError> {
+    let fail = |code, message: &str| FrameError {
+        code,
+        message: message.to_owned(),
+        id: Some(id.to_owned()),
+    };
+    if attachments.len() > crate::MAX_ATTACHMENTS {
+        return Err(fail(
+            ErrorCode::TooLarge,
+            "too many attachments on one message",
+        ));
+    }
+    let valid = |a: &String| {
+        !a.is_empty()
+            && a.len() <= crate::MAX_ATTACHMENT_ID_LEN
+            && a.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    if !attachments.iter().all(valid) {
+        return Err(fail(
+            ErrorCode::InvalidField,
+            "an attachment id is malformed",
+        ));
+    }
+    Ok(())
+}
+
 pub fn check_body(id: &str, body: &str) -> Result<(), FrameError> {
     let fail = |code, message: String| FrameError {
         code,
@@ -144,6 +172,7 @@ pub fn decode_visitor(text: &str) -> Result<VisitorFrame, FrameError> {
             "contact",
             "searched",
             "effort",
+            "upload",
         ],
     )?;
     match &frame {
@@ -175,9 +204,17 @@ pub fn decode_visitor(text: &str) -> Result<VisitorFrame, FrameError> {
                 check_len("page_url", url, MAX_CONTEXT_LEN, None)?;
             }
         }
-        VisitorFrame::Send { id, body, context } => {
+        VisitorFrame::Send {
+            id,
+            body,
+            context,
+            attachments,
+        } => {
             check_id(id)?;
-            check_body(id, body)?;
+            check_attachments(id, attachments)?;
+            if attachments.is_empty() || !body.is_empty() {
+                check_body(id, body)?;
+            }
             if let Some(c) = context {
                 check_handoff(c)?;
             }
@@ -212,7 +249,10 @@ pub fn decode_visitor(text: &str) -> Result<VisitorFrame, FrameError> {
                 ));
             }
         }
-        VisitorFrame::Typing { .. } | VisitorFrame::Read { .. } | VisitorFrame::Resolve => {}
+        VisitorFrame::Typing { .. }
+        | VisitorFrame::Read { .. }
+        | VisitorFrame::Resolve
+        | VisitorFrame::Upload => {}
     }
     match &mut frame {
         VisitorFrame::Searched { query, .. } => *query = query.trim().to_owned(),
@@ -376,7 +416,19 @@ pub fn decode_agent(text: &str) -> Result<AgentFrame, FrameError> {
         ],
     )?;
     match &frame {
-        AgentFrame::Send { id, body, .. } | AgentFrame::Note { id, body, .. } => {
+        AgentFrame::Send {
+            id,
+            body,
+            attachments,
+            ..
+        } => {
+            check_id(id)?;
+            check_attachments(id, attachments)?;
+            if attachments.is_empty() || !body.is_empty() {
+                check_body(id, body)?;
+            }
+        }
+        AgentFrame::Note { id, body, .. } => {
             check_id(id)?;
             check_body(id, body)?;
         }
@@ -424,8 +476,23 @@ mod tests {
         );
         check(
             r#"{"type":"send","id":"a1","body":"Olá, preciso de ajuda"}"#,
-            expect![[r#"ok Send { id: "a1", body: "Olá, preciso de ajuda", context: None }"#]],
+            expect![[
+                r#"ok Send { id: "a1", body: "Olá, preciso de ajuda", context: None, attachments: [] }"#
+            ]],
         );
+        check(
+            r#"{"type":"send","id":"a2","body":"","attachments":["k3Jx_9"]}"#,
+            expect![[r#"ok Send { id: "a2", body: "", context: None, attachments: ["k3Jx_9"] }"#]],
+        );
+        check(
+            r#"{"type":"send","id":"a3","body":"","attachments":[]}"#,
+            expect![[r#"InvalidField id=Some("a3"): body is empty"#]],
+        );
+        check(
+            r#"{"type":"send","id":"a4","body":"x","attachments":["../etc"]}"#,
+            expect![[r#"InvalidField id=Some("a4"): an attachment id is malformed"#]],
+        );
+        check(r#"{"type":"upload"}"#, expect!["ok Upload"]);
         check(
             "not json",
             expect![[
@@ -441,7 +508,7 @@ mod tests {
         check(
             r#"{"type":"launch_missiles","id":"x"}"#,
             expect![[
-                r#"UnknownType id=Some("x"): unknown frame type "launch_missiles"; expected one of ["hello", "send", "typing", "read", "resolve", "rate", "deflected", "contact", "searched", "effort"]"#
+                r#"UnknownType id=Some("x"): unknown frame type "launch_missiles"; expected one of ["hello", "send", "typing", "read", "resolve", "rate", "deflected", "contact", "searched", "effort", "upload"]"#
             ]],
         );
         check(
@@ -543,13 +610,13 @@ mod tests {
         check(
             r#"{"type":"send","id":"a1","body":"hi","context":{"searching_ms":86400000}}"#,
             expect![[
-                r#"ok Send { id: "a1", body: "hi", context: Some(Handoff { query: None, shown: [], opened: [], user_agent: None, searching_ms: Some(86400000) }) }"#
+                r#"ok Send { id: "a1", body: "hi", context: Some(Handoff { query: None, shown: [], opened: [], user_agent: None, searching_ms: Some(86400000) }), attachments: [] }"#
             ]],
         );
         check(
             r#"{"type":"send","id":"a1","body":"hi","context":{"searching_ms":86400001}}"#,
             expect![[
-                r#"ok Send { id: "a1", body: "hi", context: Some(Handoff { query: None, shown: [], opened: [], user_agent: None, searching_ms: None }) }"#
+                r#"ok Send { id: "a1", body: "hi", context: Some(Handoff { query: None, shown: [], opened: [], user_agent: None, searching_ms: None }), attachments: [] }"#
             ]],
         );
     }
@@ -664,6 +731,7 @@ mod tests {
             },
             body: "Oi!".into(),
             at: 1,
+            attachments: Vec::new(),
         });
         let json = frame.to_json();
         expect![[
@@ -713,6 +781,14 @@ mod tests {
                 author: Author::Visitor,
                 body: "Olá".into(),
                 at: 6,
+                attachments: vec![crate::Attachment {
+                    id: "a1".into(),
+                    name: "shot.png".into(),
+                    content_type: "image/png".into(),
+                    size: 3,
+                    width: Some(2),
+                    height: Some(1),
+                }],
             }),
             ServerFrame::Typing {
                 conversation: 4,

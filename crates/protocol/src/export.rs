@@ -73,6 +73,9 @@ pub struct ExportedMessage {
     pub agent: Option<String>,
     pub body: String,
     pub at: i64,
+    /// The files sent with the message (their bytes are at `/api/attachments/{id}`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<crate::Attachment>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

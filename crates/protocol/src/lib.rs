@@ -9,6 +9,7 @@
 //! the last sequence it saw.
 
 pub mod api;
+mod attachment;
 mod decode;
 mod escalation;
 mod export;
@@ -16,6 +17,10 @@ pub mod reports;
 mod text;
 pub mod webhooks;
 
+pub use attachment::{
+    ATTACHMENT_TOKEN_HEADER, Attachment, MAX_ATTACHMENT_ID_LEN, MAX_ATTACHMENTS,
+    VISITOR_TOKEN_HEADER,
+};
 pub use decode::{FrameError, check_body, check_id, decode_agent, decode_visitor};
 pub use escalation::{EscalateRequest, Escalation, MAX_ESCALATION_SUMMARY_CHARS};
 pub use export::{
@@ -90,7 +95,12 @@ pub enum VisitorFrame {
         body: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         context: Option<Handoff>,
+        /// Ids of files uploaded before (`POST /api/attachments`); the body may then be empty.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        attachments: Vec<String>,
     },
+    /// Asks for a short-lived upload token (answered by `upload_token`).
+    Upload,
     /// The visitor started or stopped typing.
     Typing { on: bool },
     /// The visitor has read the conversation up to `seq`.
@@ -233,6 +243,9 @@ pub enum AgentFrame {
         id: String,
         conversation: ConversationId,
         body: String,
+        /// Ids of files the agent uploaded to this conversation; the body may then be empty.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        attachments: Vec<String>,
     },
     Typing {
         conversation: ConversationId,
@@ -448,6 +461,14 @@ server_frame! {
         IndexChanged {
             version: String,
         },
+        /// Answer to `upload`: send it in the `X-Frontdesk-Upload` header of
+        /// `POST /api/attachments` before `expires`; files past `max_bytes` are refused (the
+        /// widget says so without sending them).
+        UploadToken {
+            token: String,
+            expires: Millis,
+            max_bytes: u64,
+        },
         /// A rating or a contact form was stored.
         Saved {
             what: Saved,
@@ -535,6 +556,8 @@ pub struct Message {
     pub author: Author,
     pub body: String,
     pub at: Millis,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
 }
 
 /// Who wrote a message: `{"kind":"visitor"}` or `{"kind":"agent","id":1,"name":"Ana"}`.

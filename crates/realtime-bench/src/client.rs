@@ -205,6 +205,7 @@ pub fn send_frame(id: &str, body: &str) -> String {
         id: id.to_owned(),
         body: body.to_owned(),
         context: None,
+        attachments: Vec::new(),
     }
     .to_json()
 }

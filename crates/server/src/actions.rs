@@ -48,6 +48,7 @@ pub async fn reply(
     conversation: i64,
     client_id: &str,
     body: &str,
+    attachments: &[String],
 ) -> Result<store::Appended, ActionError> {
     let visitor = state
         .store
@@ -57,6 +58,17 @@ pub async fn reply(
             ActionError::NotFound(format!("conversation {conversation} does not exist"))
         })?
         .visitor_id;
+    // The agent's files were uploaded into this conversation (`attachments.rs`).
+    let files = state
+        .store
+        .claim_attachments(attachments, conversation, None)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound { .. } => ActionError::Invalid(
+                "an attachment does not exist or was not uploaded to this conversation".into(),
+            ),
+            e => ActionError::Store(e),
+        })?;
     let appended = state
         .store
         .append_message(NewMessage {
@@ -65,10 +77,12 @@ pub async fn reply(
             agent_id: Some(agent),
             body,
             at: now_millis(),
+            attachments: &files,
         })
         .await?;
     if !appended.duplicate {
-        state.index_text(conversation, server_search::messages::Kind::Message, body);
+        let text = crate::attachments::search_text(body, &files);
+        state.index_text(conversation, server_search::messages::Kind::Message, &text);
         state.hub.publish(HubEvent::Message {
             conversation,
             visitor,

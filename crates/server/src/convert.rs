@@ -14,6 +14,7 @@ pub fn message(m: StoredMessage) -> Message {
         },
         body: m.body,
         at: m.at,
+        attachments: m.attachments,
     }
 }
 

@@ -294,6 +294,7 @@ pub async fn inbound(
             agent_id: None,
             body: &text,
             at: now,
+            attachments: &[],
         })
         .await?;
     if !appended.duplicate {

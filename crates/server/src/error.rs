@@ -29,6 +29,12 @@ pub enum AppError {
     /// The server is at capacity for this kind of work; retry after this many seconds.
     #[error("the server is busy; try again in {}", wait_text(*.0))]
     Busy(u64),
+    /// A body past its size limit (an attachment).
+    #[error("{0}")]
+    TooLarge(String),
+    /// A file of a type we do not take (an attachment, judged by its content).
+    #[error("{0}")]
+    UnsupportedType(String),
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -62,6 +68,10 @@ impl IntoResponse for AppError {
             AppError::TooManyAttempts(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
             AppError::Busy(_) => (StatusCode::TOO_MANY_REQUESTS, "busy"),
             AppError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            AppError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            AppError::UnsupportedType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_type")
+            }
             AppError::Internal(e) => {
                 tracing::error!(error = format!("{e:#}"), "internal error");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")

@@ -392,6 +392,7 @@ mod tests {
                 author: Author::Visitor,
                 body: "hi".into(),
                 at: 1,
+                attachments: Vec::new(),
             }),
         }
     }

@@ -9,6 +9,7 @@ mod actions;
 mod admin;
 pub mod api;
 mod assign;
+pub mod attachments;
 mod auth;
 pub mod bus;
 mod client;
@@ -345,7 +346,7 @@ impl AppState {
                 } => state.index_text(
                     *conversation,
                     server_search::messages::Kind::Message,
-                    &message.body,
+                    &attachments::search_text(&message.body, &message.attachments),
                 ),
                 hub::HubEvent::Note(note) => state.index_text(
                     note.conversation,
@@ -463,6 +464,12 @@ pub fn router(state: AppState) -> Router {
         .route("/search", get(kb::search))
         .route("/conversations/search", get(search_conversations))
         .route("/conversations/{id}/history", get(conversation_history))
+        .route(
+            "/conversations/{id}/attachments",
+            post(attachments::agent_upload),
+        )
+        .route("/attachments", post(attachments::upload))
+        .route("/attachments/{id}", get(attachments::download))
         .route("/contacts/{id}", get(contacts::get).delete(privacy::erase))
         .route(
             "/contacts/{id}/account-manager",

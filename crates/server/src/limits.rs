@@ -90,12 +90,14 @@ pub enum Limit {
     Frames,
     /// Requests to the public API (`/api/v1`), per token.
     ApiRequests,
+    /// Files a visitor uploads.
+    Uploads,
     /// Not a per-client limit: the node was at capacity (writes waiting for the database).
     Capacity,
 }
 
 impl Limit {
-    pub const ALL: [Limit; 9] = [
+    pub const ALL: [Limit; 10] = [
         Limit::NewVisitors,
         Limit::NewConversations,
         Limit::Messages,
@@ -104,6 +106,7 @@ impl Limit {
         Limit::Connections,
         Limit::Frames,
         Limit::ApiRequests,
+        Limit::Uploads,
         Limit::Capacity,
     ];
 
@@ -117,6 +120,7 @@ impl Limit {
             Limit::Connections => "connections_per_address",
             Limit::Frames => "frames_per_connection",
             Limit::ApiRequests => "api_requests_per_token",
+            Limit::Uploads => "uploads_per_visitor",
             Limit::Capacity => "node_capacity",
         }
     }
@@ -137,6 +141,10 @@ pub struct Limits {
     pub frames_per_connection: Rate,
     /// Requests to the public API per token, in a burst of up to the count.
     pub api_requests_per_token: Rate,
+    /// Files a visitor uploads (attachments).
+    pub uploads_per_visitor: Rate,
+    /// Largest attachment, in bytes: a larger upload is refused while its body is read.
+    pub attachment_bytes: u64,
     /// Connections open at once from one address (`0`: no cap). Trusted proxies are exempt at
     /// accept; their clients are counted by forwarded address on the WebSocket endpoints.
     pub connections_per_address: u32,
@@ -157,6 +165,8 @@ impl Default for Limits {
             sign_ins_per_address: Rate::new(20, MINUTE),
             frames_per_connection: Rate::new(40, Duration::from_secs(4)),
             api_requests_per_token: Rate::new(600, MINUTE),
+            uploads_per_visitor: Rate::new(30, HOUR),
+            attachment_bytes: 10 * 1024 * 1024,
             connections_per_address: 200,
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
@@ -174,6 +184,7 @@ impl Limits {
             sign_ins_per_address: Rate::OFF,
             frames_per_connection: Rate::OFF,
             api_requests_per_token: Rate::OFF,
+            uploads_per_visitor: Rate::OFF,
             connections_per_address: 0,
             ..Limits::default()
         }
@@ -187,6 +198,7 @@ impl Limits {
             Limit::SignIns => self.sign_ins_per_address,
             Limit::Frames => self.frames_per_connection,
             Limit::ApiRequests => self.api_requests_per_token,
+            Limit::Uploads => self.uploads_per_visitor,
             Limit::Connections | Limit::Capacity => Rate::OFF,
         }
     }

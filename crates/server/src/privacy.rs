@@ -95,6 +95,7 @@ pub fn export_document(data: store::ContactData, now: i64) -> ContactExport {
                                 agent,
                                 body: m.body,
                                 at: m.at,
+                                attachments: m.attachments,
                             }
                         })
                         .collect(),

@@ -227,8 +227,9 @@ async fn reindex_conversation(
         seq = last.seq;
         docs.extend(
             page.into_iter()
-                .filter(|m| !m.body.trim().is_empty())
-                .map(|m| (Kind::Message, m.body)),
+                .map(|m| crate::attachments::search_text(&m.body, &m.attachments).into_owned())
+                .filter(|text| !text.trim().is_empty())
+                .map(|text| (Kind::Message, text)),
         );
     }
     let notes = state.store.notes(id).await?;
@@ -243,7 +244,8 @@ async fn reindex_conversation(
         Err(_) => return Ok(()),
     }
     for m in state.store.messages_after(id, seq, 1_000).await? {
-        state.index_text(id, Kind::Message, &m.body);
+        let text = crate::attachments::search_text(&m.body, &m.attachments);
+        state.index_text(id, Kind::Message, &text);
     }
     // A note added while this ran was indexed live and may have been replaced away: add the
     // ones past those read (twice at worst, which only points at the conversation twice).
@@ -318,7 +320,8 @@ impl AppState {
                 cursor = (last.conversation_id, last.seq);
             }
             for m in page {
-                add(m.conversation_id, Kind::Message, &m.body);
+                let text = crate::attachments::search_text(&m.body, &m.attachments);
+                add(m.conversation_id, Kind::Message, &text);
             }
         }
         let mut after = 0;

@@ -17,7 +17,7 @@ const NO_CACHE: &str = "no-cache";
 /// The widget frame may be embedded by any site (site-level origin lists come with site
 /// configuration); the console may not be framed at all.
 const WIDGET_CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; \
-    style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; \
+    style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; base-uri 'none'; \
     form-action 'none'; frame-ancestors";
 const CONSOLE_CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; \
     style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; \

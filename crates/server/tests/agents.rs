@@ -1085,6 +1085,7 @@ async fn a_search_index_lost_new_or_unfinished_is_rebuilt_from_the_database() {
                 agent_id: agent,
                 body,
                 at: 2,
+                attachments: &[],
             })
             .await
             .unwrap();

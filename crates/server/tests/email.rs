@@ -152,6 +152,7 @@ async fn unread_replies_are_emailed_and_answers_come_back() {
         agent_id,
         body,
         at: now,
+        attachments: &[],
     };
     store
         .append_message(say(None, "q", "Onde está meu reembolso?"))

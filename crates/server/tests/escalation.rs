@@ -283,6 +283,7 @@ async fn conversations_are_escalated_to_jira_and_its_webhook_brings_them_back() 
                     agent_id,
                     body,
                     at: now,
+                    attachments: &[],
                 })
                 .await
                 .unwrap();

@@ -518,6 +518,7 @@ async fn a_message_whose_event_was_never_published_still_reaches_its_followers()
             agent_id: None,
             body: "committed by a node that died before publishing",
             at: now,
+            attachments: &[],
         })
         .await
         .unwrap();

@@ -386,6 +386,7 @@ async fn retention_deletes_old_resolved_conversations_in_the_background() {
                     agent_id: None,
                     body,
                     at,
+                    attachments: &[],
                 })
                 .await
                 .unwrap();

@@ -69,6 +69,7 @@ async fn conversation(
         agent_id,
         body: "Where is my parcel?",
         at,
+        attachments: &[],
     };
     store.append_message(say(None, t, "q")).await.unwrap();
     if let Some(after) = answer {

@@ -274,6 +274,7 @@ async fn two_nodes_deliver_every_event_once_in_order() {
                     agent_id: None,
                     body: &format!("message {i}"),
                     at: 2,
+                    attachments: &[],
                 })
                 .await
                 .unwrap();

@@ -8,6 +8,7 @@ use crate::{
 use std::sync::Arc;
 
 mod api;
+mod attachments;
 mod email;
 mod escalations;
 mod report_days;
@@ -75,6 +76,7 @@ pub async fn run_all(store: Arc<dyn Store>) {
     webhooks::the_outbox_keeps_every_event_in_order_per_stream(&*store).await;
     // After the erasure stories, whose erasure log it would add to.
     escalations::conversations_are_escalated_to_issues_whose_status_follows(&*store).await;
+    attachments::uploads_join_their_senders_conversation_and_go_with_it(&*store).await;
 }
 
 /// Settled searches roll up by day; a query shows in the lists only when enough distinct
@@ -276,6 +278,7 @@ async fn what_changed_since_a_moment_is_found(store: &dyn Store) {
         agent_id: None,
         body: "hello",
         at,
+        attachments: &[],
     };
     // 0: written before the moment; 1: a message after it; 2: only a note after it;
     // 3: written before, resolved after.
@@ -620,6 +623,7 @@ async fn next_response_resolution_labels_and_teams(store: &dyn Store) {
         agent_id: agent,
         body: "x",
         at,
+        attachments: &[],
     };
     let q1 = store.append_message(send(None, "q1", 10)).await.unwrap();
     assert_eq!(q1.next_response_priority, None, "nobody answered yet");
@@ -924,6 +928,7 @@ async fn assignment_priority_sla_and_notes(store: &dyn Store) {
                 agent_id: agent,
                 body: "x",
                 at: 300 + i as i64,
+                attachments: &[],
             })
             .await
             .unwrap();
@@ -1004,6 +1009,7 @@ async fn resolution_rating_and_read_marks(store: &dyn Store) {
                 agent_id: None,
                 body: "hi",
                 at: 2 + i as i64,
+                attachments: &[],
             })
             .await
             .unwrap();
@@ -1200,6 +1206,7 @@ async fn messages_are_sequenced_and_deduplicated(store: &dyn Store) {
             agent_id,
             body,
             at,
+            attachments: &[],
         };
     let first = store
         .append_message(send("c1", None, "Hello", 10))
@@ -1256,6 +1263,7 @@ async fn messages_are_sequenced_and_deduplicated(store: &dyn Store) {
             agent_id: None,
             body: "lost?",
             at: 1,
+            attachments: &[],
         })
         .await;
     assert!(matches!(missing, Err(StoreError::NotFound { .. })));
@@ -1278,6 +1286,7 @@ async fn concurrent_appends_are_gap_free(store: Arc<dyn Store>) {
                     agent_id: None,
                     body: "nowhere",
                     at: 2,
+                    attachments: &[],
                 })
                 .await
         })
@@ -1294,6 +1303,7 @@ async fn concurrent_appends_are_gap_free(store: Arc<dyn Store>) {
                     agent_id: None,
                     body: "concurrent",
                     at: 2,
+                    attachments: &[],
                 })
                 .await
                 .unwrap()
@@ -1415,6 +1425,7 @@ async fn a_contact_is_exported_and_erased_without_a_trace(store: &dyn Store) {
                 agent_id: agent,
                 body,
                 at: 20,
+                attachments: &[],
             })
             .await
             .unwrap();
@@ -1595,6 +1606,7 @@ async fn retention_removes_what_is_older_than_the_rule_and_nothing_else(store: &
                 agent_id: None,
                 body,
                 at,
+                attachments: &[],
             })
             .await
             .unwrap();

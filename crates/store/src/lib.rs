@@ -7,6 +7,7 @@
 //! so they are gap-free per conversation.
 
 mod api;
+mod attachment;
 pub mod conformance;
 pub mod copy;
 mod email;
@@ -15,6 +16,7 @@ mod postgres;
 mod sqlite;
 pub mod webhooks;
 
+pub use attachment::{NewAttachment, StoredAttachment};
 pub use email::EmailDue;
 pub use escalation::{Escalation, NewEscalation};
 
@@ -318,9 +320,11 @@ pub struct StoredMessage {
     pub author: MessageAuthor,
     pub body: String,
     pub at: Millis,
+    /// The files sent with it (what a message shows of them; the bytes are read apart).
+    pub attachments: Vec<protocol::Attachment>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct NewMessage<'a> {
     pub conversation_id: i64,
     pub client_id: &'a str,
@@ -328,6 +332,8 @@ pub struct NewMessage<'a> {
     pub agent_id: Option<i64>,
     pub body: &'a str,
     pub at: Millis,
+    /// Files already claimed for the conversation (`Store::claim_attachments`).
+    pub attachments: &'a [protocol::Attachment],
 }
 
 /// Result of an append: the stored message, and whether it was already stored under the same
@@ -828,6 +834,23 @@ pub trait Store: Send + Sync + 'static {
     /// Records that an email carried the conversation up to message `seq` (never lowers the
     /// mark, never past the newest message); false when the mark already was there or above.
     async fn set_emailed(&self, conversation_id: i64, seq: u64) -> Result<bool>;
+
+    // Attachments (`sql/attachments.rs`).
+    /// Stores an uploaded file. `NotFound` when its visitor, agent or conversation does not
+    /// exist.
+    async fn add_attachment(&self, attachment: &NewAttachment<'_>) -> Result<protocol::Attachment>;
+    /// Makes the files `ids` part of `conversation_id` for a message about to be sent: a
+    /// visitor's (`visitor_id`) uploads not yet in any conversation join it; an agent's
+    /// (`visitor_id` `None`) must already be there. Returns them in the order of `ids`, or
+    /// `NotFound` if any is not the sender's to send there.
+    async fn claim_attachments(
+        &self,
+        ids: &[String],
+        conversation_id: i64,
+        visitor_id: Option<i64>,
+    ) -> Result<Vec<protocol::Attachment>>;
+    /// A file with its bytes and who may read it.
+    async fn attachment(&self, id: &str) -> Result<Option<StoredAttachment>>;
 
     // Escalation to an issue tracker (`sql/escalations.rs`).
     /// Records a conversation's issue. `Conflict` when the conversation already has one,

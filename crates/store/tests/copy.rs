@@ -86,6 +86,7 @@ async fn tables_larger_than_a_batch_copy_with_forward_self_references() {
             agent_id: None,
             body: "after the move",
             at: 5,
+            attachments: &[],
         })
         .await
         .unwrap();
@@ -168,6 +169,7 @@ async fn the_copy_is_one_snapshot_while_a_node_still_writes() {
                     agent_id: None,
                     body: "written during the copy",
                     at: 2,
+                    attachments: &[],
                 })
                 .await
                 .unwrap();

@@ -50,6 +50,7 @@ async fn two_nodes_booting_at_once_migrate_once_and_append_gap_free() {
                     agent_id: None,
                     body: "from both nodes",
                     at: 2,
+                    attachments: &[],
                 })
                 .await
             }));
@@ -91,6 +92,7 @@ async fn append_until_stored(store: &dyn Store, conversation: i64, client_id: &s
                 agent_id: None,
                 body: "through a broken connection",
                 at: 3,
+                attachments: &[],
             })
             .await
         {

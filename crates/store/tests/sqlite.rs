@@ -29,6 +29,7 @@ async fn messages_survive_reopening_the_file() {
             agent_id: None,
             body: "still here?",
             at: 1,
+            attachments: &[],
         })
         .await
         .unwrap();
@@ -95,6 +96,7 @@ async fn an_erased_contact_leaves_no_bytes_in_the_database_files() {
                 agent_id: None,
                 body: &format!("my card is XQ-CARD-{i:04} and my address 1 Qwertyuiop Street"),
                 at: 4,
+                attachments: &[],
             })
             .await
             .unwrap();

@@ -364,7 +364,20 @@ mod tests {
                 },
                 body: "Olá **mundo**".into(),
                 at: 6,
+                attachments: vec![protocol::Attachment {
+                    id: "f1".into(),
+                    name: "tela.png".into(),
+                    content_type: "image/png".into(),
+                    size: 70,
+                    width: Some(2),
+                    height: None,
+                }],
             }),
+            ServerFrame::UploadToken {
+                token: "1.2.ab".into(),
+                expires: 9,
+                max_bytes: 10,
+            },
             ServerFrame::Availability(Availability::default()),
             ServerFrame::Saved {
                 what: Saved::Contact,

@@ -353,6 +353,7 @@ impl ChatState {
             id: line.id.clone(),
             body: line.body.clone(),
             context: first.then(|| self.handoff()),
+            attachments: Vec::new(),
         }
     }
 

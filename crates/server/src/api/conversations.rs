@@ -177,7 +177,7 @@ pub async fn create(
     if c.assignee.is_none() {
         actions::assign(&state, c.id, Some(agent)).await?;
     }
-    actions::reply(&state, agent, c.id, &id, &req.body).await?;
+    actions::reply(&state, agent, c.id, &id, &req.body, &[]).await?;
     let c = conversation(&state, c.id).await?;
     Ok((StatusCode::CREATED, Json(convert::summary(c))))
 }
@@ -226,7 +226,7 @@ pub async fn reply(
     caller.require(TokenScope::Write)?;
     let client_id = text(&req)?;
     let agent = caller.author(&state, req.agent).await?;
-    let appended = actions::reply(&state, agent, id, &client_id, &req.body).await?;
+    let appended = actions::reply(&state, agent, id, &client_id, &req.body, &[]).await?;
     Ok((
         StatusCode::CREATED,
         Json(convert::message(appended.message)),

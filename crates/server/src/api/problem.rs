@@ -112,6 +112,8 @@ impl From<AppError> for ApiError {
             AppError::TooManyAttempts(_) | AppError::RateLimited(_) | AppError::Busy(_) => {
                 StatusCode::TOO_MANY_REQUESTS
             }
+            AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Internal(e) => {
                 tracing::error!(error = format!("{e:#}"), "internal error");
                 return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error");

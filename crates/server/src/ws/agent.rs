@@ -140,25 +140,36 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
         }
     }
 
-    async fn send(&mut self, id: String, conversation: i64, body: String) {
+    async fn send(&mut self, id: String, conversation: i64, body: String, files: Vec<String>) {
         let started = std::time::Instant::now();
-        let appended =
-            match crate::actions::reply(&self.state, self.agent.id, conversation, &id, &body).await
-            {
-                Ok(a) => a,
-                Err(ActionError::Store(e)) => return self.internal(id, e).await,
-                Err(e) => {
-                    return self
-                        .out
-                        .send(ServerFrame::Error {
-                            code: ErrorCode::NotFound,
-                            message: e.to_string(),
-                            id: Some(id),
-                            retry_after_ms: None,
-                        })
-                        .await;
-                }
-            };
+        let appended = match crate::actions::reply(
+            &self.state,
+            self.agent.id,
+            conversation,
+            &id,
+            &body,
+            &files,
+        )
+        .await
+        {
+            Ok(a) => a,
+            Err(ActionError::Store(e)) => return self.internal(id, e).await,
+            Err(e) => {
+                let code = match e {
+                    ActionError::Invalid(_) => ErrorCode::InvalidField,
+                    _ => ErrorCode::NotFound,
+                };
+                return self
+                    .out
+                    .send(ServerFrame::Error {
+                        code,
+                        message: e.to_string(),
+                        id: Some(id),
+                        retry_after_ms: None,
+                    })
+                    .await;
+            }
+        };
         // Stored and committed: counted now (the socket write after is the client's pace).
         self.state
             .metrics
@@ -518,7 +529,8 @@ pub async fn run<I, O>(
                     id,
                     conversation,
                     body,
-                }) => session.send(id, conversation, body).await,
+                    attachments,
+                }) => session.send(id, conversation, body, attachments).await,
                 Ok(AgentFrame::Typing { conversation, on }) => {
                     session.state.hub.publish(HubEvent::Typing {
                         conversation,

@@ -177,7 +177,37 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
             .await;
     }
 
-    async fn send_message(&mut self, id: String, body: String, context: Option<Handoff>) {
+    /// A short-lived token for `POST /api/attachments` (stateless: any node checks it). The
+    /// visitor gets its row now: its uploads are stored under it.
+    async fn upload_token(&mut self) {
+        let visitor = match self.stored().await {
+            Ok(v) => v,
+            Err(e) => return self.failed("preparing an upload", e).await,
+        };
+        let Some(secret) = self.state.cluster_secret().await else {
+            return self
+                .out
+                .error(ErrorCode::Internal, "uploads are unavailable; try again")
+                .await;
+        };
+        let (token, expires) =
+            crate::attachments::upload_token(secret.as_bytes(), visitor, now_millis());
+        self.out
+            .send(ServerFrame::UploadToken {
+                token,
+                expires,
+                max_bytes: self.state.settings.limits.attachment_bytes,
+            })
+            .await;
+    }
+
+    async fn send_message(
+        &mut self,
+        id: String,
+        body: String,
+        context: Option<Handoff>,
+        attachments: Vec<String>,
+    ) {
         let started = std::time::Instant::now();
         // At capacity: refuse now (the widget resends after the wait) rather than queue
         // without bound and answer seconds later.
@@ -209,6 +239,27 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
             Err(e) => return self.internal(id, e).await,
         };
         let store = &self.state.store;
+        // The visitor's own uploads, made part of this conversation before the message that
+        // shows them is stored (a resend claims them again, harmlessly).
+        let files = match store
+            .claim_attachments(&attachments, conversation, Some(self.visitor.id))
+            .await
+        {
+            Ok(files) => files,
+            Err(store::StoreError::NotFound { .. }) => {
+                return self
+                    .out
+                    .send(ServerFrame::Error {
+                        code: ErrorCode::InvalidField,
+                        message: "an attachment does not exist or is not yours; upload it again"
+                            .into(),
+                        id: Some(id),
+                        retry_after_ms: None,
+                    })
+                    .await;
+            }
+            Err(e) => return self.internal(id, e).await,
+        };
         if let Some(context) = context {
             let json = serde_json::to_string(&context).expect("handoff serializes");
             // The self-help time is bounded by the decoder (a day at most).
@@ -255,6 +306,7 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
                 agent_id: None,
                 body: &body,
                 at: now_millis(),
+                attachments: &files,
             })
             .await
         {
@@ -275,8 +327,9 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
             })
             .await;
         if !appended.duplicate {
+            let text = crate::attachments::search_text(&body, &files);
             self.state
-                .index_text(conversation, server_search::messages::Kind::Message, &body);
+                .index_text(conversation, server_search::messages::Kind::Message, &text);
             let message = Arc::new(convert::message(appended.message));
             self.state.hub.publish(HubEvent::Message {
                 conversation,
@@ -378,7 +431,13 @@ impl<O: Sink<Outbound> + Unpin> Session<O> {
 
     async fn on_frame(&mut self, frame: VisitorFrame) {
         match frame {
-            VisitorFrame::Send { id, body, context } => self.send_message(id, body, context).await,
+            VisitorFrame::Send {
+                id,
+                body,
+                context,
+                attachments,
+            } => self.send_message(id, body, context, attachments).await,
+            VisitorFrame::Upload => self.upload_token().await,
             VisitorFrame::Typing { on } => {
                 if let Some(conversation) = self.conversation {
                     self.state.hub.publish(HubEvent::Typing {

@@ -14,6 +14,7 @@ async fn say(store: &dyn Store, conversation_id: i64, agent: Option<i64>, id: &s
             agent_id: agent,
             body: "hello",
             at,
+            attachments: &[],
         })
         .await
         .unwrap();

@@ -66,6 +66,7 @@ impl Script<'_> {
                 agent_id,
                 body: "Onde está a minha encomenda?",
                 at: t,
+                attachments: &[],
             })
             .await
             .unwrap();

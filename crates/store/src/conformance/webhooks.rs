@@ -107,6 +107,7 @@ pub(super) async fn the_outbox_keeps_every_event_in_order_per_stream(store: &dyn
                 agent_id: by,
                 body,
                 at: T + 10 + i as i64,
+                attachments: &[],
             })
             .await
             .unwrap();
@@ -118,6 +119,7 @@ pub(super) async fn the_outbox_keeps_every_event_in_order_per_stream(store: &dyn
                 agent_id: by,
                 body,
                 at: T + 10 + i as i64,
+                attachments: &[],
             })
             .await
             .unwrap();
@@ -303,6 +305,7 @@ pub(super) async fn the_outbox_keeps_every_event_in_order_per_stream(store: &dyn
             agent_id: None,
             body: "anyone?",
             at: T + 4_003,
+            attachments: &[],
         })
         .await
         .unwrap();
@@ -335,6 +338,7 @@ pub(super) async fn the_outbox_keeps_every_event_in_order_per_stream(store: &dyn
             agent_id: None,
             body: "my card number is …",
             at: T + 6_000,
+            attachments: &[],
         })
         .await
         .unwrap();

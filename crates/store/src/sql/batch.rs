@@ -216,7 +216,7 @@ async fn run(
             agent_replies: 0,
         });
         touch.at = m.at;
-        touch.preview = preview(&m.body);
+        touch.preview = preview(&super::attachments::preview_text(&m.body, &m.attachments));
         touch.last_author = kind(m);
         let clock = if m.agent_id.is_some() {
             c.first_response_at.get_or_insert(m.at);
@@ -257,8 +257,8 @@ async fn run(
     for chunk in new.chunks(CHUNK) {
         let sql = format!(
             "INSERT INTO messages (conversation_id, seq, client_id, author_kind, agent_id, body, \
-             created_at) VALUES {}",
-            marks(chunk.len(), "(?, ?, ?, ?, ?, ?, ?)")
+             created_at, attachments) VALUES {}",
+            marks(chunk.len(), "(?, ?, ?, ?, ?, ?, ?, ?)")
         );
         let sql = q(&sql);
         let mut query = sqlx::query(&sql);
@@ -271,7 +271,8 @@ async fn run(
                 .bind(kind(m))
                 .bind(m.agent_id)
                 .bind(&m.body)
-                .bind(m.at);
+                .bind(m.at)
+                .bind(super::attachments::to_json(&m.attachments));
         }
         query.execute(&mut *conn).await.map_err(fatal)?;
     }
@@ -411,6 +412,7 @@ async fn run(
                     },
                     body: m.body.clone(),
                     at: m.at,
+                    attachments: m.attachments.clone(),
                 },
                 duplicate: false,
                 next_response_priority: clock.clone(),

@@ -61,6 +61,7 @@ impl SqlStore {
                 agent_id: message.agent_id,
                 body: message.body.to_owned(),
                 at: message.at,
+                attachments: message.attachments.to_vec(),
             })
             .await
     }

@@ -11,7 +11,7 @@
 //! `writer.rs` and `batch.rs`, reads, notes), `privacy.rs` (export, erasure, retention),
 //! `searches.rs` (widget searches, their daily rollups and the gaps lists; effort and
 //! self-help time), `tokens.rs` (the public API's tokens), `escalations.rs` (conversations escalated to an
-//! issue tracker).
+//! issue tracker), `attachments.rs` (uploaded files and their bytes).
 
 use super::{Db, dialect, dialect::q};
 use crate::{
@@ -25,6 +25,7 @@ use async_trait::async_trait;
 use sqlx::{Database, Pool, Row as _, Transaction};
 
 mod agents;
+mod attachments;
 mod batch;
 mod contacts;
 mod conversations;
@@ -408,11 +409,12 @@ fn message_from_row(row: &Row) -> StoredMessage {
         author,
         body: row.get("body"),
         at: row.get("created_at"),
+        attachments: attachments::from_json(&row.get::<String, _>("attachments")),
     }
 }
 
 const MESSAGE_COLUMNS: &str = "m.conversation_id, m.seq, m.client_id, m.agent_id, m.body, \
-     m.created_at, a.name AS agent_name FROM messages m LEFT JOIN agents a ON a.id = m.agent_id";
+     m.created_at, m.attachments, a.name AS agent_name FROM messages m LEFT JOIN agents a ON a.id = m.agent_id";
 
 fn preview(body: &str) -> String {
     let flat: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -981,6 +983,26 @@ impl Store for SqlStore {
 
     async fn set_emailed(&self, conversation_id: i64, seq: u64) -> Result<bool> {
         SqlStore::set_emailed(self, conversation_id, seq).await
+    }
+
+    async fn add_attachment(
+        &self,
+        attachment: &crate::NewAttachment<'_>,
+    ) -> Result<protocol::Attachment> {
+        SqlStore::add_attachment(self, attachment).await
+    }
+
+    async fn claim_attachments(
+        &self,
+        ids: &[String],
+        conversation_id: i64,
+        visitor_id: Option<i64>,
+    ) -> Result<Vec<protocol::Attachment>> {
+        SqlStore::claim_attachments(self, ids, conversation_id, visitor_id).await
+    }
+
+    async fn attachment(&self, id: &str) -> Result<Option<crate::StoredAttachment>> {
+        SqlStore::attachment(self, id).await
     }
 
     async fn escalate(&self, escalation: &crate::NewEscalation<'_>) -> Result<crate::Escalation> {

@@ -68,6 +68,7 @@ async fn delete_deliveries(tx: &mut Transaction<'_, Db>, kind: &str, ids: &[i64]
 async fn delete_conversations(tx: &mut Transaction<'_, Db>, ids: &[i64]) -> Result<()> {
     delete_deliveries(tx, "conversation", ids).await?;
     for table in [
+        "attachments",
         "messages",
         "notes",
         "conversation_labels",
@@ -241,6 +242,13 @@ impl SqlStore {
             &visitors,
         )
         .await?;
+        // Files its browsers uploaded but never sent.
+        for_ids(
+            &mut tx,
+            "DELETE FROM attachments WHERE visitor_id IN ({ids}) AND conversation_id IS NULL",
+            &visitors,
+        )
+        .await?;
         // A browser that still holds another contact's conversation (another account used it)
         // stays for that one, unlinked from this contact; the others go.
         for_ids(
@@ -305,7 +313,14 @@ impl SqlStore {
                 delete_deliveries(&mut tx, "conversation", &due).await?;
                 for_ids(
                     &mut tx,
-                    "UPDATE messages SET body = '' WHERE conversation_id IN ({ids})",
+                    "UPDATE messages SET body = '', attachments = '' WHERE conversation_id IN ({ids})",
+                    &due,
+                )
+                .await?;
+                // A file is words too: it goes with them.
+                for_ids(
+                    &mut tx,
+                    "DELETE FROM attachments WHERE conversation_id IN ({ids})",
                     &due,
                 )
                 .await?;

@@ -29,6 +29,7 @@ pub(super) struct Message {
     pub agent_id: Option<i64>,
     pub body: String,
     pub at: Millis,
+    pub attachments: Vec<protocol::Attachment>,
 }
 
 pub(super) enum Job {

@@ -36,6 +36,7 @@ fn message(seq: u64, id: &str, author: Author, body: &str) -> Action {
         author,
         body: body.into(),
         at: 1000 + seq as i64,
+        attachments: Vec::new(),
     }))
 }
 
