@@ -15,6 +15,7 @@ use yew::prelude::*;
 
 mod conversation;
 mod escalation;
+mod files;
 mod inbox;
 mod io;
 
@@ -79,6 +80,8 @@ pub enum Msg {
     OpenConversation(i64),
     /// Show or hide the webhooks panel (admins).
     ToggleWebhooks,
+    /// Attachments: files added, their upload's progress and end (`app/files.rs`).
+    Files(files::FilesMsg),
 }
 
 pub struct App {
@@ -138,6 +141,10 @@ pub struct App {
     open_from_reports: Callback<i64>,
     /// The webhooks panel is shown (in the agents panel's place).
     webhooks: bool,
+    /// Files uploaded (or uploading) for the next reply.
+    staged: Vec<files::Staged>,
+    upload_key: u32,
+    upload_error: Option<String>,
 }
 
 /// Minutes of inactivity before the console sets the agent away.
@@ -298,6 +305,9 @@ impl Component for App {
             reports: false,
             open_from_reports: ctx.link().callback(Msg::OpenConversation),
             webhooks: false,
+            staged: Vec::new(),
+            upload_key: 0,
+            upload_error: None,
             base_title: web_sys::window()
                 .and_then(|w| w.document())
                 .map(|d| d.title())
@@ -307,6 +317,7 @@ impl Component for App {
 
     fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
         match msg {
+            Msg::Files(m) => return self.on_files(ctx, m),
             Msg::Act(action) => {
                 if matches!(action, Action::SignedIn(_)) {
                     self.booting = false;
@@ -654,11 +665,18 @@ impl Component for App {
                 }
                 self.typing.reset();
                 self.typing_in = None;
+                // Files go with replies only; a note keeps them staged.
+                let files = if self.note_mode {
+                    Vec::new()
+                } else {
+                    self.take_staged()
+                };
                 let body = std::mem::take(&mut self.draft);
-                if body.trim().is_empty() {
-                    return false;
+                if body.trim().is_empty() && files.is_empty() {
+                    return self.uploading();
                 }
                 self.state.last_error = None;
+                self.upload_error = None;
                 if self.note_mode {
                     self.apply(
                         ctx,
@@ -673,7 +691,7 @@ impl Component for App {
                         Action::Reply {
                             id: web_client::new_id(),
                             body,
-                            attachments: Vec::new(),
+                            attachments: files,
                         },
                     );
                 }

@@ -1,9 +1,13 @@
 //! Browser plumbing shared by the widget and the console: a same-origin WebSocket that reports
 //! to callbacks and closes when dropped, client-generated message ids, the page's `#app` root, a
-//! clock time for messages, a notification chime, a one-shot timer, and when to say "typing".
+//! clock time for messages, a notification chime, a one-shot timer, when to say "typing", and
+//! files (`files.rs`: upload with progress, download into a `blob:` URL, picked, dropped or
+//! pasted files).
 //!
 //! *Architecture invariant*: no protocol knowledge here; the apps decode frames and decide what
 //! to do. Only what the two apps would otherwise write twice.
+
+pub mod files;
 
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;

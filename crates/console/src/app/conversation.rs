@@ -424,7 +424,8 @@ impl App {
                         </ul>
                     }
                 </div>
-                <form class={classes!("reply", self.note_mode.then_some("note-mode"))} onsubmit={on_submit}>
+                <form class={classes!("reply", self.note_mode.then_some("note-mode"))} onsubmit={on_submit}
+                    ondrop={super::files::on_drop(ctx)} ondragover={super::files::on_drag_over()}>
                     <div class="modes" role="group" aria-label="Composer mode">
                         <button type="button" class="mode-reply" aria-pressed={(!self.note_mode).to_string()} onclick={reply_mode}>{ "Reply" }</button>
                         <button type="button" class="mode-note" aria-pressed={self.note_mode.to_string()} onclick={note_mode}>{ "Private note" }</button>
@@ -432,8 +433,10 @@ impl App {
                     <textarea name="reply" rows="3" maxlength="4000" ref={self.reply_box.clone()}
                         aria-label={if self.note_mode { "Private note" } else { "Reply" }}
                         placeholder={if self.note_mode { "Private note: only agents see this" } else { "Reply… (Enter sends, /shortcut for canned responses)" }}
-                        value={self.draft.clone()} oninput={on_input} onkeydown={on_key} />
+                        value={self.draft.clone()} oninput={on_input} onkeydown={on_key}
+                        onpaste={super::files::on_paste(ctx)} />
                     <button type="submit">{ if self.note_mode { "Add note" } else { "Send reply" } }</button>
+                    { self.view_staged(ctx) }
                 </form>
             </>
         }

@@ -95,7 +95,8 @@ impl App {
         html! {
             <li class={classes!("msg", class)} data-author={class} data-state={if line.pending() { "pending" } else { "sent" }} key={format!("{class}-{}", line.id)}>
                 <span class="who">{ who }</span>
-                <p class="body">{ line.body.clone() }</p>
+                if !line.body.is_empty() { <p class="body">{ line.body.clone() }</p> }
+                { super::files::view_files(&line.attachments) }
                 <span class="meta">{ line.at.map(web_client::time_of).unwrap_or_else(|| "sending…".into()) }</span>
             </li>
         }
