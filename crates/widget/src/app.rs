@@ -11,6 +11,8 @@ use wasm_bindgen::prelude::*;
 use web_sys::{HtmlInputElement, HtmlTextAreaElement, MessageEvent};
 use yew::prelude::*;
 
+mod attach;
+
 pub fn mount() {
     yew::Renderer::<App>::with_root(web_client::app_root()).render();
 }
@@ -41,6 +43,8 @@ pub enum Msg {
     TypingIdle,
     /// The search box changed (settled if it stays so for `SETTLE_MS`).
     Typed(String),
+    /// Attachments (`app/attach.rs`).
+    Attach(attach::AttachMsg),
 }
 
 pub struct App {
@@ -62,6 +66,7 @@ pub struct App {
     article: NodeRef,
     search_box: NodeRef,
     typing: web_client::Typing,
+    attach: attach::Attach,
 }
 
 fn window() -> web_sys::Window {
@@ -331,7 +336,7 @@ impl App {
         self.state.locale = Some(locale);
     }
 
-    fn view_line(&self, line: &Line, last_read: bool) -> Html {
+    fn view_line(&self, ctx: &Context<Self>, line: &Line, last_read: bool) -> Html {
         let s = self.strings;
         let (who, author) = match &line.author {
             Author::Visitor => (s.you.to_owned(), "visitor"),
@@ -376,6 +381,7 @@ impl App {
                         <a {href} target="_blank" rel="noopener noreferrer nofollow">{ text }</a>
                     },
                 }) }</p>
+                { self.view_files(ctx, line) }
                 <span class="fd-meta">{ meta }</span>
             </li>
         }
@@ -543,7 +549,7 @@ impl App {
                     }
                 </div>
                 <ol class="fd-log" role="log" aria-live="polite" aria-label={s.title} ref={self.log.clone()}>
-                    { for self.state.lines.iter().map(|l| self.view_line(l, l.seq.is_some() && l.seq == last_visitor_read)) }
+                    { for self.state.lines.iter().map(|l| self.view_line(ctx, l, l.seq.is_some() && l.seq == last_visitor_read)) }
                 </ol>
                 // Banners come and go (an agent leaves, a notice appears) inside one element
                 // that is always there, so the composer below keeps its place in the tree and is
@@ -564,13 +570,16 @@ impl App {
                     if self.state.contact_saved && away { <p class="fd-muted" role="status">{ s.saved_contact }</p> }
                     if let Some(text) = notice { <p class="fd-notice" role="alert">{ text }</p> }
                 </div>
-                <form class="fd-compose" onsubmit={on_submit}>
+                <form class="fd-compose" onsubmit={on_submit} ondrop={attach::on_drop(ctx)}
+                    ondragover={Callback::from(|e: DragEvent| e.prevent_default())}>
                     // Uncontrolled: the text is read from the element when sent, so a re-render
                     // racing with typing can never reset what the customer wrote.
                     <textarea name="message" rows="2" maxlength="4000" aria-label={s.placeholder}
                         placeholder={s.placeholder} ref={self.composer.clone()} onkeydown={on_key}
                         oninput={ctx.link().callback(|e: InputEvent| Msg::Composing(
-                            !e.target_unchecked_into::<HtmlTextAreaElement>().value().trim().is_empty()))} />
+                            !e.target_unchecked_into::<HtmlTextAreaElement>().value().trim().is_empty()))}
+                        onpaste={attach::on_paste(ctx)} />
+                    { self.view_attach(ctx) }
                     <button type="submit" class="fd-primary">{ s.send }</button>
                 </form>
             </div>
@@ -752,11 +761,13 @@ impl Component for App {
             article: NodeRef::default(),
             search_box: NodeRef::default(),
             typing: web_client::Typing::default(),
+            attach: attach::Attach::default(),
         }
     }
 
     fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
         match msg {
+            Msg::Attach(m) => return self.on_attach(ctx, m),
             Msg::Act(action) => self.apply(ctx, action),
             Msg::Connect => {
                 // Only when no socket is open or opening: a late backoff timer must not
@@ -782,12 +793,20 @@ impl Component for App {
             Msg::Opened(g) if g == self.generation => self.apply(ctx, Action::Opened),
             Msg::Text(g, text) if g == self.generation => {
                 match crate::server_frame_from_json(&text).ok_or(()) {
+                    Ok(ServerFrame::UploadToken {
+                        token,
+                        expires,
+                        max_bytes,
+                    }) => self.upload_token(ctx, token, expires, max_bytes),
                     Ok(ServerFrame::IndexChanged { .. }) => {
                         self.search
                             .refresh(ctx.link().callback(|_| Msg::IndexReady));
                         return false;
                     }
-                    Ok(frame) => self.apply(ctx, Action::Frame(frame)),
+                    Ok(frame) => {
+                        self.apply(ctx, Action::Frame(frame));
+                        self.fetch_previews(ctx);
+                    }
                     Err(_) => return false,
                 }
             }

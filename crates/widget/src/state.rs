@@ -32,6 +32,8 @@ pub struct Line {
     pub body: String,
     pub at: Option<i64>,
     pub delivery: Delivery,
+    /// Files sent with the message (a file the customer sends is a message of its own).
+    pub attachments: Vec<protocol::Attachment>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -201,6 +203,11 @@ pub enum Action {
         id: String,
         body: String,
     },
+    /// The customer uploaded a file: send it as a message of its own.
+    SendFile {
+        id: String,
+        file: protocol::Attachment,
+    },
     SaveContact(ContactDetails),
     Resolve,
     Rate {
@@ -348,12 +355,39 @@ impl ChatState {
         }
     }
 
+    /// Shows the customer's new message at once and sends it when online (else on reconnect).
+    fn push_line(
+        &mut self,
+        id: String,
+        body: String,
+        attachments: Vec<protocol::Attachment>,
+    ) -> Vec<Effect> {
+        let first = self.conversation.is_none() && self.pending().next().is_none();
+        let line = Line {
+            id,
+            seq: None,
+            author: Author::Visitor,
+            body,
+            at: None,
+            delivery: Delivery::Pending,
+            attachments,
+        };
+        let frame = self.send_frame(&line, first);
+        self.lines.push(line);
+        self.screen = Screen::Chat;
+        if self.connection == Connection::Online {
+            vec![Effect::Send(frame)]
+        } else {
+            Vec::new()
+        }
+    }
+
     fn send_frame(&self, line: &Line, first: bool) -> VisitorFrame {
         VisitorFrame::Send {
             id: line.id.clone(),
             body: line.body.clone(),
             context: first.then(|| self.handoff()),
-            attachments: Vec::new(),
+            attachments: line.attachments.iter().map(|a| a.id.clone()).collect(),
         }
     }
 
@@ -386,8 +420,10 @@ impl ChatState {
         effects
     }
 
+    /// Only text survives a reload: a file message is lost with the page (its upload is).
     fn outbox(&self) -> Vec<(String, String)> {
         self.pending()
+            .filter(|l| l.attachments.is_empty())
             .map(|l| (l.id.clone(), l.body.clone()))
             .collect()
     }
@@ -472,6 +508,7 @@ impl ChatState {
                         body,
                         at: None,
                         delivery: Delivery::Pending,
+                        attachments: Vec::new(),
                     });
                     self.screen = Screen::Chat;
                 }
@@ -650,24 +687,9 @@ impl ChatState {
                 if protocol::is_blank(&body) {
                     return Vec::new();
                 }
-                let first = self.conversation.is_none() && self.pending().next().is_none();
-                let line = Line {
-                    id,
-                    seq: None,
-                    author: Author::Visitor,
-                    body,
-                    at: None,
-                    delivery: Delivery::Pending,
-                };
-                let frame = self.send_frame(&line, first);
-                self.lines.push(line);
-                self.screen = Screen::Chat;
-                if self.connection == Connection::Online {
-                    vec![Effect::Send(frame)]
-                } else {
-                    Vec::new()
-                }
+                self.push_line(id, body, Vec::new())
             }
+            Action::SendFile { id, file } => self.push_line(id, String::new(), vec![file]),
             Action::SaveContact(details) => {
                 if self.connection == Connection::Online {
                     vec![Effect::Send(VisitorFrame::Contact(details))]

@@ -93,6 +93,7 @@ impl ChatState {
                         body: m.body,
                         at: Some(m.at),
                         delivery: Delivery::Sent,
+                        attachments: m.attachments,
                     }),
                 }
                 self.sort();

@@ -699,3 +699,59 @@ fn the_effort_answer_is_sent_once_per_conversation() {
     s.apply(Action::NewConversation);
     assert!(!s.effort_sent);
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_file_is_a_message_of_its_own_resent_with_its_id_but_not_kept_across_a_reload() {
+    let mut s = state();
+    s.apply(Action::Opened);
+    s.apply(welcome(Some("t1"), Some(1)));
+    let file = protocol::Attachment {
+        id: "f1".into(),
+        name: "tela.png".into(),
+        content_type: "image/png".into(),
+        size: 70,
+        width: Some(2),
+        height: Some(1),
+    };
+    s.apply(Action::Closed { jitter: 0.0 });
+    let effects = s.apply(Action::SendFile {
+        id: "m1".into(),
+        file: file.clone(),
+    });
+    // Offline: shown at once, kept out of the outbox (its upload does not survive a reload).
+    assert_eq!(s.lines.last().unwrap().attachments, vec![file.clone()]);
+    assert!(effects.is_empty() || effects == [Effect::SaveOutbox(Vec::new())]);
+    assert!(s.outbox().is_empty());
+    // Back online: resent with the file's id and an empty body.
+    s.apply(Action::Opened);
+    let frames: Vec<VisitorFrame> = s
+        .apply(welcome(None, Some(1)))
+        .into_iter()
+        .filter_map(|e| match e {
+            Effect::Send(f @ VisitorFrame::Send { .. }) => Some(f),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        frames,
+        vec![VisitorFrame::Send {
+            id: "m1".into(),
+            body: String::new(),
+            context: None,
+            attachments: vec!["f1".into()],
+        }]
+    );
+    // The server's copy replaces the pending line, files and all.
+    s.apply(Action::Frame(ServerFrame::Message(Message {
+        conversation: 1,
+        seq: 1,
+        id: "m1".into(),
+        author: Author::Visitor,
+        body: String::new(),
+        at: 9,
+        attachments: vec![file.clone()],
+    })));
+    assert_eq!(s.lines.len(), 1);
+    assert_eq!(s.lines[0].attachments, vec![file]);
+    assert_eq!(s.lines[0].delivery, Delivery::Sent);
+}
