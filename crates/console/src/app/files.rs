@@ -103,7 +103,7 @@ impl App {
         html! {
             <div class="attachments-bar">
                 <label class="attach-button" title="Attach files (or drop them, or paste an image)">
-                    { "📎 Attach" }
+                    { "Attach files" }
                     <input type="file" multiple=true class="visually-hidden" aria-label="Attach files" onchange={pick} />
                 </label>
                 { for self.staged.iter().map(|s| {
