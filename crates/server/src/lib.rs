@@ -376,6 +376,7 @@ impl AppState {
         assign::start_sla_ticker(self.clone());
         insights::start(self.clone());
         reports::warm(self.clone());
+        attachments::start(self.clone());
         email::start(self.clone());
         sessions::watch(self.clone());
         summaries::Summaries::start(self.clone());

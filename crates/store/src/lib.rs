@@ -851,6 +851,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<protocol::Attachment>>;
     /// A file with its bytes and who may read it.
     async fn attachment(&self, id: &str) -> Result<Option<StoredAttachment>>;
+    /// Deletes uploads no message sent (in no conversation) made before `before`; returns
+    /// how many.
+    async fn expire_unsent_attachments(&self, before: Millis) -> Result<u64>;
 
     // Escalation to an issue tracker (`sql/escalations.rs`).
     /// Records a conversation's issue. `Conflict` when the conversation already has one,

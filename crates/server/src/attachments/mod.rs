@@ -21,6 +21,7 @@ use futures_util::StreamExt;
 use hmac::{Hmac, Mac};
 use protocol::{ATTACHMENT_TOKEN_HEADER, Attachment, VISITOR_TOKEN_HEADER};
 use std::borrow::Cow;
+use std::time::Duration;
 
 pub use sniff::{Sniffed, sniff};
 
@@ -263,6 +264,34 @@ pub async fn agent_upload(
         Some(conversation),
     )
     .await
+}
+
+/// How long an upload may wait for the message that sends it.
+const UNSENT_KEPT: Duration = Duration::from_secs(24 * 3600);
+/// How often the node holding the `attachments` lease deletes expired unsent uploads.
+const EXPIRY_EVERY: Duration = Duration::from_secs(3600);
+
+/// The hourly deletion of uploads no message sent within a day (a page closed mid-way, or
+/// uploads made only to fill the disk), on the node holding the `attachments` lease.
+pub fn start(state: AppState) {
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(45)).await;
+        loop {
+            let ttl = (EXPIRY_EVERY * 2).as_millis() as i64;
+            if matches!(
+                state.store.try_lease("attachments", &state.node, ttl).await,
+                Ok(true)
+            ) {
+                let before = now_millis() - UNSENT_KEPT.as_millis() as i64;
+                match state.store.expire_unsent_attachments(before).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(files = n, "unsent uploads deleted"),
+                    Err(e) => tracing::error!(error = %e, "deleting unsent uploads failed"),
+                }
+            }
+            tokio::time::sleep(EXPIRY_EVERY).await;
+        }
+    });
 }
 
 fn refuse_query(query: Option<&str>) -> Result<(), AppError> {

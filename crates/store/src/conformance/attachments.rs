@@ -186,4 +186,21 @@ pub(super) async fn uploads_join_their_senders_conversation_and_go_with_it(store
     }
     // Bob's conversation is untouched.
     assert!(store.conversation(bob_c).await.unwrap().is_some());
+
+    // Uploads never sent expire; sent ones stay.
+    store
+        .add_attachment(&upload("att-b1", Some(bob), None))
+        .await
+        .unwrap();
+    let mut sent = upload("att-b2", Some(bob), None);
+    sent.at = T - 1;
+    store.add_attachment(&sent).await.unwrap();
+    store
+        .claim_attachments(&["att-b2".to_owned()], bob_c, Some(bob))
+        .await
+        .unwrap();
+    assert_eq!(store.expire_unsent_attachments(T).await.unwrap(), 0);
+    assert_eq!(store.expire_unsent_attachments(T + 1).await.unwrap(), 1);
+    assert_eq!(store.attachment("att-b1").await.unwrap(), None);
+    assert!(store.attachment("att-b2").await.unwrap().is_some());
 }

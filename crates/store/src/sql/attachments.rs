@@ -149,6 +149,16 @@ impl SqlStore {
         Ok(ordered)
     }
 
+    pub(super) async fn expire_unsent_attachments(&self, before: Millis) -> Result<u64> {
+        let done = sqlx::query(&q(
+            "DELETE FROM attachments WHERE conversation_id IS NULL AND created_at < ?",
+        ))
+        .bind(before)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     pub(super) async fn attachment(&self, id: &str) -> Result<Option<StoredAttachment>> {
         let row = sqlx::query(&q(&format!(
             "SELECT {INFO}, a.visitor_id, a.conversation_id, a.data, a.created_at, \

@@ -1005,6 +1005,10 @@ impl Store for SqlStore {
         SqlStore::attachment(self, id).await
     }
 
+    async fn expire_unsent_attachments(&self, before: Millis) -> Result<u64> {
+        SqlStore::expire_unsent_attachments(self, before).await
+    }
+
     async fn escalate(&self, escalation: &crate::NewEscalation<'_>) -> Result<crate::Escalation> {
         SqlStore::escalate(self, escalation).await
     }
