@@ -200,5 +200,17 @@ test("an over-size file and an unsupported one get a localized message and nothi
   await new Promise((r) => setTimeout(r, 500));
   assert.equal(await chat.locator(".fd-msg").count(), before, "nothing sent");
   await screenshot(page, "attachments-refused");
+
+  // The console refuses an over-size file before sending it, naming the limit.
+  const agentContext = await browser.newContext();
+  const agent = await agentContext.newPage();
+  await signIn(agent);
+  await agent.locator("button.conv").first().click();
+  await agent.locator('.attach-button input[type="file"]').setInputFiles([
+    { name: "dump.txt", mimeType: "text/plain", buffer: Buffer.alloc(1.5 * 1024 * 1024, "a") },
+  ]);
+  await agent.locator(".upload-error", { hasText: "dump.txt: the file is larger than the limit of 1.0 MB" }).waitFor();
+  assert.equal(await agent.locator(".staged").count(), 0, "nothing staged");
+  await agentContext.close();
   await context.close();
 });

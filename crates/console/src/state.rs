@@ -61,6 +61,8 @@ pub struct ConsoleState {
     pub teams: Vec<String>,
     /// Only conversations with this label are listed.
     pub label_filter: Option<String>,
+    /// The largest attachment the server takes (0: not known yet).
+    pub max_attachment_bytes: u64,
 }
 
 /// The inbox views.
@@ -190,6 +192,7 @@ impl Default for ConsoleState {
             unseen: BTreeMap::new(),
             teams: Vec::new(),
             label_filter: None,
+            max_attachment_bytes: 0,
         }
     }
 }
@@ -411,8 +414,10 @@ impl ConsoleState {
                 agents,
                 canned,
                 teams,
+                max_attachment_bytes,
                 ..
             } => {
+                self.max_attachment_bytes = max_attachment_bytes;
                 self.teams = teams;
                 self.agents = agents;
                 self.canned = canned;
@@ -618,6 +623,7 @@ mod tests {
             agents: Vec::new(),
             canned: Vec::new(),
             teams: vec!["billing".into()],
+            max_attachment_bytes: 1024,
         }))
     }
 
@@ -705,6 +711,7 @@ mod tests {
         });
         assert_eq!(s.thread(7).unwrap().lines[1].attachments, vec![file]);
         let effects = online(&mut s, vec![summary(7, 2)]);
+        assert_eq!(s.max_attachment_bytes, 1024, "the server's limit is kept");
         assert_eq!(
             effects,
             vec![

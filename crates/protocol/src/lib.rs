@@ -499,6 +499,10 @@ server_frame! {
             /// Every team known to the server (configured, or named on an agent).
             #[serde(default)]
             teams: Vec<String>,
+            /// The largest attachment the server takes, in bytes (the console refuses larger
+            /// files before sending them).
+            #[serde(default)]
+            max_attachment_bytes: u64,
         },
         /// A conversation was created or changed (console only).
         Conversation(ConversationSummary),

@@ -376,10 +376,17 @@ async fn story(server: Server) {
     let guide = uploaded(agent_upload(server.base.clone()).await.unwrap()).await;
     let mut console = common::connect(server.addr, "/ws/agent", Some(&server.cookie)).await;
     send(&mut console, r#"{"type":"hello","v":1}"#).await;
-    wait_for(&mut console, "welcome", |f| {
+    let welcome = wait_for(&mut console, "welcome", |f| {
         matches!(f, ServerFrame::AgentWelcome { .. })
     })
     .await;
+    assert!(matches!(
+        welcome,
+        ServerFrame::AgentWelcome {
+            max_attachment_bytes: MAX,
+            ..
+        }
+    ));
     send(
         &mut console,
         &format!(

@@ -58,7 +58,8 @@ pub fn fetch_object_url(
     if xhr.open("GET", url).is_err() {
         return on_done(None);
     }
-    xhr.set_response_type(web_sys::XmlHttpRequestResponseType::Blob);
+    // Set as a string: the enum's binding costs the widget's wasm more.
+    let _ = js_sys::Reflect::set(xhr.as_ref(), &"responseType".into(), &"blob".into());
     for (name, value) in headers {
         let _ = xhr.set_request_header(name, value);
     }

@@ -29,7 +29,17 @@ impl App {
                     return false;
                 };
                 self.upload_error = None;
+                let max = self.state.max_attachment_bytes;
                 for file in list {
+                    // Refused here rather than after sending it all (the server would too).
+                    if max > 0 && file.size() > max as f64 {
+                        self.upload_error = Some(format!(
+                            "{}: the file is larger than the limit of {}",
+                            file.name(),
+                            files::human_size(max)
+                        ));
+                        continue;
+                    }
                     self.upload_key += 1;
                     let key = self.upload_key;
                     self.staged.push(Staged {

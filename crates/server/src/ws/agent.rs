@@ -412,6 +412,7 @@ async fn welcome(state: &AppState, agent: &store::Agent) -> Result<ServerFrame, 
         agents,
         canned: state.settings.canned.clone(),
         teams: crate::assign::teams(state).await,
+        max_attachment_bytes: state.settings.limits.attachment_bytes,
     })
 }
 

@@ -123,12 +123,16 @@ impl App {
                 }
             }
             AttachMsg::Download(id, name) => {
-                self.fetch(ctx, &id, move |url| {
-                    if let Some(url) = url {
-                        save(&url, &name);
-                    }
-                    None
-                });
+                self.fetch(
+                    ctx,
+                    &id,
+                    Box::new(move |url| {
+                        if let Some(url) = url {
+                            save(&url, &name);
+                        }
+                        None
+                    }),
+                );
                 return false;
             }
         }
@@ -141,7 +145,8 @@ impl App {
         &self,
         ctx: &Context<Self>,
         id: &str,
-        then: impl FnOnce(Option<String>) -> Option<Msg> + 'static,
+        // Boxed: one copy of the fetch for previews and downloads alike (wasm size).
+        then: Box<dyn FnOnce(Option<String>) -> Option<Msg>>,
     ) {
         let token = self.state.token.clone().unwrap_or_default();
         let link = ctx.link().clone();
@@ -169,9 +174,11 @@ impl App {
         for id in wanted {
             self.attach.blobs.push((id.clone(), None));
             let key = id.clone();
-            self.fetch(ctx, &id, move |url| {
-                Some(Msg::Attach(AttachMsg::Blob(key, url)))
-            });
+            self.fetch(
+                ctx,
+                &id,
+                Box::new(move |url| Some(Msg::Attach(AttachMsg::Blob(key, url)))),
+            );
         }
     }
 
