@@ -136,6 +136,9 @@ pub struct HookMessage {
     pub agent_id: Option<i64>,
     pub body: String,
     pub created_at: i64,
+    /// The files sent with it (id, name, type, size); their bytes are not in the event.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<crate::Attachment>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -155,7 +155,8 @@ pub async fn send_due(
                 store::MessageAuthor::Visitor => None,
                 store::MessageAuthor::Agent { name, .. } => Some(name.clone()),
             },
-            body: m.body.clone(),
+            // Files are named (the customer opens them in the chat), never attached.
+            body: crate::attachments::named_files(&m.body, &m.attachments),
         };
         // New: from the first agent reply the customer has not seen (their own messages
         // they have); before it, a few messages of history.

@@ -100,6 +100,19 @@ pub fn search_text<'a>(body: &'a str, files: &[Attachment]) -> Cow<'a, str> {
     Cow::Owned(text)
 }
 
+/// A message's text with a line per file (`📎 name`), for where files cannot go (email).
+pub fn named_files(body: &str, files: &[Attachment]) -> String {
+    let mut text = body.trim().to_owned();
+    for file in files {
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str("📎 ");
+        text.push_str(&file.name);
+    }
+    text
+}
+
 /// The name as sent (percent-encoded), without any path, control or invisible characters.
 fn file_name(headers: &HeaderMap) -> String {
     let raw = headers
@@ -431,6 +444,26 @@ mod tests {
         let short = &token[..token.len() - 2];
         assert!(check_upload_token(b"key", short, 2_000).is_err());
         assert!(check_upload_token(b"key", "", 2_000).is_err());
+    }
+
+    #[test]
+    fn files_are_named_where_they_cannot_go() {
+        let file = |name: &str| Attachment {
+            id: "x".into(),
+            name: name.into(),
+            content_type: "application/pdf".into(),
+            size: 1,
+            width: None,
+            height: None,
+        };
+        assert_eq!(named_files("Here ", &[file("a.pdf")]), "Here\n📎 a.pdf");
+        assert_eq!(
+            named_files("", &[file("a.pdf"), file("b.png")]),
+            "📎 a.pdf\n📎 b.png"
+        );
+        assert_eq!(named_files("Hi", &[]), "Hi");
+        let text = search_text("see", &[file("fatura-março.pdf")]);
+        assert_eq!(text, "see\nfatura-março.pdf fatura março pdf");
     }
 
     #[test]

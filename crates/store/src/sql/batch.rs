@@ -301,6 +301,7 @@ async fn run(
                     agent_id: m.agent_id,
                     body: m.body.clone(),
                     created_at: m.at,
+                    attachments: m.attachments.clone(),
                 }),
                 ..WebhookData::default()
             };
