@@ -57,6 +57,16 @@ async function pasteImage(textarea, png, name) {
   }, [png.toString("base64"), name]);
 }
 
+/** Drops a file on `target` as a file dragged from the desktop would arrive. */
+async function dropFile(target, bytes, name, type) {
+  await target.evaluate((el, [b64, name, type]) => {
+    const data = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const dt = new DataTransfer();
+    dt.items.add(new File([data], name, { type }));
+    el.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, [bytes.toString("base64"), name, type]);
+}
+
 /** Every image under `locator` has loaded (decoded pixels, not a broken icon). */
 async function imagesLoaded(locator, count) {
   await waitFor(`${count} images loaded`, async () => {
@@ -80,6 +90,9 @@ test("a screenshot, a PDF and a pasted image go both ways and show in the consol
   await chat.locator('.fd-msg[data-author="visitor"][data-state="sent"] button.fd-file', { hasText: "fatura.pdf" }).waitFor();
   await pasteImage(chat.locator('textarea[name="message"]'), shot, "pasted.png");
   await imagesLoaded(chat.locator('.fd-msg[data-author="visitor"][data-state="sent"] img.fd-thumb'), 2);
+  // A file dragged onto the composer goes too.
+  await dropFile(chat.locator("form.fd-compose"), PDF, "dropped.pdf", "application/pdf");
+  await chat.locator('.fd-msg[data-author="visitor"][data-state="sent"] button.fd-file', { hasText: "dropped.pdf" }).waitFor();
 
   // The agent sees both images and the PDF.
   const agentContext = await browser.newContext();
@@ -87,7 +100,7 @@ test("a screenshot, a PDF and a pasted image go both ways and show in the consol
   const agentErrors = watchErrors(agent);
   await signIn(agent);
   // The inbox previews a message without words by its files' names.
-  await agent.locator("button.conv", { hasText: "📎 pasted.png" }).click();
+  await agent.locator("button.conv", { hasText: "📎 dropped.pdf" }).click();
   await imagesLoaded(agent.locator('.msg[data-author="visitor"] .file-image img'), 2);
   const chip = agent.locator('.msg[data-author="visitor"] a.file-chip', { hasText: "fatura.pdf" });
   const pdfUrl = await chip.getAttribute("href");
@@ -105,7 +118,8 @@ test("a screenshot, a PDF and a pasted image go both ways and show in the consol
     { name: "guide.pdf", mimeType: "application/pdf", buffer: PDF },
   ]);
   await pasteImage(agent.locator('textarea[name="reply"]'), agentShot, "clip.png");
-  await waitFor("three files staged", async () => (await agent.locator('.staged[data-state="ready"]').count()) === 3);
+  await dropFile(agent.locator("form.reply"), PDF, "notes.pdf", "application/pdf");
+  await waitFor("four files staged", async () => (await agent.locator('.staged[data-state="ready"]').count()) === 4);
   await agent.locator('textarea[name="reply"]').fill("Here you go");
   await agent.locator('textarea[name="reply"]').press("Enter");
   await imagesLoaded(agent.locator('.msg[data-author="agent"][data-state="sent"] .file-image img'), 2);
@@ -113,6 +127,7 @@ test("a screenshot, a PDF and a pasted image go both ways and show in the consol
   // The customer gets them live: two previews and a download chip that downloads the PDF.
   await imagesLoaded(chat.locator('.fd-msg[data-author="agent"] img.fd-thumb'), 2);
   const download = customer.waitForEvent("download");
+  await chat.locator('.fd-msg[data-author="agent"] button.fd-file', { hasText: "notes.pdf" }).waitFor();
   await chat.locator('.fd-msg[data-author="agent"] button.fd-file', { hasText: "guide.pdf" }).click();
   const file = await download;
   assert.equal(file.suggestedFilename(), "guide.pdf");
