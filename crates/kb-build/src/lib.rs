@@ -15,6 +15,9 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::Path;
 
+/// Size a chunk of a chunked index aims at, before compression.
+pub const CHUNK_BYTES: usize = 16 * 1024;
+
 /// Longest snippet stored per document, in bytes (the widget shows about 140).
 const SNIPPET_BYTES: usize = 90;
 
@@ -103,14 +106,17 @@ pub fn build(articles: &[Article]) -> Output {
             map.insert(a.id.clone(), name.clone());
             files.insert(name, html.into_bytes());
         }
-        let index = builder.build();
+        let (index, chunks) = index_files(&builder);
         let index_name = format!("{lang}-{}.fdx", short_hash(&index));
+        let chunk_names: Vec<String> = chunks.keys().cloned().collect();
+        files.extend(chunks);
         let map_json = serde_json::to_vec(&map).expect("a string map serializes");
         let map_name = format!("{lang}-{}.articles.json", short_hash(&map_json));
         languages.insert(
             lang.clone(),
             IndexLanguage {
                 index: index_name.clone(),
+                chunks: chunk_names,
                 articles: map_name.clone(),
                 documents: list.len() as u32,
                 bytes: index.len() as u64,
@@ -142,6 +148,21 @@ pub fn build(articles: &[Article]) -> Output {
         },
         files,
     }
+}
+
+/// The index of one language: a single file when it is no bigger than what a first query would
+/// fetch from the chunked form (the entry, a few term chunks and a document chunk), else the
+/// entry and its chunks. The sample knowledge base and the evaluation corpus stay single files.
+pub fn index_files(builder: &IndexBuilder) -> (Vec<u8>, BTreeMap<String, Vec<u8>>) {
+    let single = builder.build();
+    if single.len() <= 4 * CHUNK_BYTES {
+        return (single, BTreeMap::new());
+    }
+    let chunked = builder.build_chunked(CHUNK_BYTES);
+    if single.len() <= chunked.entry.len() + 4 * CHUNK_BYTES {
+        return (single, BTreeMap::new());
+    }
+    (chunked.entry, chunked.chunks)
 }
 
 fn escape(text: &str) -> String {
@@ -212,6 +233,45 @@ mod tests {
             !html.contains("<script"),
             "article HTML is sanitized: {html}"
         );
+    }
+
+    #[test]
+    fn a_big_knowledge_base_is_chunked_and_a_small_one_is_not() {
+        let small = build(&sample());
+        assert!(small.manifest.languages["en"].chunks.is_empty());
+        let words = [
+            "password", "invoice", "billing", "account", "login", "email", "refund", "export",
+            "team", "member", "invite", "archive", "widget", "mobile", "backup", "webhook",
+        ];
+        let articles: Vec<Article> = (0..1500)
+            .map(|i| {
+                let w = |k: usize| words[(i * 7 + k * 5 + i / 3) % words.len()];
+                article(
+                    &format!("en/a{i}.md"),
+                    &format!(
+                        "---\ntitle: How do I {} my {} {i}?\nlang: en\n---\n{} and {} with {} in {}{i}.\n",
+                        w(0),
+                        w(1),
+                        w(2),
+                        w(3),
+                        w(4),
+                        w(5)
+                    ),
+                )
+            })
+            .collect();
+        let big = build(&articles);
+        let en = &big.manifest.languages["en"];
+        assert!(en.chunks.len() > 4, "{} chunks", en.chunks.len());
+        let entry = search_index::Entry::from_bytes(&big.files[&en.index]).unwrap();
+        assert_eq!(entry.len(), 1500);
+        for i in 0..entry.n_term_chunks() {
+            assert!(en.chunks.contains(&entry.term_chunk(i).name));
+        }
+        for i in 0..entry.n_doc_chunks() {
+            assert!(big.files.contains_key(&entry.doc_chunk(i).name));
+        }
+        assert!(en.chunks.iter().all(|c| big.files.contains_key(c)));
     }
 
     #[test]

@@ -4,14 +4,19 @@
 //! borrowed from bytes and builds for `wasm32-unknown-unknown`. Stems come from the index vocabulary
 //! (folded surface form -> stem), so the browser build carries no stemmer.
 
+mod chunked;
 mod fuzzy;
 mod query;
+mod rank;
 mod snippet;
+
+pub use chunked::{ChunkedEngine, MAX_PREFIX_CHUNKS};
 
 pub use query::{QueryPlan, QueryToken, TitleWord};
 pub use search_index::{Index, IndexError, StoredDoc};
 pub use snippet::Snippet;
 
+use rank::Scratch;
 use search_index::{N_FIELDS, TermInfo};
 use text_analysis::Analyzer;
 
@@ -121,55 +126,41 @@ pub struct Engine<'a> {
     scratch: std::sync::Mutex<Scratch>,
 }
 
-/// Per-document accumulators of one query; only the touched entries are non-zero between queries.
-#[derive(Default)]
-struct Scratch {
-    score: Vec<f32>,
-    matched: Vec<f32>,
-    best: Vec<f32>,
-    seen: Vec<bool>,
-    /// Query words (stop words included) that found the document.
-    tokens: Vec<u16>,
-    /// Which of the first 64 query words found the document's title (bit i: word i).
-    mask: Vec<u64>,
-    touched: Vec<u32>,
-}
-
-impl Scratch {
-    fn prepare(&mut self, n: usize) {
-        if self.score.len() != n {
-            *self = Scratch {
-                score: vec![0.0; n],
-                matched: vec![0.0; n],
-                best: vec![0.0; n],
-                seen: vec![false; n],
-                tokens: vec![0; n],
-                mask: vec![0; n],
-                touched: Vec::new(),
-            };
+impl rank::Source for Engine<'_> {
+    fn n_docs(&self) -> usize {
+        self.index.len()
+    }
+    fn doc_freq(&self, term: TermInfo) -> u64 {
+        self.index.doc_freq(term)
+    }
+    #[inline]
+    fn each_posting(
+        &self,
+        term: TermInfo,
+        mut f: impl FnMut(u32, &[u32; N_FIELDS], &[f32; N_FIELDS]),
+    ) {
+        let Ok(postings) = self.index.postings(term) else {
+            return;
+        };
+        for posting in postings.flatten() {
+            f(posting.doc, &posting.tf, &self.norms[posting.doc as usize]);
         }
     }
-    fn reset(&mut self) {
-        for &d in &self.touched {
-            let d = d as usize;
-            self.score[d] = 0.0;
-            self.matched[d] = 0.0;
-            self.best[d] = 0.0;
-            self.seen[d] = false;
-            self.tokens[d] = 0;
-            self.mask[d] = 0;
-        }
-        self.touched.clear();
+    fn title(&self, doc: u32) -> std::borrow::Cow<'_, [TitleWord]> {
+        std::borrow::Cow::Borrowed(&self.titles[doc as usize])
+    }
+    fn weight(&self, doc: u32) -> f32 {
+        self.weights[doc as usize]
+    }
+    fn passes(&self, doc: u32, q: &Query<'_>) -> bool {
+        rank::passes_filters(self.index.doc(doc), q)
     }
 }
 
 fn norms(index: &Index<'_>, p: &Params) -> Vec<[f32; N_FIELDS]> {
     let avg = index.avg_field_lengths();
     (0..index.len() as u32)
-        .map(|d| {
-            let lens = index.field_lengths(d);
-            std::array::from_fn(|f| 1.0 - p.b[f] + p.b[f] * lens[f] as f32 / avg[f].max(1.0))
-        })
+        .map(|d| rank::norm(p, index.field_lengths(d).map(|l| l as f32), avg))
         .collect()
 }
 
@@ -254,237 +245,9 @@ impl<'a> Engine<'a> {
             None => fresh.insert(Scratch::default()),
         };
         scratch.prepare(self.index.len());
-        let hits = self.rank(plan, q, scratch);
+        let hits = rank::rank(self, &self.params, plan, q, scratch);
         scratch.reset();
         hits
-    }
-
-    fn rank(&self, plan: &QueryPlan, q: &Query<'_>, acc: &mut Scratch) -> Vec<Hit> {
-        let n = self.index.len();
-        let limit = if q.limit == 0 { 10 } else { q.limit };
-        let p = &self.params;
-        let mut total_weight = 0f32;
-        let mut hit_docs: Vec<u32> = Vec::new();
-        for (ti, tok) in plan.tokens.iter().enumerate() {
-            let bit = if ti < 64 { 1u64 << ti } else { 0 };
-            let tok_weight = if tok.is_stop { p.stop_weight } else { 1.0 };
-            if !tok.is_stop {
-                total_weight += 1.0;
-            }
-            hit_docs.clear();
-            for alt in &tok.alternatives {
-                let Ok(postings) = self.index.postings(alt.term) else {
-                    continue;
-                };
-                let df = postings.doc_freq() as f32;
-                let idf = (1.0 + (n as f32 - df + 0.5) / (df + 0.5)).ln();
-                for posting in postings.flatten() {
-                    let d = posting.doc as usize;
-                    let norm = &self.norms[d];
-                    let mut tf = 0f32;
-                    for ((&t, &boost), &norm) in posting.tf.iter().zip(&p.boost).zip(norm) {
-                        if t > 0 {
-                            tf += boost * t as f32 / norm;
-                        }
-                    }
-                    if posting.tf[0] > 0 {
-                        acc.mask[d] |= bit;
-                    }
-                    let s = alt.weight * idf * tf / (p.k1 + tf);
-                    let best = &mut acc.best[d];
-                    if *best == 0.0 {
-                        hit_docs.push(posting.doc);
-                    }
-                    if s > *best {
-                        *best = s;
-                    }
-                }
-            }
-            for &d in &hit_docs {
-                let d = d as usize;
-                acc.score[d] += tok_weight * acc.best[d];
-                if !tok.is_stop {
-                    acc.matched[d] += 1.0;
-                }
-                acc.tokens[d] += 1;
-                acc.best[d] = 0.0;
-                if !acc.seen[d] {
-                    acc.seen[d] = true;
-                    acc.touched.push(d as u32);
-                }
-            }
-        }
-        // The coordination factor takes one value per number of matched words.
-        let coordination: Vec<f32> = (0..=plan.tokens.len())
-            .map(|m| ((m as f32 + 1.0) / (total_weight + 1.0)).powf(p.coordination))
-            .collect();
-        let open_last = plan.tokens.last().is_some_and(|t| t.open);
-        let all_bits = match plan.tokens.len() {
-            64.. => u64::MAX,
-            n => (1u64 << n) - 1,
-        };
-        let open_bit = match plan.tokens.len() {
-            n @ 1..=64 if open_last => 1u64 << (n - 1),
-            _ => 0,
-        };
-        struct Candidate {
-            doc: u32,
-            tier: u8,
-            /// Score before the phrase boost and the document weight.
-            pre: f32,
-            /// Largest phrase boost the document can get.
-            max_phrase: f32,
-            weight: f32,
-        }
-        let mut cands: Vec<Candidate> = Vec::with_capacity(acc.touched.len());
-        // Stored documents and titles are big and scattered: read them only when needed.
-        let filtered = q.lang.is_some() || !q.tags.is_empty();
-        for &d in &acc.touched {
-            if filtered && !self.passes_filters(self.index.doc(d), q) {
-                continue;
-            }
-            let di = d as usize;
-            let mut pre = acc.score[di];
-            if total_weight > 0.0 {
-                pre *= coordination[acc.matched[di] as usize];
-            }
-            // Every finished query word of a title that starts with the query found the title
-            // (a title word equal to a query word is in that word's list, with the title field).
-            let could_start = if plan.tokens.len() <= 64 {
-                (acc.mask[di] | open_bit) == all_bits
-            } else {
-                usize::from(acc.tokens[di]) + usize::from(open_last) >= plan.tokens.len()
-            };
-            let tier = u8::from(could_start && plan.title_starts_with_query(&self.titles[di]));
-            // A title run is made of query words that found the title, and perhaps the word being
-            // typed (its completions are capped): that bounds the phrase boost.
-            let run = if plan.tokens.len() <= 64 {
-                // Only consecutive query words found in the title make a run.
-                let mut bits = acc.mask[di] | open_bit;
-                let mut run = 0;
-                while bits != 0 {
-                    bits &= bits << 1;
-                    run += 1;
-                }
-                run
-            } else {
-                usize::from(acc.tokens[di]) + usize::from(open_last)
-            }
-            .min(plan.tokens.len());
-            let max_phrase = if run >= 2 {
-                1.0 + p.phrase_boost * (run - 1) as f32
-            } else {
-                1.0
-            };
-            cands.push(Candidate {
-                doc: d,
-                tier,
-                pre,
-                max_phrase,
-                weight: self.weights[di],
-            });
-        }
-        let exact = |c: &Candidate| -> Hit {
-            let mut s = c.pre;
-            // A title that starts with the query holds all of it in a row.
-            let run = if c.tier > 0 {
-                plan.tokens.len()
-            } else {
-                plan.longest_title_run(&self.titles[c.doc as usize])
-            };
-            if run >= 2 {
-                s *= 1.0 + p.phrase_boost * (run - 1) as f32;
-            }
-            s *= c.weight;
-            Hit {
-                doc: c.doc,
-                tier: c.tier,
-                score: s,
-            }
-        };
-        let mut hits: Vec<Hit> =
-            if cands.len() <= limit || p.phrase_boost.is_nan() || p.phrase_boost < 0.0 {
-                cands.iter().map(exact).collect()
-            } else {
-                // Without the phrase boost every score is a lower bound of the final one, and with
-                // the largest boost an upper bound: whatever cannot beat the k-th lower bound is out.
-                let lower = |c: &Candidate| c.pre * c.weight;
-                let key = |c: &Candidate| (c.tier, lower(c));
-                cands.select_nth_unstable_by(limit - 1, |a, b| {
-                    let (ta, la) = key(a);
-                    let (tb, lb) = key(b);
-                    tb.cmp(&ta).then(lb.total_cmp(&la))
-                });
-                let (kt, kl) = key(&cands[limit - 1]);
-                let upper = |c: &Candidate| c.pre * c.max_phrase * c.weight * (1.0 + 1e-5);
-                let mut pool: Vec<&Candidate> = cands
-                    .iter()
-                    .filter(|c| c.tier > kt || (c.tier == kt && upper(c) >= kl))
-                    .collect();
-                // Then best upper bounds first, in growing rounds, until the k-th exact score beats
-                // every bound left: the phrase rule runs on a few times `limit` documents.
-                let by_upper = |a: &&Candidate, b: &&Candidate| {
-                    b.tier.cmp(&a.tier).then(upper(b).total_cmp(&upper(a)))
-                };
-                let mut m = (4 * limit).min(pool.len());
-                loop {
-                    if m < pool.len() {
-                        pool.select_nth_unstable_by(m - 1, by_upper);
-                    }
-                    let mut top: Vec<Hit> = pool[..m].iter().map(|c| exact(c)).collect();
-                    if m == pool.len() {
-                        break top;
-                    }
-                    top.sort_by(|a, b| {
-                        b.tier
-                            .cmp(&a.tier)
-                            .then(b.score.total_cmp(&a.score))
-                            .then(a.doc.cmp(&b.doc))
-                    });
-                    let best_left = pool[m..]
-                        .iter()
-                        .map(|c| (c.tier, upper(c)))
-                        .max_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
-                    let kth = &top[limit - 1];
-                    let done = best_left
-                        .is_none_or(|(t, u)| t < kth.tier || (t == kth.tier && u < kth.score));
-                    if done {
-                        break top;
-                    }
-                    m = (m * 2).min(pool.len());
-                }
-            };
-        hits.sort_by(|a, b| {
-            b.tier
-                .cmp(&a.tier)
-                .then(b.score.total_cmp(&a.score))
-                .then(a.doc.cmp(&b.doc))
-        });
-        hits.truncate(limit);
-        hits
-    }
-
-    fn passes_filters(&self, doc: &StoredDoc<'_>, q: &Query<'_>) -> bool {
-        if let Some(lang) = q.lang {
-            let primary = |t: &str| {
-                t.split(['-', '_'])
-                    .next()
-                    .unwrap_or("")
-                    .to_ascii_lowercase()
-            };
-            let wanted_full = lang.contains(['-', '_']);
-            let ok = if wanted_full {
-                doc.lang.eq_ignore_ascii_case(lang)
-            } else {
-                primary(doc.lang) == primary(lang)
-            };
-            if !ok {
-                return false;
-            }
-        }
-        q.tags
-            .iter()
-            .all(|t| doc.tags.iter().any(|dt| dt.eq_ignore_ascii_case(t)))
     }
 
     /// A highlighted snippet of a result's stored snippet text.
@@ -515,3 +278,5 @@ pub struct Alternative {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_chunked;

@@ -5,6 +5,37 @@ use crate::{Alternative, Params};
 use fst::automaton::Str;
 use fst::{Automaton, IntoStreamer, Streamer};
 use search_index::{Index, TermInfo};
+
+/// A term dictionary: a whole index's, or the union of the term chunks loaded so far.
+pub(crate) trait Dict {
+    /// Looks up one key.
+    fn term_bytes(&self, key: &[u8]) -> Option<TermInfo>;
+    /// Looks up one folded key.
+    fn term(&self, key: &str) -> Option<TermInfo> {
+        self.term_bytes(key.as_bytes())
+    }
+    /// Number of documents in a list (0 when unknown).
+    fn doc_freq(&self, term: TermInfo) -> u64;
+    /// Calls `f` with every key the automaton accepts and its list, in key order.
+    fn search<A: Automaton>(&self, aut: &A, f: impl FnMut(&[u8], TermInfo));
+}
+
+impl Dict for Index<'_> {
+    fn term_bytes(&self, key: &[u8]) -> Option<TermInfo> {
+        Index::term_bytes(self, key)
+    }
+    fn doc_freq(&self, term: TermInfo) -> u64 {
+        Index::doc_freq(self, term)
+    }
+    fn search<A: Automaton>(&self, aut: &A, mut f: impl FnMut(&[u8], TermInfo)) {
+        let mut stream = self.terms().search(aut).into_stream();
+        while let Some(key) = stream.next() {
+            if let Some(term) = Index::term_bytes(self, key) {
+                f(key, term);
+            }
+        }
+    }
+}
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use text_analysis::Analyzer;
 
@@ -41,7 +72,7 @@ const SHORT_PREFIX_CHARS: usize = 3;
 /// A short prefix is kept when it starts more keys than this (fewer stream fast enough).
 const SHORT_PREFIX_MIN_KEYS: usize = 64;
 
-pub(crate) fn short_prefixes(index: &Index<'_>, max: usize) -> ShortPrefixes {
+pub(crate) fn short_prefixes(index: &impl Dict, max: usize) -> ShortPrefixes {
     // Keys stream in order, so the keys of a prefix are contiguous: one open group per length.
     let mut out = ShortPrefixes::new();
     let mut groups: Vec<(String, Vec<(TermInfo, usize)>)> =
@@ -58,13 +89,9 @@ pub(crate) fn short_prefixes(index: &Index<'_>, max: usize) -> ShortPrefixes {
         terms.clear();
         prefix.clear();
     };
-    let mut stream = index.terms().stream();
-    while let Some(key) = stream.next() {
-        let Some(term) = index.term_bytes(key) else {
-            continue;
-        };
+    index.search(&fst::automaton::AlwaysMatch, |key, term| {
         let Ok(key) = std::str::from_utf8(key) else {
-            continue;
+            return;
         };
         let len = key.chars().count();
         for (i, (at, c)) in key.char_indices().take(SHORT_PREFIX_CHARS).enumerate() {
@@ -76,7 +103,7 @@ pub(crate) fn short_prefixes(index: &Index<'_>, max: usize) -> ShortPrefixes {
             }
             terms.push((term, len));
         }
-    }
+    });
     for (prefix, terms) in &mut groups {
         close(prefix, terms);
     }
@@ -84,7 +111,7 @@ pub(crate) fn short_prefixes(index: &Index<'_>, max: usize) -> ShortPrefixes {
 }
 
 pub(crate) fn plan(
-    index: &Index<'_>,
+    index: &impl Dict,
     analyzer: &Analyzer,
     p: &Params,
     short: &ShortPrefixes,
@@ -162,26 +189,22 @@ pub(crate) fn plan(
 }
 
 /// Completions of a prefix: posting lists with the length of their shortest key; most frequent first.
-fn completions(index: &Index<'_>, prefix: &str, max: usize) -> Vec<(TermInfo, usize)> {
+fn completions(index: &impl Dict, prefix: &str, max: usize) -> Vec<(TermInfo, usize)> {
     let mut found: BTreeMap<TermInfo, usize> = BTreeMap::new();
-    let mut stream = index
-        .terms()
-        .search(Keys::Prefix(Str::new(prefix).starts_with()))
-        .into_stream();
-    while let Some(key) = stream.next() {
-        let Some(term) = index.term_bytes(key) else {
-            continue;
-        };
-        let len = String::from_utf8_lossy(key).chars().count();
-        let slot = found.entry(term).or_insert(usize::MAX);
-        *slot = (*slot).min(len);
-    }
+    index.search(
+        &Keys::Prefix(Str::new(prefix).starts_with()),
+        |key, term| {
+            let len = String::from_utf8_lossy(key).chars().count();
+            let slot = found.entry(term).or_insert(usize::MAX);
+            *slot = (*slot).min(len);
+        },
+    );
     top_completions(index, found, max)
 }
 
 /// The `max` most frequent lists (then shortest keys), with the length of their shortest key.
 fn top_completions(
-    index: &Index<'_>,
+    index: &impl Dict,
     found: impl IntoIterator<Item = (TermInfo, usize)>,
     max: usize,
 ) -> Vec<(TermInfo, usize)> {
@@ -196,7 +219,7 @@ fn top_completions(
 }
 
 /// Dictionary keys within `distance` edits (of the word, or of a prefix of the key when `open`).
-fn fuzzy(index: &Index<'_>, word: &str, distance: u8, open: bool) -> Vec<(String, TermInfo)> {
+fn fuzzy(index: &impl Dict, word: &str, distance: u8, open: bool) -> Vec<(String, TermInfo)> {
     // A finished word may also match a key near its start: the index keeps only stems of the
     // inflected forms it can guess (see `search_index::guess_stem`).
     let min_prefix = if open {
@@ -211,12 +234,9 @@ fn fuzzy(index: &Index<'_>, word: &str, distance: u8, open: bool) -> Vec<(String
         Keys::Near(typo)
     };
     let mut out = Vec::new();
-    let mut stream = index.terms().search(keys).into_stream();
-    while let Some(k) = stream.next() {
-        if let Some(term) = index.term_bytes(k) {
-            out.push((String::from_utf8_lossy(k).into_owned(), term));
-        }
-    }
+    index.search(&keys, |k, term| {
+        out.push((String::from_utf8_lossy(k).into_owned(), term));
+    });
     out
 }
 
@@ -238,6 +258,11 @@ impl QueryToken {
         (a.first() == b.first() || b.is_empty()) && (a == b || (self.open && a.starts_with(b)))
             || (!self.corrections.is_empty()
                 && w.term.is_some_and(|t| self.corrections.contains(&t.list)))
+            // A title rebuilt from chunked postings knows lists, not words (see `ChunkedEngine`).
+            || (a.is_empty()
+                && w
+                    .term
+                    .is_some_and(|t| self.alternatives.iter().any(|x| x.term == t)))
     }
 }
 

@@ -1,7 +1,7 @@
 //! Highlighted snippets: byte ranges of the words a query matched, in a window of the stored text.
 
+use crate::query::Dict;
 use crate::query::QueryPlan;
-use search_index::Index;
 use std::collections::BTreeSet;
 use std::ops::Range;
 use text_analysis::Analyzer;
@@ -17,7 +17,7 @@ pub struct Snippet {
 
 /// Byte ranges of `text` whose words match the query (same word, same stem, completion, correction).
 pub(crate) fn highlights(
-    index: &Index<'_>,
+    index: &impl Dict,
     analyzer: &Analyzer,
     plan: &QueryPlan,
     text: &str,
@@ -45,7 +45,7 @@ pub(crate) fn highlights(
 }
 
 pub(crate) fn make(
-    index: &Index<'_>,
+    index: &impl Dict,
     analyzer: &Analyzer,
     plan: &QueryPlan,
     text: &str,

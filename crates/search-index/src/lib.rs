@@ -3,9 +3,14 @@
 //! *Architecture invariant*: this is the only crate that knows the byte layout. Readers check the
 //! magic and the format version before anything else and fail with [`IndexError::IncompatibleVersion`].
 //!
-//! Layout (all integers little-endian or LEB128 varints):
+//! Every file starts with the same header: `"FDSX" u16:version u16:kind u8:lang_len lang`
+//! (little-endian; [`Kind`]: 0 a whole index, 1 the entry of a chunked index, 2 a term chunk,
+//! 3 a document chunk). A reader refuses another version with [`IndexError::IncompatibleVersion`]
+//! and another kind with [`IndexError::WrongKind`].
+//!
+//! A whole index in one file ([`Index`]; all integers little-endian or LEB128 varints):
 //! ```text
-//! header   "FDSX" u16:version u16:flags u8:lang_len lang u32:n_docs u32 x4: section lengths
+//! header   (above) u32:n_docs u32 x4: section lengths
 //! terms    varint fst_len, FST set of folded keys (surface forms, stems, the language's stop
 //!          words), then per key in key order a varint: 0 a new list, 1 a new stop-word list
 //!          (lists are numbered in the order of their first key), n >= 2 the list of the key
@@ -18,12 +23,48 @@
 //! lengths  token count per field, field by field (all titles, then all headings, ...)
 //! docs     columns: ids, titles, urls, langs, tags, snippets, weights
 //! ```
-//! Version 1 (until 2026-11-22) stored list numbers as FST outputs, a block offset table, and
-//! lengths document by document; it is refused with [`IndexError::IncompatibleVersion`].
+//!
+//! A chunked index, for knowledge bases too big to fetch whole (Pagefind-style): a small entry,
+//! term chunks holding consecutive key ranges, document chunks holding consecutive documents.
+//! Chunk files are named by their content hash ([`chunk_file_name`]); the entry names them, so a
+//! query fetches the entry, then only the chunks of its words and of the results it shows.
+//! Nothing in the entry grows per document except the weights that are not 1.0.
+//! ```text
+//! entry     header, u32:n_docs, 5 x f32 average field lengths, varint n_codes + the common tf
+//!           vectors (as above), varint n + n x (varint doc gap, varint weight x 1000) for
+//!           documents whose weight is not 1.0, varint n_term_chunks + per chunk (string: its
+//!           first key, empty for the first chunk; u64 content hash), varint n_doc_chunks + per
+//!           chunk (varint document count; u64 content hash)
+//! terms     header, varint fst_len, FST set of the chunk's keys, per key varint list << 1 | stop,
+//!           varint n_lists, per list in number order: varint gap from the previous number,
+//!           varint byte length, varint n, per posting: varint doc gap, u8 code (as above, tf
+//!           vectors from the entry), one length byte per field the term occurs in
+//!           ([`length_byte`]: exact below 128 tokens, then 4% steps), and when it occurs in the
+//!           title a varint mask of its title positions (bit i: title word i, first 32)
+//! docs      header, u32:first document, varint n, the docs columns (as above) of n documents
+//! ```
+//! A list whose keys fall in two chunks (a stem and a surface form far apart in key order) is
+//! written into both. Field lengths travel in the postings (one byte per field, Lucene-style),
+//! so the scorer needs no per-document table, and titles are rebuilt from the title masks.
+//!
+//! Version 2 (2026-11-22 to 2026-12-01) had no kind in the header (a zero `flags` there) and no
+//! chunked form; version 1 stored list numbers as FST outputs, a block offset table, and
+//! lengths document by document. Both are refused with [`IndexError::IncompatibleVersion`]
+//! (`tests/golden/tiny-v2-old.hex` is a version 2 file, kept for that test).
 
+mod chunked;
 mod codec;
 #[cfg(feature = "builder")]
 mod write;
+#[cfg(feature = "builder")]
+mod write_chunked;
+
+pub use chunked::{
+    ChunkPosting, ChunkRef, DocChunk, Entry, TermChunk, chunk_file_name, length_byte,
+    length_of_byte,
+};
+#[cfg(feature = "builder")]
+pub use write_chunked::Chunked;
 
 pub use codec::{Posting, Postings};
 #[cfg(feature = "builder")]
@@ -36,7 +77,21 @@ use std::collections::HashMap;
 /// First bytes of every index file.
 pub const MAGIC: [u8; 4] = *b"FDSX";
 /// The format version this crate writes and reads.
-pub const FORMAT_VERSION: u16 = 2;
+pub const FORMAT_VERSION: u16 = 3;
+/// What a file holds (the `u16` after the version).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u16)]
+pub enum Kind {
+    /// A whole index in one file ([`Index`]).
+    Single = 0,
+    /// The entry of a chunked index ([`Entry`]).
+    Entry = 1,
+    /// A term chunk of a chunked index ([`TermChunk`]).
+    Terms = 2,
+    /// A document chunk of a chunked index ([`DocChunk`]).
+    Docs = 3,
+}
+
 /// Number of indexed fields.
 pub const N_FIELDS: usize = 5;
 
@@ -84,6 +139,14 @@ pub enum IndexError {
         found: u16,
         /// Version this runtime reads.
         expected: u16,
+    },
+    /// The file is a valid index file of another kind (say a chunk where an entry was expected).
+    #[error("search index file is a {found:?} file where a {expected:?} file was expected")]
+    WrongKind {
+        /// The kind in the file.
+        found: Kind,
+        /// The kind expected.
+        expected: Kind,
     },
     /// The bytes end early or a length is out of range.
     #[error("search index is truncated or corrupt in section `{section}`; rebuild it")]
@@ -294,6 +357,14 @@ type Terms<'a> = (fst::Set<&'a [u8]>, KeyMap);
 /// the index's own keys, and this runs once per key at load).
 type KeyMap = HashMap<Box<[u8]>, TermInfo, std::hash::BuildHasherDefault<Fnv>>;
 
+/// A 64-bit FNV-1a hash of a file's bytes: chunk file names (deterministic, no dependency).
+pub fn content_hash(bytes: &[u8]) -> u64 {
+    use std::hash::Hasher;
+    let mut h = Fnv::default();
+    h.write(bytes);
+    h.finish()
+}
+
 #[derive(Default)]
 struct Fnv(u64);
 
@@ -383,6 +454,24 @@ struct Header<'a> {
 }
 
 fn read_header(bytes: &[u8]) -> Result<Header<'_>, IndexError> {
+    let (lang, mut r) = read_kind(bytes, Kind::Single)?;
+    let n_docs = r.u32()?;
+    let mut sections = [0usize; 4];
+    for s in &mut sections {
+        *s = r.u32()? as usize;
+    }
+    let body_start = r.pos();
+    Ok(Header {
+        lang,
+        n_docs,
+        sections,
+        body_start,
+    })
+}
+
+/// Checks magic, version and kind; returns the language and a reader after it (positions
+/// count from the start of the file).
+pub(crate) fn read_kind(bytes: &[u8], expected: Kind) -> Result<(&str, Reader<'_>), IndexError> {
     if bytes.len() < 6 || bytes[..4] != MAGIC {
         return Err(IndexError::BadMagic);
     }
@@ -393,25 +482,24 @@ fn read_header(bytes: &[u8]) -> Result<Header<'_>, IndexError> {
             expected: FORMAT_VERSION,
         });
     }
-    let mut r = Reader::new(&bytes[6..], "header");
-    let _flags = r.u16()?;
+    let mut r = Reader::new(bytes, "header");
+    r.bytes(6)?;
+    let found = match r.u16()? {
+        0 => Kind::Single,
+        1 => Kind::Entry,
+        2 => Kind::Terms,
+        3 => Kind::Docs,
+        _ => return Err(IndexError::Corrupt { section: "header" }),
+    };
+    if found != expected {
+        return Err(IndexError::WrongKind { found, expected });
+    }
     let lang_len = r.u8()? as usize;
     let lang = r.str(lang_len)?;
-    let n_docs = r.u32()?;
-    let mut sections = [0usize; 4];
-    for s in &mut sections {
-        *s = r.u32()? as usize;
-    }
-    let body_start = 6 + r.pos();
-    Ok(Header {
-        lang,
-        n_docs,
-        sections,
-        body_start,
-    })
+    Ok((lang, r))
 }
 
-fn read_docs(bytes: &[u8], n: usize) -> Result<Vec<StoredDoc<'_>>, IndexError> {
+pub(crate) fn read_docs(bytes: &[u8], n: usize) -> Result<Vec<StoredDoc<'_>>, IndexError> {
     let mut r = Reader::new(bytes, "docs");
     let mut docs: Vec<StoredDoc<'_>> = (0..n)
         .map(|_| StoredDoc {
@@ -453,3 +541,5 @@ fn read_docs(bytes: &[u8], n: usize) -> Result<Vec<StoredDoc<'_>>, IndexError> {
 
 #[cfg(all(test, feature = "builder"))]
 mod tests;
+#[cfg(all(test, feature = "builder"))]
+mod tests_chunked;

@@ -3,7 +3,7 @@
 use super::*;
 use expect_test::{expect, expect_file};
 
-fn tiny() -> Vec<u8> {
+pub(crate) fn tiny_builder() -> IndexBuilder {
     let mut b = IndexBuilder::new("en");
     b.add(DocInput {
         id: "reset-password".into(),
@@ -23,10 +23,14 @@ fn tiny() -> Vec<u8> {
         weight: 2.5,
         ..DocInput::default()
     });
-    b.build()
+    b
 }
 
-fn hex(bytes: &[u8]) -> String {
+fn tiny() -> Vec<u8> {
+    tiny_builder().build()
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes
         .chunks(16)
         .map(|c| {
@@ -42,13 +46,13 @@ fn hex(bytes: &[u8]) -> String {
 #[test]
 fn golden_tiny_index() {
     // A format change shows up here as a diff; bump FORMAT_VERSION when it does.
-    expect_file!["../tests/golden/tiny-v2.hex"].assert_eq(&hex(&tiny()));
+    expect_file!["../tests/golden/tiny-v3.hex"].assert_eq(&hex(&tiny()));
 }
 
 #[test]
 fn golden_header() {
     let bytes = tiny();
-    expect!["46 44 53 58 02 00 00 00 02 65 6e 02 00 00 00"].assert_eq(&hex(&bytes[..15]));
+    expect!["46 44 53 58 03 00 00 00 02 65 6e 02 00 00 00"].assert_eq(&hex(&bytes[..15]));
 }
 
 #[test]
@@ -122,7 +126,7 @@ fn version_mismatch_is_a_typed_error_with_advice() {
             expected: FORMAT_VERSION
         }
     );
-    expect!["search index format version 9 is not supported (this runtime reads version 2); rebuild the index with the same Frontdesk release as the widget, or reload the page to get a matching widget"]
+    expect!["search index format version 9 is not supported (this runtime reads version 3); rebuild the index with the same Frontdesk release as the widget, or reload the page to get a matching widget"]
         .assert_eq(&err.to_string());
 }
 
@@ -136,7 +140,7 @@ fn version_1_indexes_are_refused_with_a_typed_error() {
         Index::from_bytes(&v1).err(),
         Some(IndexError::IncompatibleVersion {
             found: 1,
-            expected: 2
+            expected: FORMAT_VERSION
         })
     );
 }

@@ -63,7 +63,22 @@ pub struct IndexBuilder {
     /// Surface forms seen in titles: always kept, as people type titles word for word.
     title_surfaces: std::collections::BTreeSet<String>,
     lengths: Vec<[u32; N_FIELDS]>,
+    /// Each document's title tokens in order, as the list they post to (stop word, key): where
+    /// chunked postings say a list sits in the title.
+    pub(crate) titles: Vec<Vec<(bool, String)>>,
     prune_vocabulary: bool,
+}
+
+/// How keys map to lists, and the common term-frequency vectors: shared by both layouts.
+pub(crate) struct Layout<'b> {
+    /// Every key and its list.
+    pub keys: BTreeMap<&'b str, TermInfo>,
+    /// The lists in number order: (stop word, name).
+    pub order: Vec<(bool, &'b str)>,
+    /// The common term-frequency vectors, most frequent first.
+    pub common: Vec<[u32; N_FIELDS]>,
+    /// Their one-byte codes.
+    pub codes: BTreeMap<[u32; N_FIELDS], u8>,
 }
 
 impl IndexBuilder {
@@ -78,6 +93,7 @@ impl IndexBuilder {
             surfaces: BTreeMap::new(),
             title_surfaces: std::collections::BTreeSet::new(),
             lengths: Vec::new(),
+            titles: Vec::new(),
             prune_vocabulary: true,
         };
         // Every stop word of the index language gets a key, so the browser knows them all.
@@ -118,6 +134,7 @@ impl IndexBuilder {
         ];
         let mut lengths = [0u32; N_FIELDS];
         let mut found: Vec<(Field, text_analysis::Token)> = Vec::new();
+        let mut title = Vec::new();
         {
             let analyzer = self.analyzer(&lang);
             for (field, text) in texts {
@@ -128,6 +145,13 @@ impl IndexBuilder {
         }
         for (field, t) in found {
             let f = field as usize;
+            if field == Field::Title {
+                title.push(if t.is_stop {
+                    (true, t.surface.clone())
+                } else {
+                    (false, t.stem.clone())
+                });
+            }
             if t.is_stop {
                 // Stop words are indexed in titles only: prefixes like "How do I" need them; bodies do not.
                 if field == Field::Title {
@@ -144,6 +168,7 @@ impl IndexBuilder {
             self.surfaces.entry(t.surface).or_insert(t.stem);
         }
         self.lengths.push(lengths);
+        self.titles.push(title);
         self.docs.push(doc);
     }
 
@@ -164,8 +189,8 @@ impl IndexBuilder {
         self.docs.is_empty()
     }
 
-    /// Writes the index.
-    pub fn build(&self) -> Vec<u8> {
+    /// Key → list numbering and the common term-frequency codes.
+    pub(crate) fn layout(&self) -> Layout<'_> {
         // Each key names a list: its stem's, or (stop words) its own. Lists are numbered in the
         // order their first key appears, so FST outputs grow with the keys and compress well.
         let mut key_list: BTreeMap<&str, (bool, &str)> = BTreeMap::new();
@@ -213,21 +238,52 @@ impl IndexBuilder {
             .enumerate()
             .map(|(i, (tf, _))| (*tf, i as u8))
             .collect();
+        Layout {
+            keys,
+            order,
+            common: common.into_iter().map(|(tf, _)| tf).collect(),
+            codes,
+        }
+    }
+
+    /// The postings of a list named by [`Layout::order`].
+    pub(crate) fn list(&self, (is_stop, name): (bool, &str)) -> Vec<Posting> {
+        let map = if is_stop { &self.stops } else { &self.stems };
+        to_postings(&map[name])
+    }
+
+    /// The documents added, in number order.
+    pub(crate) fn docs(&self) -> &[DocInput] {
+        &self.docs
+    }
+
+    /// Token counts per field of every document.
+    pub(crate) fn lengths(&self) -> &[[u32; N_FIELDS]] {
+        &self.lengths
+    }
+
+    /// The index language.
+    pub(crate) fn lang(&self) -> &str {
+        &self.lang
+    }
+
+    /// Writes the index as one file.
+    pub fn build(&self) -> Vec<u8> {
+        let Layout {
+            keys,
+            order,
+            common,
+            codes,
+        } = self.layout();
         // Lists go to two streams (documents, codes); readers find where each list starts in one
         // pass at load, so the file carries no offsets.
         let (mut doc_stream, mut code_stream) = (Vec::new(), Vec::new());
-        for &(is_stop, name) in &order {
-            let map = if is_stop { &self.stops } else { &self.stems };
-            encode_postings(
-                &mut doc_stream,
-                &mut code_stream,
-                &to_postings(&map[name]),
-                &codes,
-            );
+        for &list in &order {
+            encode_postings(&mut doc_stream, &mut code_stream, &self.list(list), &codes);
         }
         let mut postings = Vec::new();
         put_varint(&mut postings, common.len() as u64);
-        for (tf, _) in &common {
+        for tf in &common {
             for &x in tf {
                 put_varint(&mut postings, u64::from(x));
             }
@@ -266,16 +322,11 @@ impl IndexBuilder {
                 put_varint(&mut lengths, u64::from(l[f]));
             }
         }
-        let docs = self.encode_docs();
+        let docs = encode_docs(&self.docs, &self.lang);
 
         let mut out =
             Vec::with_capacity(terms.len() + postings.len() + lengths.len() + docs.len() + 64);
-        out.extend_from_slice(&MAGIC);
-        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        out.extend_from_slice(&0u16.to_le_bytes());
-        let lang = self.lang.as_bytes();
-        out.push(lang.len().min(255) as u8);
-        out.extend_from_slice(&lang[..lang.len().min(255)]);
+        put_header(&mut out, crate::Kind::Single, &self.lang);
         out.extend_from_slice(&(self.docs.len() as u32).to_le_bytes());
         for s in [&terms, &postings, &lengths, &docs] {
             out.extend_from_slice(&(s.len() as u32).to_le_bytes());
@@ -285,49 +336,67 @@ impl IndexBuilder {
         }
         out
     }
+}
 
-    fn encode_docs(&self) -> Vec<u8> {
+/// A ranking weight as stored: thousandths (1000 = neutral; a bad weight is neutral).
+pub(crate) fn weight_code(weight: f32) -> u64 {
+    let w = if weight.is_finite() && weight >= 0.0 {
+        weight
+    } else {
+        1.0
+    };
+    (w * 1000.0).round() as u64
+}
+
+/// Magic, version, the file's kind and the language.
+pub(crate) fn put_header(out: &mut Vec<u8>, kind: crate::Kind, lang: &str) {
+    out.extend_from_slice(&MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&(kind as u16).to_le_bytes());
+    let lang = lang.as_bytes();
+    out.push(lang.len().min(255) as u8);
+    out.extend_from_slice(&lang[..lang.len().min(255)]);
+}
+
+/// Stored documents, column by column (read back by `read_docs`).
+pub(crate) fn encode_docs(docs: &[DocInput], index_lang: &str) -> Vec<u8> {
+    {
         let mut out = Vec::new();
         let put = |out: &mut Vec<u8>, s: &str| {
             put_varint(out, s.len() as u64);
             out.extend_from_slice(s.as_bytes());
         };
         // Column by column: similar strings sit together and compress better.
-        for d in &self.docs {
+        for d in docs {
             put(&mut out, &d.id);
         }
-        for d in &self.docs {
+        for d in docs {
             put(&mut out, &d.title);
         }
-        for d in &self.docs {
+        for d in docs {
             put(&mut out, &d.url);
         }
-        for d in &self.docs {
+        for d in docs {
             put(
                 &mut out,
                 if d.lang.is_empty() {
-                    &self.lang
+                    index_lang
                 } else {
                     &d.lang
                 },
             );
         }
-        for d in &self.docs {
+        for d in docs {
             put_varint(&mut out, d.tags.len() as u64);
             for t in &d.tags {
                 put(&mut out, t);
             }
         }
-        for d in &self.docs {
+        for d in docs {
             put(&mut out, &d.snippet);
         }
-        for d in &self.docs {
-            let w = if d.weight.is_finite() && d.weight >= 0.0 {
-                d.weight
-            } else {
-                1.0
-            };
-            put_varint(&mut out, (w * 1000.0).round() as u64);
+        for d in docs {
+            put_varint(&mut out, weight_code(d.weight));
         }
         out
     }

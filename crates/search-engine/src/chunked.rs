@@ -1,0 +1,278 @@
+//! Queries over a chunked index, with the chunks loaded so far: which chunks a query needs, adding
+//! a chunk, and ranking with what is there.
+//!
+//! What differs from a whole index ([`crate::Engine`]), on purpose:
+//! - completions and typo corrections come from the loaded term chunks only: the word being typed
+//!   asks for the chunks of its prefix (or, when the prefix spans more than
+//!   [`MAX_PREFIX_CHUNKS`] chunks, only the chunk where the prefix itself sorts), so a typo in
+//!   the first letters of a word may find nothing a whole index would have found;
+//! - field lengths come from one byte per field in each posting (exact below 128 tokens, then
+//!   within 2%), so scores differ slightly;
+//! - titles are rebuilt from the postings' title positions: a query word matches a title word
+//!   when the title word's list is one of the word's alternatives (same stem, a loaded
+//!   completion, a correction), not by comparing surface forms;
+//! - language and tag filters apply to documents whose document chunk is loaded only.
+
+use crate::query::{self, Dict, ShortPrefixes, TitleWord};
+use crate::rank::{self, Scratch, Source};
+use crate::{Hit, Params, Query, QueryPlan, Snippet, StoredDoc};
+use search_index::{ChunkRef, DocChunk, Entry, IndexError, N_FIELDS, TermChunk, TermInfo};
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use text_analysis::Analyzer;
+
+/// The word being typed loads all the chunks of its prefix up to this many; past it, only the
+/// chunk where the prefix sorts (a one-letter prefix of a big index spans dozens of chunks).
+pub const MAX_PREFIX_CHUNKS: usize = 2;
+
+/// A title's length and, per list found in it, the title positions of its words.
+type RebuiltTitle = (u32, Vec<(u32, TermInfo)>);
+
+/// A query engine over the entry of a chunked index and the chunks added so far.
+pub struct ChunkedEngine {
+    entry: Entry,
+    analyzer: Analyzer,
+    params: Params,
+    terms: BTreeMap<usize, TermChunk>,
+    /// Which loaded term chunk holds each list.
+    lists: HashMap<u32, usize>,
+    docs: BTreeMap<usize, DocChunk>,
+    short: ShortPrefixes,
+    /// Title length and (title positions, list) per document, gathered from the postings the
+    /// current query reads.
+    titles: RefCell<HashMap<u32, RebuiltTitle>>,
+    scratch: RefCell<Scratch>,
+}
+
+impl ChunkedEngine {
+    /// An engine over an entry file, with no chunk loaded yet.
+    pub fn from_entry(bytes: &[u8]) -> Result<ChunkedEngine, IndexError> {
+        let entry = Entry::from_bytes(bytes)?;
+        Ok(ChunkedEngine {
+            analyzer: Analyzer::for_lang(entry.lang()),
+            entry,
+            params: Params::default(),
+            terms: BTreeMap::new(),
+            lists: HashMap::new(),
+            docs: BTreeMap::new(),
+            short: ShortPrefixes::new(),
+            titles: RefCell::new(HashMap::new()),
+            scratch: RefCell::new(Scratch::default()),
+        })
+    }
+
+    /// Replaces the ranking parameters.
+    pub fn with_params(mut self, params: Params) -> ChunkedEngine {
+        self.params = params;
+        self.short = query::short_prefixes(&self, self.params.max_expansions);
+        self
+    }
+
+    /// The entry: global statistics and the chunk tables.
+    pub fn entry(&self) -> &Entry {
+        &self.entry
+    }
+
+    /// The term chunks `text` needs, loaded or not, in key order.
+    pub fn chunks_for(&self, text: &str) -> Vec<ChunkRef> {
+        let tokens = self.analyzer.analyze(text);
+        let open_end = tokens.last().is_some_and(|t| t.end == text.len());
+        let mut wanted = BTreeSet::new();
+        for (i, t) in tokens.iter().enumerate() {
+            let w = &t.surface;
+            wanted.insert(self.entry.term_chunk_of(w));
+            if open_end && i + 1 == tokens.len() {
+                let range = self.entry.term_chunks_for_prefix(w);
+                if range.len() <= MAX_PREFIX_CHUNKS {
+                    wanted.extend(range);
+                }
+            } else {
+                // The stem guess looks up shorter keys the word starts with.
+                let guesses = RefCell::new(Vec::new());
+                search_index::guess_stem(w, |k| {
+                    guesses.borrow_mut().push(self.entry.term_chunk_of(k));
+                    None::<()>
+                });
+                wanted.extend(guesses.into_inner());
+            }
+        }
+        wanted
+            .into_iter()
+            .filter(|&i| i < self.entry.n_term_chunks())
+            .map(|i| self.entry.term_chunk(i))
+            .collect()
+    }
+
+    /// The term chunks `text` needs that are not loaded yet.
+    pub fn missing_for(&self, text: &str) -> Vec<ChunkRef> {
+        self.chunks_for(text)
+            .into_iter()
+            .filter(|c| !self.terms.contains_key(&c.index))
+            .collect()
+    }
+
+    /// The document chunks the hits need to be shown that are not loaded yet.
+    pub fn missing_docs(&self, hits: &[Hit]) -> Vec<ChunkRef> {
+        let wanted: BTreeSet<usize> = hits
+            .iter()
+            .map(|h| self.entry.doc_chunk_of(h.doc))
+            .filter(|i| !self.docs.contains_key(i))
+            .collect();
+        wanted
+            .into_iter()
+            .map(|i| self.entry.doc_chunk(i))
+            .collect()
+    }
+
+    /// Adds a loaded chunk (as named by [`ChunkedEngine::chunks_for`] or
+    /// [`ChunkedEngine::missing_docs`]).
+    pub fn add(&mut self, chunk: &ChunkRef, bytes: Vec<u8>) -> Result<(), IndexError> {
+        if chunk.docs {
+            self.docs.insert(chunk.index, DocChunk::from_bytes(&bytes)?);
+            return Ok(());
+        }
+        let terms = TermChunk::from_bytes(bytes)?;
+        self.terms.insert(chunk.index, terms);
+        self.lists.clear();
+        for (&i, c) in &self.terms {
+            for list in c.lists() {
+                self.lists.entry(list).or_insert(i);
+            }
+        }
+        self.short = query::short_prefixes(&*self, self.params.max_expansions);
+        Ok(())
+    }
+
+    /// Whether a chunk is loaded.
+    pub fn has(&self, chunk: &ChunkRef) -> bool {
+        if chunk.docs {
+            self.docs.contains_key(&chunk.index)
+        } else {
+            self.terms.contains_key(&chunk.index)
+        }
+    }
+
+    /// Analyses a query with the loaded chunks.
+    pub fn plan(&self, text: &str) -> QueryPlan {
+        query::plan(self, &self.analyzer, &self.params, &self.short, text)
+    }
+
+    /// Runs a query with the loaded chunks.
+    pub fn search(&self, q: &Query<'_>) -> Vec<Hit> {
+        let plan = self.plan(q.text);
+        self.search_plan(&plan, q)
+    }
+
+    /// Runs an analysed query with the loaded chunks.
+    pub fn search_plan(&self, plan: &QueryPlan, q: &Query<'_>) -> Vec<Hit> {
+        self.titles.borrow_mut().clear();
+        let mut scratch = self.scratch.borrow_mut();
+        scratch.prepare(self.entry.len());
+        let hits = rank::rank(self, &self.params, plan, q, &mut scratch);
+        scratch.reset();
+        hits
+    }
+
+    /// A stored document, when its chunk is loaded.
+    pub fn doc(&self, doc: u32) -> Option<StoredDoc<'_>> {
+        self.docs.get(&self.entry.doc_chunk_of(doc))?.doc(doc)
+    }
+
+    /// A highlighted snippet of a result's stored snippet text, when its chunk is loaded.
+    pub fn snippet(&self, plan: &QueryPlan, doc: u32, max_bytes: usize) -> Option<Snippet> {
+        let text = self.doc(doc)?.snippet;
+        Some(crate::snippet::make(
+            self,
+            &self.analyzer,
+            plan,
+            text,
+            max_bytes,
+        ))
+    }
+
+    fn chunk_of_list(&self, list: u32) -> Option<&TermChunk> {
+        self.terms.get(self.lists.get(&list)?)
+    }
+}
+
+impl Dict for ChunkedEngine {
+    fn term_bytes(&self, key: &[u8]) -> Option<TermInfo> {
+        let key_str = std::str::from_utf8(key).ok()?;
+        self.terms
+            .get(&self.entry.term_chunk_of(key_str))?
+            .term_bytes(key)
+    }
+    fn doc_freq(&self, term: TermInfo) -> u64 {
+        self.chunk_of_list(term.list)
+            .and_then(|c| c.doc_freq(term.list))
+            .unwrap_or(0)
+    }
+    fn search<A: fst::Automaton>(&self, aut: &A, mut f: impl FnMut(&[u8], TermInfo)) {
+        use fst::{IntoStreamer, Streamer};
+        for chunk in self.terms.values() {
+            let mut stream = chunk.terms().search(aut).into_stream();
+            while let Some(key) = stream.next() {
+                if let Some(term) = chunk.term_bytes(key) {
+                    f(key, term);
+                }
+            }
+        }
+    }
+}
+
+impl Source for ChunkedEngine {
+    fn n_docs(&self) -> usize {
+        self.entry.len()
+    }
+    fn doc_freq(&self, term: TermInfo) -> u64 {
+        Dict::doc_freq(self, term)
+    }
+    fn each_posting(
+        &self,
+        term: TermInfo,
+        mut f: impl FnMut(u32, &[u32; N_FIELDS], &[f32; N_FIELDS]),
+    ) {
+        let Some(chunk) = self.chunk_of_list(term.list) else {
+            return;
+        };
+        let Ok(postings) = chunk.postings(term.list, self.entry.tf_table()) else {
+            return;
+        };
+        let avg = self.entry.avg_field_lengths();
+        let mut titles = self.titles.borrow_mut();
+        for p in postings {
+            if p.tf[0] > 0 {
+                titles
+                    .entry(p.doc)
+                    .or_insert_with(|| (p.lengths[0] as u32, Vec::new()))
+                    .1
+                    .push((p.title_mask, term));
+            }
+            f(p.doc, &p.tf, &rank::norm(&self.params, p.lengths, avg));
+        }
+    }
+    fn title(&self, doc: u32) -> Cow<'_, [TitleWord]> {
+        let titles = self.titles.borrow();
+        let Some((len, lists)) = titles.get(&doc) else {
+            return Cow::Owned(Vec::new());
+        };
+        Cow::Owned(
+            (0..(*len).min(32))
+                .map(|pos| TitleWord {
+                    surface: String::new(),
+                    term: lists
+                        .iter()
+                        .find(|(mask, _)| mask & (1 << pos) != 0)
+                        .map(|&(_, t)| t),
+                })
+                .collect(),
+        )
+    }
+    fn weight(&self, doc: u32) -> f32 {
+        self.entry.weight(doc)
+    }
+    fn passes(&self, doc: u32, q: &Query<'_>) -> bool {
+        self.doc(doc).is_none_or(|d| rank::passes_filters(&d, q))
+    }
+}

@@ -1,0 +1,136 @@
+//! The chunked engine against the whole-index engine on the same documents: same results once
+//! the chunks a query names are loaded, nothing before, documents only from loaded chunks.
+
+use super::*;
+use search_index::{DocInput, IndexBuilder};
+
+fn kb(n: usize) -> IndexBuilder {
+    let words = [
+        "password", "reset", "invoice", "billing", "account", "login", "email", "refund",
+        "payment", "export", "import", "team", "member", "invite", "delete", "archive", "search",
+        "widget", "language", "mobile", "sync", "backup", "restore", "token", "webhook", "printer",
+        "passport", "pastel", "patch", "path",
+    ];
+    let mut b = IndexBuilder::new("en");
+    for i in 0..n {
+        let w = |k: usize| words[(i * 7 + k * 3 + i / 5) % words.len()];
+        b.add(DocInput {
+            id: format!("doc-{i}"),
+            title: format!("How do I {} my {} {}?", w(0), w(1), w(9)),
+            body: format!(
+                "To {} the {}, open {} settings. {} and {} work with {}.",
+                w(2),
+                w(3),
+                w(4),
+                w(5),
+                w(6),
+                w(7)
+            ),
+            tags: vec![w(8).into()],
+            snippet: format!("Open {} settings.", w(4)),
+            weight: if i % 50 == 0 { 2.0 } else { 1.0 },
+            ..DocInput::default()
+        });
+    }
+    b
+}
+
+fn query(text: &str) -> Query<'_> {
+    Query {
+        text,
+        limit: 5,
+        ..Query::default()
+    }
+}
+
+/// Loads what `text` needs, as the widget does, and returns the hits.
+fn load_and_run(
+    engine: &mut ChunkedEngine,
+    files: &std::collections::BTreeMap<String, Vec<u8>>,
+    text: &str,
+) -> Vec<Hit> {
+    for c in engine.missing_for(text) {
+        engine.add(&c, files[&c.name].clone()).unwrap();
+    }
+    engine.search(&query(text))
+}
+
+const QUERIES: [&str; 10] = [
+    "password",
+    "how do i reset my password",
+    "How do I reset my pas",
+    "invoice billing",
+    "export team",
+    "webhook token",
+    "restoring backups",
+    "how do i",
+    "p",
+    "mobile sync language",
+];
+
+#[test]
+fn with_the_chunks_it_names_a_query_finds_what_the_whole_index_finds() {
+    let b = kb(600);
+    let whole_bytes = b.build();
+    let whole = Engine::from_bytes(&whole_bytes).unwrap();
+    let c = b.build_chunked(1024);
+    assert!(c.chunks.len() > 20, "{} chunks", c.chunks.len());
+    let mut engine = ChunkedEngine::from_entry(&c.entry).unwrap();
+    for text in QUERIES {
+        let got = load_and_run(&mut engine, &c.chunks, text);
+        let want = whole.search(&query(text));
+        let ids = |h: &[Hit]| h.iter().map(|h| (h.doc, h.tier)).collect::<Vec<_>>();
+        if text == "p" {
+            // A one-letter prefix spans too many chunks: completions from what is loaded.
+            assert!(!got.is_empty());
+            continue;
+        }
+        assert_eq!(ids(&got), ids(&want), "{text}");
+        for (g, w) in got.iter().zip(&want) {
+            assert!((g.score - w.score).abs() <= 1e-4 * w.score.abs(), "{text}");
+        }
+    }
+}
+
+#[test]
+fn nothing_is_found_before_the_chunks_arrive_and_a_query_names_only_what_it_needs() {
+    let b = kb(600);
+    let c = b.build_chunked(1024);
+    let mut engine = ChunkedEngine::from_entry(&c.entry).unwrap();
+    assert!(engine.search(&query("invoice")).is_empty());
+    let needed = engine.missing_for("invoice");
+    assert!(!needed.is_empty() && needed.len() <= 3, "{needed:?}");
+    assert!(needed.iter().all(|n| !n.docs));
+    let hits = load_and_run(&mut engine, &c.chunks, "invoice");
+    assert!(!hits.is_empty());
+    assert!(engine.missing_for("invoice").is_empty(), "loaded once");
+    assert!(
+        engine.doc(hits[0].doc).is_none(),
+        "documents come with their chunk"
+    );
+    let docs = engine.missing_docs(&hits);
+    assert!(!docs.is_empty() && docs.iter().all(|d| d.docs));
+    for d in &docs {
+        engine.add(d, c.chunks[&d.name].clone()).unwrap();
+    }
+    assert!(engine.missing_docs(&hits).is_empty());
+    let plan = engine.plan("invoice");
+    for h in &hits {
+        let doc = engine.doc(h.doc).unwrap();
+        assert_eq!(doc.id, format!("doc-{}", h.doc));
+        assert!(engine.snippet(&plan, h.doc, 140).is_some());
+    }
+    // A word in the same chunk needs nothing more; a word elsewhere names its own chunk.
+    let other = engine.missing_for("webhook");
+    assert!(!other.is_empty());
+    assert!(other.iter().all(|o| !needed.contains(o)));
+}
+
+#[test]
+fn a_short_prefix_spanning_many_chunks_loads_only_the_chunk_where_it_sorts() {
+    let c = kb(600).build_chunked(256);
+    let engine = ChunkedEngine::from_entry(&c.entry).unwrap();
+    let all_p = engine.entry().term_chunks_for_prefix("p");
+    assert!(all_p.len() > MAX_PREFIX_CHUNKS, "{all_p:?}");
+    assert_eq!(engine.chunks_for("p").len(), 1);
+}

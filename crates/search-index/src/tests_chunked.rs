@@ -1,0 +1,194 @@
+//! Chunked layout tests: golden bytes, the old version refused, chunks that hold every key and
+//! list of the single file, adaptive sizes, prefix lookup.
+
+use super::*;
+use crate::tests::{hex, tiny_builder};
+use expect_test::expect_file;
+
+fn unhex(text: &str) -> Vec<u8> {
+    text.split_whitespace()
+        .map(|b| u8::from_str_radix(b, 16).unwrap())
+        .collect()
+}
+
+/// A few hundred documents with a shared vocabulary, enough for many chunks.
+fn many(n: usize) -> IndexBuilder {
+    let words = [
+        "password", "reset", "invoice", "billing", "account", "login", "email", "refund",
+        "payment", "export", "import", "team", "member", "invite", "delete", "archive", "search",
+        "widget", "language", "mobile", "sync", "backup", "restore", "token", "webhook",
+    ];
+    let mut b = IndexBuilder::new("en");
+    for i in 0..n {
+        let w = |k: usize| words[(i * 7 + k * 3 + i / 5) % words.len()];
+        b.add(DocInput {
+            id: format!("doc-{i}"),
+            title: format!("How do I {} my {} {}?", w(0), w(1), i % 13),
+            body: format!(
+                "To {} the {}, open {} settings. {} and {} work with {}{}.",
+                w(2),
+                w(3),
+                w(4),
+                w(5),
+                w(6),
+                w(7),
+                i % 97
+            ),
+            tags: vec![w(8).into()],
+            snippet: format!("Open {} settings.", w(4)),
+            weight: if i % 50 == 0 { 2.0 } else { 1.0 },
+            ..DocInput::default()
+        });
+    }
+    b
+}
+
+#[test]
+fn golden_tiny_chunked_index() {
+    // A format change shows up here as a diff; bump FORMAT_VERSION when it does.
+    let c = tiny_builder().build_chunked(48);
+    let mut out = format!("entry\n{}\n", hex(&c.entry));
+    for (name, bytes) in &c.chunks {
+        out.push_str(&format!("{name}\n{}\n", hex(bytes)));
+    }
+    expect_file!["../tests/golden/tiny-v3-chunked.hex"].assert_eq(&out);
+}
+
+#[test]
+fn the_version_2_golden_file_is_refused_with_a_typed_error() {
+    let old = unhex(include_str!("../tests/golden/tiny-v2-old.hex"));
+    assert_eq!(
+        Index::from_bytes(&old).err(),
+        Some(IndexError::IncompatibleVersion {
+            found: 2,
+            expected: FORMAT_VERSION
+        })
+    );
+    assert!(matches!(
+        Entry::from_bytes(&old),
+        Err(IndexError::IncompatibleVersion { found: 2, .. })
+    ));
+}
+
+#[test]
+fn a_file_of_another_kind_is_a_typed_error() {
+    let c = tiny_builder().build_chunked(48);
+    assert_eq!(
+        Index::from_bytes(&c.entry).err(),
+        Some(IndexError::WrongKind {
+            found: Kind::Entry,
+            expected: Kind::Single
+        })
+    );
+    let single = tiny_builder().build();
+    assert!(matches!(
+        Entry::from_bytes(&single),
+        Err(IndexError::WrongKind { .. })
+    ));
+}
+
+#[test]
+fn chunks_hold_every_key_and_list_of_the_single_file() {
+    let b = many(400);
+    let single = b.build();
+    let index = Index::from_bytes(&single).unwrap();
+    let c = b.build_chunked(2048);
+    let entry = Entry::from_bytes(&c.entry).unwrap();
+    assert_eq!(entry.len(), 400);
+    assert!(entry.n_term_chunks() > 3, "{}", entry.n_term_chunks());
+    assert!(entry.n_doc_chunks() > 3, "{}", entry.n_doc_chunks());
+    assert_eq!(entry.weight(0), 2.0);
+    assert_eq!(entry.weight(1), 1.0);
+    for (a, b) in entry
+        .avg_field_lengths()
+        .iter()
+        .zip(index.avg_field_lengths())
+    {
+        assert!((a - b).abs() < 1e-3, "{a} {b}");
+    }
+    let terms: Vec<TermChunk> = (0..entry.n_term_chunks())
+        .map(|i| TermChunk::from_bytes(c.chunks[&entry.term_chunk(i).name].clone()).unwrap())
+        .collect();
+    let mut stream = index.terms().stream();
+    let mut keys = 0;
+    while let Some(key) = fst::Streamer::next(&mut stream) {
+        keys += 1;
+        let k = std::str::from_utf8(key).unwrap();
+        let want = index.term(k).unwrap();
+        let chunk = &terms[entry.term_chunk_of(k)];
+        assert_eq!(chunk.term_bytes(key), Some(want), "{k}");
+        let got = chunk.postings(want.list, entry.tf_table()).unwrap();
+        let expected: Vec<Posting> = index.postings(want).unwrap().flatten().collect();
+        assert_eq!(got.len(), expected.len(), "{k}");
+        for (g, e) in got.iter().zip(&expected) {
+            assert_eq!((g.doc, g.tf), (e.doc, e.tf), "{k}");
+            let lens = index.field_lengths(e.doc);
+            for (f, &len) in lens.iter().enumerate() {
+                if e.tf[f] > 0 {
+                    assert_eq!(g.lengths[f], len as f32, "{k}: small lengths are exact");
+                }
+            }
+            if e.tf[0] > 0 {
+                assert_ne!(g.title_mask, 0, "{k} is in the title of {}", e.doc);
+            }
+        }
+    }
+    let in_chunks: usize = terms.iter().map(|t| t.terms().len()).sum();
+    assert_eq!(in_chunks, keys, "each key in exactly one chunk");
+    for d in 0..400u32 {
+        let chunk =
+            DocChunk::from_bytes(&c.chunks[&entry.doc_chunk(entry.doc_chunk_of(d)).name]).unwrap();
+        assert_eq!(chunk.doc(d).as_ref(), Some(index.doc(d)));
+    }
+}
+
+#[test]
+fn chunks_stay_near_the_target_unless_one_list_is_bigger() {
+    let b = many(2000);
+    let c = b.build_chunked(4096);
+    let entry = Entry::from_bytes(&c.entry).unwrap();
+    for i in 0..entry.n_term_chunks() {
+        let bytes = &c.chunks[&entry.term_chunk(i).name];
+        let chunk = TermChunk::from_bytes(bytes.clone()).unwrap();
+        assert!(
+            bytes.len() <= 4096 + 64 || chunk.terms().len() <= 2,
+            "chunk {i}: {} bytes, {} keys",
+            bytes.len(),
+            chunk.terms().len()
+        );
+    }
+    assert_eq!(b.build_chunked(4096), c, "same input, same bytes");
+}
+
+#[test]
+fn prefix_lookup_names_every_chunk_with_keys_of_the_prefix() {
+    let b = many(1000);
+    let single = b.build();
+    let index = Index::from_bytes(&single).unwrap();
+    let c = b.build_chunked(1024);
+    let entry = Entry::from_bytes(&c.entry).unwrap();
+    for prefix in ["", "p", "pa", "passw", "re", "zzz", "a", "how"] {
+        let range = entry.term_chunks_for_prefix(prefix);
+        let mut stream = index.terms().stream();
+        while let Some(key) = fst::Streamer::next(&mut stream) {
+            let k = std::str::from_utf8(key).unwrap();
+            if k.starts_with(prefix) {
+                assert!(range.contains(&entry.term_chunk_of(k)), "{prefix}: {k}");
+            }
+        }
+    }
+}
+
+#[test]
+fn length_bytes_are_exact_when_small_and_close_when_big() {
+    for len in 0..128 {
+        assert_eq!(length_of_byte(length_byte(len)), len as f32);
+    }
+    for len in [128, 200, 1000, 5000, 17000] {
+        let back = length_of_byte(length_byte(len));
+        assert!(
+            (back - len as f32).abs() / len as f32 <= 0.021,
+            "{len}: {back}"
+        );
+    }
+}
