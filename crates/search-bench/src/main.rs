@@ -3,6 +3,7 @@
 //! Follows /work/shared/corpus/README.md: whole-question (`full`) and `desc` queries run on an index
 //! without titles (and without descriptions); prefix and `anchor` queries on an index with titles.
 
+mod chunked;
 mod corpus;
 mod eval;
 mod generate;
@@ -42,6 +43,7 @@ struct Args {
     write_queries: Option<PathBuf>,
     show_slowest: usize,
     read_index: Option<PathBuf>,
+    write_chunked: Option<PathBuf>,
 }
 
 fn parse_args() -> Result<Args> {
@@ -62,6 +64,7 @@ fn parse_args() -> Result<Args> {
         write_queries: None,
         show_slowest: 0,
         read_index: None,
+        write_chunked: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -90,6 +93,10 @@ fn parse_args() -> Result<Args> {
             "--write-index" => {
                 args.write_index = Some(it.next().context("--write-index needs a path")?.into())
             }
+            "--write-chunked" => {
+                args.write_chunked =
+                    Some(it.next().context("--write-chunked needs a folder")?.into())
+            }
             "--write-queries" => {
                 args.write_queries = Some(it.next().context("--write-queries needs a path")?.into())
             }
@@ -102,7 +109,7 @@ fn parse_args() -> Result<Args> {
             "--set" => args.set.push(it.next().context("--set needs name=value")?),
             "-h" | "--help" => {
                 println!(
-                    "usage: search-bench [--corpus DIR] [--typos] [--browser] [--full-vocabulary] [--no-per-suite] [--set NAME=VALUE]... [--query SUITE TEXT] [--misses KIND] [--wasm-size FILE]\n       search-bench --generated N [--lang TAG] [--write-index FILE] [--write-queries FILE] [--slowest N]\n  --browser: no query-time stemmer (as in the wasm build)\n  --generated N: latency, build time and size on N generated articles (words from the corpus)"
+                    "usage: search-bench [--corpus DIR] [--typos] [--browser] [--full-vocabulary] [--no-per-suite] [--set NAME=VALUE]... [--query SUITE TEXT] [--misses KIND] [--wasm-size FILE]\n       search-bench --generated N [--lang TAG] [--write-index FILE] [--write-chunked DIR] [--write-queries FILE] [--slowest N]\n  --browser: no query-time stemmer (as in the wasm build)\n  --generated N: latency, build time and size on N generated articles (words from the corpus)"
                 );
                 std::process::exit(0);
             }
@@ -632,7 +639,7 @@ fn keystroke(engine: &Engine<'_>, text: &str) -> usize {
 }
 
 /// Percentile of sorted durations, in microseconds.
-fn percentile_us(sorted: &[Duration], p: f64) -> f64 {
+pub(crate) fn percentile_us(sorted: &[Duration], p: f64) -> f64 {
     let i = ((sorted.len() as f64 * p) as usize).min(sorted.len().saturating_sub(1));
     sorted.get(i).map_or(0.0, |d| d.as_secs_f64() * 1e6)
 }
@@ -650,15 +657,16 @@ fn run_generated(args: &Args, suites: &[corpus::Suite], n: usize) -> Result<()> 
     let articles = generate::articles(&vocab, n, 0x6E4E_2A7E);
     let gen_time = started.elapsed();
     let started = Instant::now();
+    let mut builder = None;
     let bytes = match &args.read_index {
         // `--read-index FILE`: an index written by an earlier `--write-index` (saves the build).
         Some(path) => std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
         None => {
-            let mut builder = IndexBuilder::new(&args.lang);
+            let b = builder.insert(IndexBuilder::new(&args.lang));
             for a in &articles {
-                builder.add(doc_input(a, true));
+                b.add(doc_input(a, true));
             }
-            builder.build()
+            b.build()
         }
     };
     let build_time = started.elapsed();
@@ -702,6 +710,12 @@ fn run_generated(args: &Args, suites: &[corpus::Suite], n: usize) -> Result<()> 
         build_time.as_secs_f64() * 1e3,
         load_time.as_secs_f64() * 1e3
     );
+    if let Some(b) = &builder {
+        let c = chunked::report(b, &bytes, &titles, &prefixes)?;
+        if let Some(dir) = &args.write_chunked {
+            chunked::write(&c, dir)?;
+        }
+    }
     if let Some(text) = &args.query {
         // `--generated N --query - TEXT`: one keystroke, repeated (for profiling).
         let t = Instant::now();

@@ -26,8 +26,16 @@ use text_analysis::Analyzer;
 /// chunk where the prefix sorts (a one-letter prefix of a big index spans dozens of chunks).
 pub const MAX_PREFIX_CHUNKS: usize = 2;
 
-/// A title's length and, per list found in it, the title positions of its words.
-type RebuiltTitle = (u32, Vec<(u32, TermInfo)>);
+/// Title words found by the current query, per document a linked list through `parts`:
+/// `head[doc]` is its last part, each part (title length, title positions, list, previous).
+#[derive(Default)]
+struct TitleParts {
+    head: Vec<u32>,
+    parts: Vec<(u32, u32, TermInfo, u32)>,
+    docs: Vec<u32>,
+}
+
+const NONE: u32 = u32::MAX;
 
 /// A query engine over the entry of a chunked index and the chunks added so far.
 pub struct ChunkedEngine {
@@ -36,13 +44,25 @@ pub struct ChunkedEngine {
     params: Params,
     terms: BTreeMap<usize, TermChunk>,
     /// Which loaded term chunk holds each list.
-    lists: HashMap<u32, usize>,
+    lists: HashMap<u32, usize, search_index::FnvBuild>,
     docs: BTreeMap<usize, DocChunk>,
-    short: ShortPrefixes,
+    /// Completions of the shortest prefixes over the loaded keys; `None` after a chunk was
+    /// added (computed again by the next query, not per chunk).
+    short: RefCell<Option<ShortPrefixes>>,
     /// Title length and (title positions, list) per document, gathered from the postings the
     /// current query reads.
-    titles: RefCell<HashMap<u32, RebuiltTitle>>,
+    titles: RefCell<TitleParts>,
     scratch: RefCell<Scratch>,
+    /// BM25 length normalisation per field and length byte, for the current parameters.
+    norms: Box<[[f32; N_FIELDS]; 256]>,
+}
+
+fn norm_table(p: &Params, avg: [f32; N_FIELDS]) -> Box<[[f32; N_FIELDS]; 256]> {
+    let mut t = Box::new([[1.0; N_FIELDS]; 256]);
+    for (b, row) in t.iter_mut().enumerate() {
+        *row = rank::norm(p, [search_index::length_of_byte(b as u8); N_FIELDS], avg);
+    }
+    t
 }
 
 impl ChunkedEngine {
@@ -50,22 +70,24 @@ impl ChunkedEngine {
     pub fn from_entry(bytes: &[u8]) -> Result<ChunkedEngine, IndexError> {
         let entry = Entry::from_bytes(bytes)?;
         Ok(ChunkedEngine {
+            norms: norm_table(&Params::default(), entry.avg_field_lengths()),
             analyzer: Analyzer::for_lang(entry.lang()),
             entry,
             params: Params::default(),
             terms: BTreeMap::new(),
-            lists: HashMap::new(),
+            lists: HashMap::default(),
             docs: BTreeMap::new(),
-            short: ShortPrefixes::new(),
-            titles: RefCell::new(HashMap::new()),
+            short: RefCell::new(None),
+            titles: RefCell::new(TitleParts::default()),
             scratch: RefCell::new(Scratch::default()),
         })
     }
 
     /// Replaces the ranking parameters.
     pub fn with_params(mut self, params: Params) -> ChunkedEngine {
+        self.norms = norm_table(&params, self.entry.avg_field_lengths());
         self.params = params;
-        self.short = query::short_prefixes(&self, self.params.max_expansions);
+        self.short = RefCell::new(None);
         self
     }
 
@@ -140,7 +162,7 @@ impl ChunkedEngine {
                 self.lists.entry(list).or_insert(i);
             }
         }
-        self.short = query::short_prefixes(&*self, self.params.max_expansions);
+        self.short = RefCell::new(None);
         Ok(())
     }
 
@@ -155,7 +177,10 @@ impl ChunkedEngine {
 
     /// Analyses a query with the loaded chunks.
     pub fn plan(&self, text: &str) -> QueryPlan {
-        query::plan(self, &self.analyzer, &self.params, &self.short, text)
+        let mut short = self.short.borrow_mut();
+        let short =
+            short.get_or_insert_with(|| query::short_prefixes(self, self.params.max_expansions));
+        query::plan(self, &self.analyzer, &self.params, short, text)
     }
 
     /// Runs a query with the loaded chunks.
@@ -166,7 +191,16 @@ impl ChunkedEngine {
 
     /// Runs an analysed query with the loaded chunks.
     pub fn search_plan(&self, plan: &QueryPlan, q: &Query<'_>) -> Vec<Hit> {
-        self.titles.borrow_mut().clear();
+        {
+            let mut titles = self.titles.borrow_mut();
+            let titles = &mut *titles;
+            titles.head.resize(self.entry.len(), NONE);
+            for &d in &titles.docs {
+                titles.head[d as usize] = NONE;
+            }
+            titles.docs.clear();
+            titles.parts.clear();
+        }
         let mut scratch = self.scratch.borrow_mut();
         scratch.prepare(self.entry.len());
         let hits = rank::rank(self, &self.params, plan, q, &mut scratch);
@@ -208,9 +242,9 @@ impl Dict for ChunkedEngine {
             .and_then(|c| c.doc_freq(term.list))
             .unwrap_or(0)
     }
-    fn search<A: fst::Automaton>(&self, aut: &A, mut f: impl FnMut(&[u8], TermInfo)) {
+    fn search<A: fst::Automaton>(&self, prefix: &str, aut: &A, mut f: impl FnMut(&[u8], TermInfo)) {
         use fst::{IntoStreamer, Streamer};
-        for chunk in self.terms.values() {
+        for (_, chunk) in self.terms.range(self.entry.term_chunks_for_prefix(prefix)) {
             let mut stream = chunk.terms().search(aut).into_stream();
             while let Some(key) = stream.next() {
                 if let Some(term) = chunk.term_bytes(key) {
@@ -236,38 +270,50 @@ impl Source for ChunkedEngine {
         let Some(chunk) = self.chunk_of_list(term.list) else {
             return;
         };
-        let Ok(postings) = chunk.postings(term.list, self.entry.tf_table()) else {
-            return;
-        };
-        let avg = self.entry.avg_field_lengths();
         let mut titles = self.titles.borrow_mut();
-        for p in postings {
+        let _ = chunk.each_posting(term.list, self.entry.tf_table(), |p| {
             if p.tf[0] > 0 {
-                titles
-                    .entry(p.doc)
-                    .or_insert_with(|| (p.lengths[0] as u32, Vec::new()))
-                    .1
-                    .push((p.title_mask, term));
+                let titles = &mut *titles;
+                if let Some(head) = titles.head.get_mut(p.doc as usize) {
+                    if *head == NONE {
+                        titles.docs.push(p.doc);
+                    }
+                    let previous = *head;
+                    *head = titles.parts.len() as u32;
+                    titles.parts.push((
+                        search_index::length_of_byte(p.lengths[0]) as u32,
+                        p.title_mask,
+                        term,
+                        previous,
+                    ));
+                }
             }
-            f(p.doc, &p.tf, &rank::norm(&self.params, p.lengths, avg));
-        }
+            let norm: [f32; N_FIELDS] =
+                std::array::from_fn(|f| self.norms[p.lengths[f] as usize][f]);
+            f(p.doc, &p.tf, &norm);
+        });
     }
     fn title(&self, doc: u32) -> Cow<'_, [TitleWord]> {
         let titles = self.titles.borrow();
-        let Some((len, lists)) = titles.get(&doc) else {
-            return Cow::Owned(Vec::new());
-        };
-        Cow::Owned(
-            (0..(*len).min(32))
-                .map(|pos| TitleWord {
-                    surface: String::new(),
-                    term: lists
-                        .iter()
-                        .find(|(mask, _)| mask & (1 << pos) != 0)
-                        .map(|&(_, t)| t),
-                })
-                .collect(),
-        )
+        let mut words: Vec<TitleWord> = Vec::new();
+        let mut at = titles.head.get(doc as usize).copied().unwrap_or(NONE);
+        while let Some(&(len, mask, term, previous)) = titles.parts.get(at as usize) {
+            if words.is_empty() {
+                words = (0..len.min(32))
+                    .map(|_| TitleWord {
+                        surface: String::new(),
+                        term: None,
+                    })
+                    .collect();
+            }
+            for (pos, w) in words.iter_mut().enumerate() {
+                if mask & (1 << pos) != 0 {
+                    w.term = Some(term);
+                }
+            }
+            at = previous;
+        }
+        Cow::Owned(words)
     }
     fn weight(&self, doc: u32) -> f32 {
         self.entry.weight(doc)

@@ -13,7 +13,7 @@ mod snippet;
 pub use chunked::{ChunkedEngine, MAX_PREFIX_CHUNKS};
 
 pub use query::{QueryPlan, QueryToken, TitleWord};
-pub use search_index::{Index, IndexError, StoredDoc};
+pub use search_index::{ChunkRef, Index, IndexError, StoredDoc};
 pub use snippet::Snippet;
 
 use rank::Scratch;

@@ -2,7 +2,7 @@
 //! one by one over the network and live as long as the engine).
 
 use crate::codec::{ESCAPE, Reader};
-use crate::{IndexError, Kind, N_FIELDS, StoredDoc, TermInfo, read_docs, read_kind};
+use crate::{FnvBuild, IndexError, Kind, N_FIELDS, StoredDoc, TermInfo, read_docs, read_kind};
 use std::collections::HashMap;
 use std::ops::Range;
 
@@ -206,8 +206,8 @@ pub struct ChunkPosting {
     pub doc: u32,
     /// Term frequency per field.
     pub tf: [u32; N_FIELDS],
-    /// Token count per field (0 where the term does not occur), from one byte each.
-    pub lengths: [f32; N_FIELDS],
+    /// Token count per field as a [`length_byte`] (0 where the term does not occur).
+    pub lengths: [u8; N_FIELDS],
     /// Title positions of this list's words.
     pub title_mask: u32,
 }
@@ -216,9 +216,9 @@ pub struct ChunkPosting {
 pub struct TermChunk {
     bytes: Vec<u8>,
     terms: fst::Set<Vec<u8>>,
-    keys: HashMap<Box<[u8]>, TermInfo>,
+    keys: HashMap<Box<[u8]>, TermInfo, FnvBuild>,
     /// List number -> (document count, byte range of the postings).
-    lists: HashMap<u32, (u64, Range<usize>)>,
+    lists: HashMap<u32, (u64, Range<usize>), FnvBuild>,
 }
 
 impl TermChunk {
@@ -233,7 +233,7 @@ impl TermChunk {
         if terms.len() > bytes.len() {
             return Err(corrupt());
         }
-        let mut keys = HashMap::with_capacity(terms.len());
+        let mut keys = HashMap::with_capacity_and_hasher(terms.len(), FnvBuild::default());
         let mut stream = terms.stream();
         while let Some(key) = fst::Streamer::next(&mut stream) {
             let v = r.varint()?;
@@ -244,7 +244,7 @@ impl TermChunk {
             keys.insert(key.into(), info);
         }
         let n = r.varint()? as usize;
-        let mut lists = HashMap::with_capacity(n.min(bytes.len()));
+        let mut lists = HashMap::with_capacity_and_hasher(n.min(bytes.len()), FnvBuild::default());
         let mut number = 0u32;
         for _ in 0..n {
             number = number.saturating_add(r.varint()? as u32);
@@ -286,13 +286,25 @@ impl TermChunk {
         list: u32,
         tf_table: &[[u32; N_FIELDS]],
     ) -> Result<Vec<ChunkPosting>, IndexError> {
+        let mut out = Vec::new();
+        self.each_posting(list, tf_table, |p| out.push(p))?;
+        Ok(out)
+    }
+
+    /// Calls `f` with every posting of a list this chunk holds, in document order (no
+    /// allocation: this runs per query word).
+    pub fn each_posting(
+        &self,
+        list: u32,
+        tf_table: &[[u32; N_FIELDS]],
+        mut f: impl FnMut(ChunkPosting),
+    ) -> Result<(), IndexError> {
         let corrupt = || IndexError::Corrupt {
             section: "postings",
         };
         let (_, range) = self.lists.get(&list).ok_or_else(corrupt)?;
         let mut r = Reader::new(&self.bytes[range.clone()], "postings");
-        let n = r.varint()? as usize;
-        let mut out = Vec::with_capacity(n.min(range.len()));
+        let n = r.varint()?;
         let mut doc = 0u32;
         for _ in 0..n {
             doc = doc.checked_add(r.varint()? as u32).ok_or_else(corrupt)?;
@@ -308,21 +320,21 @@ impl TermChunk {
                 }
                 tf
             };
-            let mut lengths = [0f32; N_FIELDS];
-            for f in 0..N_FIELDS {
-                if tf[f] > 0 {
-                    lengths[f] = length_of_byte(r.u8()?);
+            let mut lengths = [0u8; N_FIELDS];
+            for (len, &t) in lengths.iter_mut().zip(&tf) {
+                if t > 0 {
+                    *len = r.u8()?;
                 }
             }
             let title_mask = if tf[0] > 0 { r.varint()? as u32 } else { 0 };
-            out.push(ChunkPosting {
+            f(ChunkPosting {
                 doc,
                 tf,
                 lengths,
                 title_mask,
             });
         }
-        Ok(out)
+        Ok(())
     }
 }
 

@@ -355,7 +355,10 @@ type Terms<'a> = (fst::Set<&'a [u8]>, KeyMap);
 
 /// Key -> list, hashed with FNV-1a (keys are short; SipHash's DoS resistance is not needed for
 /// the index's own keys, and this runs once per key at load).
-type KeyMap = HashMap<Box<[u8]>, TermInfo, std::hash::BuildHasherDefault<Fnv>>;
+type KeyMap = HashMap<Box<[u8]>, TermInfo, FnvBuild>;
+
+/// FNV-1a for the index's own small keys (faster than SipHash, notably in wasm).
+pub type FnvBuild = std::hash::BuildHasherDefault<Fnv>;
 
 /// A 64-bit FNV-1a hash of a file's bytes: chunk file names (deterministic, no dependency).
 pub fn content_hash(bytes: &[u8]) -> u64 {
@@ -365,8 +368,9 @@ pub fn content_hash(bytes: &[u8]) -> u64 {
     h.finish()
 }
 
+/// The FNV-1a hasher behind [`FnvBuild`].
 #[derive(Default)]
-struct Fnv(u64);
+pub struct Fnv(u64);
 
 impl std::hash::Hasher for Fnv {
     fn finish(&self) -> u64 {
