@@ -242,10 +242,26 @@ impl Dict for ChunkedEngine {
             .and_then(|c| c.doc_freq(term.list))
             .unwrap_or(0)
     }
-    fn search<A: fst::Automaton>(&self, prefix: &str, aut: &A, mut f: impl FnMut(&[u8], TermInfo)) {
+    fn search(
+        &self,
+        prefix: &str,
+        aut: crate::fuzzy::Keys<'_>,
+        mut f: impl FnMut(&[u8], TermInfo),
+    ) {
         use fst::{IntoStreamer, Streamer};
         for (_, chunk) in self.terms.range(self.entry.term_chunks_for_prefix(prefix)) {
-            let mut stream = chunk.terms().search(aut).into_stream();
+            let mut stream = chunk.terms().search(aut.clone()).into_stream();
+            while let Some(key) = stream.next() {
+                if let Some(term) = chunk.term_bytes(key) {
+                    f(key, term);
+                }
+            }
+        }
+    }
+    fn each_key(&self, mut f: impl FnMut(&[u8], TermInfo)) {
+        use fst::Streamer;
+        for chunk in self.terms.values() {
+            let mut stream = chunk.terms().stream();
             while let Some(key) = stream.next() {
                 if let Some(term) = chunk.term_bytes(key) {
                     f(key, term);

@@ -9,6 +9,7 @@ use fst::Automaton;
 /// over the automaton, and each type searched with got its own copy in the widget's wasm
 /// (measured: see the commit). The states are the wrapped automata's own, so each search
 /// behaves exactly as with the automaton alone.
+#[derive(Clone)]
 pub enum Keys<'a> {
     /// Keys starting with a prefix.
     Prefix(fst::automaton::StartsWith<fst::automaton::Str<'a>>),
@@ -87,6 +88,7 @@ impl<'a> Automaton for Keys<'a> {
 }
 
 /// Matches keys within `max` edits (insert, delete, substitute, swap adjacent) of a word.
+#[derive(Clone)]
 pub struct Typo {
     word: Vec<char>,
     max: u8,

@@ -17,8 +17,11 @@ pub(crate) trait Dict {
     /// Number of documents in a list (0 when unknown).
     fn doc_freq(&self, term: TermInfo) -> u64;
     /// Calls `f` with every key that starts with `prefix` and that the automaton accepts, with
-    /// its list, in key order (the prefix lets a chunked dictionary skip whole chunks).
-    fn search<A: Automaton>(&self, prefix: &str, aut: &A, f: impl FnMut(&[u8], TermInfo));
+    /// its list, in key order (the prefix lets a chunked dictionary skip whole chunks). One
+    /// automaton type, by value: each type fst streams with costs the widget a copy of its code.
+    fn search(&self, prefix: &str, aut: Keys<'_>, f: impl FnMut(&[u8], TermInfo));
+    /// Calls `f` with every key and its list, in key order.
+    fn each_key(&self, f: impl FnMut(&[u8], TermInfo));
 }
 
 impl Dict for Index<'_> {
@@ -28,8 +31,16 @@ impl Dict for Index<'_> {
     fn doc_freq(&self, term: TermInfo) -> u64 {
         Index::doc_freq(self, term)
     }
-    fn search<A: Automaton>(&self, _prefix: &str, aut: &A, mut f: impl FnMut(&[u8], TermInfo)) {
+    fn search(&self, _prefix: &str, aut: Keys<'_>, mut f: impl FnMut(&[u8], TermInfo)) {
         let mut stream = self.terms().search(aut).into_stream();
+        while let Some(key) = stream.next() {
+            if let Some(term) = Index::term_bytes(self, key) {
+                f(key, term);
+            }
+        }
+    }
+    fn each_key(&self, mut f: impl FnMut(&[u8], TermInfo)) {
+        let mut stream = self.terms().stream();
         while let Some(key) = stream.next() {
             if let Some(term) = Index::term_bytes(self, key) {
                 f(key, term);
@@ -90,7 +101,7 @@ pub(crate) fn short_prefixes(index: &impl Dict, max: usize) -> ShortPrefixes {
         terms.clear();
         prefix.clear();
     };
-    index.search("", &fst::automaton::AlwaysMatch, |key, term| {
+    index.each_key(|key, term| {
         let Ok(key) = std::str::from_utf8(key) else {
             return;
         };
@@ -193,7 +204,7 @@ pub(crate) fn plan(
 fn completions(index: &impl Dict, prefix: &str, max: usize) -> Vec<(TermInfo, usize)> {
     let mut found: BTreeMap<TermInfo, usize> = BTreeMap::new();
     let keys = Keys::Prefix(Str::new(prefix).starts_with());
-    index.search(prefix, &keys, |key, term| {
+    index.search(prefix, keys, |key, term| {
         let len = String::from_utf8_lossy(key).chars().count();
         let slot = found.entry(term).or_insert(usize::MAX);
         *slot = (*slot).min(len);
@@ -236,7 +247,7 @@ fn fuzzy(index: &impl Dict, word: &str, distance: u8, open: bool) -> Vec<(String
     // A whole index runs the automaton over every key; a chunked one only over the chunks of
     // the word's first letter (a typo there may miss; see `ChunkedEngine`).
     let first = word.chars().next().map_or("", |c| &word[..c.len_utf8()]);
-    index.search(first, &keys, |k, term| {
+    index.search(first, keys, |k, term| {
         out.push((String::from_utf8_lossy(k).into_owned(), term));
     });
     out

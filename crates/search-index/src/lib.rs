@@ -141,7 +141,8 @@ pub enum IndexError {
         expected: u16,
     },
     /// The file is a valid index file of another kind (say a chunk where an entry was expected).
-    #[error("search index file is a {found:?} file where a {expected:?} file was expected")]
+    /// The message names no kind: formatting them would cost the widget bytes.
+    #[error("search index file is of another kind (entry, chunk or whole index) than expected")]
     WrongKind {
         /// The kind in the file.
         found: Kind,
