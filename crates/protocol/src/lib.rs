@@ -786,12 +786,8 @@ pub struct IndexManifest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IndexLanguage {
     /// The search index file, relative to `/index/`: the whole index, or the entry of a chunked
-    /// one (the file's header says which).
+    /// one (the file's header says which), which names its chunks (files beside it).
     pub index: String,
-    /// The chunks of a chunked index, relative to `/index/` (empty for a single file); the entry
-    /// names the one a query needs.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub chunks: Vec<String>,
     /// JSON map of article id → rendered article file, relative to `/index/`.
     pub articles: String,
     pub documents: u32,

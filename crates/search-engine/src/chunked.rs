@@ -4,8 +4,9 @@
 //! What differs from a whole index ([`crate::Engine`]), on purpose:
 //! - completions and typo corrections come from the loaded term chunks only: the word being typed
 //!   asks for the chunks of its prefix (or, when the prefix spans more than
-//!   [`MAX_PREFIX_CHUNKS`] chunks, only the chunk where the prefix itself sorts), so a typo in
-//!   the first letters of a word may find nothing a whole index would have found;
+//!   [`MAX_PREFIX_CHUNKS`] chunks, only the chunk where the prefix itself sorts), and typo
+//!   corrections are searched in the loaded chunks of the word's first letter, so a typo in the
+//!   first letters of a word may find nothing a whole index would have found;
 //! - field lengths come from one byte per field in each posting (exact below 128 tokens, then
 //!   within 2%), so scores differ slightly;
 //! - titles are rebuilt from the postings' title positions: a query word matches a title word
@@ -17,7 +18,6 @@ use crate::query::{self, Dict, ShortPrefixes, TitleWord};
 use crate::rank::{self, Scratch, Source};
 use crate::{Hit, Params, Query, QueryPlan, Snippet, StoredDoc};
 use search_index::{ChunkRef, DocChunk, Entry, IndexError, N_FIELDS, TermChunk, TermInfo};
-use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use text_analysis::Analyzer;
@@ -150,6 +150,21 @@ impl ChunkedEngine {
     /// Adds a loaded chunk (as named by [`ChunkedEngine::chunks_for`] or
     /// [`ChunkedEngine::missing_docs`]).
     pub fn add(&mut self, chunk: &ChunkRef, bytes: Vec<u8>) -> Result<(), IndexError> {
+        // A chunk named by another entry (the index was rebuilt meanwhile) has no place here.
+        let count = if chunk.docs {
+            self.entry.n_doc_chunks()
+        } else {
+            self.entry.n_term_chunks()
+        };
+        let named = chunk.index < count
+            && if chunk.docs {
+                self.entry.doc_chunk(chunk.index) == *chunk
+            } else {
+                self.entry.term_chunk(chunk.index) == *chunk
+            };
+        if !named {
+            return Err(IndexError::Corrupt { section: "entry" });
+        }
         if chunk.docs {
             self.docs.insert(chunk.index, DocChunk::from_bytes(&bytes)?);
             return Ok(());
@@ -309,7 +324,7 @@ impl Source for ChunkedEngine {
             f(p.doc, &p.tf, &norm);
         });
     }
-    fn title(&self, doc: u32) -> Cow<'_, [TitleWord]> {
+    fn with_title<R>(&self, doc: u32, f: impl FnOnce(&[TitleWord]) -> R) -> R {
         let titles = self.titles.borrow();
         let mut words: Vec<TitleWord> = Vec::new();
         let mut at = titles.head.get(doc as usize).copied().unwrap_or(NONE);
@@ -329,7 +344,7 @@ impl Source for ChunkedEngine {
             }
             at = previous;
         }
-        Cow::Owned(words)
+        f(&words)
     }
     fn weight(&self, doc: u32) -> f32 {
         self.entry.weight(doc)

@@ -4,16 +4,20 @@
 //! borrowed from bytes and builds for `wasm32-unknown-unknown`. Stems come from the index vocabulary
 //! (folded surface form -> stem), so the browser build carries no stemmer.
 
+#[cfg(feature = "chunked")]
 mod chunked;
 mod fuzzy;
 mod query;
 mod rank;
 mod snippet;
 
+#[cfg(feature = "chunked")]
 pub use chunked::{ChunkedEngine, MAX_PREFIX_CHUNKS};
+#[cfg(feature = "chunked")]
+pub use search_index::ChunkRef;
 
 pub use query::{QueryPlan, QueryToken, TitleWord};
-pub use search_index::{ChunkRef, Index, IndexError, StoredDoc};
+pub use search_index::{Index, IndexError, StoredDoc};
 pub use snippet::Snippet;
 
 use rank::Scratch;
@@ -146,8 +150,8 @@ impl rank::Source for Engine<'_> {
             f(posting.doc, &posting.tf, &self.norms[posting.doc as usize]);
         }
     }
-    fn title(&self, doc: u32) -> std::borrow::Cow<'_, [TitleWord]> {
-        std::borrow::Cow::Borrowed(&self.titles[doc as usize])
+    fn with_title<R>(&self, doc: u32, f: impl FnOnce(&[TitleWord]) -> R) -> R {
+        f(&self.titles[doc as usize])
     }
     fn weight(&self, doc: u32) -> f32 {
         self.weights[doc as usize]
@@ -160,7 +164,10 @@ impl rank::Source for Engine<'_> {
 fn norms(index: &Index<'_>, p: &Params) -> Vec<[f32; N_FIELDS]> {
     let avg = index.avg_field_lengths();
     (0..index.len() as u32)
-        .map(|d| rank::norm(p, index.field_lengths(d).map(|l| l as f32), avg))
+        .map(|d| {
+            let lens = index.field_lengths(d);
+            std::array::from_fn(|f| 1.0 - p.b[f] + p.b[f] * lens[f] as f32 / avg[f].max(1.0))
+        })
         .collect()
 }
 
@@ -278,5 +285,5 @@ pub struct Alternative {
 
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
+#[cfg(all(test, feature = "chunked"))]
 mod tests_chunked;

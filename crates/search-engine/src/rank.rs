@@ -4,7 +4,6 @@
 use crate::query::{QueryPlan, TitleWord};
 use crate::{Hit, Params, Query};
 use search_index::{N_FIELDS, StoredDoc, TermInfo};
-use std::borrow::Cow;
 
 /// What ranking reads: posting lists with BM25 length normalisations, titles, weights, filters.
 pub(crate) trait Source {
@@ -14,8 +13,8 @@ pub(crate) trait Source {
     fn doc_freq(&self, term: TermInfo) -> u64;
     /// Calls `f(doc, tf, norm)` for every posting of a list, in document order.
     fn each_posting(&self, term: TermInfo, f: impl FnMut(u32, &[u32; N_FIELDS], &[f32; N_FIELDS]));
-    /// A document's title words.
-    fn title(&self, doc: u32) -> Cow<'_, [TitleWord]>;
+    /// Calls `f` with a document's title words.
+    fn with_title<R>(&self, doc: u32, f: impl FnOnce(&[TitleWord]) -> R) -> R;
     /// A document's ranking weight.
     fn weight(&self, doc: u32) -> f32;
     /// Whether a document passes the query's language and tag filters.
@@ -64,7 +63,9 @@ impl Scratch {
     }
 }
 
-/// BM25 length normalisation of every field for the given lengths.
+/// BM25 length normalisation of every field for the given lengths (as `Engine::new` computes
+/// them per document).
+#[cfg(feature = "chunked")]
 pub(crate) fn norm(p: &Params, lens: [f32; N_FIELDS], avg: [f32; N_FIELDS]) -> [f32; N_FIELDS] {
     std::array::from_fn(|f| 1.0 - p.b[f] + p.b[f] * lens[f] / avg[f].max(1.0))
 }
@@ -191,7 +192,7 @@ pub(crate) fn rank(
         } else {
             usize::from(acc.tokens[di]) + usize::from(open_last) >= plan.tokens.len()
         };
-        let tier = u8::from(could_start && plan.title_starts_with_query(&src.title(d)));
+        let tier = u8::from(could_start && src.with_title(d, |t| plan.title_starts_with_query(t)));
         // A title run is made of query words that found the title, and perhaps the word being
         // typed (its completions are capped): that bounds the phrase boost.
         let run = if plan.tokens.len() <= 64 {
@@ -226,7 +227,7 @@ pub(crate) fn rank(
         let run = if c.tier > 0 {
             plan.tokens.len()
         } else {
-            plan.longest_title_run(&src.title(c.doc))
+            src.with_title(c.doc, |t| plan.longest_title_run(t))
         };
         if run >= 2 {
             s *= 1.0 + p.phrase_boost * (run - 1) as f32;

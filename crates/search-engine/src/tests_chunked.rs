@@ -124,6 +124,20 @@ fn nothing_is_found_before_the_chunks_arrive_and_a_query_names_only_what_it_need
     let other = engine.missing_for("webhook");
     assert!(!other.is_empty());
     assert!(other.iter().all(|o| !needed.contains(o)));
+    // A chunk of another entry (a rebuilt index) is refused, not misfiled.
+    let mut stranger = other[0].clone();
+    stranger.index = engine.entry().n_term_chunks();
+    assert!(
+        engine
+            .add(&stranger, c.chunks[&other[0].name].clone())
+            .is_err()
+    );
+    stranger.index = 0;
+    assert!(
+        engine
+            .add(&stranger, c.chunks[&other[0].name].clone())
+            .is_err()
+    );
 }
 
 #[test]

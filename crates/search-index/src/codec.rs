@@ -45,6 +45,7 @@ impl<'a> Reader<'a> {
         let b = self.bytes(4)?;
         Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
+    #[cfg(feature = "chunked")]
     pub(crate) fn u64(&mut self) -> Result<u64, IndexError> {
         let b = self.bytes(8)?;
         Ok(u64::from_le_bytes(b.try_into().expect("8 bytes")))

@@ -52,6 +52,7 @@
 //! lengths document by document. Both are refused with [`IndexError::IncompatibleVersion`]
 //! (`tests/golden/tiny-v2-old.hex` is a version 2 file, kept for that test).
 
+#[cfg(feature = "chunked")]
 mod chunked;
 mod codec;
 #[cfg(feature = "builder")]
@@ -59,6 +60,7 @@ mod write;
 #[cfg(feature = "builder")]
 mod write_chunked;
 
+#[cfg(feature = "chunked")]
 pub use chunked::{
     ChunkPosting, ChunkRef, DocChunk, Entry, TermChunk, chunk_file_name, length_byte,
     length_of_byte,
@@ -141,14 +143,9 @@ pub enum IndexError {
         expected: u16,
     },
     /// The file is a valid index file of another kind (say a chunk where an entry was expected).
-    /// The message names no kind: formatting them would cost the widget bytes.
+    /// It carries no kind: formatting one would cost the widget bytes.
     #[error("search index file is of another kind (entry, chunk or whole index) than expected")]
-    WrongKind {
-        /// The kind in the file.
-        found: Kind,
-        /// The kind expected.
-        expected: Kind,
-    },
+    WrongKind,
     /// The bytes end early or a length is out of range.
     #[error("search index is truncated or corrupt in section `{section}`; rebuild it")]
     Corrupt {
@@ -361,6 +358,7 @@ type KeyMap = HashMap<Box<[u8]>, TermInfo, FnvBuild>;
 /// FNV-1a for the index's own small keys (faster than SipHash, notably in wasm).
 pub type FnvBuild = std::hash::BuildHasherDefault<Fnv>;
 
+#[cfg(feature = "chunked")]
 /// A 64-bit FNV-1a hash of a file's bytes: chunk file names (deterministic, no dependency).
 pub fn content_hash(bytes: &[u8]) -> u64 {
     use std::hash::Hasher;
@@ -489,15 +487,8 @@ pub(crate) fn read_kind(bytes: &[u8], expected: Kind) -> Result<(&str, Reader<'_
     }
     let mut r = Reader::new(bytes, "header");
     r.bytes(6)?;
-    let found = match r.u16()? {
-        0 => Kind::Single,
-        1 => Kind::Entry,
-        2 => Kind::Terms,
-        3 => Kind::Docs,
-        _ => return Err(IndexError::Corrupt { section: "header" }),
-    };
-    if found != expected {
-        return Err(IndexError::WrongKind { found, expected });
+    if r.u16()? != expected as u16 {
+        return Err(IndexError::WrongKind);
     }
     let lang_len = r.u8()? as usize;
     let lang = r.str(lang_len)?;

@@ -1,9 +1,14 @@
 //! The in-browser knowledge-base search: loads `/index/manifest.json` and the visitor's language
-//! index, runs the query engine on each keystroke (no network), fetches opened articles.
+//! index, runs the query engine on each keystroke (no network), fetches opened articles. A
+//! chunked index (a big knowledge base) loads its entry first, then the term chunks the words
+//! being typed need and the document chunks of the results shown, each fetched once; a keystroke
+//! runs on what is loaded and runs again when a chunk it needed arrives.
 
 use crate::state::Suggestion;
 use protocol::IndexManifest;
-use search_engine::{Engine, Query};
+#[cfg(feature = "chunked-index")]
+use search_engine::{ChunkRef, ChunkedEngine, IndexError};
+use search_engine::{Engine, Query, Snippet, StoredDoc};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -19,8 +24,21 @@ struct Inner {
     lang: Option<String>,
     version: Option<String>,
     manifest: Option<IndexManifest>,
-    engine: Option<Engine<'static>>,
+    engine: Option<Loaded>,
     articles: Option<Rc<BTreeMap<String, String>>>,
+    /// Re-runs the current query (a chunk it needed arrived).
+    #[cfg(feature = "chunked-index")]
+    on_ready: Option<Callback<()>>,
+    /// Chunks asked for, so each is fetched once.
+    #[cfg(feature = "chunked-index")]
+    asked: std::collections::BTreeSet<String>,
+}
+
+/// A whole index, or the entry of a chunked one and the chunks loaded so far.
+enum Loaded {
+    Whole(Engine<'static>),
+    #[cfg(feature = "chunked-index")]
+    Chunks(ChunkedEngine),
 }
 
 #[derive(Clone, Default)]
@@ -119,6 +137,12 @@ impl Search {
             // replaces it (the old bytes stay, a few KB per rebuild).
             let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
             let engine = match Engine::from_bytes(bytes) {
+                Ok(engine) => Ok(Loaded::Whole(engine)),
+                #[cfg(feature = "chunked-index")]
+                Err(IndexError::WrongKind) => ChunkedEngine::from_entry(bytes).map(Loaded::Chunks),
+                Err(e) => Err(e),
+            };
+            let engine = match engine {
                 Ok(engine) => engine,
                 Err(e) => {
                     // Visible to whoever debugs the site; the widget falls back to chat only.
@@ -136,55 +160,86 @@ impl Search {
                 state.version = Some(manifest.version.clone());
                 state.manifest = Some(manifest);
                 state.articles = None;
+                #[cfg(feature = "chunked-index")]
+                {
+                    state.asked.clear();
+                    state.on_ready = Some(on_ready.clone());
+                }
             }
             on_ready.emit(());
         });
     }
 
-    /// The top suggestions for what the visitor typed so far.
+    /// The top suggestions for what the visitor typed so far (with a chunked index, from the
+    /// chunks loaded; the missing ones are fetched and the query runs again when they arrive).
     pub fn run(&self, text: &str) -> Vec<Suggestion> {
         let inner = self.inner.borrow();
-        let Some(engine) = &inner.engine else {
-            return Vec::new();
+        let query = Query {
+            text,
+            lang: None,
+            tags: Vec::new(),
+            limit: crate::state::MAX_SUGGESTIONS,
         };
-        let plan = engine.plan(text);
-        let hits = engine.search_plan(
-            &plan,
-            &Query {
-                text,
-                lang: None,
-                tags: Vec::new(),
-                limit: crate::state::MAX_SUGGESTIONS,
-            },
-        );
-        hits.into_iter()
-            .map(|hit| {
-                let doc = engine.index().doc(hit.doc);
-                let snippet = engine.snippet(&plan, hit.doc, SNIPPET_BYTES);
-                let text = doc.snippet;
-                let mut parts = Vec::new();
-                let mut at = snippet.window.start;
-                for h in &snippet.highlights {
-                    if h.start > at {
-                        parts.push((text[at..h.start].to_owned(), false));
+        match &inner.engine {
+            None => Vec::new(),
+            Some(Loaded::Whole(engine)) => {
+                let plan = engine.plan(text);
+                let hits = engine.search_plan(&plan, &query);
+                hits.into_iter()
+                    .map(|hit| {
+                        let doc = engine.index().doc(hit.doc);
+                        suggestion(doc, engine.snippet(&plan, hit.doc, SNIPPET_BYTES))
+                    })
+                    .collect()
+            }
+            #[cfg(feature = "chunked-index")]
+            Some(Loaded::Chunks(engine)) => {
+                let plan = engine.plan(text);
+                let hits = engine.search_plan(&plan, &query);
+                let mut missing = engine.missing_for(text);
+                missing.extend(engine.missing_docs(&hits));
+                let out = hits
+                    .into_iter()
+                    .filter_map(|hit| {
+                        let doc = engine.doc(hit.doc)?;
+                        Some(suggestion(
+                            &doc,
+                            engine.snippet(&plan, hit.doc, SNIPPET_BYTES)?,
+                        ))
+                    })
+                    .collect();
+                drop(inner);
+                self.fetch_chunks(missing);
+                out
+            }
+        }
+    }
+
+    /// Fetches chunks not asked for yet; each one that arrives re-runs the current query.
+    #[cfg(feature = "chunked-index")]
+    fn fetch_chunks(&self, chunks: Vec<ChunkRef>) {
+        for chunk in chunks {
+            if !self.inner.borrow_mut().asked.insert(chunk.name.clone()) {
+                continue;
+            }
+            let inner = self.inner.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let bytes = fetch_bytes(&format!("/index/{}", chunk.name)).await;
+                let mut state = inner.borrow_mut();
+                // Only into the engine that asked (a rebuilt index clears `asked`).
+                let asked = state.asked.contains(&chunk.name);
+                if let (Some(bytes), Some(Loaded::Chunks(engine)), true) =
+                    (bytes, state.engine.as_mut(), asked)
+                    && engine.add(&chunk, bytes).is_ok()
+                {
+                    let on_ready = state.on_ready.clone();
+                    drop(state);
+                    if let Some(on_ready) = on_ready {
+                        on_ready.emit(());
                     }
-                    parts.push((text[h.start..h.end].to_owned(), true));
-                    at = h.end;
                 }
-                if at < snippet.window.end {
-                    parts.push((text[at..snippet.window.end].to_owned(), false));
-                }
-                if snippet.window.end < text.len() {
-                    parts.push(("…".to_owned(), false));
-                }
-                Suggestion {
-                    id: doc.id.to_owned(),
-                    title: doc.title.to_owned(),
-                    url: (!doc.url.is_empty()).then(|| doc.url.to_owned()),
-                    snippet: parts,
-                }
-            })
-            .collect()
+            });
+        }
     }
 
     /// The sanitized HTML of an article, rendered at index-build time.
@@ -206,5 +261,31 @@ impl Search {
             }
         };
         fetch_text(&format!("/index/{}", articles.get(id)?), false).await
+    }
+}
+
+/// A suggestion: the stored document and its highlighted snippet as text parts.
+fn suggestion(doc: &StoredDoc<'_>, snippet: Snippet) -> Suggestion {
+    let text = doc.snippet;
+    let mut parts = Vec::new();
+    let mut at = snippet.window.start;
+    for h in &snippet.highlights {
+        if h.start > at {
+            parts.push((text[at..h.start].to_owned(), false));
+        }
+        parts.push((text[h.start..h.end].to_owned(), true));
+        at = h.end;
+    }
+    if at < snippet.window.end {
+        parts.push((text[at..snippet.window.end].to_owned(), false));
+    }
+    if snippet.window.end < text.len() {
+        parts.push(("…".to_owned(), false));
+    }
+    Suggestion {
+        id: doc.id.to_owned(),
+        title: doc.title.to_owned(),
+        url: (!doc.url.is_empty()).then(|| doc.url.to_owned()),
+        snippet: parts,
     }
 }
