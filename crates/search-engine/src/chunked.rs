@@ -19,7 +19,7 @@ use crate::rank::{self, Scratch, Source};
 use crate::{Hit, Params, Query, QueryPlan, Snippet, StoredDoc};
 use search_index::{ChunkRef, DocChunk, Entry, IndexError, N_FIELDS, TermChunk, TermInfo};
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::HashMap;
 use text_analysis::Analyzer;
 
 /// The word being typed loads all the chunks of its prefix up to this many; past it, only the
@@ -42,10 +42,11 @@ pub struct ChunkedEngine {
     entry: Entry,
     analyzer: Analyzer,
     params: Params,
-    terms: BTreeMap<usize, TermChunk>,
+    /// Term chunks by number, `None` until loaded (vectors: no map code in the widget).
+    terms: Vec<Option<TermChunk>>,
     /// Which loaded term chunk holds each list.
     lists: HashMap<u32, usize, search_index::FnvBuild>,
-    docs: BTreeMap<usize, DocChunk>,
+    docs: Vec<Option<DocChunk>>,
     /// Completions of the shortest prefixes over the loaded keys; `None` after a chunk was
     /// added (computed again by the next query, not per chunk).
     short: RefCell<Option<ShortPrefixes>>,
@@ -69,14 +70,16 @@ impl ChunkedEngine {
     /// An engine over an entry file, with no chunk loaded yet.
     pub fn from_entry(bytes: &[u8]) -> Result<ChunkedEngine, IndexError> {
         let entry = Entry::from_bytes(bytes)?;
+        let terms = (0..entry.n_term_chunks()).map(|_| None).collect();
+        let docs = (0..entry.n_doc_chunks()).map(|_| None).collect();
         Ok(ChunkedEngine {
             norms: norm_table(&Params::default(), entry.avg_field_lengths()),
             analyzer: Analyzer::for_lang(entry.lang()),
             entry,
             params: Params::default(),
-            terms: BTreeMap::new(),
+            terms,
             lists: HashMap::default(),
-            docs: BTreeMap::new(),
+            docs,
             short: RefCell::new(None),
             titles: RefCell::new(TitleParts::default()),
             scratch: RefCell::new(Scratch::default()),
@@ -100,28 +103,31 @@ impl ChunkedEngine {
     pub fn chunks_for(&self, text: &str) -> Vec<ChunkRef> {
         let tokens = self.analyzer.analyze(text);
         let open_end = tokens.last().is_some_and(|t| t.end == text.len());
-        let mut wanted = BTreeSet::new();
+        let wanted = RefCell::new(vec![false; self.entry.n_term_chunks()]);
+        let want = |i: usize| {
+            if let Some(w) = wanted.borrow_mut().get_mut(i) {
+                *w = true;
+            }
+        };
         for (i, t) in tokens.iter().enumerate() {
             let w = &t.surface;
-            wanted.insert(self.entry.term_chunk_of(w));
+            want(self.entry.term_chunk_of(w));
             if open_end && i + 1 == tokens.len() {
                 let range = self.entry.term_chunks_for_prefix(w);
                 if range.len() <= MAX_PREFIX_CHUNKS {
-                    wanted.extend(range);
+                    range.for_each(want);
                 }
             } else {
                 // The stem guess looks up shorter keys the word starts with.
-                let guesses = RefCell::new(Vec::new());
                 search_index::guess_stem(w, |k| {
-                    guesses.borrow_mut().push(self.entry.term_chunk_of(k));
+                    want(self.entry.term_chunk_of(k));
                     None::<()>
                 });
-                wanted.extend(guesses.into_inner());
             }
         }
-        wanted
-            .into_iter()
-            .filter(|&i| i < self.entry.n_term_chunks())
+        let wanted = wanted.into_inner();
+        (0..wanted.len())
+            .filter(|&i| wanted[i])
             .map(|i| self.entry.term_chunk(i))
             .collect()
     }
@@ -130,21 +136,20 @@ impl ChunkedEngine {
     pub fn missing_for(&self, text: &str) -> Vec<ChunkRef> {
         self.chunks_for(text)
             .into_iter()
-            .filter(|c| !self.terms.contains_key(&c.index))
+            .filter(|c| !self.has(c))
             .collect()
     }
 
     /// The document chunks the hits need to be shown that are not loaded yet.
     pub fn missing_docs(&self, hits: &[Hit]) -> Vec<ChunkRef> {
-        let wanted: BTreeSet<usize> = hits
-            .iter()
-            .map(|h| self.entry.doc_chunk_of(h.doc))
-            .filter(|i| !self.docs.contains_key(i))
-            .collect();
-        wanted
-            .into_iter()
-            .map(|i| self.entry.doc_chunk(i))
-            .collect()
+        let mut out: Vec<ChunkRef> = Vec::new();
+        for h in hits {
+            let c = self.entry.doc_chunk(self.entry.doc_chunk_of(h.doc));
+            if !self.has(&c) && !out.contains(&c) {
+                out.push(c);
+            }
+        }
+        out
     }
 
     /// Adds a loaded chunk (as named by [`ChunkedEngine::chunks_for`] or
@@ -166,28 +171,26 @@ impl ChunkedEngine {
             return Err(IndexError::Corrupt { section: "entry" });
         }
         if chunk.docs {
-            self.docs.insert(chunk.index, DocChunk::from_bytes(&bytes)?);
+            self.docs[chunk.index] = Some(DocChunk::from_bytes(&bytes)?);
             return Ok(());
         }
         let terms = TermChunk::from_bytes(bytes)?;
-        self.terms.insert(chunk.index, terms);
-        self.lists.clear();
-        for (&i, c) in &self.terms {
-            for list in c.lists() {
-                self.lists.entry(list).or_insert(i);
-            }
+        for list in terms.lists() {
+            self.lists.entry(list).or_insert(chunk.index);
         }
+        self.terms[chunk.index] = Some(terms);
         self.short = RefCell::new(None);
         Ok(())
     }
 
     /// Whether a chunk is loaded.
     pub fn has(&self, chunk: &ChunkRef) -> bool {
-        if chunk.docs {
-            self.docs.contains_key(&chunk.index)
+        let loaded = if chunk.docs {
+            self.docs.get(chunk.index).map(Option::is_some)
         } else {
-            self.terms.contains_key(&chunk.index)
-        }
+            self.terms.get(chunk.index).map(Option::is_some)
+        };
+        loaded == Some(true)
     }
 
     /// Analyses a query with the loaded chunks.
@@ -225,7 +228,10 @@ impl ChunkedEngine {
 
     /// A stored document, when its chunk is loaded.
     pub fn doc(&self, doc: u32) -> Option<StoredDoc<'_>> {
-        self.docs.get(&self.entry.doc_chunk_of(doc))?.doc(doc)
+        self.docs
+            .get(self.entry.doc_chunk_of(doc))?
+            .as_ref()?
+            .doc(doc)
     }
 
     /// A highlighted snippet of a result's stored snippet text, when its chunk is loaded.
@@ -241,7 +247,7 @@ impl ChunkedEngine {
     }
 
     fn chunk_of_list(&self, list: u32) -> Option<&TermChunk> {
-        self.terms.get(self.lists.get(&list)?)
+        self.terms.get(*self.lists.get(&list)?)?.as_ref()
     }
 }
 
@@ -249,7 +255,8 @@ impl Dict for ChunkedEngine {
     fn term_bytes(&self, key: &[u8]) -> Option<TermInfo> {
         let key_str = std::str::from_utf8(key).ok()?;
         self.terms
-            .get(&self.entry.term_chunk_of(key_str))?
+            .get(self.entry.term_chunk_of(key_str))?
+            .as_ref()?
             .term_bytes(key)
     }
     fn doc_freq(&self, term: TermInfo) -> u64 {
@@ -264,7 +271,8 @@ impl Dict for ChunkedEngine {
         mut f: impl FnMut(&[u8], TermInfo),
     ) {
         use fst::{IntoStreamer, Streamer};
-        for (_, chunk) in self.terms.range(self.entry.term_chunks_for_prefix(prefix)) {
+        let range = self.entry.term_chunks_for_prefix(prefix);
+        for chunk in self.terms[range].iter().flatten() {
             let mut stream = chunk.terms().search(aut.clone()).into_stream();
             while let Some(key) = stream.next() {
                 if let Some(term) = chunk.term_bytes(key) {
@@ -275,7 +283,7 @@ impl Dict for ChunkedEngine {
     }
     fn each_key(&self, mut f: impl FnMut(&[u8], TermInfo)) {
         use fst::Streamer;
-        for chunk in self.terms.values() {
+        for chunk in self.terms.iter().flatten() {
             let mut stream = chunk.terms().stream();
             while let Some(key) = stream.next() {
                 if let Some(term) = chunk.term_bytes(key) {
