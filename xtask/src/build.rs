@@ -61,7 +61,7 @@ fn bindgen(input: &Path, app: &str, out: &Path) -> anyhow::Result<(Vec<u8>, Vec<
     let wasm = wasm::strip_target_features(&std::fs::read(out.join(format!("{app}_bg.wasm")))?)?;
     let glue = std::fs::read_to_string(out.join(format!("{app}.js")))?;
     let (wasm, glue) = wasm::shorten_imports(&wasm, &glue, &format!("./{app}_bg.js"))?;
-    Ok((wasm, glue.into_bytes()))
+    Ok((wasm, wasm::tidy_glue(&glue).into_bytes()))
 }
 
 /// `--config` for the wasm build that remaps the crates.io sources' folders (each registry's
