@@ -91,6 +91,7 @@ async fn say(store: &dyn Store, conversation_id: i64, agent_id: Option<i64>, t: 
             client_id: &format!("days-{conversation_id}-{t}-{agent_id:?}"),
             agent_id,
             body: "Onde está a minha encomenda?",
+            attachments: &[],
             at: t,
         })
         .await
