@@ -48,7 +48,7 @@ impl Dict for Index<'_> {
         }
     }
 }
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::HashMap;
 use text_analysis::Analyzer;
 
 /// One analysed query word.
@@ -65,7 +65,8 @@ pub struct QueryToken {
     /// Everything this word may match.
     pub alternatives: Vec<Alternative>,
     /// Posting lists reached only through typo correction.
-    pub corrections: BTreeSet<u32>,
+    /// The posting lists reached by a typo correction (sorted, each once).
+    pub corrections: Vec<u32>,
 }
 
 /// An analysed query.
@@ -135,8 +136,9 @@ pub(crate) fn plan(
     let mut out = Vec::with_capacity(count);
     for (i, t) in tokens.into_iter().enumerate() {
         let open = open_end && i + 1 == count;
-        let mut alts: BTreeMap<TermInfo, f32> = BTreeMap::new();
-        let mut corrections = BTreeSet::new();
+        // Few alternatives per word: a list searched in place costs the wasm less than a map.
+        let mut alts: Vec<(TermInfo, f32)> = Vec::new();
+        let mut corrections = Vec::new();
         let mut exact = index.term(&t.surface);
         if exact.is_none() && !t.is_stop && p.query_stemming {
             // A word missing from the vocabulary may still share a stem with one that is there.
@@ -144,7 +146,7 @@ pub(crate) fn plan(
         }
         let is_stop = exact.map_or(t.is_stop, |e| e.is_stop);
         if let Some(e) = exact {
-            alts.insert(e, 1.0);
+            raise(&mut alts, e, 1.0);
         }
         let chars = t.surface.chars().count();
         if exact.is_none() && !is_stop && p.stem_guess_weight > 0.0 {
@@ -153,7 +155,7 @@ pub(crate) fn plan(
             if let Some(term) =
                 search_index::guess_stem(&t.surface, |k| index.term(k).filter(|t| !t.is_stop))
             {
-                alts.insert(term, p.stem_guess_weight);
+                raise(&mut alts, term, p.stem_guess_weight);
             }
         }
         if open {
@@ -170,24 +172,26 @@ pub(crate) fn plan(
                 budget -= df;
                 // Longer completions are less likely what is being typed.
                 let w = p.prefix_weight * (chars as f32 / key_len as f32).sqrt();
-                let slot = alts.entry(term).or_insert(0.0);
-                *slot = slot.max(w);
+                raise(&mut alts, term, w);
             }
         }
         if p.typos && alts.is_empty() && chars >= 4 {
             let distance = if chars >= 8 { 2 } else { 1 };
             let found = fuzzy(index, &t.surface, distance, open);
             for (_key, term) in found {
-                let slot = alts.entry(term).or_insert(0.0);
-                *slot = slot.max(p.typo_weight);
-                corrections.insert(term.list);
+                raise(&mut alts, term, p.typo_weight);
+                corrections.push(term.list);
             }
+            corrections.sort_unstable();
+            corrections.dedup();
         }
         let mut alternatives: Vec<Alternative> = alts
             .into_iter()
             .map(|(term, weight)| Alternative { term, weight })
             .collect();
-        alternatives.sort_by(|a, b| b.weight.total_cmp(&a.weight).then(a.term.cmp(&b.term)));
+        // Each term once: a total order, so an unstable sort gives the same order.
+        alternatives
+            .sort_unstable_by(|a, b| b.weight.total_cmp(&a.weight).then(a.term.cmp(&b.term)));
         out.push(QueryToken {
             surface: t.surface,
             is_stop,
@@ -200,15 +204,24 @@ pub(crate) fn plan(
     QueryPlan { tokens: out }
 }
 
+/// Sets the weight of `term` among `alts` to at least `weight` (adding it at `weight`).
+fn raise(alts: &mut Vec<(TermInfo, f32)>, term: TermInfo, weight: f32) {
+    match alts.iter_mut().find(|a| a.0 == term) {
+        Some(a) => a.1 = a.1.max(weight),
+        None => alts.push((term, weight)),
+    }
+}
+
 /// Completions of a prefix: posting lists with the length of their shortest key; most frequent first.
 fn completions(index: &impl Dict, prefix: &str, max: usize) -> Vec<(TermInfo, usize)> {
-    let mut found: BTreeMap<TermInfo, usize> = BTreeMap::new();
+    let mut found: Vec<(TermInfo, usize)> = Vec::new();
     let keys = Keys::Prefix(Str::new(prefix).starts_with());
     index.search(prefix, keys, |key, term| {
-        let len = String::from_utf8_lossy(key).chars().count();
-        let slot = found.entry(term).or_insert(usize::MAX);
-        *slot = (*slot).min(len);
+        found.push((term, String::from_utf8_lossy(key).chars().count()));
     });
+    // Each list once, with its shortest key.
+    found.sort_unstable();
+    found.dedup_by_key(|f| f.0);
     top_completions(index, found, max)
 }
 
@@ -223,7 +236,7 @@ fn top_completions(
         .map(|(t, len)| (t, len, index.doc_freq(t)))
         .filter(|x| x.2 > 0)
         .collect();
-    list.sort_by(|a, b| b.2.cmp(&a.2).then(a.1.cmp(&b.1)).then(a.0.cmp(&b.0)));
+    list.sort_unstable_by(|a, b| b.2.cmp(&a.2).then(a.1.cmp(&b.1)).then(a.0.cmp(&b.0)));
     list.truncate(max);
     list.into_iter().map(|(t, len, _)| (t, len)).collect()
 }
@@ -270,7 +283,7 @@ impl QueryToken {
         let (a, b) = (w.surface.as_bytes(), self.surface.as_bytes());
         (a.first() == b.first() || b.is_empty()) && (a == b || (self.open && a.starts_with(b)))
             || (!self.corrections.is_empty()
-                && w.term.is_some_and(|t| self.corrections.contains(&t.list)))
+                && w.term.is_some_and(|t| self.corrections.binary_search(&t.list).is_ok()))
             // A title rebuilt from chunked postings knows lists, not words (see `ChunkedEngine`).
             || (a.is_empty()
                 && w

@@ -272,7 +272,7 @@ pub(crate) fn rank(
                 if m == pool.len() {
                     break top;
                 }
-                top.sort_by(|a, b| {
+                top.sort_unstable_by(|a, b| {
                     b.tier
                         .cmp(&a.tier)
                         .then(b.score.total_cmp(&a.score))
@@ -291,7 +291,8 @@ pub(crate) fn rank(
                 m = (m * 2).min(pool.len());
             }
         };
-    hits.sort_by(|a, b| {
+    // Documents are distinct: a total order, so an unstable sort gives the same order.
+    hits.sort_unstable_by(|a, b| {
         b.tier
             .cmp(&a.tier)
             .then(b.score.total_cmp(&a.score))

@@ -2,7 +2,6 @@
 
 use crate::query::Dict;
 use crate::query::QueryPlan;
-use std::collections::BTreeSet;
 use std::ops::Range;
 use text_analysis::Analyzer;
 
@@ -22,12 +21,14 @@ pub(crate) fn highlights(
     plan: &QueryPlan,
     text: &str,
 ) -> Vec<Range<usize>> {
-    let lists: BTreeSet<u32> = plan
+    let mut lists: Vec<u32> = plan
         .tokens
         .iter()
         .filter(|t| !t.is_stop)
         .flat_map(|t| t.alternatives.iter().map(|a| a.term.list))
         .collect();
+    lists.sort_unstable();
+    lists.dedup();
     analyzer
         .analyze(text)
         .into_iter()
@@ -38,7 +39,7 @@ pub(crate) fn highlights(
             }) || (!w.is_stop
                 && index
                     .term(&w.surface)
-                    .is_some_and(|t| !t.is_stop && lists.contains(&t.list)))
+                    .is_some_and(|t| !t.is_stop && lists.binary_search(&t.list).is_ok()))
         })
         .map(|w| w.start..w.end)
         .collect()
