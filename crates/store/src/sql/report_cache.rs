@@ -279,57 +279,21 @@ impl SqlStore {
     /// The facts of the whole days `[first, end)`, each day from memory while its stamp
     /// matches, read again when it does not.
     async fn fact_days(&self, first: Millis, end: Millis) -> Result<Vec<Arc<Vec<Fact>>>> {
-        let stamps = self
-            .stamps(
-                first,
-                end,
-                &format!(
-                    "SELECT format('%s,%s,%s', count(*), sum(c.id), sum(c.facts_rev)) \
-                     FROM conversations c WHERE c.created_at >= d.s AND c.created_at < d.s + {DAY}"
-                ),
-            )
-            .await?;
-        let (mut have, missing) = {
-            let mut inner = self.report_cache.lock();
-            inner.clock += 1;
-            let clock = inner.clock;
-            let mut have = Vec::new();
-            let mut missing = Vec::new();
-            for (day, stamp) in &stamps {
-                match inner.facts.get(*day, stamp, clock) {
-                    Some(rows) => have.push(rows),
-                    None => missing.push(*day),
-                }
-            }
-            (have, missing)
+        let stamp = format!(
+            "SELECT format('%s,%s,%s', count(*), sum(c.id), sum(c.facts_rev)) \
+             FROM conversations c WHERE c.created_at >= d.s AND c.created_at < d.s + {DAY}"
+        );
+        let load = |start: Millis, stop: Millis| async move {
+            let range = [Param::Int(start), Param::Int(stop)];
+            let detail = Detail {
+                labels: true,
+                previews: false,
+            };
+            self.facts_where("c.created_at >= ? AND c.created_at < ?", &range, detail)
+                .await
         };
-        for (start, stop) in runs(&missing) {
-            let facts = self
-                .facts_where(
-                    "c.created_at >= ? AND c.created_at < ?",
-                    &[Param::Int(start), Param::Int(stop)],
-                    Detail {
-                        labels: true,
-                        previews: false,
-                    },
-                )
-                .await?;
-            let mut by_day: HashMap<Millis, Vec<Fact>> = HashMap::new();
-            for f in facts {
-                by_day
-                    .entry(f.created_at.div_euclid(DAY) * DAY)
-                    .or_default()
-                    .push(f);
-            }
-            let mut inner = self.report_cache.lock();
-            let clock = inner.clock;
-            for (day, stamp) in stamps.iter().filter(|(d, _)| (start..stop).contains(d)) {
-                let rows = Arc::new(by_day.remove(day).unwrap_or_default());
-                have.push(rows.clone());
-                inner.facts.put(*day, stamp.clone(), rows, clock);
-            }
-        }
-        Ok(have)
+        self.days(first, end, &stamp, |c| &mut c.facts, load, |f| f.created_at)
+            .await
     }
 
     /// The next responses given in the whole days `[first, end)`, with their conversations,
@@ -339,16 +303,34 @@ impl SqlStore {
         first: Millis,
         end: Millis,
     ) -> Result<Vec<(i64, Reply)>> {
-        let stamps = self
-            .stamps(
-                first,
-                end,
-                &format!(
-                    "SELECT format('%s,%s', count(*), sum(r.from_at)) FROM response_times r \
-                     WHERE r.at >= d.s AND r.at < d.s + {DAY}"
-                ),
-            )
+        let stamp = format!(
+            "SELECT format('%s,%s', count(*), sum(r.from_at)) FROM response_times r \
+             WHERE r.at >= d.s AND r.at < d.s + {DAY}"
+        );
+        let load = |start: Millis, stop: Millis| self.replies_where(start, stop);
+        let have = self
+            .days(first, end, &stamp, |c| &mut c.replies, load, |r| r.1.at)
             .await?;
+        Ok(have.iter().flat_map(|rows| rows.iter()).cloned().collect())
+    }
+
+    /// The rows of each whole day of `[first, end)`: from `days` (the facts' or the next
+    /// responses') while the day's stamp (`stamp`, a subquery over the day `d.s`) matches,
+    /// else loaded again by `load` over runs of consecutive days and split by `at`'s day.
+    async fn days<T, F>(
+        &self,
+        first: Millis,
+        end: Millis,
+        stamp: &str,
+        days: fn(&mut Inner) -> &mut Days<T>,
+        load: impl Fn(Millis, Millis) -> F,
+        at: fn(&T) -> Millis,
+    ) -> Result<Vec<Arc<Vec<T>>>>
+    where
+        F: std::future::Future<Output = Result<Vec<T>>>,
+    {
+        // The stamps first: a change after them makes the next read load the day again.
+        let stamps = self.stamps(first, end, stamp).await?;
         let (mut have, missing) = {
             let mut inner = self.report_cache.lock();
             inner.clock += 1;
@@ -356,7 +338,7 @@ impl SqlStore {
             let mut have = Vec::new();
             let mut missing = Vec::new();
             for (day, stamp) in &stamps {
-                match inner.replies.get(*day, stamp, clock) {
+                match days(&mut inner).get(*day, stamp, clock) {
                     Some(rows) => have.push(rows),
                     None => missing.push(*day),
                 }
@@ -364,23 +346,22 @@ impl SqlStore {
             (have, missing)
         };
         for (start, stop) in runs(&missing) {
-            let replies = self.replies_where(start, stop).await?;
-            let mut by_day: HashMap<Millis, Vec<(i64, Reply)>> = HashMap::new();
-            for r in replies {
+            let mut by_day: HashMap<Millis, Vec<T>> = HashMap::new();
+            for row in load(start, stop).await? {
                 by_day
-                    .entry(r.1.at.div_euclid(DAY) * DAY)
+                    .entry(at(&row).div_euclid(DAY) * DAY)
                     .or_default()
-                    .push(r);
+                    .push(row);
             }
             let mut inner = self.report_cache.lock();
             let clock = inner.clock;
             for (day, stamp) in stamps.iter().filter(|(d, _)| (start..stop).contains(d)) {
                 let rows = Arc::new(by_day.remove(day).unwrap_or_default());
                 have.push(rows.clone());
-                inner.replies.put(*day, stamp.clone(), rows, clock);
+                days(&mut inner).put(*day, stamp.clone(), rows, clock);
             }
         }
-        Ok(have.iter().flat_map(|rows| rows.iter()).cloned().collect())
+        Ok(have)
     }
 }
 
