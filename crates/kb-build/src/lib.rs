@@ -106,15 +106,21 @@ pub fn build(articles: &[Article]) -> Output {
             map.insert(a.id.clone(), name.clone());
             files.insert(name, html.into_bytes());
         }
-        let (index, chunks) = index_files(&builder);
+        let (index, chunked) = index_files(&builder);
         let index_name = format!("{lang}-{}.fdx", short_hash(&index));
-        files.extend(chunks);
+        let entry_name = chunked.map(|(entry, chunks)| {
+            files.extend(chunks);
+            let name = format!("{lang}-{}.entry.fdx", short_hash(&entry));
+            files.insert(name.clone(), entry);
+            name
+        });
         let map_json = serde_json::to_vec(&map).expect("a string map serializes");
         let map_name = format!("{lang}-{}.articles.json", short_hash(&map_json));
         languages.insert(
             lang.clone(),
             IndexLanguage {
                 index: index_name.clone(),
+                chunked: entry_name,
                 articles: map_name.clone(),
                 documents: list.len() as u32,
                 bytes: index.len() as u64,
@@ -148,19 +154,24 @@ pub fn build(articles: &[Article]) -> Output {
     }
 }
 
-/// The index of one language: a single file when it is no bigger than what a first query would
-/// fetch from the chunked form (the entry, a few term chunks and a document chunk), else the
-/// entry and its chunks. The sample knowledge base and the evaluation corpus stay single files.
-pub fn index_files(builder: &IndexBuilder) -> (Vec<u8>, BTreeMap<String, Vec<u8>>) {
+/// The index of one language: the whole file, and the chunked form (its entry and chunks) too
+/// when the whole file is bigger than what a first query would fetch from the chunks (the
+/// entry, a few term chunks and a document chunk). The sample knowledge base and the
+/// evaluation corpus have no chunked form. The whole file stays for the shipped widget and the
+/// CLI, which read no chunks yet.
+#[allow(clippy::type_complexity)]
+pub fn index_files(
+    builder: &IndexBuilder,
+) -> (Vec<u8>, Option<(Vec<u8>, BTreeMap<String, Vec<u8>>)>) {
     let single = builder.build();
     if single.len() <= 4 * CHUNK_BYTES {
-        return (single, BTreeMap::new());
+        return (single, None);
     }
     let chunked = builder.build_chunked(CHUNK_BYTES);
     if single.len() <= chunked.entry.len() + 4 * CHUNK_BYTES {
-        return (single, BTreeMap::new());
+        return (single, None);
     }
-    (chunked.entry, chunked.chunks)
+    (single, Some((chunked.entry, chunked.chunks)))
 }
 
 fn escape(text: &str) -> String {
@@ -241,6 +252,7 @@ mod tests {
             search_index::Index::from_bytes(index).is_ok(),
             "a single file"
         );
+        assert_eq!(small.manifest.languages["en"].chunked, None);
         let words = [
             "password", "invoice", "billing", "account", "login", "email", "refund", "export",
             "team", "member", "invite", "archive", "widget", "mobile", "backup", "webhook",
@@ -264,7 +276,11 @@ mod tests {
             .collect();
         let big = build(&articles);
         let en = &big.manifest.languages["en"];
-        let entry = search_index::Entry::from_bytes(&big.files[&en.index]).unwrap();
+        // The whole index stays beside the chunks, for readers of whole indexes.
+        let whole = search_index::Index::from_bytes(&big.files[&en.index]).unwrap();
+        assert_eq!(whole.len(), 1500);
+        let entry_name = en.chunked.as_ref().expect("a chunked form");
+        let entry = search_index::Entry::from_bytes(&big.files[entry_name]).unwrap();
         assert_eq!(entry.len(), 1500);
         assert!(entry.n_term_chunks() > 4, "{}", entry.n_term_chunks());
         for i in 0..entry.n_term_chunks() {

@@ -785,9 +785,13 @@ pub struct IndexManifest {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IndexLanguage {
-    /// The search index file, relative to `/index/`: the whole index, or the entry of a chunked
-    /// one (the file's header says which), which names its chunks (files beside it).
+    /// The whole search index file, relative to `/index/`.
     pub index: String,
+    /// The entry of the same index in chunks (it names its chunks, files beside it), written
+    /// too when the knowledge base is big enough that a first query fetches less from them.
+    /// The shipped widget reads the whole index; a widget built with `chunked-index` reads this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunked: Option<String>,
     /// JSON map of article id → rendered article file, relative to `/index/`.
     pub articles: String,
     pub documents: u32,

@@ -68,7 +68,7 @@ pub(crate) fn report(
     prefixes: &[&str],
 ) -> Result<Chunked> {
     let chunked = builder.build_chunked(kb_build::CHUNK_BYTES);
-    let (shipped, _) = kb_build::index_files(builder);
+    let (_, chunks) = kb_build::index_files(builder);
     let single_br = brotli_len(single);
     let mut br: HashMap<&str, usize> = HashMap::new();
     let mut size = |name: &str| -> usize {
@@ -144,10 +144,10 @@ pub(crate) fn report(
         entry.n_doc_chunks(),
         chunked.len(),
         sizes.iter().max().copied().unwrap_or(0),
-        if shipped == single {
-            "the single file"
+        if chunks.is_none() {
+            "the single file only"
         } else {
-            "the chunked form"
+            "the single file and the chunked form"
         }
     );
     let kb = |b: usize| b as f64 / 1024.0;

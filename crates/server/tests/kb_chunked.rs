@@ -1,5 +1,5 @@
-//! A knowledge base big enough to be chunked, as served: the manifest names the entry, the
-//! entry names its chunks, and every one of them goes out brotli-compressed and immutable.
+//! A knowledge base big enough to be chunked, as served: the manifest names the whole index and
+//! the entry, the entry names its chunks, and every one of them goes out brotli-compressed and immutable.
 
 use protocol::IndexManifest;
 use std::sync::Arc;
@@ -55,7 +55,19 @@ async fn every_chunk_of_a_chunked_index_is_served_compressed_and_immutable() {
         .unwrap();
     let en = &manifest.languages["en"];
     assert_eq!(en.documents, 700);
-    let entry = reqwest::get(format!("{base}/index/{}", en.index))
+    // The whole index for the shipped widget, and the chunked form beside it.
+    let whole = reqwest::get(format!("{base}/index/{}", en.index))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(search_index::Index::from_bytes(&whole).unwrap().len(), 700);
+    let entry_name = en
+        .chunked
+        .as_ref()
+        .expect("a knowledge base this big is chunked");
+    let entry = reqwest::get(format!("{base}/index/{entry_name}"))
         .await
         .unwrap()
         .bytes()
@@ -64,7 +76,7 @@ async fn every_chunk_of_a_chunked_index_is_served_compressed_and_immutable() {
     assert_eq!(
         search_index::Index::from_bytes(&entry).err(),
         Some(search_index::IndexError::WrongKind),
-        "a knowledge base this big is chunked"
+        "the entry is not a whole index"
     );
     let entry = search_index::Entry::from_bytes(&entry).unwrap();
     assert!(entry.n_term_chunks() > 2, "{}", entry.n_term_chunks());

@@ -130,7 +130,12 @@ impl Search {
                     return;
                 }
             }
-            let Some(bytes) = fetch_bytes(&format!("/index/{}", files.index)).await else {
+            // A widget that reads chunks takes the chunked form when there is one.
+            #[cfg(feature = "chunked-index")]
+            let file = files.chunked.as_ref().unwrap_or(&files.index);
+            #[cfg(not(feature = "chunked-index"))]
+            let file = &files.index;
+            let Some(bytes) = fetch_bytes(&format!("/index/{file}")).await else {
                 return;
             };
             // The engine borrows the bytes for as long as the page lives; a rebuilt index
