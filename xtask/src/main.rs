@@ -27,7 +27,8 @@ commands:
                    run the cargo-fuzz targets of fuzz/ on their corpora, SECONDS each
                    (default 600): frame decoders, index loader, query engine, article loader
   bench search-browser
-                   per-keystroke latency of the wasm engine in headless Chromium (2,500 articles)
+                   2,500 and 20,000 generated articles, whole index and chunked: bytes to the
+                   first suggestion, per-keystroke latency of the wasm engine in headless Chromium
   bench messages   agent search over 100,000 stored messages (tantivy)
   bench realtime [ARGS..]
                    visitor and agent WebSocket load on a real server on 127.0.0.1: idle memory,
