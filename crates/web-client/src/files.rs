@@ -96,6 +96,19 @@ pub fn transferred(data: Option<DataTransfer>) -> Vec<File> {
     list(data.and_then(|d| d.files()))
 }
 
+/// The files a paste into a composer carries (a screenshot from the clipboard); when there are
+/// any, the paste itself is cancelled. A text paste goes on as usual (no files).
+pub fn pasted(e: &web_sys::Event) -> Vec<File> {
+    let Some(e) = e.dyn_ref::<web_sys::ClipboardEvent>() else {
+        return Vec::new();
+    };
+    let files = transferred(e.clipboard_data());
+    if !files.is_empty() {
+        e.prevent_default();
+    }
+    files
+}
+
 /// A size as people read it: `820 B`, `14 KB`, `1.2 MB`.
 pub fn human_size(bytes: u64) -> String {
     const KB: u64 = 1024;

@@ -160,13 +160,8 @@ pub(super) fn on_drag_over() -> Callback<DragEvent> {
 /// Files pasted into the composer (a screenshot from the clipboard); text pastes as usual.
 pub(super) fn on_paste(ctx: &Context<App>) -> Callback<Event> {
     ctx.link().batch_callback(|e: Event| {
-        let e = e.dyn_into::<web_sys::ClipboardEvent>().ok()?;
-        let list = files::transferred(e.clipboard_data());
-        if list.is_empty() {
-            return None;
-        }
-        e.prevent_default();
-        Some(Msg::Files(FilesMsg::Add(list)))
+        let list = files::pasted(&e);
+        (!list.is_empty()).then(|| Msg::Files(FilesMsg::Add(list)))
     })
 }
 

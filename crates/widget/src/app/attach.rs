@@ -240,13 +240,8 @@ pub(super) fn on_drop(ctx: &Context<App>) -> Callback<DragEvent> {
 /// Files pasted into the composer (a screenshot); text pastes as usual.
 pub(super) fn on_paste(ctx: &Context<App>) -> Callback<Event> {
     ctx.link().batch_callback(|e: Event| {
-        let e = e.dyn_into::<web_sys::ClipboardEvent>().ok()?;
-        let list = files::transferred(e.clipboard_data());
-        if list.is_empty() {
-            return None;
-        }
-        e.prevent_default();
-        Some(Msg::Attach(AttachMsg::Add(list)))
+        let list = files::pasted(&e);
+        (!list.is_empty()).then(|| Msg::Attach(AttachMsg::Add(list)))
     })
 }
 
