@@ -95,11 +95,21 @@ pub(super) async fn the_outbox_keeps_every_event_in_order_per_stream(store: &dyn
         .open_or_create_conversation(&visitor, &ConversationContext::default(), T + 2)
         .await
         .unwrap();
+    // The customer's first message carries a screenshot: the event describes it.
+    let shot = [protocol::Attachment {
+        id: "hook-shot".into(),
+        name: "shot.png".into(),
+        content_type: "image/png".into(),
+        size: 2_048,
+        width: Some(640),
+        height: Some(480),
+    }];
     for (i, (by, body)) in [(None, "hello"), (Some(agent.id), "hi, how can I help?")]
         .into_iter()
         .enumerate()
     {
         let client_id = format!("hook-m{i}");
+        let attachments: &[protocol::Attachment] = if i == 0 { &shot } else { &[] };
         let appended = store
             .append_message(NewMessage {
                 conversation_id: c,
@@ -107,7 +117,7 @@ pub(super) async fn the_outbox_keeps_every_event_in_order_per_stream(store: &dyn
                 agent_id: by,
                 body,
                 at: T + 10 + i as i64,
-                attachments: &[],
+                attachments,
             })
             .await
             .unwrap();
@@ -119,7 +129,7 @@ pub(super) async fn the_outbox_keeps_every_event_in_order_per_stream(store: &dyn
                 agent_id: by,
                 body,
                 at: T + 10 + i as i64,
-                attachments: &[],
+                attachments,
             })
             .await
             .unwrap();
@@ -247,6 +257,9 @@ pub(super) async fn the_outbox_keeps_every_event_in_order_per_stream(store: &dyn
     let message = first.data.message.unwrap();
     assert_eq!((message.seq, message.author.as_str()), (1, "visitor"));
     assert_eq!(message.body, "hello");
+    assert_eq!(message.attachments, shot);
+    let reply = payload(&delivered[2]).data.message.unwrap();
+    assert!(reply.attachments.is_empty(), "{reply:?}");
     assert_eq!(first.data.conversation.unwrap().id, c);
     let assigned = payload(&delivered[3]).data.conversation.unwrap();
     assert_eq!(assigned.assignee.unwrap().id, agent.id);
