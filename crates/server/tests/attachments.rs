@@ -10,7 +10,7 @@ use protocol::{Attachment, ServerFrame};
 use reqwest::StatusCode;
 use std::sync::Arc;
 use std::time::Duration;
-use store::{NewAgent, Store};
+use store::Store;
 
 /// A 2×1 PNG.
 const PNG: &[u8] = b"\x89\x50\x4e\x47\x0d\x0a\x1a\x0a\x00\x00\x00\x0d\x49\x48\x44\x52\x00\x00\
@@ -31,25 +31,7 @@ struct Server {
 }
 
 async fn start(store: Arc<dyn Store>, uploads: server::Rate) -> Server {
-    if store
-        .agent_credentials("ana@example.com")
-        .await
-        .unwrap()
-        .is_none()
-    {
-        store
-            .create_agent(
-                NewAgent {
-                    email: "ana@example.com".into(),
-                    name: "Ana".into(),
-                    password_hash: server::hash_password("agent-password").unwrap(),
-                    admin: true,
-                },
-                1,
-            )
-            .await
-            .unwrap();
-    }
+    common::ensure_agent(&*store, "ana@example.com", "Ana", true).await;
     let mut settings = server::Settings::default();
     settings.limits.attachment_bytes = MAX;
     settings.limits.uploads_per_visitor = uploads;

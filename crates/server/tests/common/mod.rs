@@ -1,5 +1,5 @@
 //! Shared by the server's newer integration tests: a WebSocket client on a running server,
-//! frames read until one matches, the agent's session cookie.
+//! frames read until one matches, an agent account, the agent's session cookie.
 #![allow(dead_code)] // each test file uses a part
 
 use futures_util::{SinkExt, StreamExt};
@@ -81,4 +81,18 @@ pub async fn cookie(base: &str, email: &str, password: &str) -> String {
         .next()
         .unwrap()
         .to_owned()
+}
+
+/// Creates the agent `email` with the password `agent-password`, unless it exists.
+pub async fn ensure_agent(store: &dyn store::Store, email: &str, name: &str, admin: bool) {
+    if store.agent_credentials(email).await.unwrap().is_some() {
+        return;
+    }
+    let agent = store::NewAgent {
+        email: email.into(),
+        name: name.into(),
+        password_hash: server::hash_password("agent-password").unwrap(),
+        admin,
+    };
+    store.create_agent(agent, 1).await.unwrap();
 }
