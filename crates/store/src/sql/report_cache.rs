@@ -189,6 +189,9 @@ impl SqlStore {
         end: Millis,
         inner: &str,
     ) -> Result<Vec<(Millis, String)>> {
+        if end <= first {
+            return Ok(Vec::new());
+        }
         let days: Vec<String> = (0..(end - first) / DAY)
             .map(|i| format!("({})", first + i * DAY))
             .collect();
@@ -251,7 +254,7 @@ impl SqlStore {
             // A day of margin before: clocks of several nodes may disagree by a little.
             let first = created.div_euclid(DAY).checked_sub(1)?.checked_mul(DAY)?;
             let end = until.div_euclid(DAY).checked_add(1)?.checked_mul(DAY)?;
-            ((end - first) / DAY <= MAX_DAYS).then_some((first, end))
+            (first < end && (end - first) / DAY <= MAX_DAYS).then_some((first, end))
         });
         if let Some((first, end)) = days {
             for rows in self.fact_days(first, end).await? {
