@@ -46,6 +46,27 @@ pub async fn postgres_database(name: &str) -> Option<String> {
 
 pub use report_days::reports_kept_in_memory_follow_every_change;
 
+/// A new visitor `token` of `site` with an open conversation in `locale` (when given), created
+/// at `t`: (visitor id, conversation id). The stories' common start.
+async fn visitor_with_conversation(
+    store: &dyn Store,
+    token: &str,
+    site: &str,
+    locale: Option<&str>,
+    t: i64,
+) -> (i64, i64) {
+    let visitor = store.create_visitor(token, site, t).await.unwrap();
+    let context = ConversationContext {
+        page_url: None,
+        locale: locale.map(str::to_owned),
+    };
+    let c = store
+        .open_or_create_conversation(&visitor, &context, t)
+        .await
+        .unwrap();
+    (visitor.id, c.id)
+}
+
 /// Runs every story against `store`, which must be empty. Panics with the failing story's name.
 pub async fn run_all(store: Arc<dyn Store>) {
     agents_and_sessions(&*store).await;

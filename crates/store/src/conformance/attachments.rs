@@ -25,15 +25,8 @@ pub(super) async fn uploads_join_their_senders_conversation_and_go_with_it(store
     let agent = store.list_agents().await.unwrap()[0].id;
     let mut people = Vec::new();
     for i in 0..2 {
-        let visitor = store
-            .create_visitor(&format!("vt-attachments-{i}"), "demo", T)
-            .await
-            .unwrap();
-        let c = store
-            .open_or_create_conversation(&visitor, &ConversationContext::default(), T)
-            .await
-            .unwrap();
-        people.push((visitor.id, c.id));
+        let token = format!("vt-attachments-{i}");
+        people.push(super::visitor_with_conversation(store, &token, "demo", None, T).await);
     }
     let [(alice, alice_c), (bob, bob_c)] = people[..] else {
         unreachable!()

@@ -1,7 +1,7 @@
 //! Escalation to an issue tracker: a conversation's issue, the conversations of an issue, the
 //! status the tracker reports (only real changes count), and erasure taking the link along.
 
-use crate::{ConversationContext, NewEscalation, Store, StoreError};
+use crate::{NewEscalation, Store, StoreError};
 
 const T: i64 = 5_000_000_000_000;
 
@@ -9,15 +9,8 @@ pub(super) async fn conversations_are_escalated_to_issues_whose_status_follows(s
     let agent = store.list_agents().await.unwrap()[0].id;
     let mut ids = Vec::new();
     for i in 0..2 {
-        let visitor = store
-            .create_visitor(&format!("vt-escalation-{i}"), "demo", T)
-            .await
-            .unwrap();
-        let c = store
-            .open_or_create_conversation(&visitor, &ConversationContext::default(), T)
-            .await
-            .unwrap();
-        ids.push((visitor.id, c.id));
+        let token = format!("vt-escalation-{i}");
+        ids.push(super::visitor_with_conversation(store, &token, "demo", None, T).await);
     }
     let (first, second) = (ids[0].1, ids[1].1);
     let new = |conversation_id: i64, key: &'static str| NewEscalation {

@@ -2,10 +2,7 @@
 //! change, made through this store or through another one on the same database (another node),
 //! what this store reports must equal what a store that never read the days reports.
 
-use crate::{
-    ConversationContext, Expiry, NewAgent, NewMessage, ReportFilter, SlaDues, SlaKind, Status,
-    Store,
-};
+use crate::{Expiry, NewAgent, NewMessage, ReportFilter, SlaDues, SlaKind, Status, Store};
 use std::future::Future;
 use std::sync::Arc;
 
@@ -68,20 +65,10 @@ where
 }
 
 async fn handoff(store: &dyn Store, n: u32, t: i64, locale: &str) -> i64 {
-    let v = store
-        .create_visitor(&format!("vt-days-{n}"), "days", t)
-        .await
-        .unwrap();
-    let context = ConversationContext {
-        page_url: None,
-        locale: Some(locale.into()),
-    };
-    let c = store
-        .open_or_create_conversation(&v, &context, t)
-        .await
-        .unwrap();
-    say(store, c.id, None, t).await;
-    c.id
+    let token = format!("vt-days-{n}");
+    let (_, c) = super::visitor_with_conversation(store, &token, "days", Some(locale), t).await;
+    say(store, c, None, t).await;
+    c
 }
 
 async fn say(store: &dyn Store, conversation_id: i64, agent_id: Option<i64>, t: i64) {

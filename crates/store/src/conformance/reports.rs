@@ -3,7 +3,7 @@
 //! ratings, next responses, SLA deadlines and deflections, written through the store and read
 //! back as facts; `insights` must then give exactly the figures worked out by hand below.
 
-use crate::{ConversationContext, NewMessage, ReportFilter, SlaDues, SlaKind, Status, Store};
+use crate::{NewMessage, ReportFilter, SlaDues, SlaKind, Status, Store};
 use calendar::{Calendar, LocalDate};
 use insights::{Calendars, Funnel};
 
@@ -39,22 +39,11 @@ struct Script<'a> {
 impl Script<'_> {
     async fn handoff(&mut self, t: i64) -> i64 {
         self.visitors += 1;
-        let v = self
-            .store
-            .create_visitor(&format!("vt-report-{}", self.visitors), "lisbon", t)
-            .await
-            .unwrap();
-        let context = ConversationContext {
-            page_url: None,
-            locale: Some("pt-PT".into()),
-        };
-        let c = self
-            .store
-            .open_or_create_conversation(&v, &context, t)
-            .await
-            .unwrap();
-        self.say(c.id, None, t).await;
-        c.id
+        let token = format!("vt-report-{}", self.visitors);
+        let (_, c) =
+            super::visitor_with_conversation(self.store, &token, "lisbon", Some("pt-PT"), t).await;
+        self.say(c, None, t).await;
+        c
     }
 
     async fn say(&self, conversation_id: i64, agent_id: Option<i64>, t: i64) {
