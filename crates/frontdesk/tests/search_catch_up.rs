@@ -6,37 +6,12 @@
 mod common;
 
 use futures_util::{SinkExt, StreamExt};
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::Duration;
 use store::{NewMessage, Store};
 use tokio_tungstenite::tungstenite::protocol::Message;
 
 const PASSWORD: &str = "agent-password";
-
-/// `frontdesk serve` on `data`; the child (killed on drop by the caller) and its address.
-fn serve(data: &Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(data)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines
-            .next()
-            .expect("the server prints its address")
-            .unwrap();
-        if let Some(rest) = line.strip_prefix("listening on http://") {
-            break rest.trim().to_owned();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    (child, addr)
-}
 
 struct Killed(Child);
 
@@ -91,7 +66,7 @@ async fn what_the_database_gained_while_the_node_was_down_is_searchable_after_a_
         ],
         PASSWORD,
     );
-    let (child, addr) = serve(dir.path());
+    let (child, addr) = common::serve(dir.path(), &[], &[]);
     let server = Killed(child);
 
     // A customer writes; the agents' search finds it (indexed and committed).
@@ -142,7 +117,7 @@ async fn what_the_database_gained_while_the_node_was_down_is_searchable_after_a_
         .unwrap();
     store.close().await;
 
-    let (child, addr) = serve(dir.path());
+    let (child, addr) = common::serve(dir.path(), &[], &[]);
     let _server = Killed(child);
     let cookie = sign_in(&addr).await;
     assert!(

@@ -69,26 +69,7 @@ fn receiver(python: &Path, log: &Path) -> (Killed, u16) {
 
 /// `frontdesk serve` on the data folder `data` with `config`: (process, address).
 fn serve(data: &Path, config: &Path) -> (Killed, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(data)
-        .arg("--config")
-        .arg(config)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines
-            .next()
-            .expect("the server prints its address")
-            .unwrap();
-        if let Some(rest) = line.strip_prefix("listening on http://") {
-            break rest.trim().to_owned();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
+    let (child, addr) = common::serve(data, &["--config".as_ref(), config.as_os_str()], &[]);
     (Killed(child), addr)
 }
 

@@ -39,10 +39,19 @@ pub fn start(env: &[(&str, &str)]) -> Server {
 }
 
 pub fn start_in(dir: tempfile::TempDir, env: &[(&str, &str)]) -> Server {
+    let (child, addr) = serve(dir.path(), &[], env);
+    Server { child, addr, dir }
+}
+
+/// `frontdesk serve` on a free port over the data folder `data` (which the caller keeps, e.g.
+/// across a restart), with `args` after it and `env` set; returns the child (the caller stops
+/// it) and its address once it prints it.
+pub fn serve(data: &Path, args: &[&std::ffi::OsStr], env: &[(&str, &str)]) -> (Child, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_frontdesk"));
     command
         .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(dir.path())
+        .arg(data)
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
     for (k, v) in env {
@@ -61,7 +70,7 @@ pub fn start_in(dir: tempfile::TempDir, env: &[(&str, &str)]) -> Server {
     };
     // Keep draining stdout so the server never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
-    Server { child, addr, dir }
+    (child, addr)
 }
 
 /// Runs the CLI (`frontdesk ARGS…`) with `stdin`, and panics unless it succeeds.
