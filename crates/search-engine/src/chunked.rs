@@ -14,7 +14,7 @@
 //!   completion, a correction), not by comparing surface forms;
 //! - language and tag filters apply to documents whose document chunk is loaded only.
 
-use crate::query::{self, Dict, ShortPrefixes, TitleWord};
+use crate::query::{self, Dict, ShortPrefixes};
 use crate::rank::{self, Scratch, Source};
 use crate::{Hit, Params, Query, QueryPlan, Snippet, StoredDoc};
 use search_index::{ChunkRef, DocChunk, Entry, IndexError, N_FIELDS, TermChunk, TermInfo};
@@ -25,17 +25,6 @@ use text_analysis::Analyzer;
 /// The word being typed loads all the chunks of its prefix up to this many; past it, only the
 /// chunk where the prefix sorts (a one-letter prefix of a big index spans dozens of chunks).
 pub const MAX_PREFIX_CHUNKS: usize = 2;
-
-/// Title words found by the current query, per document a linked list through `parts`:
-/// `head[doc]` is its last part, each part (title length, title positions, list, previous).
-#[derive(Default)]
-struct TitleParts {
-    head: Vec<u32>,
-    parts: Vec<(u32, u32, TermInfo, u32)>,
-    docs: Vec<u32>,
-}
-
-const NONE: u32 = u32::MAX;
 
 /// A query engine over the entry of a chunked index and the chunks added so far.
 pub struct ChunkedEngine {
@@ -50,9 +39,6 @@ pub struct ChunkedEngine {
     /// Completions of the shortest prefixes over the loaded keys; `None` after a chunk was
     /// added (computed again by the next query, not per chunk).
     short: RefCell<Option<ShortPrefixes>>,
-    /// Title length and (title positions, list) per document, gathered from the postings the
-    /// current query reads.
-    titles: RefCell<TitleParts>,
     scratch: RefCell<Scratch>,
     /// BM25 length normalisation per field and length byte, for the current parameters.
     norms: Box<[[f32; N_FIELDS]; 256]>,
@@ -81,7 +67,6 @@ impl ChunkedEngine {
             lists: HashMap::default(),
             docs,
             short: RefCell::new(None),
-            titles: RefCell::new(TitleParts::default()),
             scratch: RefCell::new(Scratch::default()),
         })
     }
@@ -91,6 +76,7 @@ impl ChunkedEngine {
         self.norms = norm_table(&params, self.entry.avg_field_lengths());
         self.params = params;
         self.short = RefCell::new(None);
+        self.scratch = RefCell::new(Scratch::default());
         self
     }
 
@@ -180,6 +166,8 @@ impl ChunkedEngine {
         }
         self.terms[chunk.index] = Some(terms);
         self.short = RefCell::new(None);
+        // The plans of the words already typed may change with the new keys.
+        self.scratch.get_mut().forget_sums();
         Ok(())
     }
 
@@ -209,21 +197,9 @@ impl ChunkedEngine {
 
     /// Runs an analysed query with the loaded chunks.
     pub fn search_plan(&self, plan: &QueryPlan, q: &Query<'_>) -> Vec<Hit> {
-        {
-            let mut titles = self.titles.borrow_mut();
-            let titles = &mut *titles;
-            titles.head.resize(self.entry.len(), NONE);
-            for &d in &titles.docs {
-                titles.head[d as usize] = NONE;
-            }
-            titles.docs.clear();
-            titles.parts.clear();
-        }
         let mut scratch = self.scratch.borrow_mut();
         scratch.prepare(self.entry.len());
-        let hits = rank::rank(self, &self.params, plan, q, &mut scratch);
-        scratch.reset();
-        hits
+        rank::rank(self, &self.params, plan, q, &mut scratch)
     }
 
     /// A stored document, when its chunk is loaded.
@@ -295,64 +271,29 @@ impl Dict for ChunkedEngine {
 }
 
 impl Source for ChunkedEngine {
+    const POSITIONS: bool = true;
     fn n_docs(&self) -> usize {
         self.entry.len()
     }
     fn doc_freq(&self, term: TermInfo) -> u64 {
         Dict::doc_freq(self, term)
     }
-    fn each_posting(
-        &self,
-        term: TermInfo,
-        mut f: impl FnMut(u32, &[u32; N_FIELDS], &[f32; N_FIELDS]),
-    ) {
+    fn each_posting(&self, term: TermInfo, mut f: impl FnMut(rank::Posting)) {
         let Some(chunk) = self.chunk_of_list(term.list) else {
             return;
         };
-        let mut titles = self.titles.borrow_mut();
         let _ = chunk.each_posting(term.list, self.entry.tf_table(), |p| {
-            if p.tf[0] > 0 {
-                let titles = &mut *titles;
-                if let Some(head) = titles.head.get_mut(p.doc as usize) {
-                    if *head == NONE {
-                        titles.docs.push(p.doc);
-                    }
-                    let previous = *head;
-                    *head = titles.parts.len() as u32;
-                    titles.parts.push((
-                        search_index::length_of_byte(p.lengths[0]) as u32,
-                        p.title_mask,
-                        term,
-                        previous,
-                    ));
-                }
-            }
             let norm: [f32; N_FIELDS] =
                 std::array::from_fn(|f| self.norms[p.lengths[f] as usize][f]);
-            f(p.doc, &p.tf, &norm);
+            let title_len = search_index::length_of_byte(p.lengths[0]).min(255.0) as u8;
+            f(rank::Posting {
+                doc: p.doc,
+                tf: rank::pseudo_tf(&self.params, &p.tf, &norm),
+                in_title: p.tf[0] > 0,
+                title_len,
+                positions: p.title_mask,
+            });
         });
-    }
-    fn with_title<R>(&self, doc: u32, f: impl FnOnce(&[TitleWord]) -> R) -> R {
-        let titles = self.titles.borrow();
-        let mut words: Vec<TitleWord> = Vec::new();
-        let mut at = titles.head.get(doc as usize).copied().unwrap_or(NONE);
-        while let Some(&(len, mask, term, previous)) = titles.parts.get(at as usize) {
-            if words.is_empty() {
-                words = (0..len.min(32))
-                    .map(|_| TitleWord {
-                        surface: String::new(),
-                        term: None,
-                    })
-                    .collect();
-            }
-            for (pos, w) in words.iter_mut().enumerate() {
-                if mask & (1 << pos) != 0 {
-                    w.term = Some(term);
-                }
-            }
-            at = previous;
-        }
-        f(&words)
     }
     fn weight(&self, doc: u32) -> f32 {
         self.entry.weight(doc)

@@ -131,23 +131,25 @@ pub struct Engine<'a> {
 }
 
 impl rank::Source for Engine<'_> {
+    const POSITIONS: bool = false;
     fn n_docs(&self) -> usize {
         self.index.len()
     }
     fn doc_freq(&self, term: TermInfo) -> u64 {
         self.index.doc_freq(term)
     }
-    #[inline]
-    fn each_posting(
-        &self,
-        term: TermInfo,
-        mut f: impl FnMut(u32, &[u32; N_FIELDS], &[f32; N_FIELDS]),
-    ) {
+    fn each_posting(&self, term: TermInfo, mut f: impl FnMut(rank::Posting)) {
         let Ok(postings) = self.index.postings(term) else {
             return;
         };
         for posting in postings.flatten() {
-            f(posting.doc, &posting.tf, &self.norms[posting.doc as usize]);
+            f(rank::Posting {
+                doc: posting.doc,
+                tf: rank::pseudo_tf(&self.params, &posting.tf, &self.norms[posting.doc as usize]),
+                in_title: posting.tf[0] > 0,
+                title_len: 0,
+                positions: 0,
+            });
         }
     }
     fn with_title<R>(&self, doc: u32, f: impl FnOnce(&[TitleWord]) -> R) -> R {
@@ -210,6 +212,8 @@ impl<'a> Engine<'a> {
     /// Replaces the ranking parameters.
     pub fn with_params(mut self, params: Params) -> Engine<'a> {
         self.norms = norms(&self.index, &params);
+        // Decoded lists and sums depend on the parameters.
+        self.scratch = std::sync::Mutex::new(Scratch::default());
         if params.max_expansions != self.params.max_expansions {
             self.short = query::short_prefixes(&self.index, params.max_expansions);
         }
@@ -241,7 +245,8 @@ impl<'a> Engine<'a> {
     /// Runs an analysed query.
     ///
     /// Costs grow with the postings the query reads, not with the number of documents: the
-    /// per-document accumulators are reused between queries and only touched entries are reset,
+    /// per-document accumulators are reused between queries and only touched entries are reset
+    /// (the finished words' sums are kept for the next keystroke), decoded lists are kept,
     /// and the title phrase rule (the costly part) runs only on documents that can still reach
     /// the top `limit` (the k-th best score without the phrase boost is a bound on the rest).
     pub fn search_plan(&self, plan: &QueryPlan, q: &Query<'_>) -> Vec<Hit> {
@@ -252,9 +257,7 @@ impl<'a> Engine<'a> {
             None => fresh.insert(Scratch::default()),
         };
         scratch.prepare(self.index.len());
-        let hits = rank::rank(self, &self.params, plan, q, scratch);
-        scratch.reset();
-        hits
+        rank::rank(self, &self.params, plan, q, scratch)
     }
 
     /// A highlighted snippet of a result's stored snippet text.
