@@ -53,7 +53,9 @@ pub struct Params {
     pub max_expansions: usize,
     /// Most postings read for the completions of the word being typed (the most frequent
     /// completions first; one that does not fit is skipped). Bounds a keystroke's cost on big
-    /// indexes; knowledge bases of a few thousand articles never reach it.
+    /// indexes: the word being typed is the part of a keystroke that cannot be kept from the
+    /// last one. The evaluation corpus never reaches it (its figures are the same from 4,000
+    /// to 30,000); the first letters of a word in a 20,000-article base do.
     pub max_expansion_postings: u64,
 }
 
@@ -72,7 +74,7 @@ impl Default for Params {
             phrase_boost: 0.3,
             typos: true,
             max_expansions: 64,
-            max_expansion_postings: 30_000,
+            max_expansion_postings: 8_000,
             query_stemming: true,
         }
     }

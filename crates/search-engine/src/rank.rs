@@ -62,20 +62,32 @@ pub(crate) trait Source {
     fn passes(&self, doc: u32, q: &Query<'_>) -> bool;
 }
 
-/// What the word being typed changed in one document, to take it back.
-struct Undo {
-    doc: u32,
-    score: f32,
-    matched: u16,
-    tokens: u16,
-    mask: u64,
-    start: u64,
-    head: u32,
+/// The word being typed in one document.
+#[derive(Clone, Copy, Default)]
+struct Open {
+    best: f32,
+    positions: u32,
     title_len: u8,
-    seen: bool,
+    in_title: bool,
 }
 
-/// Per-document accumulators, the finished words they hold, and decoded lists.
+/// A document's sums over the query words that found it.
+#[derive(Clone, Copy)]
+struct Sums {
+    score: f32,
+    /// Query words (stop words excepted) that found the document.
+    matched: u16,
+    /// Query words (stop words included) that found the document.
+    tokens: u16,
+    /// Which of the first 64 query words found the document's title (bit i: word i).
+    mask: u64,
+    /// Which of the first 64 query words found the title word of the same rank (positions).
+    start: u64,
+    title_len: u8,
+}
+
+/// Per-document accumulators of the finished words (kept between queries), of the word being
+/// typed (cleared after each query), and decoded lists.
 #[derive(Default)]
 pub(crate) struct Scratch {
     /// Decoded posting lists by list number (non-empty ones only: a chunk may arrive later).
@@ -84,25 +96,70 @@ pub(crate) struct Scratch {
     /// The finished words whose sums the accumulators hold.
     base: Vec<QueryToken>,
     score: Vec<f32>,
-    /// Query words (stop words excepted) that found the document.
     matched: Vec<u16>,
-    /// Query words (stop words included) that found the document.
     tokens: Vec<u16>,
-    /// Which of the first 64 query words found the document's title (bit i: word i).
     mask: Vec<u64>,
-    /// Which of the first 64 query words found title word of the same rank (with positions).
     start: Vec<u64>,
     title_len: Vec<u8>,
-    /// Title positions per query word and document (with positions): `head[doc]` is the last
-    /// part, each part (word, positions, previous).
+    /// Title positions per finished word and document (sources with positions): `head[doc]`
+    /// is the last part, each part (word, positions, previous).
     head: Vec<u32>,
     parts: Vec<(u32, u32, u32)>,
     seen: Vec<bool>,
     touched: Vec<u32>,
+    /// Whether `starters` and `order` describe the finished words.
+    ordered: bool,
+    /// Documents every finished word found in the title: they may start a title, so each query
+    /// ranks them.
+    starters: Vec<u32>,
+    /// The other documents, best bound first: (bound on the final score, document). A query
+    /// reads them until the bound falls below its k-th result.
+    order: Vec<(f32, u32)>,
     /// The best alternative of the word being added, per document.
     best: Vec<f32>,
     hit: Vec<u32>,
-    undo: Vec<Undo>,
+    /// The word being typed, per document, and the documents it found.
+    open: Vec<Open>,
+    open_hit: Vec<u32>,
+}
+
+/// Calls `f(posting, score)` for every posting of a word's alternatives, from the decoded lists.
+fn each_scored(
+    lists: &mut Vec<Option<Box<[Posting]>>>,
+    kept: &mut usize,
+    src: &impl Source,
+    p: &Params,
+    tok: &QueryToken,
+    mut f: impl FnMut(&Posting, f32),
+) {
+    let n = src.n_docs() as f32;
+    for alt in &tok.alternatives {
+        let list = alt.term.list as usize;
+        if lists.get(list).is_none_or(Option::is_none) {
+            let mut decoded = Vec::new();
+            src.each_posting(alt.term, |p| decoded.push(p));
+            if !decoded.is_empty() {
+                if *kept + decoded.len() > KEPT_POSTINGS {
+                    lists.clear();
+                    *kept = 0;
+                }
+                if lists.len() <= list {
+                    lists.resize_with(list + 1, || None);
+                }
+                *kept += decoded.len();
+                lists[list] = Some(decoded.into_boxed_slice());
+            }
+        }
+        let Some(Some(postings)) = lists.get(list) else {
+            continue;
+        };
+        let df = src.doc_freq(alt.term) as f32;
+        let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
+        for posting in postings.iter() {
+            let tf = posting.tf;
+            f(posting, alt.weight * idf * tf / (p.k1 + tf));
+        }
+    }
 }
 
 impl Scratch {
@@ -118,6 +175,7 @@ impl Scratch {
                 head: vec![NONE; n],
                 seen: vec![false; n],
                 best: vec![0.0; n],
+                open: vec![Open::default(); n],
                 ..Scratch::default()
             };
         }
@@ -139,73 +197,51 @@ impl Scratch {
         self.touched.clear();
         self.parts.clear();
         self.base.clear();
+        self.ordered = false;
     }
 
-    /// Adds query word `ti` to the accumulators; with `undo`, records what it changes.
-    fn add(&mut self, src: &impl Source, p: &Params, ti: usize, tok: &QueryToken, undo: bool) {
-        let n = src.n_docs() as f32;
+    /// Adds finished word `ti` to the sums.
+    fn add(&mut self, src: &impl Source, p: &Params, ti: usize, tok: &QueryToken) {
         let bit = if ti < 64 { 1u64 << ti } else { 0 };
         let title_bit = if ti < 32 { 1u32 << ti } else { 0 };
         self.hit.clear();
-        for alt in &tok.alternatives {
-            let list = alt.term.list as usize;
-            if self.lists.get(list).is_none_or(Option::is_none) {
-                let mut decoded = Vec::new();
-                src.each_posting(alt.term, |p| decoded.push(p));
-                if !decoded.is_empty() {
-                    if self.kept + decoded.len() > KEPT_POSTINGS {
-                        self.lists.clear();
-                        self.kept = 0;
-                    }
-                    if self.lists.len() <= list {
-                        self.lists.resize_with(list + 1, || None);
-                    }
-                    self.kept += decoded.len();
-                    self.lists[list] = Some(decoded.into_boxed_slice());
-                }
-            }
-            let Some(Some(postings)) = self.lists.get(list) else {
-                continue;
-            };
-            let df = src.doc_freq(alt.term) as f32;
-            let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
-            for posting in postings.iter() {
+        self.ordered = false;
+        let (best, hit, mask, start, title_len, head, parts) = (
+            &mut self.best,
+            &mut self.hit,
+            &mut self.mask,
+            &mut self.start,
+            &mut self.title_len,
+            &mut self.head,
+            &mut self.parts,
+        );
+        each_scored(
+            &mut self.lists,
+            &mut self.kept,
+            src,
+            p,
+            tok,
+            |posting, s| {
                 let d = posting.doc as usize;
-                let tf = posting.tf;
-                let s = alt.weight * idf * tf / (p.k1 + tf);
-                if self.best[d] == 0.0 {
-                    self.hit.push(posting.doc);
-                    if undo {
-                        self.undo.push(Undo {
-                            doc: posting.doc,
-                            score: self.score[d],
-                            matched: self.matched[d],
-                            tokens: self.tokens[d],
-                            mask: self.mask[d],
-                            start: self.start[d],
-                            head: self.head[d],
-                            title_len: self.title_len[d],
-                            seen: self.seen[d],
-                        });
-                    }
+                if best[d] == 0.0 {
+                    hit.push(posting.doc);
                 }
-                if s > self.best[d] {
-                    self.best[d] = s;
+                if s > best[d] {
+                    best[d] = s;
                 }
                 if posting.in_title {
-                    self.mask[d] |= bit;
+                    mask[d] |= bit;
                     if posting.positions != 0 {
-                        self.title_len[d] = posting.title_len;
+                        title_len[d] = posting.title_len;
                         if posting.positions & title_bit != 0 {
-                            self.start[d] |= bit;
+                            start[d] |= bit;
                         }
-                        self.parts
-                            .push((ti as u32, posting.positions, self.head[d]));
-                        self.head[d] = (self.parts.len() - 1) as u32;
+                        parts.push((ti as u32, posting.positions, head[d]));
+                        head[d] = (parts.len() - 1) as u32;
                     }
                 }
-            }
-        }
+            },
+        );
         let tok_weight = if tok.is_stop { p.stop_weight } else { 1.0 };
         for &d in &self.hit {
             let d = d as usize;
@@ -222,25 +258,133 @@ impl Scratch {
         }
     }
 
-    /// Takes back the word added with `undo` (the accumulators hold the finished words again).
-    fn take_back(&mut self, touched: usize, parts: usize) {
-        for u in self.undo.drain(..) {
-            let d = u.doc as usize;
-            self.score[d] = u.score;
-            self.matched[d] = u.matched;
-            self.tokens[d] = u.tokens;
-            self.mask[d] = u.mask;
-            self.start[d] = u.start;
-            self.head[d] = u.head;
-            self.title_len[d] = u.title_len;
-            self.seen[d] = u.seen;
-        }
-        self.touched.truncate(touched);
-        self.parts.truncate(parts);
+    /// Scores the word being typed, apart from the finished words' sums.
+    fn add_open(&mut self, src: &impl Source, p: &Params, tok: &QueryToken) {
+        let (open, hit) = (&mut self.open, &mut self.open_hit);
+        each_scored(
+            &mut self.lists,
+            &mut self.kept,
+            src,
+            p,
+            tok,
+            |posting, s| {
+                let o = &mut open[posting.doc as usize];
+                if o.best == 0.0 {
+                    hit.push(posting.doc);
+                }
+                if s > o.best {
+                    o.best = s;
+                }
+                if posting.in_title {
+                    o.in_title = true;
+                    if posting.positions != 0 {
+                        o.title_len = posting.title_len;
+                        o.positions |= posting.positions;
+                    }
+                }
+            },
+        );
     }
 
-    /// Title positions found by each query word in a document (with positions).
-    fn positions(&self, doc: u32, words: usize) -> Vec<u32> {
+    fn clear_open(&mut self) {
+        for &d in &self.open_hit {
+            self.open[d as usize] = Open::default();
+        }
+        self.open_hit.clear();
+    }
+
+    /// A document's sums: the finished words', and the word being typed (word `ti`) when it found
+    /// the document.
+    fn sums(&self, doc: u32, ti: usize, is_stop: bool, p: &Params) -> Sums {
+        let d = doc as usize;
+        let mut s = Sums {
+            score: self.score[d],
+            matched: self.matched[d],
+            tokens: self.tokens[d],
+            mask: self.mask[d],
+            start: self.start[d],
+            title_len: self.title_len[d],
+        };
+        let o = self.open[d];
+        if o.best != 0.0 {
+            let bit = if ti < 64 { 1u64 << ti } else { 0 };
+            s.score += if is_stop { p.stop_weight } else { 1.0 } * o.best;
+            s.matched += u16::from(!is_stop);
+            s.tokens += 1;
+            if o.in_title {
+                s.mask |= bit;
+            }
+            if o.positions != 0 {
+                s.title_len = o.title_len;
+                if ti < 32 && o.positions & (1 << ti) != 0 {
+                    s.start |= bit;
+                }
+            }
+        }
+        s
+    }
+
+    /// Splits the finished words' documents into those that may start a title and the others,
+    /// ordered by a bound on their final score for any next word (sources of `select`).
+    fn order(&mut self, src: &impl Source, p: &Params) {
+        if self.ordered {
+            return;
+        }
+        self.ordered = true;
+        self.starters.clear();
+        self.order.clear();
+        let n = self.base.len();
+        let total = self.base.iter().filter(|t| !t.is_stop).count() as f32;
+        let coordination: Vec<f32> = (0..=n)
+            .map(|m| ((m as f32 + 1.0) / (total + 1.0)).powf(p.coordination))
+            .collect();
+        let all = if n >= 64 { u64::MAX } else { (1u64 << n) - 1 };
+        let next = if n < 64 { 1u64 << n } else { 0 };
+        let boost = p.phrase_boost;
+        for &d in &self.touched {
+            let di = d as usize;
+            let starter = if n < 64 {
+                self.mask[di] & all == all
+            } else {
+                usize::from(self.tokens[di]) >= n
+            };
+            // A negative boost lowers scores: no bound, every document is ranked.
+            if starter || boost.is_nan() || boost < 0.0 {
+                self.starters.push(d);
+                continue;
+            }
+            let mut pre = self.score[di];
+            if total > 0.0 {
+                // More words next only lower the coordination factor.
+                pre *= coordination[usize::from(self.matched[di])];
+            }
+            // The longest title run with the next word found in the title too.
+            let run = if n < 64 {
+                let mut bits = self.mask[di] | next;
+                let mut run = 0;
+                while bits != 0 {
+                    bits &= bits << 1;
+                    run += 1;
+                }
+                run
+            } else {
+                usize::from(self.tokens[di]) + 1
+            }
+            .min(n + 1);
+            let phrase = if run >= 2 {
+                1.0 + boost * (run - 1) as f32
+            } else {
+                1.0
+            };
+            let bound = pre * phrase * src.weight(d) * (1.0 + 1e-4);
+            self.order.push((bound, d));
+        }
+        self.order
+            .sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    }
+
+    /// Title positions found by each query word in a document (sources with positions).
+    fn positions(&self, doc: u32, words: usize, open: Option<usize>) -> Vec<u32> {
         let mut out = vec![0u32; words];
         let mut at = self.head[doc as usize];
         while let Some(&(word, positions, previous)) = self.parts.get(at as usize) {
@@ -248,6 +392,9 @@ impl Scratch {
                 *m |= positions;
             }
             at = previous;
+        }
+        if let Some(m) = open.and_then(|ti| out.get_mut(ti)) {
+            *m |= self.open[doc as usize].positions;
         }
         out
     }
@@ -331,16 +478,15 @@ pub(crate) fn rank<S: Source>(
         acc.forget_sums();
     }
     for (ti, tok) in finished.iter().enumerate().skip(acc.base.len()) {
-        acc.add(src, p, ti, tok, false);
+        acc.add(src, p, ti, tok);
         acc.base.push(tok.clone());
     }
-    let (base_touched, base_parts) = (acc.touched.len(), acc.parts.len());
+    acc.order(src, p);
     if open_last {
-        let ti = plan.tokens.len() - 1;
-        acc.add(src, p, ti, &plan.tokens[ti], true);
+        acc.add_open(src, p, &plan.tokens[plan.tokens.len() - 1]);
     }
     let hits = select(src, p, plan, q, acc, limit, total_weight);
-    acc.take_back(base_touched, base_parts);
+    acc.clear_open();
     hits
 }
 
@@ -376,37 +522,37 @@ fn select<S: Source>(
         max_phrase: f32,
         weight: f32,
     }
-    let mut cands: Vec<Candidate> = Vec::with_capacity(acc.touched.len());
-    // Stored documents and titles are big and scattered: read them only when needed.
-    let filtered = q.lang.is_some() || !q.tags.is_empty();
-    for &d in &acc.touched {
-        if filtered && !src.passes(d, q) {
-            continue;
-        }
-        let di = d as usize;
-        let mut pre = acc.score[di];
+    let n = plan.tokens.len();
+    let last = n.saturating_sub(1);
+    let last_stop = plan.tokens.last().is_some_and(|t| t.is_stop);
+    let candidate = |d: u32| -> Candidate {
+        let sums = if open_last {
+            acc.sums(d, last, last_stop, p)
+        } else {
+            acc.sums(d, usize::MAX, false, p)
+        };
+        let mut pre = sums.score;
         if total_weight > 0.0 {
-            pre *= coordination[acc.matched[di] as usize];
+            pre *= coordination[sums.matched as usize];
         }
         // Every finished query word of a title that starts with the query found the title
         // (a title word equal to a query word is in that word's list, with the title field).
-        let could_start = if plan.tokens.len() <= 64 {
-            (acc.mask[di] | open_bit) == all_bits
+        let could_start = if n <= 64 {
+            (sums.mask | open_bit) == all_bits
         } else {
-            usize::from(acc.tokens[di]) + usize::from(open_last) >= plan.tokens.len()
+            usize::from(sums.tokens) + usize::from(open_last) >= n
         };
         let tier = u8::from(if S::POSITIONS {
             // Every query word found the title word of its rank.
-            let n = plan.tokens.len();
-            n <= 32 && usize::from(acc.title_len[di]).min(32) >= n && acc.start[di] == all_bits
+            n <= 32 && usize::from(sums.title_len).min(32) >= n && sums.start == all_bits
         } else {
             could_start && src.with_title(d, |t| plan.title_starts_with_query(t))
         });
         // A title run is made of query words that found the title, and perhaps the word being
         // typed (its completions are capped): that bounds the phrase boost.
-        let run = if plan.tokens.len() <= 64 {
+        let run = if n <= 64 {
             // Only consecutive query words found in the title make a run.
-            let mut bits = acc.mask[di] | open_bit;
+            let mut bits = sums.mask | open_bit;
             let mut run = 0;
             while bits != 0 {
                 bits &= bits << 1;
@@ -414,21 +560,65 @@ fn select<S: Source>(
             }
             run
         } else {
-            usize::from(acc.tokens[di]) + usize::from(open_last)
+            usize::from(sums.tokens) + usize::from(open_last)
         }
-        .min(plan.tokens.len());
+        .min(n);
         let max_phrase = if run >= 2 {
             1.0 + p.phrase_boost * (run - 1) as f32
         } else {
             1.0
         };
-        cands.push(Candidate {
+        Candidate {
             doc: d,
             tier,
             pre,
             max_phrase,
             weight: src.weight(d),
-        });
+        }
+    };
+    // Stored documents and titles are big and scattered: read them only when needed.
+    let filtered = q.lang.is_some() || !q.tags.is_empty();
+    let keep = |d: u32| !filtered || src.passes(d, q);
+    // The documents the word being typed found, and those that may start a title: all of them.
+    let mut cands: Vec<Candidate> = Vec::new();
+    for &d in &acc.open_hit {
+        if keep(d) {
+            cands.push(candidate(d));
+        }
+    }
+    for &d in &acc.starters {
+        if acc.open[d as usize].best == 0.0 && keep(d) {
+            cands.push(candidate(d));
+        }
+    }
+    // The others start no title (tier 0): best bound first, while one of them could still
+    // make the top `limit` (a bound below the k-th lower bound so far stays below the final
+    // one, and the phrase rule below drops whatever cannot beat it).
+    let lower = |c: &Candidate| c.pre * c.weight;
+    let mut top: Vec<(u8, f32)> = Vec::with_capacity(limit + 1);
+    let note = |top: &mut Vec<(u8, f32)>, c: &Candidate| {
+        let k = (c.tier, lower(c));
+        let at = top.partition_point(|x| x.0 > k.0 || (x.0 == k.0 && x.1 >= k.1));
+        if at < limit {
+            top.insert(at, k);
+            top.truncate(limit);
+        }
+    };
+    for c in &cands {
+        note(&mut top, c);
+    }
+    for &(bound, d) in &acc.order {
+        if let Some(&(kt, kl)) = top.get(limit - 1)
+            && (kt > 0 || bound < kl)
+        {
+            break;
+        }
+        if acc.open[d as usize].best != 0.0 || !keep(d) {
+            continue;
+        }
+        let c = candidate(d);
+        note(&mut top, &c);
+        cands.push(c);
     }
     let exact = |c: &Candidate| -> Hit {
         let mut s = c.pre;
@@ -436,7 +626,7 @@ fn select<S: Source>(
         let run = if c.tier > 0 {
             plan.tokens.len()
         } else if S::POSITIONS {
-            longest_run(&acc.positions(c.doc, plan.tokens.len()))
+            longest_run(&acc.positions(c.doc, n, open_last.then_some(last)))
         } else {
             src.with_title(c.doc, |t| plan.longest_title_run(t))
         };
