@@ -106,21 +106,24 @@ pub fn build(articles: &[Article]) -> Output {
             map.insert(a.id.clone(), name.clone());
             files.insert(name, html.into_bytes());
         }
-        let (index, chunked) = index_files(&builder);
+        let IndexFiles {
+            whole: index,
+            chunked,
+            chunks,
+        } = index_files(&builder);
         let index_name = format!("{lang}-{}.fdx", short_hash(&index));
-        let entry_name = chunked.map(|(entry, chunks)| {
-            files.extend(chunks);
-            let name = format!("{lang}-{}.entry.fdx", short_hash(&entry));
-            files.insert(name.clone(), entry);
-            name
-        });
+        // A bundle or an entry (the entry names its chunks by their content hash).
+        let kind = if chunks.is_empty() { "bundle" } else { "entry" };
+        let chunked_name = format!("{lang}-{}.{kind}.fdx", short_hash(&chunked));
+        files.extend(chunks);
+        files.insert(chunked_name.clone(), chunked);
         let map_json = serde_json::to_vec(&map).expect("a string map serializes");
         let map_name = format!("{lang}-{}.articles.json", short_hash(&map_json));
         languages.insert(
             lang.clone(),
             IndexLanguage {
                 index: index_name.clone(),
-                chunked: entry_name,
+                chunked: chunked_name,
                 articles: map_name.clone(),
                 documents: list.len() as u32,
                 bytes: index.len() as u64,
@@ -154,24 +157,37 @@ pub fn build(articles: &[Article]) -> Output {
     }
 }
 
-/// The index of one language: the whole file, and the chunked form (its entry and chunks) too
-/// when the whole file is bigger than what a first query would fetch from the chunks (the
-/// entry, a few term chunks and a document chunk). The sample knowledge base and the
-/// evaluation corpus have no chunked form. The whole file stays for the shipped widget and the
-/// CLI, which read no chunks yet.
-#[allow(clippy::type_complexity)]
-pub fn index_files(
-    builder: &IndexBuilder,
-) -> (Vec<u8>, Option<(Vec<u8>, BTreeMap<String, Vec<u8>>)>) {
-    let single = builder.build();
-    if single.len() <= 4 * CHUNK_BYTES {
-        return (single, None);
-    }
+/// The index files of one language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexFiles {
+    /// The whole index in one file (`IndexLanguage::index`: the CLI and other whole-index readers).
+    pub whole: Vec<u8>,
+    /// What the widget fetches first (`IndexLanguage::chunked`): a bundle, or an entry.
+    pub chunked: Vec<u8>,
+    /// The chunks beside an entry, by file name (none beside a bundle).
+    pub chunks: BTreeMap<String, Vec<u8>>,
+}
+
+/// The index of one language: the whole file, and the chunked form as one bundle (the entry and
+/// every chunk) when that is no bigger than what a first query fetches from separate chunks
+/// (the entry, a few term chunks and a document chunk: the whole file within four chunks, or
+/// within the entry and four chunks), else as the entry and its chunks. The sample knowledge
+/// base and the evaluation corpus's suites are bundles.
+pub fn index_files(builder: &IndexBuilder) -> IndexFiles {
+    let whole = builder.build();
     let chunked = builder.build_chunked(CHUNK_BYTES);
-    if single.len() <= chunked.entry.len() + 4 * CHUNK_BYTES {
-        return (single, None);
+    if whole.len() <= 4 * CHUNK_BYTES || whole.len() <= chunked.entry.len() + 4 * CHUNK_BYTES {
+        return IndexFiles {
+            chunked: chunked.bundle(),
+            whole,
+            chunks: BTreeMap::new(),
+        };
     }
-    (single, Some((chunked.entry, chunked.chunks)))
+    IndexFiles {
+        whole,
+        chunked: chunked.entry,
+        chunks: chunked.chunks,
+    }
 }
 
 fn escape(text: &str) -> String {
@@ -244,20 +260,12 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_big_knowledge_base_is_chunked_and_a_small_one_is_not() {
-        let small = build(&sample());
-        let index = &small.files[&small.manifest.languages["en"].index];
-        assert!(
-            search_index::Index::from_bytes(index).is_ok(),
-            "a single file"
-        );
-        assert_eq!(small.manifest.languages["en"].chunked, None);
+    fn big(n: usize) -> Vec<Article> {
         let words = [
             "password", "invoice", "billing", "account", "login", "email", "refund", "export",
             "team", "member", "invite", "archive", "widget", "mobile", "backup", "webhook",
         ];
-        let articles: Vec<Article> = (0..1500)
+        (0..n)
             .map(|i| {
                 let w = |k: usize| words[(i * 7 + k * 5 + i / 3) % words.len()];
                 article(
@@ -273,14 +281,33 @@ mod tests {
                     ),
                 )
             })
-            .collect();
-        let big = build(&articles);
+            .collect()
+    }
+
+    #[test]
+    fn a_small_knowledge_base_is_one_bundle_beside_the_whole_index() {
+        let small = build(&sample());
+        for (lang, files) in &small.manifest.languages {
+            let whole = search_index::Index::from_bytes(&small.files[&files.index]).unwrap();
+            assert_eq!(whole.len(), 1, "{lang}");
+            assert!(files.chunked.ends_with(".bundle.fdx"), "{}", files.chunked);
+            let bundle = search_index::Bundle::from_bytes(&small.files[&files.chunked]).unwrap();
+            assert_eq!(bundle.entry.len(), 1);
+            let every_chunk = bundle.entry.n_term_chunks() + bundle.entry.n_doc_chunks();
+            assert_eq!(bundle.chunks.len(), every_chunk, "one fetch holds it all");
+        }
+        // Nothing but the indexes, the article maps and the articles: no loose chunks.
+        assert!(small.files.keys().all(|n| !n.ends_with(".fdc")));
+    }
+
+    #[test]
+    fn a_big_knowledge_base_is_an_entry_and_chunks_beside_the_whole_index() {
+        let big = build(&big(1500));
         let en = &big.manifest.languages["en"];
-        // The whole index stays beside the chunks, for readers of whole indexes.
         let whole = search_index::Index::from_bytes(&big.files[&en.index]).unwrap();
         assert_eq!(whole.len(), 1500);
-        let entry_name = en.chunked.as_ref().expect("a chunked form");
-        let entry = search_index::Entry::from_bytes(&big.files[entry_name]).unwrap();
+        assert!(en.chunked.ends_with(".entry.fdx"), "{}", en.chunked);
+        let entry = search_index::Entry::from_bytes(&big.files[&en.chunked]).unwrap();
         assert_eq!(entry.len(), 1500);
         assert!(entry.n_term_chunks() > 4, "{}", entry.n_term_chunks());
         for i in 0..entry.n_term_chunks() {
@@ -288,6 +315,30 @@ mod tests {
         }
         for i in 0..entry.n_doc_chunks() {
             assert!(big.files.contains_key(&entry.doc_chunk(i).name));
+        }
+        // The entry is a small part of the whole.
+        assert!(big.files[&en.chunked].len() * 10 < big.files[&en.index].len());
+    }
+
+    #[test]
+    fn the_bundle_is_chosen_while_it_costs_no_more_than_a_first_query_from_chunks() {
+        for n in [1, 50, 200, 400, 800, 1500] {
+            let articles = big(n);
+            let mut builder = IndexBuilder::new("en");
+            for a in &articles {
+                builder.add(doc_input(a, true));
+            }
+            let files = index_files(&builder);
+            let chunked = builder.build_chunked(CHUNK_BYTES);
+            let first_query = (chunked.entry.len() + 4 * CHUNK_BYTES).max(4 * CHUNK_BYTES);
+            assert_eq!(
+                files.chunks.is_empty(),
+                files.whole.len() <= first_query,
+                "{n}"
+            );
+            if files.chunks.is_empty() {
+                assert_eq!(files.chunked, chunked.bundle(), "{n}");
+            }
         }
     }
 

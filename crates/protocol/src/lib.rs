@@ -28,7 +28,7 @@ pub use export::{
     ExportedDeflection, ExportedMessage, ExportedNote,
 };
 use serde::{Deserialize, Serialize};
-pub use text::{clean_name, forbidden_control, is_blank, is_invisible, valid_email};
+pub use text::{clean_name, find, forbidden_control, is_blank, is_invisible, valid_email};
 
 /// Version of this protocol, sent in every `hello`. Bumped on incompatible changes.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -785,13 +785,13 @@ pub struct IndexManifest {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IndexLanguage {
-    /// The whole search index file, relative to `/index/`.
+    /// The whole search index file, relative to `/index/` (for the CLI and other readers of a
+    /// whole index; the widget does not fetch it).
     pub index: String,
-    /// The entry of the same index in chunks (it names its chunks, files beside it), written
-    /// too when the knowledge base is big enough that a first query fetches less from them.
-    /// The shipped widget reads the whole index; a widget built with `chunked-index` reads this.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub chunked: Option<String>,
+    /// The same index in chunked form, what the widget fetches: for a small knowledge base a
+    /// bundle (the entry and every chunk in one file), else the entry, which names its chunks
+    /// (files beside it).
+    pub chunked: String,
     /// JSON map of article id → rendered article file, relative to `/index/`.
     pub articles: String,
     pub documents: u32,

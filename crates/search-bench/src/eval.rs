@@ -1,7 +1,7 @@
 //! Runs queries against an engine and scores them: R@1, R@5, MRR@10, and the prefix ceiling.
 
 use crate::corpus::QueryRow;
-use search_engine::{Engine, Query};
+use search_engine::{ChunkedEngine, Engine, Query};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
@@ -34,9 +34,41 @@ impl Stats {
     }
 }
 
+/// An engine the evaluation can query: the whole index, or a chunked one with every chunk loaded.
+pub trait Searcher {
+    /// The ids of the top `limit` results.
+    fn ids(&self, text: &str, limit: usize) -> Vec<String>;
+}
+
+fn query(text: &str, limit: usize) -> Query<'_> {
+    Query {
+        text,
+        limit,
+        ..Query::default()
+    }
+}
+
+impl Searcher for Engine<'_> {
+    fn ids(&self, text: &str, limit: usize) -> Vec<String> {
+        let hits = self.search(&query(text, limit));
+        hits.iter()
+            .map(|h| self.index().doc(h.doc).id.to_owned())
+            .collect()
+    }
+}
+
+impl Searcher for ChunkedEngine {
+    fn ids(&self, text: &str, limit: usize) -> Vec<String> {
+        let hits = self.search(&query(text, limit));
+        hits.iter()
+            .map(|h| self.doc(h.doc).map_or(String::new(), |d| d.id.to_owned()))
+            .collect()
+    }
+}
+
 /// Runs each query (after `rewrite`) and records the rank of its first target within the top 10.
 pub fn run<'q>(
-    engine: &Engine<'_>,
+    engine: &impl Searcher,
     queries: impl Iterator<Item = &'q QueryRow>,
     mut rewrite: impl FnMut(&str) -> String,
     stats: &mut BTreeMap<String, Stats>,
@@ -46,30 +78,18 @@ pub fn run<'q>(
     for q in queries {
         let text = rewrite(&q.query);
         let started = Instant::now();
-        let hits = engine.search(&Query {
-            text: &text,
-            limit: 10,
-            ..Query::default()
-        });
+        let hits = engine.ids(&text, 10);
         latencies.push(started.elapsed());
         let targets: BTreeSet<&str> = q.targets.iter().map(String::as_str).collect();
         let rank = hits
             .iter()
-            .position(|h| targets.contains(engine.index().doc(h.doc).id))
+            .position(|id| targets.contains(id.as_str()))
             .map(|p| p + 1);
         if misses_of.is_some_and(|k| k == q.kind_name()) && rank.is_none_or(|r| r > 1) {
             let top: Vec<&str> = hits
                 .iter()
                 .take(3)
-                .map(|h| {
-                    engine
-                        .index()
-                        .doc(h.doc)
-                        .id
-                        .rsplit('/')
-                        .next()
-                        .unwrap_or("")
-                })
+                .map(|id| id.rsplit('/').next().unwrap_or(""))
                 .collect();
             eprintln!(
                 "{:?} rank={rank:?} target={} top={top:?}",

@@ -185,6 +185,10 @@ fn run() -> Result<()> {
     }
     let mut per_suite: Vec<(String, BTreeMap<String, Stats>)> = Vec::new();
     let mut typo_suite: Vec<(String, BTreeMap<String, Stats>)> = Vec::new();
+    // The same evaluation through the chunked form with every chunk loaded (what the widget runs).
+    let mut chunked_suite: Vec<(String, BTreeMap<String, Stats>)> = Vec::new();
+    let mut chunked_typo_suite: Vec<(String, BTreeMap<String, Stats>)> = Vec::new();
+    let mut chunked_rng = typos::SplitMix::new(0x5EED_F00D);
     let mut ceilings: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
     let mut latencies: Vec<Duration> = Vec::new();
     let mut build_time = Duration::ZERO;
@@ -242,6 +246,8 @@ fn run() -> Result<()> {
             held_out.add(doc_input(a, false));
             with_titles.add(doc_input(a, true));
         }
+        let c_held = chunked::fully_loaded(&held_out, &params)?;
+        let c_title = chunked::fully_loaded(&with_titles, &params)?;
         let held_out = held_out.build();
         let with_titles = with_titles.build();
         build_time += started.elapsed();
@@ -279,6 +285,25 @@ fn run() -> Result<()> {
             args.misses.as_deref(),
         );
         per_suite.push((suite.name.clone(), stats));
+        let mut stats = BTreeMap::new();
+        let mut ignore = Vec::new();
+        eval::run(
+            &c_held,
+            suite.queries.iter().filter(held_kinds),
+            str::to_string,
+            &mut stats,
+            &mut ignore,
+            None,
+        );
+        eval::run(
+            &c_title,
+            suite.queries.iter().filter(|q| !held_kinds(q)),
+            str::to_string,
+            &mut stats,
+            &mut ignore,
+            None,
+        );
+        chunked_suite.push((suite.name.clone(), stats));
 
         for kind in PREFIX_KINDS {
             let of_kind = || suite.queries.iter().filter(move |q| q.kind_name() == kind);
@@ -311,6 +336,24 @@ fn run() -> Result<()> {
                 args.misses.as_deref(),
             );
             typo_suite.push((suite.name.clone(), stats));
+            let mut stats = BTreeMap::new();
+            eval::run(
+                &c_held,
+                suite.queries.iter().filter(|q| q.kind_name() == "full"),
+                |s| typos::inject(s, &mut chunked_rng),
+                &mut stats,
+                &mut ignore,
+                None,
+            );
+            eval::run(
+                &c_title,
+                suite.queries.iter().filter(|q| q.kind_name() == "words_2"),
+                |s| typos::inject(s, &mut chunked_rng),
+                &mut stats,
+                &mut ignore,
+                None,
+            );
+            chunked_typo_suite.push((suite.name.clone(), stats));
         }
     }
 
@@ -446,6 +489,49 @@ fn run() -> Result<()> {
         );
         println!();
     }
+    println!(
+        "Whole index and chunked form (every chunk loaded: what the widget runs), macro average"
+    );
+    println!(
+        "{:<10} {:>17} {:>17}",
+        "kind", "whole R@1/R@5/MRR", "chunked R@1/R@5/MRR"
+    );
+    let mut differ = 0;
+    for k in KINDS {
+        let (Some(w), Some(c)) = (macro_avg(&per_suite, k), macro_avg(&chunked_suite, k)) else {
+            continue;
+        };
+        let row = |x: (f64, f64, f64)| format!("{:.1}/{:.1}/{:.1}", x.0, x.1, x.2);
+        let same = row(w) == row(c);
+        differ += usize::from(!same);
+        println!(
+            "{k:<10} {:>17} {:>17}{}",
+            row(w),
+            row(c),
+            if same { "" } else { "  DIFFERS" }
+        );
+    }
+    if args.typos {
+        for k in ["full", "words_2"] {
+            let w = macro_avg(&typo_suite, k).unwrap_or_default().1;
+            let c = macro_avg(&chunked_typo_suite, k).unwrap_or_default().1;
+            let same = format!("{w:.1}") == format!("{c:.1}");
+            differ += usize::from(!same);
+            println!(
+                "typo {k:<5} R@5 {w:>13.1} {c:>17.1}{}",
+                if same { "" } else { "  DIFFERS" }
+            );
+        }
+    }
+    println!(
+        "{}",
+        if differ == 0 {
+            "the chunked form ranks as the whole index does".to_string()
+        } else {
+            format!("{differ} row(s) DIFFER between the whole index and the chunked form")
+        }
+    );
+    println!();
     latencies.sort();
     let pct = |p: f64| {
         latencies

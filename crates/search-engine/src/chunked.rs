@@ -1,30 +1,32 @@
 //! Queries over a chunked index, with the chunks loaded so far: which chunks a query needs, adding
 //! a chunk, and ranking with what is there.
 //!
-//! What differs from a whole index ([`crate::Engine`]), on purpose:
-//! - completions and typo corrections come from the loaded term chunks only: the word being typed
-//!   asks for the chunks of its prefix (or, when the prefix spans more than
-//!   [`MAX_PREFIX_CHUNKS`] chunks, only the chunk where the prefix itself sorts), and typo
-//!   corrections are searched in the loaded chunks of the word's first letter, so a typo in the
-//!   first letters of a word may find nothing a whole index would have found;
-//! - field lengths come from one byte per field in each posting (exact below 128 tokens, then
-//!   within 2%), so scores differ slightly;
-//! - titles are rebuilt from the postings' title positions: a query word matches a title word
-//!   when the title word's list is one of the word's alternatives (same stem, a loaded
-//!   completion, a correction), not by comparing surface forms;
+//! With every chunk loaded (a bundle, or an entry whose chunks all arrived) it ranks as a whole
+//! index ([`crate::Engine`]) does: postings carry exact field lengths, typo corrections are
+//! searched in every loaded chunk, and a document whose document chunk is loaded has its title
+//! read from the stored title. What differs while chunks are missing, on purpose:
+//! - completions come from the loaded term chunks only: the word being typed asks for the
+//!   chunks of its prefix (or, when the prefix spans more than [`MAX_PREFIX_CHUNKS`] chunks,
+//!   only the chunk where the prefix itself sorts), and corrections from the chunks loaded;
+//! - the title of a document whose document chunk is not loaded yet is rebuilt from the
+//!   postings' title positions: a query word matches a title word when the title word's list is
+//!   one of the word's alternatives (same stem, a loaded completion, a correction), not by
+//!   comparing surface forms;
 //! - language and tag filters apply to documents whose document chunk is loaded only.
 
-use crate::query::{self, Dict, ShortPrefixes};
+use crate::fuzzy::Keys;
+use crate::query::{self, Dict, ShortPrefixes, TitleWord};
 use crate::rank::{self, Scratch, Source};
 use crate::{Hit, Params, Query, QueryPlan, Snippet, StoredDoc};
-use search_index::{ChunkRef, DocChunk, Entry, IndexError, N_FIELDS, TermChunk, TermInfo};
+use search_index::{Bundle, ChunkRef, DocChunk, Entry, IndexError, TermChunk, TermInfo};
 use std::cell::RefCell;
-use std::collections::HashMap;
 use text_analysis::Analyzer;
 
 /// The word being typed loads all the chunks of its prefix up to this many; past it, only the
 /// chunk where the prefix sorts (a one-letter prefix of a big index spans dozens of chunks).
 pub const MAX_PREFIX_CHUNKS: usize = 2;
+
+const NONE: u32 = u32::MAX;
 
 /// A query engine over the entry of a chunked index and the chunks added so far.
 pub struct ChunkedEngine {
@@ -33,49 +35,50 @@ pub struct ChunkedEngine {
     params: Params,
     /// Term chunks by number, `None` until loaded (vectors: no map code in the widget).
     terms: Vec<Option<TermChunk>>,
-    /// Which loaded term chunk holds each list.
-    lists: HashMap<u32, usize, search_index::FnvBuild>,
+    /// Which loaded term chunk holds each list, by list number (`NONE`: none yet).
+    lists: Vec<u32>,
     docs: Vec<Option<DocChunk>>,
     /// Completions of the shortest prefixes over the loaded keys; `None` after a chunk was
     /// added (computed again by the next query, not per chunk).
     short: RefCell<Option<ShortPrefixes>>,
+    /// Title words of documents whose document chunk is loaded, read on first use (as a
+    /// whole index reads them), without their lists: only typo corrections need those.
+    titles: RefCell<Vec<Option<Vec<TitleWord>>>>,
     scratch: RefCell<Scratch>,
-    /// BM25 length normalisation per field and length byte, for the current parameters.
-    norms: Box<[[f32; N_FIELDS]; 256]>,
-}
-
-fn norm_table(p: &Params, avg: [f32; N_FIELDS]) -> Box<[[f32; N_FIELDS]; 256]> {
-    let mut t = Box::new([[1.0; N_FIELDS]; 256]);
-    for (b, row) in t.iter_mut().enumerate() {
-        *row = rank::norm(p, [search_index::length_of_byte(b as u8); N_FIELDS], avg);
-    }
-    t
 }
 
 impl ChunkedEngine {
-    /// An engine over an entry file, with no chunk loaded yet.
-    pub fn from_entry(bytes: &[u8]) -> Result<ChunkedEngine, IndexError> {
-        let entry = Entry::from_bytes(bytes)?;
-        let terms = (0..entry.n_term_chunks()).map(|_| None).collect();
-        let docs = (0..entry.n_doc_chunks()).map(|_| None).collect();
-        Ok(ChunkedEngine {
-            norms: norm_table(&Params::default(), entry.avg_field_lengths()),
+    /// An engine over an entry file (no chunk loaded yet) or a bundle (every chunk loaded).
+    pub fn from_bytes(bytes: &[u8]) -> Result<ChunkedEngine, IndexError> {
+        let Bundle { entry, chunks } = Bundle::from_bytes(bytes)?;
+        let n_terms = entry.n_term_chunks();
+        let mut engine = ChunkedEngine {
             analyzer: Analyzer::for_lang(entry.lang()),
-            entry,
             params: Params::default(),
-            terms,
-            lists: HashMap::default(),
-            docs,
+            terms: (0..n_terms).map(|_| None).collect(),
+            lists: Vec::new(),
+            docs: (0..entry.n_doc_chunks()).map(|_| None).collect(),
+            entry,
             short: RefCell::new(None),
+            titles: RefCell::new(Vec::new()),
             scratch: RefCell::new(Scratch::default()),
-        })
+        };
+        for (i, file) in chunks.into_iter().enumerate() {
+            let (docs, index) = if i < n_terms {
+                (false, i)
+            } else {
+                (true, i - n_terms)
+            };
+            engine.put(docs, index, file.to_vec())?;
+        }
+        Ok(engine)
     }
 
     /// Replaces the ranking parameters.
     pub fn with_params(mut self, params: Params) -> ChunkedEngine {
-        self.norms = norm_table(&params, self.entry.avg_field_lengths());
         self.params = params;
         self.short = RefCell::new(None);
+        // Decoded lists and sums depend on the parameters.
         self.scratch = RefCell::new(Scratch::default());
         self
     }
@@ -141,34 +144,40 @@ impl ChunkedEngine {
     /// Adds a loaded chunk (as named by [`ChunkedEngine::chunks_for`] or
     /// [`ChunkedEngine::missing_docs`]).
     pub fn add(&mut self, chunk: &ChunkRef, bytes: Vec<u8>) -> Result<(), IndexError> {
-        // A chunk named by another entry (the index was rebuilt meanwhile) has no place here.
-        let count = if chunk.docs {
-            self.entry.n_doc_chunks()
-        } else {
-            self.entry.n_term_chunks()
-        };
-        let named = chunk.index < count
-            && if chunk.docs {
-                self.entry.doc_chunk(chunk.index) == *chunk
-            } else {
-                self.entry.term_chunk(chunk.index) == *chunk
-            };
-        if !named {
+        // A chunk of another entry (the index was rebuilt meanwhile) has no place here: its
+        // content hash is not the one this entry names.
+        if self.entry.chunk_hash(chunk.docs, chunk.index)
+            != Some(search_index::content_hash(&bytes))
+        {
             return Err(IndexError::Corrupt { section: "entry" });
         }
-        if chunk.docs {
-            self.docs[chunk.index] = Some(DocChunk::from_bytes(&bytes)?);
-            return Ok(());
+        self.put(chunk.docs, chunk.index, bytes)
+    }
+
+    /// Reads a chunk the entry names into its place.
+    fn put(&mut self, docs: bool, index: usize, bytes: Vec<u8>) -> Result<(), IndexError> {
+        if docs {
+            self.docs[index] = Some(DocChunk::from_bytes(&bytes)?);
+        } else {
+            self.add_terms(index, TermChunk::from_bytes(bytes)?);
         }
-        let terms = TermChunk::from_bytes(bytes)?;
+        Ok(())
+    }
+
+    fn add_terms(&mut self, index: usize, terms: TermChunk) {
         for list in terms.lists() {
-            self.lists.entry(list).or_insert(chunk.index);
+            let list = list as usize;
+            if list >= self.lists.len() {
+                self.lists.resize(list + 1, NONE);
+            }
+            if self.lists[list] == NONE {
+                self.lists[list] = index as u32;
+            }
         }
-        self.terms[chunk.index] = Some(terms);
+        self.terms[index] = Some(terms);
         self.short = RefCell::new(None);
         // The plans of the words already typed may change with the new keys.
         self.scratch.get_mut().forget_sums();
-        Ok(())
     }
 
     /// Whether a chunk is loaded.
@@ -223,7 +232,8 @@ impl ChunkedEngine {
     }
 
     fn chunk_of_list(&self, list: u32) -> Option<&TermChunk> {
-        self.terms.get(*self.lists.get(&list)?)?.as_ref()
+        let chunk = *self.lists.get(list as usize)?;
+        self.terms.get(chunk as usize)?.as_ref()
     }
 }
 
@@ -240,38 +250,70 @@ impl Dict for ChunkedEngine {
             .and_then(|c| c.doc_freq(term.list))
             .unwrap_or(0)
     }
-    fn search(
+    fn search(&self, prefix: &str, aut: Keys<'_>, mut f: impl FnMut(&[u8], TermInfo)) {
+        // Completions come from the chunks of their prefix; typo corrections from every loaded
+        // chunk (as a whole index searches every key), so a fully loaded index corrects alike.
+        let range = match aut {
+            Keys::Prefix(_) => self.entry.term_chunks_for_prefix(prefix),
+            _ => 0..self.terms.len(),
+        };
+        self.stream(range, aut, &mut f);
+    }
+    fn each_key(&self, mut f: impl FnMut(&[u8], TermInfo)) {
+        // The empty prefix, not `Map::stream`: a second automaton type would cost the widget a
+        // second copy of fst's stream code.
+        let all = Keys::Prefix(fst::Automaton::starts_with(fst::automaton::Str::new("")));
+        self.stream(0..self.terms.len(), all, &mut f);
+    }
+}
+
+impl ChunkedEngine {
+    /// Streams the keys the automaton accepts in the loaded chunks of `range`, in key order
+    /// (one copy of the code for every caller: `f` is not generic).
+    fn stream(
         &self,
-        prefix: &str,
-        aut: crate::fuzzy::Keys<'_>,
-        mut f: impl FnMut(&[u8], TermInfo),
+        range: std::ops::Range<usize>,
+        aut: Keys<'_>,
+        f: &mut dyn FnMut(&[u8], TermInfo),
     ) {
         use fst::{IntoStreamer, Streamer};
-        let range = self.entry.term_chunks_for_prefix(prefix);
-        for chunk in self.terms[range].iter().flatten() {
+        let Some(terms) = self.terms.get(range) else {
+            return;
+        };
+        for chunk in terms.iter().flatten() {
             let mut stream = chunk.terms().search(aut.clone()).into_stream();
-            while let Some(key) = stream.next() {
-                if let Some(term) = chunk.term_bytes(key) {
-                    f(key, term);
-                }
+            while let Some((key, code)) = stream.next() {
+                f(key, TermInfo::from_code(code));
             }
         }
     }
-    fn each_key(&self, mut f: impl FnMut(&[u8], TermInfo)) {
-        use fst::Streamer;
-        for chunk in self.terms.iter().flatten() {
-            let mut stream = chunk.terms().stream();
-            while let Some(key) = stream.next() {
-                if let Some(term) = chunk.term_bytes(key) {
-                    f(key, term);
-                }
-            }
-        }
+
+    /// The title words of a document whose document chunk is loaded, as a whole index reads
+    /// them.
+    fn title_words(&self, doc: u32, terms: bool) -> Vec<TitleWord> {
+        let Some(d) = self.doc(doc) else {
+            return Vec::new();
+        };
+        self.analyzer
+            .analyze(d.title)
+            .into_iter()
+            .map(|t| TitleWord {
+                term: terms
+                    .then(|| {
+                        self.term(&t.surface).or_else(|| {
+                            search_index::guess_stem(&t.surface, |k| {
+                                self.term(k).filter(|t| !t.is_stop)
+                            })
+                        })
+                    })
+                    .flatten(),
+                surface: t.surface,
+            })
+            .collect()
     }
 }
 
 impl Source for ChunkedEngine {
-    const POSITIONS: bool = true;
     fn n_docs(&self) -> usize {
         self.entry.len()
     }
@@ -282,18 +324,32 @@ impl Source for ChunkedEngine {
         let Some(chunk) = self.chunk_of_list(term.list) else {
             return;
         };
+        let avg = self.entry.avg_field_lengths();
         let _ = chunk.each_posting(term.list, self.entry.tf_table(), |p| {
-            let norm: [f32; N_FIELDS] =
-                std::array::from_fn(|f| self.norms[p.lengths[f] as usize][f]);
-            let title_len = search_index::length_of_byte(p.lengths[0]).min(255.0) as u8;
+            let lengths = p.lengths.map(|l| l as f32);
             f(rank::Posting {
                 doc: p.doc,
-                tf: rank::pseudo_tf(&self.params, &p.tf, &norm),
+                tf: rank::pseudo_tf(&self.params, &p.tf, &rank::norm(&self.params, lengths, avg)),
                 in_title: p.tf[0] > 0,
-                title_len,
+                title_len: p.lengths[0].min(255) as u8,
                 positions: p.title_mask,
             });
         });
+    }
+    fn by_positions(&self, doc: u32) -> bool {
+        self.doc(doc).is_none()
+    }
+    fn with_title<R>(&self, doc: u32, terms: bool, f: impl FnOnce(&[TitleWord]) -> R) -> R {
+        if terms {
+            // Typo corrections match title words by list: looked up each time (rare).
+            return f(&self.title_words(doc, true));
+        }
+        let mut titles = self.titles.borrow_mut();
+        let d = doc as usize;
+        if titles.len() <= d {
+            titles.resize_with(d + 1, || None);
+        }
+        f(titles[d].get_or_insert_with(|| self.title_words(doc, false)))
     }
     fn weight(&self, doc: u32) -> f32 {
         self.entry.weight(doc)

@@ -133,7 +133,6 @@ pub struct Engine<'a> {
 }
 
 impl rank::Source for Engine<'_> {
-    const POSITIONS: bool = false;
     fn n_docs(&self) -> usize {
         self.index.len()
     }
@@ -154,7 +153,7 @@ impl rank::Source for Engine<'_> {
             });
         }
     }
-    fn with_title<R>(&self, doc: u32, f: impl FnOnce(&[TitleWord]) -> R) -> R {
+    fn with_title<R>(&self, doc: u32, _terms: bool, f: impl FnOnce(&[TitleWord]) -> R) -> R {
         f(&self.titles[doc as usize])
     }
     fn weight(&self, doc: u32) -> f32 {

@@ -8,13 +8,11 @@
 //! so the lists a keystroke reads again cost no decoding.
 
 use crate::query::{QueryPlan, QueryToken, TitleWord};
-use crate::{Hit, Params, Query};
+use crate::{Alternative, Hit, Params, Query};
 use search_index::{N_FIELDS, StoredDoc, TermInfo};
 
 /// Most decoded postings kept between queries (16 bytes each); past it they are all dropped.
 const KEPT_POSTINGS: usize = 1 << 19;
-
-const NONE: u32 = u32::MAX;
 
 /// One posting as ranking reads it.
 #[derive(Clone, Copy)]
@@ -44,138 +42,113 @@ pub(crate) fn pseudo_tf(p: &Params, tfs: &[u32; N_FIELDS], norm: &[f32; N_FIELDS
 
 /// What ranking reads: posting lists, titles, weights, filters.
 pub(crate) trait Source {
-    /// Whether postings carry title positions: the title rules then read them, not titles.
-    const POSITIONS: bool;
     /// Number of documents in the whole index.
     fn n_docs(&self) -> usize;
     /// Number of documents in a list (0 when unknown).
     fn doc_freq(&self, term: TermInfo) -> u64;
     /// Calls `f` for every posting of a list, in document order.
     fn each_posting(&self, term: TermInfo, f: impl FnMut(Posting));
-    /// Calls `f` with a document's title words (sources without positions).
-    fn with_title<R>(&self, _doc: u32, f: impl FnOnce(&[TitleWord]) -> R) -> R {
-        f(&[])
+    /// Whether the title rules read a document's title from its postings' title positions
+    /// (a chunked index whose document chunk is not loaded) rather than from `with_title`.
+    fn by_positions(&self, _doc: u32) -> bool {
+        false
     }
+    /// Calls `f` with a document's title words (with their lists when `terms`: only typo
+    /// corrections match title words by list).
+    fn with_title<R>(&self, doc: u32, terms: bool, f: impl FnOnce(&[TitleWord]) -> R) -> R;
     /// A document's ranking weight.
     fn weight(&self, doc: u32) -> f32;
     /// Whether a document passes the query's language and tag filters.
     fn passes(&self, doc: u32, q: &Query<'_>) -> bool;
 }
 
-/// The word being typed in one document.
+/// One document's accumulators.
 #[derive(Clone, Copy, Default)]
-struct Open {
-    best: f32,
-    positions: u32,
+struct Doc {
+    /// Sum over the finished words.
+    score: f32,
+    /// Finished words (stop words excepted) that found the document.
+    matched: u16,
+    /// Finished words (stop words included) that found the document.
+    tokens: u16,
+    /// Which of the first 64 query words found the document's title (bit i: word i).
+    mask: u64,
+    /// Which of the first 64 query words found the title word of the same rank (positions).
+    start: u64,
+    /// Last title part (1-based, 0: none) of the finished words (positions).
+    head: u32,
     title_len: u8,
-    in_title: bool,
+    seen: bool,
+    /// The best alternative of the finished word being added.
+    best: f32,
+    /// The word being typed: its best alternative, title positions, title length, whether it
+    /// found the title.
+    open: f32,
+    open_positions: u32,
+    open_len: u8,
+    open_title: bool,
 }
 
 /// A document's sums over the query words that found it.
 #[derive(Clone, Copy)]
 struct Sums {
     score: f32,
-    /// Query words (stop words excepted) that found the document.
     matched: u16,
-    /// Query words (stop words included) that found the document.
     tokens: u16,
-    /// Which of the first 64 query words found the document's title (bit i: word i).
     mask: u64,
-    /// Which of the first 64 query words found the title word of the same rank (positions).
     start: u64,
     title_len: u8,
 }
 
-/// Per-document accumulators of the finished words (kept between queries), of the word being
-/// typed (cleared after each query), and decoded lists.
+/// Per-document accumulators of the finished words (kept between queries) and of the word
+/// being typed (cleared after each query), and decoded lists.
 #[derive(Default)]
 pub(crate) struct Scratch {
-    /// Decoded posting lists by list number (non-empty ones only: a chunk may arrive later).
-    lists: Vec<Option<Box<[Posting]>>>,
+    /// Decoded posting lists by list number (empty: not decoded; an empty list is not kept, its
+    /// chunk may arrive later).
+    lists: Vec<Vec<Posting>>,
     kept: usize,
-    /// The finished words whose sums the accumulators hold.
-    base: Vec<QueryToken>,
-    score: Vec<f32>,
-    matched: Vec<u16>,
-    tokens: Vec<u16>,
-    mask: Vec<u64>,
-    start: Vec<u64>,
-    title_len: Vec<u8>,
-    /// Title positions per finished word and document (sources with positions): `head[doc]`
-    /// is the last part, each part (word, positions, previous).
-    head: Vec<u32>,
+    /// The finished words whose sums the accumulators hold: stop word or not, alternatives.
+    base: Vec<(bool, Vec<Alternative>)>,
+    docs: Vec<Doc>,
+    /// Title positions per finished word and document (positions): parts (word, positions,
+    /// previous part, 1-based) linked from `Doc::head`.
     parts: Vec<(u32, u32, u32)>,
-    seen: Vec<bool>,
     touched: Vec<u32>,
-    /// Whether `starters` and `order` describe the finished words.
-    ordered: bool,
-    /// Documents every finished word found in the title: they may start a title, so each query
-    /// ranks them.
-    starters: Vec<u32>,
-    /// The other documents, best bound first: (bound on the final score, document). A query
-    /// reads them until the bound falls below its k-th result.
-    order: Vec<(f32, u32)>,
-    /// The best alternative of the word being added, per document.
-    best: Vec<f32>,
     hit: Vec<u32>,
-    /// The word being typed, per document, and the documents it found.
-    open: Vec<Open>,
+    /// The documents the word being typed found.
     open_hit: Vec<u32>,
 }
 
-/// Calls `f(posting, score)` for every posting of a word's alternatives, from the decoded lists.
-fn each_scored(
-    lists: &mut Vec<Option<Box<[Posting]>>>,
+/// The decoded postings of a list (decoded once, kept up to [`KEPT_POSTINGS`]).
+fn decoded<'a>(
+    lists: &'a mut Vec<Vec<Posting>>,
     kept: &mut usize,
     src: &impl Source,
-    p: &Params,
-    tok: &QueryToken,
-    mut f: impl FnMut(&Posting, f32),
-) {
-    let n = src.n_docs() as f32;
-    for alt in &tok.alternatives {
-        let list = alt.term.list as usize;
-        if lists.get(list).is_none_or(Option::is_none) {
-            let mut decoded = Vec::new();
-            src.each_posting(alt.term, |p| decoded.push(p));
-            if !decoded.is_empty() {
-                if *kept + decoded.len() > KEPT_POSTINGS {
-                    lists.clear();
-                    *kept = 0;
-                }
-                if lists.len() <= list {
-                    lists.resize_with(list + 1, || None);
-                }
-                *kept += decoded.len();
-                lists[list] = Some(decoded.into_boxed_slice());
-            }
+    term: TermInfo,
+) -> &'a [Posting] {
+    let list = term.list as usize;
+    if lists.get(list).is_none_or(Vec::is_empty) {
+        let mut decoded = Vec::new();
+        src.each_posting(term, |p| decoded.push(p));
+        if *kept + decoded.len() > KEPT_POSTINGS {
+            lists.clear();
+            *kept = 0;
         }
-        let Some(Some(postings)) = lists.get(list) else {
-            continue;
-        };
-        let df = src.doc_freq(alt.term) as f32;
-        let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
-        for posting in postings.iter() {
-            let tf = posting.tf;
-            f(posting, alt.weight * idf * tf / (p.k1 + tf));
+        if lists.len() <= list {
+            lists.resize_with(list + 1, Vec::new);
         }
+        *kept += decoded.len();
+        lists[list] = decoded;
     }
+    &lists[list]
 }
 
 impl Scratch {
     pub(crate) fn prepare(&mut self, n: usize) {
-        if self.score.len() != n {
+        if self.docs.len() != n {
             *self = Scratch {
-                score: vec![0.0; n],
-                matched: vec![0; n],
-                tokens: vec![0; n],
-                mask: vec![0; n],
-                start: vec![0; n],
-                title_len: vec![0; n],
-                head: vec![NONE; n],
-                seen: vec![false; n],
-                best: vec![0.0; n],
-                open: vec![Open::default(); n],
+                docs: vec![Doc::default(); n],
                 ..Scratch::default()
             };
         }
@@ -184,111 +157,86 @@ impl Scratch {
     /// Forgets the finished words' sums (the index or the parameters changed).
     pub(crate) fn forget_sums(&mut self) {
         for &d in &self.touched {
-            let d = d as usize;
-            self.score[d] = 0.0;
-            self.matched[d] = 0;
-            self.tokens[d] = 0;
-            self.mask[d] = 0;
-            self.start[d] = 0;
-            self.title_len[d] = 0;
-            self.head[d] = NONE;
-            self.seen[d] = false;
+            self.docs[d as usize] = Doc::default();
         }
         self.touched.clear();
         self.parts.clear();
         self.base.clear();
-        self.ordered = false;
     }
 
-    /// Adds finished word `ti` to the sums.
-    fn add(&mut self, src: &impl Source, p: &Params, ti: usize, tok: &QueryToken) {
+    /// Adds query word `ti` to the sums (`open`: the word being typed, kept apart).
+    fn add(&mut self, src: &impl Source, p: &Params, ti: usize, tok: &QueryToken, open: bool) {
         let bit = if ti < 64 { 1u64 << ti } else { 0 };
         let title_bit = if ti < 32 { 1u32 << ti } else { 0 };
+        let n = src.n_docs() as f32;
         self.hit.clear();
-        self.ordered = false;
-        let (best, hit, mask, start, title_len, head, parts) = (
-            &mut self.best,
-            &mut self.hit,
-            &mut self.mask,
-            &mut self.start,
-            &mut self.title_len,
-            &mut self.head,
-            &mut self.parts,
-        );
-        each_scored(
-            &mut self.lists,
-            &mut self.kept,
-            src,
-            p,
-            tok,
-            |posting, s| {
-                let d = posting.doc as usize;
-                if best[d] == 0.0 {
+        let hit = if open {
+            &mut self.open_hit
+        } else {
+            &mut self.hit
+        };
+        for alt in &tok.alternatives {
+            let df = src.doc_freq(alt.term) as f32;
+            let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
+            for posting in decoded(&mut self.lists, &mut self.kept, src, alt.term) {
+                let tf = posting.tf;
+                let s = alt.weight * idf * tf / (p.k1 + tf);
+                let doc = &mut self.docs[posting.doc as usize];
+                let best = if open { &mut doc.open } else { &mut doc.best };
+                if *best == 0.0 {
                     hit.push(posting.doc);
                 }
-                if s > best[d] {
-                    best[d] = s;
+                if s > *best {
+                    *best = s;
                 }
-                if posting.in_title {
-                    mask[d] |= bit;
+                if !posting.in_title {
+                    continue;
+                }
+                if open {
+                    doc.open_title = true;
                     if posting.positions != 0 {
-                        title_len[d] = posting.title_len;
-                        if posting.positions & title_bit != 0 {
-                            start[d] |= bit;
-                        }
-                        parts.push((ti as u32, posting.positions, head[d]));
-                        head[d] = (parts.len() - 1) as u32;
+                        doc.open_len = posting.title_len;
+                        doc.open_positions |= posting.positions;
                     }
+                    continue;
                 }
-            },
-        );
+                doc.mask |= bit;
+                if posting.positions != 0 {
+                    doc.title_len = posting.title_len;
+                    if posting.positions & title_bit != 0 {
+                        doc.start |= bit;
+                    }
+                    self.parts.push((ti as u32, posting.positions, doc.head));
+                    doc.head = self.parts.len() as u32;
+                }
+            }
+        }
+        if open {
+            return;
+        }
         let tok_weight = if tok.is_stop { p.stop_weight } else { 1.0 };
         for &d in &self.hit {
-            let d = d as usize;
-            self.score[d] += tok_weight * self.best[d];
+            let doc = &mut self.docs[d as usize];
+            doc.score += tok_weight * doc.best;
             if !tok.is_stop {
-                self.matched[d] += 1;
+                doc.matched += 1;
             }
-            self.tokens[d] += 1;
-            self.best[d] = 0.0;
-            if !self.seen[d] {
-                self.seen[d] = true;
-                self.touched.push(d as u32);
+            doc.tokens += 1;
+            doc.best = 0.0;
+            if !doc.seen {
+                doc.seen = true;
+                self.touched.push(d);
             }
         }
     }
 
-    /// Scores the word being typed, apart from the finished words' sums.
-    fn add_open(&mut self, src: &impl Source, p: &Params, tok: &QueryToken) {
-        let (open, hit) = (&mut self.open, &mut self.open_hit);
-        each_scored(
-            &mut self.lists,
-            &mut self.kept,
-            src,
-            p,
-            tok,
-            |posting, s| {
-                let o = &mut open[posting.doc as usize];
-                if o.best == 0.0 {
-                    hit.push(posting.doc);
-                }
-                if s > o.best {
-                    o.best = s;
-                }
-                if posting.in_title {
-                    o.in_title = true;
-                    if posting.positions != 0 {
-                        o.title_len = posting.title_len;
-                        o.positions |= posting.positions;
-                    }
-                }
-            },
-        );
-    }
-
     fn clear_open(&mut self) {
         for &d in &self.open_hit {
-            self.open[d as usize] = Open::default();
+            let doc = &mut self.docs[d as usize];
+            doc.open = 0.0;
+            doc.open_positions = 0;
+            doc.open_len = 0;
+            doc.open_title = false;
         }
         self.open_hit.clear();
     }
@@ -296,27 +244,26 @@ impl Scratch {
     /// A document's sums: the finished words', and the word being typed (word `ti`) when it found
     /// the document.
     fn sums(&self, doc: u32, ti: usize, is_stop: bool, p: &Params) -> Sums {
-        let d = doc as usize;
+        let d = &self.docs[doc as usize];
         let mut s = Sums {
-            score: self.score[d],
-            matched: self.matched[d],
-            tokens: self.tokens[d],
-            mask: self.mask[d],
-            start: self.start[d],
-            title_len: self.title_len[d],
+            score: d.score,
+            matched: d.matched,
+            tokens: d.tokens,
+            mask: d.mask,
+            start: d.start,
+            title_len: d.title_len,
         };
-        let o = self.open[d];
-        if o.best != 0.0 {
+        if d.open != 0.0 {
             let bit = if ti < 64 { 1u64 << ti } else { 0 };
-            s.score += if is_stop { p.stop_weight } else { 1.0 } * o.best;
+            s.score += if is_stop { p.stop_weight } else { 1.0 } * d.open;
             s.matched += u16::from(!is_stop);
             s.tokens += 1;
-            if o.in_title {
+            if d.open_title {
                 s.mask |= bit;
             }
-            if o.positions != 0 {
-                s.title_len = o.title_len;
-                if ti < 32 && o.positions & (1 << ti) != 0 {
+            if d.open_positions != 0 {
+                s.title_len = d.open_len;
+                if ti < 32 && d.open_positions & (1 << ti) != 0 {
                     s.start |= bit;
                 }
             }
@@ -324,77 +271,20 @@ impl Scratch {
         s
     }
 
-    /// Splits the finished words' documents into those that may start a title and the others,
-    /// ordered by a bound on their final score for any next word (sources of `select`).
-    fn order(&mut self, src: &impl Source, p: &Params) {
-        if self.ordered {
-            return;
-        }
-        self.ordered = true;
-        self.starters.clear();
-        self.order.clear();
-        let n = self.base.len();
-        let total = self.base.iter().filter(|t| !t.is_stop).count() as f32;
-        let coordination: Vec<f32> = (0..=n)
-            .map(|m| ((m as f32 + 1.0) / (total + 1.0)).powf(p.coordination))
-            .collect();
-        let all = if n >= 64 { u64::MAX } else { (1u64 << n) - 1 };
-        let next = if n < 64 { 1u64 << n } else { 0 };
-        let boost = p.phrase_boost;
-        for &d in &self.touched {
-            let di = d as usize;
-            let starter = if n < 64 {
-                self.mask[di] & all == all
-            } else {
-                usize::from(self.tokens[di]) >= n
-            };
-            // A negative boost lowers scores: no bound, every document is ranked.
-            if starter || boost.is_nan() || boost < 0.0 {
-                self.starters.push(d);
-                continue;
-            }
-            let mut pre = self.score[di];
-            if total > 0.0 {
-                // More words next only lower the coordination factor.
-                pre *= coordination[usize::from(self.matched[di])];
-            }
-            // The longest title run with the next word found in the title too.
-            let run = if n < 64 {
-                let mut bits = self.mask[di] | next;
-                let mut run = 0;
-                while bits != 0 {
-                    bits &= bits << 1;
-                    run += 1;
-                }
-                run
-            } else {
-                usize::from(self.tokens[di]) + 1
-            }
-            .min(n + 1);
-            let phrase = if run >= 2 {
-                1.0 + boost * (run - 1) as f32
-            } else {
-                1.0
-            };
-            let bound = pre * phrase * src.weight(d) * (1.0 + 1e-4);
-            self.order.push((bound, d));
-        }
-        self.order
-            .sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    }
-
-    /// Title positions found by each query word in a document (sources with positions).
+    /// Title positions found by each query word in a document (positions).
     fn positions(&self, doc: u32, words: usize, open: Option<usize>) -> Vec<u32> {
         let mut out = vec![0u32; words];
-        let mut at = self.head[doc as usize];
-        while let Some(&(word, positions, previous)) = self.parts.get(at as usize) {
+        let d = &self.docs[doc as usize];
+        let mut at = d.head;
+        while let Some(&(word, positions, previous)) = self.parts.get((at as usize).wrapping_sub(1))
+        {
             if let Some(m) = out.get_mut(word as usize) {
                 *m |= positions;
             }
             at = previous;
         }
         if let Some(m) = open.and_then(|ti| out.get_mut(ti)) {
-            *m |= self.open[doc as usize].positions;
+            *m |= d.open_positions;
         }
         out
     }
@@ -472,18 +362,26 @@ pub(crate) fn rank<S: Source>(
     let total_weight = plan.tokens.iter().filter(|t| !t.is_stop).count() as f32;
     let open_last = plan.tokens.last().is_some_and(|t| t.open);
     let finished = &plan.tokens[..plan.tokens.len() - usize::from(open_last)];
-    // The finished words' sums carry over when this query starts with the last one's.
+    // The finished words' sums carry over when this query starts with the last one's: the
+    // same words, weights and lists.
     let kept = acc.base.len();
-    if kept > finished.len() || acc.base[..] != finished[..kept] {
+    let same =
+        |t: &QueryToken, b: &(bool, Vec<Alternative>)| t.is_stop == b.0 && t.alternatives == b.1;
+    if kept > finished.len() || !finished.iter().zip(&acc.base).all(|(t, b)| same(t, b)) {
         acc.forget_sums();
     }
-    for (ti, tok) in finished.iter().enumerate().skip(acc.base.len()) {
-        acc.add(src, p, ti, tok);
-        acc.base.push(tok.clone());
+    while let Some(tok) = finished.get(acc.base.len()) {
+        acc.add(src, p, acc.base.len(), tok, false);
+        acc.base.push((tok.is_stop, tok.alternatives.clone()));
     }
-    acc.order(src, p);
     if open_last {
-        acc.add_open(src, p, &plan.tokens[plan.tokens.len() - 1]);
+        acc.add(
+            src,
+            p,
+            plan.tokens.len() - 1,
+            &plan.tokens[plan.tokens.len() - 1],
+            true,
+        );
     }
     let hits = select(src, p, plan, q, acc, limit, total_weight);
     acc.clear_open();
@@ -502,7 +400,8 @@ fn select<S: Source>(
 ) -> Vec<Hit> {
     // The coordination factor takes one value per number of matched words.
     let coordination: Vec<f32> = (0..=plan.tokens.len())
-        .map(|m| ((m as f32 + 1.0) / (total_weight + 1.0)).powf(p.coordination))
+        // exp(c ln x), not `powf`: the widget has `ln` and `exp` already, `powf` costs 1.6 KB.
+        .map(|m| (p.coordination * ((m as f32 + 1.0) / (total_weight + 1.0)).ln()).exp())
         .collect();
     let open_last = plan.tokens.last().is_some_and(|t| t.open);
     let all_bits = match plan.tokens.len() {
@@ -524,13 +423,11 @@ fn select<S: Source>(
     }
     let n = plan.tokens.len();
     let last = n.saturating_sub(1);
+    let typos = plan.tokens.iter().any(|t| !t.corrections.is_empty());
     let last_stop = plan.tokens.last().is_some_and(|t| t.is_stop);
     let candidate = |d: u32| -> Candidate {
-        let sums = if open_last {
-            acc.sums(d, last, last_stop, p)
-        } else {
-            acc.sums(d, usize::MAX, false, p)
-        };
+        // Without a word being typed no document has its part.
+        let sums = acc.sums(d, last, last_stop, p);
         let mut pre = sums.score;
         if total_weight > 0.0 {
             pre *= coordination[sums.matched as usize];
@@ -542,11 +439,11 @@ fn select<S: Source>(
         } else {
             usize::from(sums.tokens) + usize::from(open_last) >= n
         };
-        let tier = u8::from(if S::POSITIONS {
+        let tier = u8::from(if src.by_positions(d) {
             // Every query word found the title word of its rank.
             n <= 32 && usize::from(sums.title_len).min(32) >= n && sums.start == all_bits
         } else {
-            could_start && src.with_title(d, |t| plan.title_starts_with_query(t))
+            could_start && src.with_title(d, typos, |t| plan.title_starts_with_query(t))
         });
         // A title run is made of query words that found the title, and perhaps the word being
         // typed (its completions are capped): that bounds the phrase boost.
@@ -579,56 +476,22 @@ fn select<S: Source>(
     // Stored documents and titles are big and scattered: read them only when needed.
     let filtered = q.lang.is_some() || !q.tags.is_empty();
     let keep = |d: u32| !filtered || src.passes(d, q);
-    // The documents the word being typed found, and those that may start a title: all of them.
+    // The documents the word being typed found, then the finished words' others.
     let mut cands: Vec<Candidate> = Vec::new();
-    for &d in &acc.open_hit {
-        if keep(d) {
+    for (i, &d) in acc.open_hit.iter().chain(&acc.touched).enumerate() {
+        if (i < acc.open_hit.len() || acc.docs[d as usize].open == 0.0) && keep(d) {
             cands.push(candidate(d));
         }
-    }
-    for &d in &acc.starters {
-        if acc.open[d as usize].best == 0.0 && keep(d) {
-            cands.push(candidate(d));
-        }
-    }
-    // The others start no title (tier 0): best bound first, while one of them could still
-    // make the top `limit` (a bound below the k-th lower bound so far stays below the final
-    // one, and the phrase rule below drops whatever cannot beat it).
-    let lower = |c: &Candidate| c.pre * c.weight;
-    let mut top: Vec<(u8, f32)> = Vec::with_capacity(limit + 1);
-    let note = |top: &mut Vec<(u8, f32)>, c: &Candidate| {
-        let k = (c.tier, lower(c));
-        let at = top.partition_point(|x| x.0 > k.0 || (x.0 == k.0 && x.1 >= k.1));
-        if at < limit {
-            top.insert(at, k);
-            top.truncate(limit);
-        }
-    };
-    for c in &cands {
-        note(&mut top, c);
-    }
-    for &(bound, d) in &acc.order {
-        if let Some(&(kt, kl)) = top.get(limit - 1)
-            && (kt > 0 || bound < kl)
-        {
-            break;
-        }
-        if acc.open[d as usize].best != 0.0 || !keep(d) {
-            continue;
-        }
-        let c = candidate(d);
-        note(&mut top, &c);
-        cands.push(c);
     }
     let exact = |c: &Candidate| -> Hit {
         let mut s = c.pre;
         // A title that starts with the query holds all of it in a row.
         let run = if c.tier > 0 {
             plan.tokens.len()
-        } else if S::POSITIONS {
+        } else if src.by_positions(c.doc) {
             longest_run(&acc.positions(c.doc, n, open_last.then_some(last)))
         } else {
-            src.with_title(c.doc, |t| plan.longest_title_run(t))
+            src.with_title(c.doc, typos, |t| plan.longest_title_run(t))
         };
         if run >= 2 {
             s *= 1.0 + p.phrase_boost * (run - 1) as f32;

@@ -75,7 +75,7 @@ fn with_the_chunks_it_names_a_query_finds_what_the_whole_index_finds() {
     let whole = Engine::from_bytes(&whole_bytes).unwrap();
     let c = b.build_chunked(1024);
     assert!(c.chunks.len() > 20, "{} chunks", c.chunks.len());
-    let mut engine = ChunkedEngine::from_entry(&c.entry).unwrap();
+    let mut engine = ChunkedEngine::from_bytes(&c.entry).unwrap();
     for text in QUERIES {
         let got = load_and_run(&mut engine, &c.chunks, text);
         let want = whole.search(&query(text));
@@ -96,7 +96,7 @@ fn with_the_chunks_it_names_a_query_finds_what_the_whole_index_finds() {
 fn nothing_is_found_before_the_chunks_arrive_and_a_query_names_only_what_it_needs() {
     let b = kb(600);
     let c = b.build_chunked(1024);
-    let mut engine = ChunkedEngine::from_entry(&c.entry).unwrap();
+    let mut engine = ChunkedEngine::from_bytes(&c.entry).unwrap();
     assert!(engine.search(&query("invoice")).is_empty());
     let needed = engine.missing_for("invoice");
     assert!(!needed.is_empty() && needed.len() <= 3, "{needed:?}");
@@ -143,7 +143,7 @@ fn nothing_is_found_before_the_chunks_arrive_and_a_query_names_only_what_it_need
 #[test]
 fn a_short_prefix_spanning_many_chunks_loads_only_the_chunk_where_it_sorts() {
     let c = kb(600).build_chunked(256);
-    let engine = ChunkedEngine::from_entry(&c.entry).unwrap();
+    let engine = ChunkedEngine::from_bytes(&c.entry).unwrap();
     let all_p = engine.entry().term_chunks_for_prefix("p");
     assert!(all_p.len() > MAX_PREFIX_CHUNKS, "{all_p:?}");
     assert_eq!(engine.chunks_for("p").len(), 1);
@@ -177,11 +177,17 @@ fn a_query_kept_from_the_last_keystroke_ranks_as_a_fresh_one() {
     let whole_bytes = b.build();
     let whole = Engine::from_bytes(&whole_bytes).unwrap();
     let c = b.build_chunked(4096);
-    let mut chunked = ChunkedEngine::from_entry(&c.entry).unwrap();
-    for i in 0..chunked.entry().n_term_chunks() {
-        let chunk = chunked.entry().term_chunk(i);
-        chunked.add(&chunk, c.chunks[&chunk.name].clone()).unwrap();
-    }
+    // Titles from the postings' positions (no document chunk), and from the stored titles.
+    let terms_only = || {
+        let mut e = ChunkedEngine::from_bytes(&c.entry).unwrap();
+        for i in 0..e.entry().n_term_chunks() {
+            let chunk = e.entry().term_chunk(i);
+            e.add(&chunk, c.chunks[&chunk.name].clone()).unwrap();
+        }
+        e
+    };
+    let bundle = c.bundle();
+    let (chunked, loaded) = (terms_only(), ChunkedEngine::from_bytes(&bundle).unwrap());
     let bits = |h: Vec<Hit>| {
         h.into_iter()
             .map(|h| (h.doc, h.tier, h.score.to_bits()))
@@ -190,16 +196,55 @@ fn a_query_kept_from_the_last_keystroke_ranks_as_a_fresh_one() {
     for text in typing() {
         let q = query(&text);
         let fresh_whole = Engine::from_bytes(&whole_bytes).unwrap();
+        let want = bits(fresh_whole.search(&q));
+        assert_eq!(bits(whole.search(&q)), want, "{text:?}");
         assert_eq!(
-            bits(whole.search(&q)),
-            bits(fresh_whole.search(&q)),
+            bits(chunked.search(&q)),
+            bits(terms_only().search(&q)),
             "{text:?}"
         );
-        let mut fresh = ChunkedEngine::from_entry(&c.entry).unwrap();
-        for i in 0..fresh.entry().n_term_chunks() {
-            let chunk = fresh.entry().term_chunk(i);
-            fresh.add(&chunk, c.chunks[&chunk.name].clone()).unwrap();
-        }
-        assert_eq!(bits(chunked.search(&q)), bits(fresh.search(&q)), "{text:?}");
+        let fresh = ChunkedEngine::from_bytes(&bundle).unwrap();
+        assert_eq!(bits(loaded.search(&q)), bits(fresh.search(&q)), "{text:?}");
+        assert_eq!(bits(loaded.search(&q)), want, "{text:?}");
     }
+}
+
+#[test]
+fn a_bundle_ranks_exactly_as_the_whole_index() {
+    // Long bodies (field lengths past 127 tokens), typos in the first letter, short prefixes:
+    // what the chunked form once approximated.
+    let mut b = kb(300);
+    for i in 0..40 {
+        b.add(DocInput {
+            id: format!("long-{i}"),
+            title: format!("Installing the printer driver {i}"),
+            body: "install printer driver cable settings ".repeat(40 + i),
+            ..DocInput::default()
+        });
+    }
+    let whole_bytes = b.build();
+    let whole = Engine::from_bytes(&whole_bytes).unwrap();
+    let c = b.build_chunked(1024);
+    assert!(c.chunks.len() > 20, "{} chunks", c.chunks.len());
+    let engine = ChunkedEngine::from_bytes(&c.bundle()).unwrap();
+    let mut texts: Vec<&str> = QUERIES.to_vec();
+    texts.extend([
+        "installing printer",
+        "oinvoice",
+        "xassword",
+        "install",
+        "p",
+        "pa",
+        "dr",
+    ]);
+    for text in texts {
+        let got = engine.search(&query(text));
+        let want = whole.search(&query(text));
+        assert!(!want.is_empty() || text == "xassword", "{text}");
+        assert_eq!(got, want, "{text}: same documents, tiers and scores");
+        for h in &got {
+            assert_eq!(engine.doc(h.doc).unwrap(), *whole.index().doc(h.doc));
+        }
+    }
+    assert!(engine.missing_for("anything at all").is_empty());
 }

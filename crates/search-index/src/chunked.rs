@@ -2,32 +2,26 @@
 //! one by one over the network and live as long as the engine).
 
 use crate::codec::{ESCAPE, Reader};
-use crate::{FnvBuild, IndexError, Kind, N_FIELDS, StoredDoc, TermInfo, read_docs, read_kind};
-use std::collections::HashMap;
+use crate::{IndexError, Kind, N_FIELDS, StoredDoc, TermInfo, content_hash, read_kind};
 use std::ops::Range;
 
 /// The file name of a chunk: language, kind and content hash (immutable, CDN-cacheable).
 pub fn chunk_file_name(lang: &str, kind: Kind, hash: u64) -> String {
-    let k = if kind == Kind::Docs { 'd' } else { 't' };
-    format!("{lang}-{k}{hash:016x}.fdc")
-}
-
-/// A field length in one byte (Lucene-style norms): exact below 128, then 4% steps up to ~18,000.
-pub fn length_byte(len: u32) -> u8 {
-    if len < 128 {
-        return len as u8;
+    // By hand, not `format!("{lang}-{k}{hash:016x}.fdc")`: char and hex formatting cost the
+    // widget bytes.
+    let mut name = String::with_capacity(lang.len() + 22);
+    name.push_str(lang);
+    name.push_str(if kind == Kind::Docs { "-d" } else { "-t" });
+    for shift in (0..16).rev() {
+        let digit = (hash >> (shift * 4)) as u8 & 15;
+        name.push(char::from(if digit < 10 {
+            b'0' + digit
+        } else {
+            b'a' + digit - 10
+        }));
     }
-    let steps = (f64::from(len) / 128.0).ln() / 1.04f64.ln();
-    (128.0 + steps.round()).min(255.0) as u8
-}
-
-/// The field length a [`length_byte`] stands for.
-pub fn length_of_byte(b: u8) -> f32 {
-    if b < 128 {
-        f32::from(b)
-    } else {
-        128.0 * 1.04f32.powi(i32::from(b - 128))
-    }
+    name.push_str(".fdc");
+    name
 }
 
 /// A chunk the engine may need: its number in the entry's table and its file name.
@@ -65,12 +59,13 @@ impl Entry {
         for a in &mut avg_field_length {
             *a = f32::from_bits(r.u32()?);
         }
-        let corrupt = IndexError::Corrupt { section: "entry" };
         let n_codes = r.varint()? as usize;
         if n_codes > usize::from(ESCAPE) {
-            return Err(corrupt);
+            return Err(IndexError::Corrupt { section: "entry" });
         }
-        let mut tf_table = Vec::with_capacity(n_codes);
+        // No `with_capacity` from the file's counts: a corrupt count fails on the bytes it
+        // lacks before it can size an allocation.
+        let mut tf_table = Vec::new();
         for _ in 0..n_codes {
             let mut tf = [0u32; N_FIELDS];
             for x in &mut tf {
@@ -78,30 +73,20 @@ impl Entry {
             }
             tf_table.push(tf);
         }
-        let bound = |n: u64, r: &Reader<'_>| {
-            if n as usize > bytes.len() - r.pos() {
-                Err(IndexError::Corrupt { section: "entry" })
-            } else {
-                Ok(n as usize)
-            }
-        };
-        let n = bound(r.varint()?, &r)?;
-        let mut weights = Vec::with_capacity(n);
+        let mut weights = Vec::new();
         let mut doc = 0u32;
-        for _ in 0..n {
+        for _ in 0..r.varint()? {
             doc = doc.saturating_add(r.varint()? as u32);
             weights.push((doc, r.varint()? as f32 / 1000.0));
         }
-        let n = bound(r.varint()?, &r)?;
-        let mut terms = Vec::with_capacity(n);
-        for _ in 0..n {
+        let mut terms = Vec::new();
+        for _ in 0..r.varint()? {
             let first = r.string()?.to_owned();
             terms.push((first, r.u64()?));
         }
-        let n = bound(r.varint()?, &r)?;
-        let mut docs = Vec::with_capacity(n);
+        let mut docs = Vec::new();
         let mut start = 0u32;
-        for _ in 0..n {
+        for _ in 0..r.varint()? {
             let count = r.varint()? as u32;
             docs.push((start, r.u64()?));
             start = start.saturating_add(count);
@@ -196,9 +181,64 @@ impl Entry {
     pub fn tf_table(&self) -> &[[u32; N_FIELDS]] {
         &self.tf_table
     }
+    /// The content hash the entry's table gives a chunk (`None`: no such chunk).
+    pub fn chunk_hash(&self, docs: bool, index: usize) -> Option<u64> {
+        if docs {
+            self.docs.get(index).map(|d| d.1)
+        } else {
+            self.terms.get(index).map(|t| t.1)
+        }
+    }
 }
 
-/// One posting of a chunk: document, term frequencies, field lengths of the fields the term
+/// An entry file, or a bundle ([`Kind::Bundle`]: a small knowledge base in one file) read as its
+/// entry and the files of all its chunks.
+pub struct Bundle<'a> {
+    /// The entry.
+    pub entry: Entry,
+    /// The files of every term chunk, then of every document chunk, in the entry's table order,
+    /// each checked against the content hash the entry gives it (none for an entry file alone).
+    pub chunks: Vec<&'a [u8]>,
+}
+
+impl Bundle<'_> {
+    /// Reads an entry file or a bundle. Each bundled chunk must be the one the entry's table
+    /// names (same content hash), else the bundle is corrupt.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Bundle<'_>, IndexError> {
+        let mut r = match read_kind(bytes, Kind::Bundle) {
+            Err(IndexError::WrongKind) => {
+                return Ok(Bundle {
+                    entry: Entry::from_bytes(bytes)?,
+                    chunks: Vec::new(),
+                });
+            }
+            other => other?.1,
+        };
+        let len = r.varint()? as usize;
+        let entry = Entry::from_bytes(r.bytes(len)?)?;
+        let n_terms = entry.terms.len();
+        let mut chunks = Vec::new();
+        for i in 0..n_terms + entry.docs.len() {
+            let len = r.varint()? as usize;
+            let file = r.bytes(len)?;
+            let (docs, index) = if i < n_terms {
+                (false, i)
+            } else {
+                (true, i - n_terms)
+            };
+            if entry.chunk_hash(docs, index) != Some(content_hash(file)) {
+                return Err(IndexError::Corrupt { section: "bundle" });
+            }
+            chunks.push(file);
+        }
+        if r.pos() != bytes.len() {
+            return Err(IndexError::Corrupt { section: "bundle" });
+        }
+        Ok(Bundle { entry, chunks })
+    }
+}
+
+/// One posting of a chunk: document, term frequencies, token counts of the fields the term
 /// occurs in, and where its list sits in the title (bit i: title word i, for the first 32).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ChunkPosting {
@@ -206,8 +246,8 @@ pub struct ChunkPosting {
     pub doc: u32,
     /// Term frequency per field.
     pub tf: [u32; N_FIELDS],
-    /// Token count per field as a [`length_byte`] (0 where the term does not occur).
-    pub lengths: [u8; N_FIELDS],
+    /// Token count per field (0 where the term does not occur).
+    pub lengths: [u32; N_FIELDS],
     /// Title positions of this list's words.
     pub title_mask: u32,
 }
@@ -215,10 +255,11 @@ pub struct ChunkPosting {
 /// A term chunk: the keys of one key range and their posting lists.
 pub struct TermChunk {
     bytes: Vec<u8>,
-    terms: fst::Set<Vec<u8>>,
-    keys: HashMap<Box<[u8]>, TermInfo, FnvBuild>,
-    /// List number -> (document count, byte range of the postings).
-    lists: HashMap<u32, (u64, Range<usize>), FnvBuild>,
+    /// Key -> list number << 1 | stop word.
+    terms: fst::Map<Vec<u8>>,
+    /// (list number, start, end of its postings in `bytes`), by number (a sorted vector: no
+    /// hash map code in the widget).
+    lists: Vec<(u32, u32, u32)>,
 }
 
 impl TermChunk {
@@ -227,32 +268,17 @@ impl TermChunk {
         let corrupt = || IndexError::Corrupt { section: "terms" };
         let (_, mut r) = read_kind(&bytes, Kind::Terms)?;
         let fst_len = r.varint()? as usize;
-        let terms = fst::Set::new(r.bytes(fst_len)?.to_vec()).map_err(|_| corrupt())?;
+        let terms = fst::Map::new(r.bytes(fst_len)?.to_vec()).map_err(|_| corrupt())?;
         #[cfg(not(target_arch = "wasm32"))]
         terms.as_fst().verify().map_err(|_| corrupt())?;
-        if terms.len() > bytes.len() {
-            return Err(corrupt());
-        }
-        let mut keys = HashMap::with_capacity_and_hasher(terms.len(), FnvBuild::default());
-        let mut stream = terms.stream();
-        while let Some(key) = fst::Streamer::next(&mut stream) {
-            let v = r.varint()?;
-            let info = TermInfo {
-                list: u32::try_from(v >> 1).map_err(|_| corrupt())?,
-                is_stop: v & 1 == 1,
-            };
-            keys.insert(key.into(), info);
-        }
-        let n = r.varint()? as usize;
-        let mut lists = HashMap::with_capacity_and_hasher(n.min(bytes.len()), FnvBuild::default());
+        let mut lists = Vec::new();
         let mut number = 0u32;
-        for _ in 0..n {
+        for _ in 0..r.varint()? {
             number = number.saturating_add(r.varint()? as u32);
             let len = r.varint()? as usize;
             let start = r.pos();
-            let list = r.bytes(len)?;
-            let df = Reader::new(list, "postings").varint()?;
-            lists.insert(number, (df, start..start + len));
+            r.bytes(len)?;
+            lists.push((number, start as u32, (start + len) as u32));
         }
         if r.pos() != bytes.len() {
             return Err(corrupt());
@@ -260,25 +286,31 @@ impl TermChunk {
         Ok(TermChunk {
             bytes,
             terms,
-            keys,
             lists,
         })
     }
-    /// The chunk's keys.
-    pub fn terms(&self) -> &fst::Set<Vec<u8>> {
+    /// The chunk's keys, each with its list as [`TermInfo::from_code`] reads it.
+    pub fn terms(&self) -> &fst::Map<Vec<u8>> {
         &self.terms
     }
     /// Looks up one key.
     pub fn term_bytes(&self, key: &[u8]) -> Option<TermInfo> {
-        self.keys.get(key).copied()
+        self.terms.get(key).map(TermInfo::from_code)
     }
     /// The lists this chunk holds.
     pub fn lists(&self) -> impl Iterator<Item = u32> + '_ {
-        self.lists.keys().copied()
+        self.lists.iter().map(|l| l.0)
+    }
+    /// The postings of a list this chunk holds (their count first).
+    fn list(&self, list: u32) -> Option<Reader<'_>> {
+        let i = self.lists.binary_search_by_key(&list, |l| l.0).ok()?;
+        let (_, start, end) = self.lists[i];
+        let bytes = self.bytes.get(start as usize..end as usize)?;
+        Some(Reader::new(bytes, "postings"))
     }
     /// Number of documents in a list this chunk holds.
     pub fn doc_freq(&self, list: u32) -> Option<u64> {
-        self.lists.get(&list).map(|l| l.0)
+        self.list(list)?.varint().ok()
     }
     /// Decodes a list this chunk holds, with the entry's term-frequency table.
     pub fn postings(
@@ -302,8 +334,7 @@ impl TermChunk {
         let corrupt = || IndexError::Corrupt {
             section: "postings",
         };
-        let (_, range) = self.lists.get(&list).ok_or_else(corrupt)?;
-        let mut r = Reader::new(&self.bytes[range.clone()], "postings");
+        let mut r = self.list(list).ok_or_else(corrupt)?;
         let n = r.varint()?;
         let mut doc = 0u32;
         for _ in 0..n {
@@ -320,10 +351,10 @@ impl TermChunk {
                 }
                 tf
             };
-            let mut lengths = [0u8; N_FIELDS];
+            let mut lengths = [0u32; N_FIELDS];
             for (len, &t) in lengths.iter_mut().zip(&tf) {
                 if t > 0 {
-                    *len = r.u8()?;
+                    *len = r.varint()? as u32;
                 }
             }
             let title_mask = if tf[0] > 0 { r.varint()? as u32 } else { 0 };
@@ -365,18 +396,43 @@ impl DocChunk {
         if n > bytes.len() {
             return Err(IndexError::Corrupt { section: "docs" });
         }
-        let docs = read_docs(&bytes[r.pos()..], n)?
-            .into_iter()
-            .map(|d| OwnedDoc {
-                id: d.id.into(),
-                title: d.title.into(),
-                url: d.url.into(),
-                lang: d.lang.into(),
-                tags: d.tags.iter().map(|t| t.to_string()).collect(),
-                snippet: d.snippet.into(),
-                weight: d.weight,
+        // The docs columns (see `read_docs`) read straight into owned documents: one pass, and
+        // no second copy of the column reader in the widget.
+        let mut docs: Vec<OwnedDoc> = (0..n)
+            .map(|_| OwnedDoc {
+                id: String::new(),
+                title: String::new(),
+                url: String::new(),
+                lang: String::new(),
+                tags: Vec::new(),
+                snippet: String::new(),
+                weight: 1.0,
             })
             .collect();
+        for column in 0..6 {
+            for d in &mut docs {
+                let field = match column {
+                    0 => &mut d.id,
+                    1 => &mut d.title,
+                    2 => &mut d.url,
+                    3 => &mut d.lang,
+                    4 => {
+                        for _ in 0..r.varint()? {
+                            d.tags.push(r.string()?.to_owned());
+                        }
+                        continue;
+                    }
+                    _ => &mut d.snippet,
+                };
+                field.push_str(r.string()?);
+            }
+        }
+        for d in &mut docs {
+            d.weight = r.varint()? as f32 / 1000.0;
+        }
+        if r.pos() != bytes.len() {
+            return Err(IndexError::Corrupt { section: "docs" });
+        }
         Ok(DocChunk { first, docs })
     }
     /// The documents this chunk holds.

@@ -5,8 +5,8 @@
 //!
 //! Every file starts with the same header: `"FDSX" u16:version u16:kind u8:lang_len lang`
 //! (little-endian; [`Kind`]: 0 a whole index, 1 the entry of a chunked index, 2 a term chunk,
-//! 3 a document chunk). A reader refuses another version with [`IndexError::IncompatibleVersion`]
-//! and another kind with [`IndexError::WrongKind`].
+//! 3 a document chunk, 4 a bundle). A reader refuses another version with
+//! [`IndexError::IncompatibleVersion`] and another kind with [`IndexError::WrongKind`].
 //!
 //! A whole index in one file ([`Index`]; all integers little-endian or LEB128 varints):
 //! ```text
@@ -24,33 +24,39 @@
 //! docs     columns: ids, titles, urls, langs, tags, snippets, weights
 //! ```
 //!
-//! A chunked index, for knowledge bases too big to fetch whole (Pagefind-style): a small entry,
-//! term chunks holding consecutive key ranges, document chunks holding consecutive documents.
-//! Chunk files are named by their content hash ([`chunk_file_name`]); the entry names them, so a
-//! query fetches the entry, then only the chunks of its words and of the results it shows.
-//! Nothing in the entry grows per document except the weights that are not 1.0.
+//! A chunked index (Pagefind-style; what the widget reads): a small entry, term chunks holding
+//! consecutive key ranges, document chunks holding consecutive documents. Chunk files are named
+//! by their content hash ([`chunk_file_name`]); the entry names them, so a query fetches the
+//! entry, then only the chunks of its words and of the results it shows. Nothing in the entry
+//! grows per document except the weights that are not 1.0. A small knowledge base ships as one
+//! bundle instead: the entry and every chunk in one file, one fetch.
 //! ```text
 //! entry     header, u32:n_docs, 5 x f32 average field lengths, varint n_codes + the common tf
 //!           vectors (as above), varint n + n x (varint doc gap, varint weight x 1000) for
 //!           documents whose weight is not 1.0, varint n_term_chunks + per chunk (string: its
 //!           first key, empty for the first chunk; u64 content hash), varint n_doc_chunks + per
 //!           chunk (varint document count; u64 content hash)
-//! terms     header, varint fst_len, FST set of the chunk's keys, per key varint list << 1 | stop,
-//!           varint n_lists, per list in number order: varint gap from the previous number,
-//!           varint byte length, varint n, per posting: varint doc gap, u8 code (as above, tf
-//!           vectors from the entry), one length byte per field the term occurs in
-//!           ([`length_byte`]: exact below 128 tokens, then 4% steps), and when it occurs in the
-//!           title a varint mask of its title positions (bit i: title word i, first 32)
+//! terms     header, varint fst_len, FST map of the chunk's keys to list << 1 | stop, varint
+//!           n_lists, per list in number order: varint gap from the previous number, varint
+//!           byte length, varint n, per posting: varint doc gap, u8 code (as above, tf vectors
+//!           from the entry), the varint token count of each field the term occurs in, and when
+//!           it occurs in the title a varint mask of its title positions (bit i: title word i,
+//!           first 32)
 //! docs      header, u32:first document, varint n, the docs columns (as above) of n documents
+//! bundle    header, varint length + the entry file, then varint length + file of every term
+//!           chunk and every document chunk, in the entry's table order (each checked against
+//!           the content hash the entry gives it)
 //! ```
 //! A list whose keys fall in two chunks (a stem and a surface form far apart in key order) is
-//! written into both. Field lengths travel in the postings (one byte per field, Lucene-style),
-//! so the scorer needs no per-document table, and titles are rebuilt from the title masks.
+//! written into both. Field lengths travel in the postings (exact, so a fully loaded chunked
+//! index ranks as the whole file does), so the scorer needs no per-document table.
 //!
-//! Version 2 (2026-11-22 to 2026-12-01) had no kind in the header (a zero `flags` there) and no
-//! chunked form; version 1 stored list numbers as FST outputs, a block offset table, and
-//! lengths document by document. Both are refused with [`IndexError::IncompatibleVersion`]
-//! (`tests/golden/tiny-v2-old.hex` is a version 2 file, kept for that test).
+//! Version 3 (2026-12-01) stored field lengths in postings as one byte (4% steps past 127), the
+//! chunk's keys as an FST set plus a list table, and had no bundle; version 2 (2026-11-22 to
+//! 2026-12-01) had no kind in the header (a zero `flags` there) and no chunked form; version 1
+//! stored list numbers as FST outputs, a block offset table, and lengths document by document.
+//! All are refused with [`IndexError::IncompatibleVersion`] (`tests/golden/tiny-v3-old.hex` and
+//! `tiny-v2-old.hex` are kept for that test).
 
 #[cfg(feature = "chunked")]
 mod chunked;
@@ -61,10 +67,7 @@ mod write;
 mod write_chunked;
 
 #[cfg(feature = "chunked")]
-pub use chunked::{
-    ChunkPosting, ChunkRef, DocChunk, Entry, TermChunk, chunk_file_name, length_byte,
-    length_of_byte,
-};
+pub use chunked::{Bundle, ChunkPosting, ChunkRef, DocChunk, Entry, TermChunk, chunk_file_name};
 #[cfg(feature = "builder")]
 pub use write_chunked::Chunked;
 
@@ -79,7 +82,7 @@ use std::collections::HashMap;
 /// First bytes of every index file.
 pub const MAGIC: [u8; 4] = *b"FDSX";
 /// The format version this crate writes and reads.
-pub const FORMAT_VERSION: u16 = 3;
+pub const FORMAT_VERSION: u16 = 4;
 /// What a file holds (the `u16` after the version).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u16)]
@@ -92,6 +95,8 @@ pub enum Kind {
     Terms = 2,
     /// A document chunk of a chunked index ([`DocChunk`]).
     Docs = 3,
+    /// An entry followed by all its chunks ([`Bundle`]): a small knowledge base in one fetch.
+    Bundle = 4,
 }
 
 /// Number of indexed fields.
@@ -180,6 +185,20 @@ pub struct TermInfo {
     pub list: u32,
     /// The key is a stop word (its postings cover titles only).
     pub is_stop: bool,
+}
+
+impl TermInfo {
+    /// A key's list as a term chunk's FST stores it: `list << 1 | stop`.
+    pub fn from_code(code: u64) -> TermInfo {
+        TermInfo {
+            list: (code >> 1) as u32,
+            is_stop: code & 1 == 1,
+        }
+    }
+    /// The code [`TermInfo::from_code`] reads.
+    pub fn code(self) -> u64 {
+        u64::from(self.list) << 1 | u64::from(self.is_stop)
+    }
 }
 
 /// A read-only index borrowed from a byte slice.

@@ -46,13 +46,13 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 #[test]
 fn golden_tiny_index() {
     // A format change shows up here as a diff; bump FORMAT_VERSION when it does.
-    expect_file!["../tests/golden/tiny-v3.hex"].assert_eq(&hex(&tiny()));
+    expect_file!["../tests/golden/tiny-v4.hex"].assert_eq(&hex(&tiny()));
 }
 
 #[test]
 fn golden_header() {
     let bytes = tiny();
-    expect!["46 44 53 58 03 00 00 00 02 65 6e 02 00 00 00"].assert_eq(&hex(&bytes[..15]));
+    expect!["46 44 53 58 04 00 00 00 02 65 6e 02 00 00 00"].assert_eq(&hex(&bytes[..15]));
 }
 
 #[test]
@@ -126,7 +126,7 @@ fn version_mismatch_is_a_typed_error_with_advice() {
             expected: FORMAT_VERSION
         }
     );
-    expect!["search index format version 9 is not supported (this runtime reads version 3); rebuild the index with the same Frontdesk release as the widget, or reload the page to get a matching widget"]
+    expect!["search index format version 9 is not supported (this runtime reads version 4); rebuild the index with the same Frontdesk release as the widget, or reload the page to get a matching widget"]
         .assert_eq(&err.to_string());
 }
 

@@ -1,5 +1,5 @@
-//! Chunked layout tests: golden bytes, the old version refused, chunks that hold every key and
-//! list of the single file, adaptive sizes, prefix lookup.
+//! Chunked layout tests: golden bytes, old versions refused, chunks that hold every key and
+//! list of the single file, adaptive sizes, prefix lookup, bundles.
 
 use super::*;
 use crate::tests::{hex, tiny_builder};
@@ -51,7 +51,80 @@ fn golden_tiny_chunked_index() {
     for (name, bytes) in &c.chunks {
         out.push_str(&format!("{name}\n{}\n", hex(bytes)));
     }
-    expect_file!["../tests/golden/tiny-v3-chunked.hex"].assert_eq(&out);
+    expect_file!["../tests/golden/tiny-v4-chunked.hex"].assert_eq(&out);
+    expect_file!["../tests/golden/tiny-v4-bundle.hex"].assert_eq(&hex(&c.bundle()));
+}
+
+#[test]
+fn the_version_3_golden_file_is_refused_with_a_typed_error() {
+    // Written by the release of 2026-12-01 (one-byte field lengths in chunks, no bundles).
+    let old = unhex(include_str!("../tests/golden/tiny-v3-old.hex"));
+    let refused = IndexError::IncompatibleVersion {
+        found: 3,
+        expected: FORMAT_VERSION,
+    };
+    assert_eq!(Index::from_bytes(&old).err(), Some(refused.clone()));
+    assert_eq!(Bundle::from_bytes(&old).err(), Some(refused.clone()));
+    let message = refused.to_string();
+    assert!(
+        message.contains("version 3") && message.contains("rebuild"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_bundle_holds_the_entry_and_every_chunk() {
+    let b = many(400);
+    let c = b.build_chunked(2048);
+    let bundle_bytes = c.bundle();
+    let bundle = Bundle::from_bytes(&bundle_bytes).unwrap();
+    let entry = Entry::from_bytes(&c.entry).unwrap();
+    assert_eq!(bundle.entry.len(), 400);
+    let names: Vec<String> = (0..entry.n_term_chunks())
+        .map(|i| entry.term_chunk(i).name)
+        .chain((0..entry.n_doc_chunks()).map(|i| entry.doc_chunk(i).name))
+        .collect();
+    assert_eq!(bundle.chunks.len(), names.len());
+    for (file, name) in bundle.chunks.iter().zip(&names) {
+        assert_eq!(*file, c.chunks[name].as_slice(), "{name}");
+    }
+    // Every chunk, nothing else: the bundle is the entry and the chunks with a few lengths.
+    let overhead = bundle_bytes.len() - c.len();
+    assert!(overhead < 16 + 4 * (names.len() + 1), "{overhead}");
+    // An entry file alone is read the same way, with no chunk.
+    let alone = Bundle::from_bytes(&c.entry).unwrap();
+    assert_eq!(alone.entry.n_term_chunks(), entry.n_term_chunks());
+    assert!(alone.chunks.is_empty());
+}
+
+#[test]
+fn a_bundle_with_a_chunk_the_entry_does_not_name_is_refused() {
+    let c = many(400).build_chunked(2048);
+    let other = many(401).build_chunked(2048);
+    let entry = Entry::from_bytes(&c.entry).unwrap();
+    // The first term chunk swapped for another index's (same layout, other content).
+    let other_entry = Entry::from_bytes(&other.entry).unwrap();
+    let mut swapped = c.clone();
+    let name = entry.term_chunk(1).name;
+    swapped
+        .chunks
+        .insert(name, other.chunks[&other_entry.term_chunk(1).name].clone());
+    assert_ne!(swapped.bundle(), c.bundle());
+    assert_eq!(
+        Bundle::from_bytes(&swapped.bundle()).err(),
+        Some(IndexError::Corrupt { section: "bundle" })
+    );
+    // A bundle cut short, or with bytes after its last chunk.
+    let bundle = c.bundle();
+    assert!(Bundle::from_bytes(&bundle[..bundle.len() - 1]).is_err());
+    let mut longer = bundle.clone();
+    longer.push(0);
+    assert!(Bundle::from_bytes(&longer).is_err());
+    // A chunk is not a bundle.
+    assert_eq!(
+        Bundle::from_bytes(&c.chunks[&entry.doc_chunk(0).name]).err(),
+        Some(IndexError::WrongKind)
+    );
 }
 
 #[test]
@@ -121,13 +194,8 @@ fn chunks_hold_every_key_and_list_of_the_single_file() {
             assert_eq!((g.doc, g.tf), (e.doc, e.tf), "{k}");
             let lens = index.field_lengths(e.doc);
             for (f, &len) in lens.iter().enumerate() {
-                if e.tf[f] > 0 {
-                    assert_eq!(
-                        length_of_byte(g.lengths[f]),
-                        len as f32,
-                        "{k}: small lengths are exact"
-                    );
-                }
+                let expected = if e.tf[f] > 0 { len } else { 0 };
+                assert_eq!(g.lengths[f], expected, "{k}: lengths are exact");
             }
             if e.tf[0] > 0 {
                 assert_ne!(g.title_mask, 0, "{k} is in the title of {}", e.doc);
@@ -177,19 +245,5 @@ fn prefix_lookup_names_every_chunk_with_keys_of_the_prefix() {
                 assert!(range.contains(&entry.term_chunk_of(k)), "{prefix}: {k}");
             }
         }
-    }
-}
-
-#[test]
-fn length_bytes_are_exact_when_small_and_close_when_big() {
-    for len in 0..128 {
-        assert_eq!(length_of_byte(length_byte(len)), len as f32);
-    }
-    for len in [128, 200, 1000, 5000, 17000] {
-        let back = length_of_byte(length_byte(len));
-        assert!(
-            (back - len as f32).abs() / len as f32 <= 0.021,
-            "{len}: {back}"
-        );
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::codec::{ESCAPE, Posting, put_varint};
 use crate::write::{IndexBuilder, Layout, encode_docs, put_header};
-use crate::{Kind, N_FIELDS, chunk_file_name, content_hash, length_byte};
+use crate::{Entry, Kind, N_FIELDS, chunk_file_name, content_hash};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A chunked index: the entry file and every chunk, by file name (content-hashed).
@@ -22,6 +22,25 @@ impl Chunked {
     /// Whether the index is empty (never: the entry has a header).
     pub fn is_empty(&self) -> bool {
         false
+    }
+    /// The whole chunked index in one file ([`Kind::Bundle`]): the entry, then every term chunk
+    /// and every document chunk in the entry's table order.
+    pub fn bundle(&self) -> Vec<u8> {
+        let entry = Entry::from_bytes(&self.entry).expect("the builder's own entry");
+        let mut out = Vec::with_capacity(self.len() + 16 * (self.chunks.len() + 1));
+        put_header(&mut out, Kind::Bundle, entry.lang());
+        let mut file = |bytes: &[u8]| {
+            put_varint(&mut out, bytes.len() as u64);
+            out.extend_from_slice(bytes);
+        };
+        file(&self.entry);
+        let names = (0..entry.n_term_chunks())
+            .map(|i| entry.term_chunk(i).name)
+            .chain((0..entry.n_doc_chunks()).map(|i| entry.doc_chunk(i).name));
+        for name in names {
+            file(&self.chunks[&name]);
+        }
+        out
     }
 }
 
@@ -154,8 +173,8 @@ impl IndexBuilder {
         Chunked { entry, chunks }
     }
 
-    /// One posting list as a chunk stores it: document gaps, term-frequency codes, one length
-    /// byte per field the term occurs in, and where the list sits in the title.
+    /// One posting list as a chunk stores it: document gaps, term-frequency codes, the token
+    /// count of each field the term occurs in, and where the list sits in the title.
     fn encode_chunk_list(
         &self,
         list: (bool, &str),
@@ -180,7 +199,7 @@ impl IndexBuilder {
             }
             let lengths = self.lengths()[p.doc as usize];
             for &f in &present {
-                out.push(length_byte(lengths[f]));
+                put_varint(&mut out, u64::from(lengths[f]));
             }
             if p.tf[0] > 0 {
                 let mut mask = 0u32;
@@ -196,18 +215,14 @@ impl IndexBuilder {
     }
 }
 
-/// A term chunk: the FST set of its keys, each key's list (`list << 1 | stop`), then its lists in
+/// A term chunk: the FST map of its keys to their lists (`list << 1 | stop`), then its lists in
 /// number order (varint gap from the previous number, varint byte length, the list).
 fn term_chunk(lang: &str, group: &[(&str, crate::TermInfo)], lists: &[Vec<u8>]) -> Vec<u8> {
-    let mut set = fst::SetBuilder::memory();
-    let mut table = Vec::new();
+    let mut set = fst::MapBuilder::memory();
     let mut numbers = BTreeSet::new();
     for (key, info) in group {
-        set.insert(key).expect("keys are sorted and unique");
-        put_varint(
-            &mut table,
-            u64::from(info.list) << 1 | u64::from(info.is_stop),
-        );
+        set.insert(key, info.code())
+            .expect("keys are sorted and unique");
         numbers.insert(info.list);
     }
     let fst_bytes = set.into_inner().expect("in-memory fst cannot fail");
@@ -215,7 +230,6 @@ fn term_chunk(lang: &str, group: &[(&str, crate::TermInfo)], lists: &[Vec<u8>]) 
     put_header(&mut out, Kind::Terms, lang);
     put_varint(&mut out, fst_bytes.len() as u64);
     out.extend_from_slice(&fst_bytes);
-    out.extend_from_slice(&table);
     put_varint(&mut out, numbers.len() as u64);
     let mut prev = 0;
     for n in numbers {

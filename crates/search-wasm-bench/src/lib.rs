@@ -86,7 +86,7 @@ pub fn run(queries: js_sys::Array) -> Result<Vec<f64>, JsError> {
 #[wasm_bindgen]
 pub fn load_chunked(entry: Vec<u8>) -> Result<Vec<f64>, JsError> {
     let started = now_ms();
-    let engine = ChunkedEngine::from_entry(&entry)
+    let engine = ChunkedEngine::from_bytes(&entry)
         .map_err(|e| JsError::new(&e.to_string()))?
         .with_params(search_engine::Params::browser());
     let took = (now_ms() - started) * 1000.0;

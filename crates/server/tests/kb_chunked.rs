@@ -1,5 +1,6 @@
 //! A knowledge base big enough to be chunked, as served: the manifest names the whole index and
-//! the entry, the entry names its chunks, and every one of them goes out brotli-compressed and immutable.
+//! the entry (what the widget fetches), the entry names its chunks, and every one of them goes
+//! out brotli-compressed and immutable.
 
 use protocol::IndexManifest;
 use std::sync::Arc;
@@ -55,7 +56,7 @@ async fn every_chunk_of_a_chunked_index_is_served_compressed_and_immutable() {
         .unwrap();
     let en = &manifest.languages["en"];
     assert_eq!(en.documents, 700);
-    // The whole index for the shipped widget, and the chunked form beside it.
+    // The whole index for the CLI and other whole-index readers, and the chunked form beside it.
     let whole = reqwest::get(format!("{base}/index/{}", en.index))
         .await
         .unwrap()
@@ -63,10 +64,11 @@ async fn every_chunk_of_a_chunked_index_is_served_compressed_and_immutable() {
         .await
         .unwrap();
     assert_eq!(search_index::Index::from_bytes(&whole).unwrap().len(), 700);
-    let entry_name = en
-        .chunked
-        .as_ref()
-        .expect("a knowledge base this big is chunked");
+    let entry_name = &en.chunked;
+    assert!(
+        entry_name.ends_with(".entry.fdx"),
+        "a knowledge base this big is an entry and chunks, not a bundle: {entry_name}"
+    );
     let entry = reqwest::get(format!("{base}/index/{entry_name}"))
         .await
         .unwrap()

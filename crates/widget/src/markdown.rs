@@ -28,7 +28,7 @@ fn push_text(out: &mut Vec<Segment>, text: &str) {
     }
     // Bare links inside plain text.
     let mut rest = text;
-    while let Some(start) = rest.find("http") {
+    while let Some(start) = protocol::find(rest, "http") {
         let candidate = &rest[start..];
         let end = candidate
             .find(|c: char| c.is_whitespace())
@@ -72,8 +72,7 @@ pub fn parse(input: &str) -> Vec<Segment> {
     while i < bytes.len() {
         let rest = &input[i..];
         let found = if let Some(inner) = rest.strip_prefix("**") {
-            inner
-                .find("**")
+            protocol::find(inner, "**")
                 .filter(|&e| e > 0)
                 .map(|e| (Segment::Bold(inner[..e].to_owned()), e + 4))
         } else if let Some(inner) = rest.strip_prefix('`') {
@@ -82,7 +81,7 @@ pub fn parse(input: &str) -> Vec<Segment> {
                 .filter(|&e| e > 0)
                 .map(|e| (Segment::Code(inner[..e].to_owned()), e + 2))
         } else if rest.starts_with('[') {
-            rest.find("](").and_then(|mid| {
+            protocol::find(rest, "](").and_then(|mid| {
                 let close = rest[mid + 2..].find(')')? + mid + 2;
                 let text = &rest[1..mid];
                 let href = &rest[mid + 2..close];

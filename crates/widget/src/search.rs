@@ -1,14 +1,13 @@
-//! The in-browser knowledge-base search: loads `/index/manifest.json` and the visitor's language
-//! index, runs the query engine on each keystroke (no network), fetches opened articles. A
-//! chunked index (a big knowledge base) loads its entry first, then the term chunks the words
-//! being typed need and the document chunks of the results shown, each fetched once; a keystroke
-//! runs on what is loaded and runs again when a chunk it needed arrives.
+//! The in-browser knowledge-base search: loads `/index/manifest.json` and the chunked form of
+//! the visitor's language index, runs the query engine on each keystroke, fetches opened
+//! articles. A small knowledge base is one bundle (every chunk in one fetch); a big one loads
+//! its entry first, then the term chunks the words being typed need and the document chunks of
+//! the results shown, each fetched once; a keystroke runs on what is loaded and runs again when a
+//! chunk it needed arrives.
 
 use crate::state::Suggestion;
 use protocol::IndexManifest;
-#[cfg(feature = "chunked-index")]
-use search_engine::{ChunkRef, ChunkedEngine, IndexError};
-use search_engine::{Engine, Query, Snippet, StoredDoc};
+use search_engine::{ChunkRef, ChunkedEngine, Query, Snippet, StoredDoc};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -24,21 +23,13 @@ struct Inner {
     lang: Option<String>,
     version: Option<String>,
     manifest: Option<IndexManifest>,
-    engine: Option<Loaded>,
+    /// The entry and the chunks loaded so far (all of them for a bundle).
+    engine: Option<ChunkedEngine>,
     articles: Option<Rc<BTreeMap<String, String>>>,
     /// Re-runs the current query (a chunk it needed arrived).
-    #[cfg(feature = "chunked-index")]
     on_ready: Option<Callback<()>>,
-    /// Chunks asked for, so each is fetched once.
-    #[cfg(feature = "chunked-index")]
-    asked: std::collections::BTreeSet<String>,
-}
-
-/// A whole index, or the entry of a chunked one and the chunks loaded so far.
-enum Loaded {
-    Whole(Engine<'static>),
-    #[cfg(feature = "chunked-index")]
-    Chunks(ChunkedEngine),
+    /// Chunks asked for, so each is fetched once (a few dozen at most: a vector, no set code).
+    asked: Vec<String>,
 }
 
 #[derive(Clone, Default)]
@@ -130,23 +121,10 @@ impl Search {
                     return;
                 }
             }
-            // A widget that reads chunks takes the chunked form when there is one.
-            #[cfg(feature = "chunked-index")]
-            let file = files.chunked.as_ref().unwrap_or(&files.index);
-            #[cfg(not(feature = "chunked-index"))]
-            let file = &files.index;
-            let Some(bytes) = fetch_bytes(&format!("/index/{file}")).await else {
+            let Some(bytes) = fetch_bytes(&format!("/index/{}", files.chunked)).await else {
                 return;
             };
-            // The engine borrows the bytes for as long as the page lives; a rebuilt index
-            // replaces it (the old bytes stay, a few KB per rebuild).
-            let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
-            let engine = match Engine::from_bytes(bytes) {
-                Ok(engine) => Ok(Loaded::Whole(engine)),
-                #[cfg(feature = "chunked-index")]
-                Err(IndexError::WrongKind) => ChunkedEngine::from_entry(bytes).map(Loaded::Chunks),
-                Err(e) => Err(e),
-            };
+            let engine = ChunkedEngine::from_bytes(&bytes);
             let engine = match engine {
                 Ok(engine) => engine,
                 Err(e) => {
@@ -165,11 +143,8 @@ impl Search {
                 state.version = Some(manifest.version.clone());
                 state.manifest = Some(manifest);
                 state.articles = None;
-                #[cfg(feature = "chunked-index")]
-                {
-                    state.asked.clear();
-                    state.on_ready = Some(on_ready.clone());
-                }
+                state.asked.clear();
+                state.on_ready = Some(on_ready.clone());
             }
             on_ready.emit(());
         });
@@ -185,56 +160,45 @@ impl Search {
             tags: Vec::new(),
             limit: crate::state::MAX_SUGGESTIONS,
         };
-        match &inner.engine {
-            None => Vec::new(),
-            Some(Loaded::Whole(engine)) => {
-                let plan = engine.plan(text);
-                let hits = engine.search_plan(&plan, &query);
-                hits.into_iter()
-                    .map(|hit| {
-                        let doc = engine.index().doc(hit.doc);
-                        suggestion(doc, engine.snippet(&plan, hit.doc, SNIPPET_BYTES))
-                    })
-                    .collect()
-            }
-            #[cfg(feature = "chunked-index")]
-            Some(Loaded::Chunks(engine)) => {
-                let plan = engine.plan(text);
-                let hits = engine.search_plan(&plan, &query);
-                let mut missing = engine.missing_for(text);
-                missing.extend(engine.missing_docs(&hits));
-                let out = hits
-                    .into_iter()
-                    .filter_map(|hit| {
-                        let doc = engine.doc(hit.doc)?;
-                        Some(suggestion(
-                            &doc,
-                            engine.snippet(&plan, hit.doc, SNIPPET_BYTES)?,
-                        ))
-                    })
-                    .collect();
-                drop(inner);
-                self.fetch_chunks(missing);
-                out
-            }
-        }
+        let Some(engine) = &inner.engine else {
+            return Vec::new();
+        };
+        let plan = engine.plan(text);
+        let hits = engine.search_plan(&plan, &query);
+        let mut missing = engine.missing_for(text);
+        missing.extend(engine.missing_docs(&hits));
+        let out = hits
+            .into_iter()
+            .filter_map(|hit| {
+                let doc = engine.doc(hit.doc)?;
+                Some(suggestion(
+                    &doc,
+                    engine.snippet(&plan, hit.doc, SNIPPET_BYTES)?,
+                ))
+            })
+            .collect();
+        drop(inner);
+        self.fetch_chunks(missing);
+        out
     }
 
     /// Fetches chunks not asked for yet; each one that arrives re-runs the current query.
-    #[cfg(feature = "chunked-index")]
     fn fetch_chunks(&self, chunks: Vec<ChunkRef>) {
         for chunk in chunks {
-            if !self.inner.borrow_mut().asked.insert(chunk.name.clone()) {
-                continue;
+            {
+                let asked = &mut self.inner.borrow_mut().asked;
+                if asked.contains(&chunk.name) {
+                    continue;
+                }
+                asked.push(chunk.name.clone());
             }
             let inner = self.inner.clone();
             wasm_bindgen_futures::spawn_local(async move {
                 let bytes = fetch_bytes(&format!("/index/{}", chunk.name)).await;
                 let mut state = inner.borrow_mut();
-                // Only into the engine that asked (a rebuilt index clears `asked`).
-                let asked = state.asked.contains(&chunk.name);
-                if let (Some(bytes), Some(Loaded::Chunks(engine)), true) =
-                    (bytes, state.engine.as_mut(), asked)
+                // The engine checks the chunk's content hash against its entry: a chunk of an
+                // index rebuilt meanwhile is refused.
+                if let (Some(bytes), Some(engine)) = (bytes, state.engine.as_mut())
                     && engine.add(&chunk, bytes).is_ok()
                 {
                     let on_ready = state.on_ready.clone();
