@@ -1,7 +1,8 @@
 //! The FAQ query engine: BM25F, as-you-type prefixes, typo tolerance, filters and snippets.
 //!
 //! *Architecture invariant*: pure and synchronous, no IO, no clock; it reads a [`search_index::Index`]
-//! borrowed from bytes and builds for `wasm32-unknown-unknown`. Stems come from the index vocabulary
+//! borrowed from bytes ([`Engine`]) or a chunked index as its chunks arrive (`ChunkedEngine`, what
+//! the widget runs), and builds for `wasm32-unknown-unknown`. Stems come from the index vocabulary
 //! (folded surface form -> stem), so the browser build carries no stemmer.
 
 #[cfg(feature = "chunked")]
