@@ -54,55 +54,51 @@ impl Entry {
     /// Reads an entry file.
     pub fn from_bytes(bytes: &[u8]) -> Result<Entry, IndexError> {
         let (lang, mut r) = read_kind(bytes, Kind::Entry)?;
-        let n_docs = r.u32()?;
-        let mut avg_field_length = [0f32; N_FIELDS];
-        for a in &mut avg_field_length {
+        // Filled in place: an error drops one `Entry`, not each table built so far (that drop
+        // code cost the widget bytes). No `with_capacity` from the file's counts: a corrupt
+        // count fails on the bytes it lacks before it can size an allocation.
+        let mut e = Entry {
+            lang: lang.to_owned(),
+            n_docs: r.u32()?,
+            avg_field_length: [0.0; N_FIELDS],
+            tf_table: Vec::new(),
+            weights: Vec::new(),
+            terms: Vec::new(),
+            docs: Vec::new(),
+        };
+        for a in &mut e.avg_field_length {
             *a = f32::from_bits(r.u32()?);
         }
-        let n_codes = r.varint()? as usize;
-        if n_codes > usize::from(ESCAPE) {
+        let n_codes = r.varint()?;
+        if n_codes > u64::from(ESCAPE) {
             return Err(IndexError::Corrupt { section: "entry" });
         }
-        // No `with_capacity` from the file's counts: a corrupt count fails on the bytes it
-        // lacks before it can size an allocation.
-        let mut tf_table = Vec::new();
         for _ in 0..n_codes {
             let mut tf = [0u32; N_FIELDS];
             for x in &mut tf {
                 *x = r.varint()? as u32;
             }
-            tf_table.push(tf);
+            e.tf_table.push(tf);
         }
-        let mut weights = Vec::new();
         let mut doc = 0u32;
         for _ in 0..r.varint()? {
             doc = doc.saturating_add(r.varint()? as u32);
-            weights.push((doc, r.varint()? as f32 / 1000.0));
+            e.weights.push((doc, r.varint()? as f32 / 1000.0));
         }
-        let mut terms = Vec::new();
         for _ in 0..r.varint()? {
             let first = r.string()?.to_owned();
-            terms.push((first, r.u64()?));
+            e.terms.push((first, r.u64()?));
         }
-        let mut docs = Vec::new();
         let mut start = 0u32;
         for _ in 0..r.varint()? {
             let count = r.varint()? as u32;
-            docs.push((start, r.u64()?));
+            e.docs.push((start, r.u64()?));
             start = start.saturating_add(count);
         }
-        if start != n_docs || r.pos() != bytes.len() {
+        if start != e.n_docs || r.pos() != bytes.len() {
             return Err(IndexError::Corrupt { section: "entry" });
         }
-        Ok(Entry {
-            lang: lang.to_owned(),
-            n_docs,
-            avg_field_length,
-            tf_table,
-            weights,
-            terms,
-            docs,
-        })
+        Ok(e)
     }
 
     /// The language the index was analysed in.
