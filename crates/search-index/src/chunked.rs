@@ -24,6 +24,10 @@ pub fn chunk_file_name(lang: &str, kind: Kind, hash: u64) -> String {
     name
 }
 
+/// Most posting lists a chunked index may have (a knowledge base of 20,000 articles has a few
+/// hundred thousand).
+pub const MAX_LISTS: u32 = 1 << 22;
+
 /// A chunk the engine may need: its number in the entry's table and its file name.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ChunkRef {
@@ -270,7 +274,11 @@ impl TermChunk {
         let mut lists = Vec::new();
         let mut number = 0u32;
         for _ in 0..r.varint()? {
-            number = number.saturating_add(r.varint()? as u32);
+            // Readers index lists by number (the widget in a dense table), so numbers are kept
+            // below MAX_LISTS (the builder never writes more): a damaged one reads as another
+            // list, never as a huge allocation. A mask, not an error: this costs the widget
+            // fewer bytes.
+            number = (number + (r.varint()? as u32 & (MAX_LISTS - 1))) & (MAX_LISTS - 1);
             let len = r.varint()? as usize;
             let start = r.pos();
             r.bytes(len)?;

@@ -67,7 +67,9 @@ mod write;
 mod write_chunked;
 
 #[cfg(feature = "chunked")]
-pub use chunked::{Bundle, ChunkPosting, ChunkRef, DocChunk, Entry, TermChunk, chunk_file_name};
+pub use chunked::{
+    Bundle, ChunkPosting, ChunkRef, DocChunk, Entry, MAX_LISTS, TermChunk, chunk_file_name,
+};
 #[cfg(feature = "builder")]
 pub use write_chunked::Chunked;
 

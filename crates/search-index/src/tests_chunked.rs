@@ -247,3 +247,39 @@ fn prefix_lookup_names_every_chunk_with_keys_of_the_prefix() {
         }
     }
 }
+
+#[test]
+fn damaged_chunked_files_are_errors_not_panics() {
+    // What the widget reads from the network: every prefix of a bundle, and every file of the
+    // chunked form with each byte flipped, loads or fails with an error (never a panic), and a
+    // term chunk that loads decodes its lists or fails with an error.
+    let c = tiny_builder().build_chunked(48);
+    let bundle = c.bundle();
+    for cut in 0..bundle.len() {
+        assert!(Bundle::from_bytes(&bundle[..cut]).is_err(), "cut at {cut}");
+    }
+    let entry = Entry::from_bytes(&c.entry).unwrap();
+    let flipped = |bytes: &[u8], at: usize| {
+        let mut b = bytes.to_vec();
+        b[at] ^= 0x5a;
+        b
+    };
+    for at in 0..bundle.len() {
+        let _ = Bundle::from_bytes(&flipped(&bundle, at));
+    }
+    for at in 0..c.entry.len() {
+        let _ = Entry::from_bytes(&flipped(&c.entry, at));
+    }
+    for (name, bytes) in &c.chunks {
+        for at in 0..bytes.len() {
+            let b = flipped(bytes, at);
+            if name.contains("-d") {
+                let _ = DocChunk::from_bytes(&b);
+            } else if let Ok(chunk) = TermChunk::from_bytes(b) {
+                for list in chunk.lists().collect::<Vec<_>>() {
+                    let _ = chunk.postings(list, entry.tf_table());
+                }
+            }
+        }
+    }
+}

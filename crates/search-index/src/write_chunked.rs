@@ -55,6 +55,10 @@ impl IndexBuilder {
             common,
             codes,
         } = self.layout();
+        assert!(
+            order.len() <= crate::MAX_LISTS as usize,
+            "more posting lists than a chunked index may hold"
+        );
         let lists: Vec<Vec<u8>> = order
             .iter()
             .map(|&list| self.encode_chunk_list(list, &self.list(list), &codes))
