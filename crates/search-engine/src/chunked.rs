@@ -38,6 +38,8 @@ pub struct ChunkedEngine {
     /// Which loaded term chunk holds each list, by list number (`NONE`: none yet).
     lists: Vec<u32>,
     docs: Vec<Option<DocChunk>>,
+    /// Whether each document's chunk is loaded (asked per candidate by the title rules).
+    loaded: Vec<bool>,
     /// Completions of the shortest prefixes over the loaded keys; `None` after a chunk was
     /// added (computed again by the next query, not per chunk).
     short: RefCell<Option<ShortPrefixes>>,
@@ -58,6 +60,7 @@ impl ChunkedEngine {
             terms: (0..n_terms).map(|_| None).collect(),
             lists: Vec::new(),
             docs: (0..entry.n_doc_chunks()).map(|_| None).collect(),
+            loaded: vec![false; entry.len()],
             entry,
             short: RefCell::new(None),
             titles: RefCell::new(Vec::new()),
@@ -157,7 +160,13 @@ impl ChunkedEngine {
     /// Reads a chunk the entry names into its place.
     fn put(&mut self, docs: bool, index: usize, bytes: Vec<u8>) -> Result<(), IndexError> {
         if docs {
-            self.docs[index] = Some(DocChunk::from_bytes(&bytes)?);
+            let chunk = DocChunk::from_bytes(&bytes)?;
+            for d in chunk.range() {
+                if let Some(l) = self.loaded.get_mut(d as usize) {
+                    *l = true;
+                }
+            }
+            self.docs[index] = Some(chunk);
         } else {
             self.add_terms(index, TermChunk::from_bytes(bytes)?);
         }
@@ -337,7 +346,7 @@ impl Source for ChunkedEngine {
         });
     }
     fn by_positions(&self, doc: u32) -> bool {
-        self.doc(doc).is_none()
+        !self.loaded.get(doc as usize).is_some_and(|&l| l)
     }
     fn with_title<R>(&self, doc: u32, terms: bool, f: impl FnOnce(&[TitleWord]) -> R) -> R {
         if terms {

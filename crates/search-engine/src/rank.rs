@@ -12,7 +12,7 @@ use crate::{Alternative, Hit, Params, Query};
 use search_index::{N_FIELDS, StoredDoc, TermInfo};
 
 /// Most decoded postings kept between queries (16 bytes each); past it they are all dropped.
-const KEPT_POSTINGS: usize = 1 << 19;
+const KEPT_POSTINGS: usize = 1 << 20;
 
 /// One posting as ranking reads it.
 #[derive(Clone, Copy)]
@@ -476,11 +476,62 @@ fn select<S: Source>(
     // Stored documents and titles are big and scattered: read them only when needed.
     let filtered = q.lang.is_some() || !q.tags.is_empty();
     let keep = |d: u32| !filtered || src.passes(d, q);
-    // The documents the word being typed found, then the finished words' others.
-    let mut cands: Vec<Candidate> = Vec::new();
-    for (i, &d) in acc.open_hit.iter().chain(&acc.touched).enumerate() {
-        if (i < acc.open_hit.len() || acc.docs[d as usize].open == 0.0) && keep(d) {
-            cands.push(candidate(d));
+    // The documents the word being typed found and those every finished word found in the
+    // title (they may start it) first; the finished words' other documents start no title
+    // (tier 0) and are ranked only when a bound of their score reaches the k-th lower bound
+    // of the first ones (the phrase rule below would drop them anyway).
+    let lower = |c: &Candidate| c.pre * c.weight;
+    let key = |c: &Candidate| (c.tier, lower(c));
+    let kth = |cands: &mut [Candidate]| {
+        cands.select_nth_unstable_by(limit - 1, |a, b| {
+            let (ta, la) = key(a);
+            let (tb, lb) = key(b);
+            tb.cmp(&ta).then(lb.total_cmp(&la))
+        });
+        key(&cands[limit - 1])
+    };
+    let finished = n - usize::from(open_last);
+    let fin_bits = if finished >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << finished) - 1
+    };
+    let best_phrase = 1.0 + p.phrase_boost * n.saturating_sub(1) as f32;
+    let mut cands: Vec<Candidate> = Vec::with_capacity(acc.open_hit.len() + acc.touched.len());
+    let mut threshold = None;
+    for pass in 0..3 {
+        let docs = if pass == 0 {
+            &acc.open_hit
+        } else {
+            &acc.touched
+        };
+        for &d in docs {
+            let doc = &acc.docs[d as usize];
+            if pass > 0 {
+                let starter = if finished < 64 {
+                    doc.mask & fin_bits == fin_bits
+                } else {
+                    usize::from(doc.tokens) >= finished
+                };
+                if doc.open != 0.0 || starter != (pass == 1) {
+                    continue;
+                }
+                if let Some((kt, kl)) = threshold {
+                    let mut pre = doc.score;
+                    if total_weight > 0.0 {
+                        pre *= coordination[usize::from(doc.matched)];
+                    }
+                    if kt > 0 || pre * best_phrase * src.weight(d) * (1.0 + 1e-4) < kl {
+                        continue;
+                    }
+                }
+            }
+            if keep(d) {
+                cands.push(candidate(d));
+            }
+        }
+        if pass == 1 && cands.len() >= limit && best_phrase >= 1.0 {
+            threshold = Some(kth(&mut cands));
         }
     }
     let exact = |c: &Candidate| -> Hit {
@@ -509,14 +560,7 @@ fn select<S: Source>(
         } else {
             // Without the phrase boost every score is a lower bound of the final one, and with
             // the largest boost an upper bound: whatever cannot beat the k-th lower bound is out.
-            let lower = |c: &Candidate| c.pre * c.weight;
-            let key = |c: &Candidate| (c.tier, lower(c));
-            cands.select_nth_unstable_by(limit - 1, |a, b| {
-                let (ta, la) = key(a);
-                let (tb, lb) = key(b);
-                tb.cmp(&ta).then(lb.total_cmp(&la))
-            });
-            let (kt, kl) = key(&cands[limit - 1]);
+            let (kt, kl) = kth(&mut cands);
             let upper = |c: &Candidate| c.pre * c.max_phrase * c.weight * (1.0 + 1e-5);
             let mut pool: Vec<&Candidate> = cands
                 .iter()
