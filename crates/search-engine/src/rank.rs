@@ -480,16 +480,12 @@ fn select<S: Source>(
     // title (they may start it) first; the finished words' other documents start no title
     // (tier 0) and are ranked only when a bound of their score reaches the k-th lower bound
     // of the first ones (the phrase rule below would drop them anyway).
+    // The best `limit` (tier, lower bound) so far, and the index of the worst of them: the
+    // k-th lower bound without sorting the candidates.
     let lower = |c: &Candidate| c.pre * c.weight;
-    let key = |c: &Candidate| (c.tier, lower(c));
-    let kth = |cands: &mut [Candidate]| {
-        cands.select_nth_unstable_by(limit - 1, |a, b| {
-            let (ta, la) = key(a);
-            let (tb, lb) = key(b);
-            tb.cmp(&ta).then(lb.total_cmp(&la))
-        });
-        key(&cands[limit - 1])
-    };
+    let worse = |a: (u8, f32), b: (u8, f32)| a.0 < b.0 || (a.0 == b.0 && a.1 < b.1);
+    let mut top: Vec<(u8, f32)> = Vec::with_capacity(limit);
+    let mut worst = 0;
     let finished = n - usize::from(open_last);
     let fin_bits = if finished >= 64 {
         u64::MAX
@@ -526,12 +522,27 @@ fn select<S: Source>(
                     }
                 }
             }
-            if keep(d) {
-                cands.push(candidate(d));
+            if !keep(d) {
+                continue;
+            }
+            let c = candidate(d);
+            let k = (c.tier, lower(&c));
+            cands.push(c);
+            if top.len() < limit || worse(top[worst], k) {
+                if top.len() < limit {
+                    top.push(k);
+                } else {
+                    top[worst] = k;
+                }
+                for i in 0..top.len() {
+                    if worse(top[i], top[worst]) {
+                        worst = i;
+                    }
+                }
             }
         }
-        if pass == 1 && cands.len() >= limit && best_phrase >= 1.0 {
-            threshold = Some(kth(&mut cands));
+        if pass == 1 && top.len() == limit && best_phrase >= 1.0 {
+            threshold = Some(top[worst]);
         }
     }
     let exact = |c: &Candidate| -> Hit {
@@ -560,7 +571,7 @@ fn select<S: Source>(
         } else {
             // Without the phrase boost every score is a lower bound of the final one, and with
             // the largest boost an upper bound: whatever cannot beat the k-th lower bound is out.
-            let (kt, kl) = kth(&mut cands);
+            let (kt, kl) = top[worst];
             let upper = |c: &Candidate| c.pre * c.max_phrase * c.weight * (1.0 + 1e-5);
             let mut pool: Vec<&Candidate> = cands
                 .iter()
