@@ -7,7 +7,7 @@
 
 use crate::state::Suggestion;
 use protocol::IndexManifest;
-use search_engine::{ChunkRef, ChunkedEngine, Query, Snippet, StoredDoc};
+use search_engine::{ChunkRef, ChunkedEngine, IndexError, Query, Snippet, StoredDoc};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -128,11 +128,17 @@ impl Search {
             let engine = match engine {
                 Ok(engine) => engine,
                 Err(e) => {
-                    // Visible to whoever debugs the site; the widget falls back to chat only.
-                    web_sys::console::warn_1(
-                        &format!("Frontdesk: the help-center index could not be loaded: {e}")
-                            .into(),
-                    );
+                    // Visible to whoever debugs the site; the widget falls back to chat only. Not
+                    // the error's Display: its messages and formatting cost the widget bytes.
+                    let why = if matches!(e, IndexError::IncompatibleVersion { .. }) {
+                        "it was built by another Frontdesk release (rebuild it, or reload the page)"
+                    } else {
+                        "it is damaged or not a search index (rebuild it)"
+                    };
+                    let mut warning =
+                        String::from("Frontdesk: the help-center index could not be loaded: ");
+                    warning.push_str(why);
+                    web_sys::console::warn_1(&warning.into());
                     return;
                 }
             };
