@@ -315,8 +315,8 @@ mod tests {
                 "prechat_name":true,"prechat_email":false}"##,
         );
         same_as_serde_json::<IndexManifest>(
-            r#"{"format":3,"version":"v1","default_language":"en","languages":{"en":
-                {"index":"en-1.idx","articles":"en-1.json","documents":12,"bytes":4096}}}"#,
+            r#"{"format":4,"version":"v1","default_language":"en","languages":{"en":
+                {"index":"en-1.idx","chunked":"en-1.fdx","articles":"en-1.json","documents":12,"bytes":4096}}}"#,
         );
         same_as_serde_json::<BTreeMap<String, String>>(r#"{"en/a":"a-1.html","en/b":"b.html"}"#);
         same_as_serde_json::<Vec<Option<i64>>>("[1, -2, null, 9007199254740991]");
