@@ -3,9 +3,9 @@
 //!
 //! Queries come one keystroke at a time and mostly differ from the previous one in the word being
 //! typed: the sums of the finished words stay in the accumulators between queries (they are
-//! reused when the next query starts with the same words), the word being typed is added on top
-//! and taken back after ranking. Decoded posting lists are kept too (up to [`KEPT_POSTINGS`]),
-//! so the lists a keystroke reads again cost no decoding.
+//! reused when the next query starts with the same words, stop-word flags and alternatives),
+//! the word being typed is scored apart and cleared after ranking. Decoded posting lists are
+//! kept too (up to [`KEPT_POSTINGS`]), so the lists a keystroke reads again cost no decoding.
 
 use crate::query::{QueryPlan, QueryToken, TitleWord};
 use crate::{Alternative, Hit, Params, Query};
