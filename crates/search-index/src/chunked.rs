@@ -28,6 +28,10 @@ pub fn chunk_file_name(lang: &str, kind: Kind, hash: u64) -> String {
 /// hundred thousand).
 pub const MAX_LISTS: u32 = 1 << 22;
 
+/// Most documents a chunked index may have: the engine sizes its per-document tables from the
+/// entry's count, so a damaged count must not ask for gigabytes.
+pub const MAX_DOCS: u32 = 1 << 22;
+
 /// A chunk the engine may need: its number in the entry's table and its file name.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ChunkRef {
@@ -99,7 +103,7 @@ impl Entry {
             e.docs.push((start, r.u64()?));
             start = start.saturating_add(count);
         }
-        if start != e.n_docs || r.pos() != bytes.len() {
+        if start != e.n_docs || e.n_docs > MAX_DOCS || r.pos() != bytes.len() {
             return Err(IndexError::Corrupt { section: "entry" });
         }
         Ok(e)

@@ -68,7 +68,8 @@ mod write_chunked;
 
 #[cfg(feature = "chunked")]
 pub use chunked::{
-    Bundle, ChunkPosting, ChunkRef, DocChunk, Entry, MAX_LISTS, TermChunk, chunk_file_name,
+    Bundle, ChunkPosting, ChunkRef, DocChunk, Entry, MAX_DOCS, MAX_LISTS, TermChunk,
+    chunk_file_name,
 };
 #[cfg(feature = "builder")]
 pub use write_chunked::Chunked;

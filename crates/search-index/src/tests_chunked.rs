@@ -283,3 +283,33 @@ fn damaged_chunked_files_are_errors_not_panics() {
         }
     }
 }
+
+#[test]
+fn an_entry_counting_more_documents_than_a_chunked_index_may_hold_is_refused() {
+    // The engine sizes its per-document tables from this count: a damaged one must not ask for
+    // gigabytes. One document chunk that claims them all keeps the entry otherwise consistent.
+    let entry = |n_docs: u32| {
+        let mut e = Vec::new();
+        crate::write::put_header(&mut e, Kind::Entry, "en");
+        e.extend_from_slice(&n_docs.to_le_bytes());
+        for _ in 0..N_FIELDS {
+            e.extend_from_slice(&1f32.to_le_bytes());
+        }
+        for table in [0, 0, 0] {
+            crate::codec::put_varint(&mut e, table); // tf codes, weights, term chunks
+        }
+        crate::codec::put_varint(&mut e, 1);
+        crate::codec::put_varint(&mut e, u64::from(n_docs));
+        e.extend_from_slice(&7u64.to_le_bytes());
+        e
+    };
+    assert_eq!(
+        Entry::from_bytes(&entry(MAX_DOCS)).unwrap().len(),
+        MAX_DOCS as usize
+    );
+    assert_eq!(
+        Entry::from_bytes(&entry(MAX_DOCS + 1)).err(),
+        Some(IndexError::Corrupt { section: "entry" })
+    );
+    assert!(Entry::from_bytes(&entry(u32::MAX)).is_err());
+}

@@ -59,6 +59,10 @@ impl IndexBuilder {
             order.len() <= crate::MAX_LISTS as usize,
             "more posting lists than a chunked index may hold"
         );
+        assert!(
+            self.docs().len() <= crate::MAX_DOCS as usize,
+            "more documents than a chunked index may hold"
+        );
         let lists: Vec<Vec<u8>> = order
             .iter()
             .map(|&list| self.encode_chunk_list(list, &self.list(list), &codes))
