@@ -100,6 +100,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn find_matches_bytes_at_character_boundaries() {
+        assert_eq!(find("see http://x", "http"), Some(4));
+        assert_eq!(find("**bold**", "**"), Some(0));
+        assert_eq!(find("a](b", "]("), Some(1));
+        assert_eq!(find("no", "nope"), None);
+        assert_eq!(find("", "x"), None);
+        assert_eq!(find("abc", ""), Some(0));
+        // A UTF-8 needle is found where it starts, never inside another character ("©" ends in
+        // the byte that ends "é").
+        assert_eq!(find("ção é", "é"), Some(6));
+        assert_eq!(find("привет", "вет"), Some(6));
+        assert_eq!(find("é", "\u{a9}"), None);
+    }
+
+    #[test]
     fn bidi_overrides_and_invisible_characters_leave_names() {
         assert_eq!(clean_name("Mallory \u{202e}evil"), "Mallory evil");
         assert_eq!(clean_name("  Ana\u{200b} \t Lima\u{feff} "), "Ana Lima");
